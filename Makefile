@@ -1,0 +1,56 @@
+# shadan — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: run test lint install keys migrate demo lock clean-db
+
+## run: install, migrate both databases, generate dev keys, load demo data, serve on 127.0.0.1:8000
+run: install keys migrate demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL)
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff, mypy and the import contracts
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+
+install: $(STAMP)
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+keys: install
+	$(PY) manage.py init_local_keys
+
+migrate: install keys
+	$(PY) manage.py migrate --database default --no-input
+	$(PY) manage.py migrate --database vault --no-input
+
+demo: install migrate
+	$(PY) manage.py load_demo
+
+## lock: re-resolve every dependency to its newest allowed version and rewrite constraints.txt
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet ".[dev]"
+	( echo "# Exact versions for every install (make install uses: pip install -c constraints.txt)."; \
+	  echo "# Refresh deliberately with \`make lock\`, review the diff, commit."; \
+	  .lock-venv/bin/pip freeze --exclude shadan ) > constraints.txt
+	rm -rf .lock-venv
+
+## clean-db: forget the local databases (keys stay)
+clean-db:
+	rm -f var/shadan.sqlite3 var/vault.sqlite3

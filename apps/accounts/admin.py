@@ -1,0 +1,123 @@
+"""User administration goes through the services: roles are checked against the user's
+current division and every change is audited; a transfer ends the user's sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import ServiceError
+
+from . import services
+from .models import ROLE_DIVISION, Division, DivisionCode, DivisionMembership, RoleCode, User
+
+
+class ShadanUserChangeForm(forms.ModelForm[User]):
+    roles = forms.MultipleChoiceField(
+        label=_("roles"),
+        choices=RoleCode.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    transfer_to = forms.ChoiceField(
+        label=_("transfer to division"),
+        choices=[("", "—"), *DivisionCode.choices],
+        required=False,
+        help_text=_("Takes effect now: removes every role and permission and ends all sessions."),
+    )
+
+    class Meta:
+        model = User
+        fields = ("first_name", "last_name", "email", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["roles"].initial = self.instance.role_codes()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("transfer_to"):
+            return cleaned
+        division = self.instance.division_at() if self.instance.pk else None
+        wrong = [r for r in cleaned.get("roles", []) if ROLE_DIVISION[r] != division]
+        if wrong:
+            raise ValidationError(
+                {
+                    "roles": _("A member of this division cannot hold these roles: %(roles)s")
+                    % {"roles": ", ".join(wrong)}
+                }
+            )
+        return cleaned
+
+
+class MembershipInline(admin.TabularInline[DivisionMembership, User]):
+    model = DivisionMembership
+    fk_name = "user"
+    extra = 0
+    readonly_fields = ("division", "valid_from", "valid_until")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class ShadanUserAdmin(UserAdmin):
+    form = ShadanUserChangeForm
+    fieldsets = (
+        (None, {"fields": ("username", "first_name", "last_name", "email", "is_active")}),
+        (_("Division and roles"), {"fields": ("roles", "transfer_to")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    readonly_fields = ("username", "last_login", "date_joined")
+    list_display = ("username", "last_name", "first_name", "is_active")
+    list_filter = ("is_active", "memberships__division")
+    inlines = [MembershipInline]
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # New users need a division from the start: `manage.py` / the user service create them.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        acting: User = request.user  # type: ignore[assignment]
+        try:
+            if form.cleaned_data.get("transfer_to"):
+                services.user_transfer(
+                    acting_user=acting,
+                    user_id=user.pk,
+                    to_division=form.cleaned_data["transfer_to"],
+                )
+                return
+            wanted = set(form.cleaned_data.get("roles", []))
+            held = set(user.role_codes())
+            for role in sorted(wanted - held):
+                services.user_grant_role(acting_user=acting, user_id=user.pk, role=role)
+            for role in sorted(held - wanted):
+                services.user_revoke_role(acting_user=acting, user_id=user.pk, role=role)
+        except (ServiceError, ValidationError) as exc:
+            messages.error(request, str(exc))
+
+
+@admin.register(Division)
+class DivisionAdmin(admin.ModelAdmin[Division]):
+    list_display = ("code", "compliance_contact")
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,133 @@
+"""People, the divisions they belong to over time, and the roles a division may give."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+
+class DivisionCode(models.TextChoices):
+    TD = "td", _("Transmission & distribution")
+    RETAIL = "retail", _("Retail")
+    AUDIT = "audit", _("Audit")
+    ADMIN = "admin", _("System administration")
+
+
+class RoleCode(models.TextChoices):
+    CLERK = "clerk", _("Clerk")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    CONSTRUCTION = "construction", _("Construction")
+    RETAIL = "retail", _("Retail staff")
+    AUDITOR = "auditor", _("Auditor")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# Which division may give which role. The data migration creates one Group per role.
+ROLE_DIVISION: dict[str, str] = {
+    RoleCode.CLERK: DivisionCode.TD,
+    RoleCode.SUPERVISOR: DivisionCode.TD,
+    RoleCode.CONSTRUCTION: DivisionCode.TD,
+    RoleCode.RETAIL: DivisionCode.RETAIL,
+    RoleCode.AUDITOR: DivisionCode.AUDIT,
+    RoleCode.ADMINISTRATOR: DivisionCode.ADMIN,
+}
+
+
+class Division(models.Model):
+    code = models.CharField(_("code"), max_length=16, primary_key=True, choices=DivisionCode)
+    compliance_contact = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("compliance contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("division")
+        verbose_name_plural = _("divisions")
+
+    def __str__(self) -> str:
+        return str(DivisionCode(self.code).label)
+
+
+class Role(models.Model):
+    """A role is a Group (it carries the permissions) that only one division may give."""
+
+    code = models.CharField(_("code"), max_length=32, primary_key=True, choices=RoleCode)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="role")
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="roles")
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return str(RoleCode(self.code).label)
+
+
+class User(AbstractUser):
+    # Rotated to end every session of the user at once (transfer, lock-out): Django checks
+    # the session auth hash on every request, and the hash includes this stamp.
+    session_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def get_session_auth_hash(self) -> str:
+        return salted_hmac(
+            "shadan.accounts.User.get_session_auth_hash",
+            f"{self.password}|{self.session_stamp}",
+            algorithm="sha256",
+        ).hexdigest()
+
+    def division_at(self, moment: datetime | None = None) -> str | None:
+        """The code of the division the user belongs to at `moment` (now by default)."""
+        moment = moment or timezone.now()
+        membership = (
+            self.memberships.filter(valid_from__lte=moment)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=moment))
+            .only("division_id")
+            .first()
+        )
+        return membership.division_id if membership else None
+
+    def role_codes(self) -> list[str]:
+        return sorted(Role.objects.filter(group__user=self).values_list("code", flat=True))
+
+
+class DivisionMembership(models.Model):
+    """Effective-dated: a transfer closes one row and opens the next in one transaction."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="memberships")
+    valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("division membership")
+        verbose_name_plural = _("division memberships")
+        ordering = ["user_id", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(valid_until__isnull=True),
+                name="one_open_membership_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="membership_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.division_id}"

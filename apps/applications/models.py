@@ -1,0 +1,244 @@
+"""The new-connection application (新設申込み) and its second-person records.
+
+Personal data (the customer's name, kana, phone and e-mail) is not here: `customer_ref`
+points at an encrypted record in the vault database. Two state fields move together
+until release and apart afterwards:
+
+* `state` — the workflow (draft → … → energized, or cancelled);
+* `masking_state` — whether the *current version* is encoded and verified, which is
+  what retail visibility depends on.
+
+Both are django-fsm fields with protected=True: only the transition methods below
+change them, and only services call those, under a row lock.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .pseudonym import new_pseudonym
+from .states import (
+    CANCELLABLE_STATES,
+    PREFECTURES,
+    ApplicationState,
+    ContractClass,
+    Contribution,
+    MaskingState,
+)
+
+S = ApplicationState
+M = MaskingState
+
+
+class ApplicationQuerySet(models.QuerySet["Application"]):
+    def retail_visible_state(self) -> ApplicationQuerySet:
+        """The state half of the barrier: masking verified for the current version.
+        The other half is the retail group's object permission; both must agree."""
+        return self.filter(masking_state=M.VERIFIED, verified_version=F("version"))
+
+    def awaiting_verification(self) -> ApplicationQuerySet:
+        return self.filter(masking_state=M.ENCODED, encoded_version=F("version"))
+
+
+class Application(ConcurrentTransitionMixin, models.Model):
+    reference = models.CharField(_("reference number"), max_length=20, unique=True, null=True)
+    pseudonym = models.CharField(
+        _("pseudonym"), max_length=16, unique=True, default=new_pseudonym, editable=False
+    )
+
+    supply_point_id = models.CharField(_("supply point ID"), max_length=22, db_index=True)
+    postal_code = models.CharField(_("postal code"), max_length=8)
+    prefecture = models.CharField(_("prefecture"), max_length=2, choices=PREFECTURES)
+    municipality = models.CharField(_("municipality"), max_length=60)
+    street_address = models.CharField(_("street address"), max_length=120)
+    contract_class = models.CharField(_("contract class"), max_length=8, choices=ContractClass)
+    contract_capacity_kw = models.DecimalField(
+        _("contract capacity (kW)"), max_digits=8, decimal_places=1
+    )
+    requested_start_date = models.DateField(_("requested start date"))
+    contractor_name = models.CharField(_("electrical contractor"), max_length=100)
+    contractor_registration = models.CharField(_("contractor registration number"), max_length=60)
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        verbose_name=_("retailer"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    remarks = models.TextField(_("remarks"), blank=True)
+
+    # The customer's personal data lives in the vault; this is only its address there.
+    customer_ref = models.UUIDField(_("vault reference"), editable=False)
+
+    state = FSMField(
+        _("state"), default=S.DRAFT, choices=ApplicationState, protected=True, db_index=True
+    )
+    masking_state = FSMField(
+        _("masking"), default=M.UNMASKED, choices=MaskingState, protected=True, db_index=True
+    )
+    # Bumped by every change of content; encoding and verification name the version
+    # they were made for, so a later change can never inherit them.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    encoded_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    encoded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    encoded_at = models.DateTimeField(null=True, blank=True)
+    projection_hash = models.CharField(max_length=64, blank=True, editable=False)
+    verified_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    return_reason = models.TextField(_("reason for return"), blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    completed_on = models.DateField(_("construction completed on"), null=True, blank=True)
+    energized_on = models.DateField(_("energized on"), null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("submit_application", _("Can submit an application")),
+            ("encode_application", _("Can encode customer data")),
+            ("verify_application", _("Can verify masking (second person)")),
+            ("return_application", _("Can return an application for correction")),
+            ("release_application", _("Can release construction")),
+            ("cancel_application", _("Can cancel an application")),
+            ("record_construction", _("Can record completion and energization")),
+            ("reveal_customer", _("Can reveal customer contact details")),
+        ]
+        indexes = [
+            models.Index(fields=["masking_state", "state", "created_at"], name="app_queue_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(masking_state=M.VERIFIED) | Q(verified_version__isnull=False),
+                name="verified_masking_names_its_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(contract_capacity_kw__gt=0), name="capacity_is_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or self.pseudonym
+
+    @property
+    def is_retail_visible(self) -> bool:
+        return self.masking_state == M.VERIFIED and self.verified_version == self.version
+
+    # --- workflow transitions (only services call these) ---------------------------
+    @transition(field=state, source=S.DRAFT, target=S.ENTERED)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=state, source=S.ENTERED, target=S.ENCODED)
+    def mark_encoded(self) -> None:
+        pass
+
+    @transition(field=state, source=S.ENCODED, target=S.VERIFIED)
+    def mark_verified(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.ENCODED, S.VERIFIED], target=S.ENTERED)
+    def back_to_entered(self) -> None:
+        """Return for correction, or a change that invalidated the encoding before release."""
+
+    @transition(field=state, source=S.VERIFIED, target=S.RELEASED)
+    def release(self) -> None:
+        pass
+
+    @transition(field=state, source=S.RELEASED, target=S.CONSTRUCTED)
+    def complete(self) -> None:
+        pass
+
+    @transition(field=state, source=S.CONSTRUCTED, target=S.ENERGIZED)
+    def energize(self) -> None:
+        pass
+
+    @transition(field=state, source=list(CANCELLABLE_STATES), target=S.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    # --- masking transitions ------------------------------------------------------
+    @transition(field=masking_state, source=M.UNMASKED, target=M.ENCODED)
+    def mask(self) -> None:
+        pass
+
+    @transition(field=masking_state, source=M.ENCODED, target=M.VERIFIED)
+    def confirm_mask(self) -> None:
+        pass
+
+    @transition(field=masking_state, source=[M.ENCODED, M.VERIFIED], target=M.UNMASKED)
+    def unmask(self) -> None:
+        pass
+
+
+class ApplicationContribution(models.Model):
+    """Who created, edited, submitted or encoded the application, version by version."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="contributions"
+    )
+    version = models.PositiveIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Contribution)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["application", "user"], name="contrib_app_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} v{self.version} {self.kind} by {self.user_id}"
+
+
+class ReviewOpening(models.Model):
+    """Proof that a supervisor opened the side-by-side review page for one version."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="review_openings"
+    )
+    version = models.PositiveIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["application", "version", "user"], name="review_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} v{self.version} opened by {self.user_id}"
+
+
+class ApplicationUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key permission rows (django-guardian): indexed joins, no generic
+    object_pk casts, and deleted with the application."""
+
+    content_object = models.ForeignKey(Application, on_delete=models.CASCADE)
+
+
+class ApplicationGroupObjectPermission(GroupObjectPermissionBase):
+    """Retail visibility is one row here per application: (retail group, view_application)."""
+
+    content_object = models.ForeignKey(Application, on_delete=models.CASCADE)

@@ -1,0 +1,76 @@
+"""Reading a customer's personal data. Every read is an audit event with its purpose.
+
+T&D staff on their work pages read it with the step as purpose; construction staff
+choose a reason code first. Whoever is not in T&D at the moment of the read is refused,
+whatever roles they still hold.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import DivisionCode, User
+from apps.accounts.permissions import require
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import NotAllowed, NotFound, WrongState
+from apps.vault.services import vault_read
+from apps.vault.types import PII_FIELDS, CustomerPII
+
+from .leaks import scan_text
+from .models import Application
+from .states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, WORK_PAGE_PURPOSES, RevealPurpose
+
+# Which permission makes a purpose legitimate.
+_PURPOSE_PERMISSION = {
+    RevealPurpose.ENTRY: "applications.change_application",
+    RevealPurpose.EDIT: "applications.change_application",
+    RevealPurpose.ENCODE: "applications.encode_application",
+    RevealPurpose.REVIEW: "applications.verify_application",
+    **{purpose: "applications.record_construction" for purpose in CONSTRUCTION_PURPOSES},
+}
+
+
+def application_reveal_customer(
+    *,
+    acting_user: User,
+    application_id: int,
+    purpose: str,
+    reason_text: str = "",
+) -> CustomerPII:
+    require(acting_user, "applications.reveal_customer", division=DivisionCode.TD)
+    if purpose not in RevealPurpose.values:
+        raise ValidationError({"purpose": [_("Choose why you need the contact details.")]})
+    purpose = RevealPurpose(purpose)
+    if not acting_user.has_perm(_PURPOSE_PERMISSION[purpose]):
+        raise NotAllowed(_("Your role does not allow reading personal data for this purpose."))
+    try:
+        application = Application.objects.get(pk=application_id)
+    except (Application.DoesNotExist, TypeError, ValueError):
+        raise NotFound(_("The application does not exist.")) from None
+    if purpose in CONSTRUCTION_PURPOSES and application.state not in POST_RELEASE_STATES:
+        raise WrongState(_("Contact details are shown to construction only for released work."))
+
+    pii = vault_read(application.customer_ref)
+    reason_text = reason_text.strip()
+    if purpose == RevealPurpose.OTHER:
+        if not reason_text:
+            raise ValidationError({"reason_text": [_("Describe the reason.")]})
+        if len(reason_text) > 500 or scan_text(text=reason_text, customer=pii):
+            raise ValidationError(
+                {"reason_text": [_("Describe the reason briefly, without personal data.")]}
+            )
+    elif purpose not in WORK_PAGE_PURPOSES:
+        reason_text = ""
+    with transaction.atomic():
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.PII_READ,
+            obj=application,
+            changed_fields=[],
+            details={"purpose": str(purpose), "fields": list(PII_FIELDS)},
+            reason=reason_text,
+        )
+    return pii

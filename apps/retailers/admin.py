@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import AffiliationProposal, Retailer
+
+
+@admin.register(Retailer)
+class RetailerAdmin(admin.ModelAdmin[Retailer]):
+    list_display = ("code", "name", "is_affiliated")
+    list_filter = ("is_affiliated",)
+    search_fields = ("code", "name")
+    # The affiliated flag is not editable here: it changes only through a proposal
+    # approved by a second administrator (services.retailer_decide_affiliation).
+    readonly_fields = ("is_affiliated",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("code", "is_affiliated") if obj else ("is_affiliated",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AffiliationProposal)
+class AffiliationProposalAdmin(admin.ModelAdmin[AffiliationProposal]):
+    list_display = ("retailer", "make_affiliated", "status", "proposed_by", "decided_by")
+    list_filter = ("status",)
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import DivisionCode, User
+from apps.accounts.permissions import require
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import FourEyesViolation, NotFound, WrongState
+
+from .models import AffiliationProposal, ProposalStatus, Retailer
+
+
+def retailer_create(*, acting_user: User | None, code: str, name: str) -> Retailer:
+    """New retailers start non-affiliated; affiliation needs the two-administrator path."""
+    if acting_user is not None:
+        require(acting_user, "retailers.add_retailer", division=DivisionCode.ADMIN)
+    code, name = code.strip().upper(), " ".join(name.split())
+    errors: dict[str, list[str]] = {}
+    if not code or not code.isalnum():
+        errors["code"] = [str(_("Enter the registration code (letters and digits)."))]
+    elif Retailer.objects.filter(code=code).exists():
+        errors["code"] = [str(_("A retailer with this code already exists."))]
+    if not name:
+        errors["name"] = [str(_("Enter the retailer's name."))]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        retailer = Retailer.objects.create(code=code, name=name)
+        audit_record(actor=acting_user, action=AuditAction.RETAILER_CREATED, obj=retailer)
+    return retailer
+
+
+def retailer_propose_affiliation(
+    *, acting_user: User, retailer_id: int, make_affiliated: bool, reason: str
+) -> AffiliationProposal:
+    require(acting_user, "retailers.propose_affiliation", division=DivisionCode.ADMIN)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give a reason for the change.")]})
+    with transaction.atomic():
+        try:
+            retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
+        except Retailer.DoesNotExist:
+            raise NotFound() from None
+        if retailer.is_affiliated == make_affiliated:
+            raise WrongState(_("The retailer already has this classification."))
+        if retailer.proposals.filter(status=ProposalStatus.PENDING).exists():
+            raise WrongState(_("A proposal for this retailer is already waiting for approval."))
+        proposal = AffiliationProposal.objects.create(
+            retailer=retailer,
+            make_affiliated=make_affiliated,
+            reason=reason,
+            proposed_by=acting_user,
+        )
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.AFFILIATION_PROPOSED,
+            obj=retailer,
+            details={"proposal": proposal.pk, "make_affiliated": make_affiliated},
+            reason=reason,
+        )
+    return proposal
+
+
+def retailer_decide_affiliation(
+    *, acting_user: User, proposal_id: int, approve: bool
+) -> AffiliationProposal:
+    require(acting_user, "retailers.decide_affiliation", division=DivisionCode.ADMIN)
+    with transaction.atomic():
+        try:
+            proposal = (
+                AffiliationProposal.objects.select_for_update()
+                .select_related("retailer")
+                .get(pk=proposal_id)
+            )
+        except AffiliationProposal.DoesNotExist:
+            raise NotFound() from None
+        if proposal.status != ProposalStatus.PENDING:
+            raise WrongState(_("This proposal has already been decided."))
+        if proposal.proposed_by_id == acting_user.pk:
+            raise FourEyesViolation(
+                _("A different administrator must decide on your own proposal.")
+            )
+        proposal.status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
+        proposal.decided_by = acting_user
+        proposal.decided_at = timezone.now()
+        proposal.save(update_fields=["status", "decided_by", "decided_at"])
+        retailer = Retailer.objects.select_for_update().get(pk=proposal.retailer_id)
+        if approve:
+            retailer.is_affiliated = proposal.make_affiliated
+            retailer.save(update_fields=["is_affiliated"])
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.AFFILIATION_APPROVED
+            if approve
+            else AuditAction.AFFILIATION_REJECTED,
+            obj=retailer,
+            changed_fields=["is_affiliated"] if approve else [],
+            details={"proposal": proposal.pk, "make_affiliated": proposal.make_affiliated},
+        )
+    return proposal

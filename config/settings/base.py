@@ -1,0 +1,150 @@
+"""Settings shared by every environment. Everything comes from the environment.
+
+Values that are secrets have no default here; local.py supplies development values
+and production.py refuses to start without real ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+
+# Lets annotations like ModelAdmin[Application] work at run time.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "guardian",
+    "apps.core",
+    "apps.accounts",
+    "apps.audit",
+    "apps.retailers",
+    "apps.vault",
+    "apps.applications",
+    "apps.retail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------
+# Two aliases that never share a transaction: "default" holds the workflow and
+# the audit trail, "vault" holds the encrypted customer records. A process
+# configured without VAULT_DATABASE_URL (the retail site in the split set-up)
+# has no "vault" alias at all and so no way to read personal data.
+DATABASES = {"default": env.db("DATABASE_URL")}
+VAULT_DATABASE_URL = env.str("VAULT_DATABASE_URL", default="")
+if VAULT_DATABASE_URL:
+    DATABASES["vault"] = env.db_url_config(VAULT_DATABASE_URL)
+for _alias in DATABASES.values():
+    _alias.setdefault("ATOMIC_REQUESTS", False)
+DATABASE_ROUTERS = ["apps.vault.routers.VaultRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Vault keys ------------------------------------------------------------
+# VAULT_MASTER_KEYS: "id:base64key,id:base64key" (32-byte AES keys).
+# VAULT_ACTIVE_KEY_ID: the id new data keys are wrapped with.
+# VAULT_INDEX_KEY: base64 HMAC key for the blind index.
+VAULT_MASTER_KEYS = env.str("VAULT_MASTER_KEYS", default="")
+VAULT_ACTIVE_KEY_ID = env.str("VAULT_ACTIVE_KEY_ID", default="")
+VAULT_INDEX_KEY = env.str("VAULT_INDEX_KEY", default="")
+
+# --- Auth ------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# django-guardian: direct foreign-key permission models, no anonymous user.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+
+# --- I18N ------------------------------------------------------------------
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Tokyo"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# --- Celery ----------------------------------------------------------------
+# With no broker configured (the embedded default) tasks run eagerly in-process.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Domain ----------------------------------------------------------------
+# The two leading digits of every supply point ID identify the T&D area
+# (01 Hokkaido … 10 Okinawa); a utility only accepts its own.
+SHADAN_AREA_CODE = env.str("SHADAN_AREA_CODE", default="10")
+
+# --- Logging ---------------------------------------------------------------
+# Personal data never reaches a log: services log ids and reference numbers only.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

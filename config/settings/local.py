@@ -1,0 +1,32 @@
+"""Embedded default for a developer's machine: SQLite files, eager tasks, generated keys.
+
+`make run` generates the development keys into the git-ignored .local-keys.env on first
+run (python manage.py init_local_keys); they are read here before base.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+_BASE = Path(__file__).resolve().parent.parent.parent
+_KEYS = _BASE / ".local-keys.env"
+if _KEYS.exists():
+    environ.Env.read_env(str(_KEYS), overwrite=False)
+
+(_BASE / "var").mkdir(exist_ok=True)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'shadan.sqlite3'}")
+os.environ.setdefault("VAULT_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'vault.sqlite3'}")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Only for a machine that has not run init_local_keys yet (e.g. `manage.py check`).
+os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
+
+from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

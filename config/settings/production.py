@@ -1,0 +1,44 @@
+"""Production: every secret and both database URLs must come from the environment.
+
+Missing values stop the process at start-up rather than running with a default.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import DATABASES, VAULT_ACTIVE_KEY_ID, VAULT_INDEX_KEY, VAULT_MASTER_KEYS, env
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production")
+DEBUG = False
+
+# A retail-only site process may be started without any vault settings; it then
+# cannot read personal data at all. Otherwise all three vault settings are required.
+SHADAN_SITE_ROLE = env.str("SHADAN_SITE_ROLE", default="td")
+if SHADAN_SITE_ROLE not in {"td", "retail"}:
+    raise ImproperlyConfigured("SHADAN_SITE_ROLE must be 'td' or 'retail'")
+if SHADAN_SITE_ROLE == "td":
+    if "vault" not in DATABASES:
+        raise ImproperlyConfigured("VAULT_DATABASE_URL is required in production")
+    if not (VAULT_MASTER_KEYS and VAULT_ACTIVE_KEY_ID and VAULT_INDEX_KEY):
+        raise ImproperlyConfigured(
+            "VAULT_MASTER_KEYS, VAULT_ACTIVE_KEY_ID and VAULT_INDEX_KEY are required in production"
+        )
+elif "vault" in DATABASES or VAULT_MASTER_KEYS:
+    raise ImproperlyConfigured("A retail site must not be given vault credentials")
+
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+EMAIL_BACKEND = env.str(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"
+)

@@ -1,0 +1,22 @@
+"""Test settings: SQLite in memory by default; DATABASE_URL/VAULT_DATABASE_URL switch to PostgreSQL.
+
+The vault keys here are fixed, public test values: they protect nothing real.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
+os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
+os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-not-a-secret"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LANGUAGE_CODE = "ja"

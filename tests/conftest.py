@@ -1,0 +1,159 @@
+"""Personas (Alice-and-Bob style) and workflow helpers shared by every test package."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from apps.accounts.models import User
+from apps.accounts.services import user_create
+from apps.applications import services as app_services
+from apps.applications.models import Application
+from apps.retailers.models import Retailer
+from tests.factories import application_input, make_retailer
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def _ensure_roles() -> None:
+    """Transactional tests flush the tables after each test, data migrations included."""
+    from django.apps import apps as django_apps
+
+    from apps.accounts.models import Role
+    from apps.accounts.roles import sync_roles
+
+    if not Role.objects.exists():
+        sync_roles(django_apps)
+
+
+def _person(username: str, division: str, *roles: str, **extra: Any) -> User:
+    _ensure_roles()
+    return user_create(
+        acting_user=None,
+        username=username,
+        password=PASSWORD,
+        division=division,
+        roles=list(roles),
+        **extra,
+    )
+
+
+@pytest.fixture
+def clerk(db: None) -> User:
+    return _person("clerk_sato", "td", "clerk")
+
+
+@pytest.fixture
+def clerk2(db: None) -> User:
+    return _person("clerk_suzuki", "td", "clerk")
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return _person("super_takahashi", "td", "supervisor")
+
+
+@pytest.fixture
+def supervisor2(db: None) -> User:
+    return _person("super_tanaka", "td", "supervisor")
+
+
+@pytest.fixture
+def construction(db: None) -> User:
+    return _person("koji_ito", "td", "construction")
+
+
+@pytest.fixture
+def retail_user(db: None) -> User:
+    return _person("kouri_watanabe", "retail", "retail")
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return _person("kansa_yamamoto", "audit", "auditor")
+
+
+@pytest.fixture
+def administrator(db: None) -> User:
+    return _person("admin_nakamura", "admin", "administrator")
+
+
+@pytest.fixture
+def administrator2(db: None) -> User:
+    return _person("admin_kobayashi", "admin", "administrator")
+
+
+@pytest.fixture
+def retailer(db: None) -> Retailer:
+    return make_retailer(code="A0002", name="みなみ新電力")
+
+
+@pytest.fixture
+def new_application(clerk: User, retailer: Retailer) -> Callable[..., Application]:
+    def make(**overrides: Any) -> Application:
+        return app_services.application_create(
+            acting_user=clerk, data=application_input(retailer, **overrides)
+        )
+
+    return make
+
+
+def advance(
+    application: Application,
+    to: str,
+    *,
+    clerk: User,
+    supervisor: User,
+    construction: User | None = None,
+) -> Application:
+    """Walk an application along the happy path up to state `to` through the services."""
+    order = ["draft", "entered", "encoded", "verified", "released", "constructed", "energized"]
+    app = application
+    for step in order[order.index(app.state) + 1 : order.index(to) + 1]:
+        pk = app.pk
+        if step == "entered":
+            app = app_services.application_submit(acting_user=clerk, application_id=pk)
+        elif step == "encoded":
+            app = app_services.application_encode(acting_user=clerk, application_id=pk)
+        elif step == "verified":
+            app_services.application_record_review_opened(acting_user=supervisor, application_id=pk)
+            app = app_services.application_verify(
+                acting_user=supervisor, application_id=pk, expected_version=app.version
+            )
+        elif step == "released":
+            app = app_services.application_release(acting_user=supervisor, application_id=pk)
+        elif step == "constructed":
+            assert construction is not None
+            app = app_services.application_complete(
+                acting_user=construction, application_id=pk, completed_on=_today()
+            )
+        elif step == "energized":
+            assert construction is not None
+            app = app_services.application_energize(
+                acting_user=construction, application_id=pk, energized_on=_today()
+            )
+    return app
+
+
+def _today() -> Any:
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def require_postgres() -> None:
+    """Skip with the reason on SQLite; fail instead when services are required (CI)."""
+    if on_postgres():
+        return
+    reason = "needs PostgreSQL: run with DATABASE_URL and VAULT_DATABASE_URL set (see README)"
+    if os.environ.get("SHADAN_REQUIRE_SERVICES") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)

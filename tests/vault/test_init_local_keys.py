@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from apps.vault.keyring import parse_keyring
+from apps.vault.services import vault_read, vault_store
+
+KEYS = ("DJANGO_SECRET_KEY", "VAULT_MASTER_KEYS", "VAULT_ACTIVE_KEY_ID", "VAULT_INDEX_KEY")
+
+
+def _run(base_dir: Path, *args: str) -> str:
+    out = io.StringIO()
+    with override_settings(BASE_DIR=base_dir):
+        call_command("init_local_keys", *args, stdout=out)
+    return out.getvalue()
+
+
+def _values(base_dir: Path) -> dict[str, str]:
+    values = {}
+    for line in (base_dir / ".local-keys.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
+
+
+def _key_material(values: dict[str, str]) -> list[str]:
+    material = [values["DJANGO_SECRET_KEY"], values["VAULT_INDEX_KEY"]]
+    material += [e.partition(":")[2] for e in values["VAULT_MASTER_KEYS"].split(",")]
+    return material
+
+
+def test_init_local_keys_creates_a_private_file_with_usable_keys(tmp_path):
+    out = _run(tmp_path)
+
+    values = _values(tmp_path)
+    assert set(values) == set(KEYS)
+    assert values["VAULT_ACTIVE_KEY_ID"] == "dev-1"
+    assert len(values["DJANGO_SECRET_KEY"]) >= 50
+    ring = parse_keyring(
+        master_keys=values["VAULT_MASTER_KEYS"],
+        active_key_id=values["VAULT_ACTIVE_KEY_ID"],
+        index_key=values["VAULT_INDEX_KEY"],
+    )
+    assert ring is not None
+    assert ring.key_ids == {"dev-1"}
+    assert stat.S_IMODE((tmp_path / ".local-keys.env").stat().st_mode) == 0o600
+    assert "Created" in out
+    for secret in _key_material(values):
+        assert secret not in out
+
+
+def test_init_local_keys_is_idempotent(tmp_path):
+    _run(tmp_path)
+    first = (tmp_path / ".local-keys.env").read_text()
+
+    out = _run(tmp_path)
+
+    assert (tmp_path / ".local-keys.env").read_text() == first
+    assert "nothing changed" in out
+
+
+def test_init_local_keys_adds_only_missing_values_and_keeps_the_rest(tmp_path):
+    path = tmp_path / ".local-keys.env"
+    path.write_text("# mine\nDJANGO_SECRET_KEY=my-own-secret\nOTHER=kept\n")
+
+    out = _run(tmp_path)
+
+    values = _values(tmp_path)
+    assert values["DJANGO_SECRET_KEY"] == "my-own-secret"
+    assert values["OTHER"] == "kept"
+    assert set(KEYS) <= set(values)
+    assert path.read_text().startswith("# mine\nDJANGO_SECRET_KEY=my-own-secret\nOTHER=kept\n")
+    assert "VAULT_MASTER_KEYS" in out
+    assert "DJANGO_SECRET_KEY" not in out
+
+
+def test_init_local_keys_rotate_adds_a_new_active_key_and_keeps_the_old(tmp_path):
+    _run(tmp_path)
+    before = _values(tmp_path)
+
+    out = _run(tmp_path, "--rotate")
+
+    after = _values(tmp_path)
+    assert after["VAULT_ACTIVE_KEY_ID"] == "dev-2"
+    assert after["VAULT_MASTER_KEYS"].startswith(before["VAULT_MASTER_KEYS"] + ",dev-2:")
+    assert after["DJANGO_SECRET_KEY"] == before["DJANGO_SECRET_KEY"]
+    assert after["VAULT_INDEX_KEY"] == before["VAULT_INDEX_KEY"]
+    assert "dev-2" in out
+    assert "vault_rewrap" in out
+    for secret in _key_material(after):
+        assert secret not in out
+
+    _run(tmp_path, "--rotate")
+    assert _values(tmp_path)["VAULT_ACTIVE_KEY_ID"] == "dev-3"
+
+
+@pytest.mark.django_db(databases=["default", "vault"])
+def test_records_stay_readable_after_rotate_and_rewrap(tmp_path, make_pii, capsys):
+    # given: a record stored under the generated dev-1 key
+    _run(tmp_path)
+    vault_settings = {k: v for k, v in _values(tmp_path).items() if k.startswith("VAULT_")}
+    pii = make_pii()
+    with override_settings(**vault_settings):
+        record_id = vault_store(pii)
+    # when
+    _run(tmp_path, "--rotate")
+    rotated = {k: v for k, v in _values(tmp_path).items() if k.startswith("VAULT_")}
+    with override_settings(**rotated):
+        call_command("vault_rewrap")
+        # then
+        assert vault_read(record_id) == pii
+    assert "Rewrapped 1 data key(s) under master key dev-2" in capsys.readouterr().out
