@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install keys migrate demo lock clean-db
+.PHONY: run test lint install keys migrate demo lock clean-db messages
 
 ## run: install, migrate both databases, generate dev keys, load demo data, serve on 127.0.0.1:8000
 run: install keys migrate demo
@@ -40,6 +40,12 @@ migrate: install keys
 
 demo: install migrate
 	$(PY) manage.py load_demo
+
+## messages: refresh the Japanese catalog from the code (needs GNU gettext) and compile it
+## with polib, so a fresh clone needs no gettext: the compiled .mo is committed.
+messages: install
+	$(PY) manage.py makemessages -l ja --ignore=.venv --ignore=tests --ignore=var
+	$(PY) -c "import polib; polib.pofile('locale/ja/LC_MESSAGES/django.po').save_as_mofile('locale/ja/LC_MESSAGES/django.mo')"
 
 ## lock: re-resolve every dependency to its newest allowed version and rewrite constraints.txt
 lock:
