@@ -26,9 +26,9 @@ from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from apps.accounts.models import User
+from apps.accounts.models import RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
@@ -301,7 +301,9 @@ class Command(BaseCommand):
             shown = password
             if check and not check_password(password, user.password):
                 shown = "(not this password)"
-            role = ", ".join(user.role_codes()) or "-"
+            # The role column is last, so Japanese labels cannot break the alignment.
+            with translation.override(settings.LANGUAGE_CODE):
+                role = ", ".join(f"{c} {RoleCode(c).label}" for c in user.role_codes()) or "-"
             if user.is_superuser:
                 role += " (superuser)"
             rows.append((name, shown, user.division_at() or "-", role))
