@@ -24,7 +24,7 @@ def _load(settings_module: str, env: dict[str, str]) -> subprocess.CompletedProc
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_"))}
     clean.pop("DATABASE_URL", None)
     clean.update(env, DJANGO_SETTINGS_MODULE=settings_module)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=ROOT,
         env=clean,
@@ -58,6 +58,9 @@ def test_production_refuses_a_short_secret_key():
 
 def test_a_retail_site_runs_without_vault_settings_and_refuses_them():
     retail = {k: GOOD[k] for k in ("DJANGO_SECRET_KEY", "DATABASE_URL")}
-    assert _load("config.settings.production", {**retail, "SHADAN_SITE_ROLE": "retail"}).returncode == 0
+    assert (
+        _load("config.settings.production", {**retail, "SHADAN_SITE_ROLE": "retail"}).returncode
+        == 0
+    )
     with_vault = _load("config.settings.production", {**GOOD, "SHADAN_SITE_ROLE": "retail"})
     assert with_vault.returncode != 0
