@@ -1,9 +1,14 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
 
 urlpatterns = [
+    path("", include("apps.web.urls")),
+    path("applications/", include("apps.applications.urls")),
+    path("review/", include("apps.applications.urls_review")),
+    path("construction/", include("apps.applications.urls_construction")),
+    path("retail/", include("apps.retail.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
-    # Until the role pages exist, the administration site is the way in.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

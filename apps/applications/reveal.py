@@ -21,7 +21,7 @@ from apps.vault.types import PII_FIELDS, CustomerPII
 
 from .leaks import scan_text
 from .models import Application
-from .states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, WORK_PAGE_PURPOSES, RevealPurpose
+from .states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, RevealPurpose
 
 # Which permission makes a purpose legitimate.
 _PURPOSE_PERMISSION = {
@@ -62,7 +62,9 @@ def application_reveal_customer(
             raise ValidationError(
                 {"reason_text": [_("Describe the reason briefly, without personal data.")]}
             )
-    elif purpose not in WORK_PAGE_PURPOSES:
+    else:
+        # Only "other" carries free text; anything typed with a coded purpose is dropped
+        # rather than stored unscanned in the audit trail.
         reason_text = ""
     with transaction.atomic():
         audit_record(

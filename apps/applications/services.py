@@ -361,7 +361,10 @@ def application_encode(
             application.encoded_by = acting_user
             application.encoded_at = timezone.now()
             application.projection_hash = projection_hash(project(application))
-            _save(application, [*fields, "projection_hash"])
+            # A return is answered by this encoding; its reason stays in the audit trail.
+            application.return_reason = ""
+            application.returned_at = None
+            _save(application, [*fields, "projection_hash", "return_reason", "returned_at"])
             _contribute(application, acting_user, Contribution.ENCODED)
             audit_record(
                 actor=acting_user,

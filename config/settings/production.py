@@ -8,7 +8,14 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAULT_ACTIVE_KEY_ID, VAULT_INDEX_KEY, VAULT_MASTER_KEYS, env
+from .base import (
+    DATABASES,
+    MIDDLEWARE,
+    VAULT_ACTIVE_KEY_ID,
+    VAULT_INDEX_KEY,
+    VAULT_MASTER_KEYS,
+    env,
+)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50:
@@ -39,6 +46,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# gunicorn serves the collected static files itself (run `manage.py collectstatic`).
+MIDDLEWARE = [
+    MIDDLEWARE[0],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[1:],
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Error pages never show a stack trace or personal data: DEBUG is off and the 404/500
+# templates say nothing about the request.
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"
 )

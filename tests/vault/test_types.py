@@ -60,4 +60,9 @@ def test_record_errors_name_the_record_id(error_class):
 
 
 def test_vault_unavailable_has_a_message():
-    assert "vault" in str(VaultUnavailable())
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert "vault" in str(VaultUnavailable())
+    with translation.override("ja"):
+        assert str(VaultUnavailable()).strip()

@@ -1,0 +1,155 @@
+"""Reads that shape T&D pages: queues with counts and ages, application lists.
+
+No personal data here: these read the shared tables only. Each queue is one query
+(COUNT and MIN together); list pages select the retailer with the row.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+
+from .models import Application
+from .states import POST_RELEASE_STATES
+from .states import ApplicationState as S
+from .states import MaskingState as M
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str | Promise
+    count: int
+    oldest: datetime.datetime | None
+    url_name: str
+    url_query: str = ""
+
+    @property
+    def oldest_age(self) -> datetime.timedelta | None:
+        return timezone.now() - self.oldest if self.oldest else None
+
+
+def _queue(
+    key: str,
+    label: str | Promise,
+    queryset: QuerySet[Application],
+    since: str,
+    url_name: str,
+    url_query: str = "",
+) -> Queue:
+    found = queryset.aggregate(count=Count("id"), oldest=Min(since))
+    return Queue(key, label, found["count"], found["oldest"], url_name, url_query)
+
+
+def drafts_of(user: User) -> QuerySet[Application]:
+    return Application.objects.filter(state=S.DRAFT, created_by=user)
+
+
+def awaiting_encoding() -> QuerySet[Application]:
+    """Submitted but not masked — including released work whose masking was withdrawn
+    (a retailer switch). Non-affiliated retailers first: that is the original failure."""
+    return Application.objects.filter(
+        masking_state=M.UNMASKED, state__in=(S.ENTERED, *POST_RELEASE_STATES)
+    )
+
+
+def returned() -> QuerySet[Application]:
+    return Application.objects.filter(state=S.ENTERED, returned_at__isnull=False)
+
+
+def awaiting_verification() -> QuerySet[Application]:
+    return Application.objects.awaiting_verification().exclude(state=S.CANCELLED)
+
+
+def awaiting_release() -> QuerySet[Application]:
+    return Application.objects.filter(state=S.VERIFIED)
+
+
+def released_work() -> QuerySet[Application]:
+    return Application.objects.filter(state=S.RELEASED)
+
+
+def awaiting_energization() -> QuerySet[Application]:
+    return Application.objects.filter(state=S.CONSTRUCTED)
+
+
+def clerk_queues(user: User) -> list[Queue]:
+    return [
+        _queue(
+            "drafts", _("My drafts"), drafts_of(user), "created_at", "clerk-list", "state=draft"
+        ),
+        _queue(
+            "returned", _("Returned for correction"), returned(), "returned_at", "clerk-returned"
+        ),
+        _queue(
+            "to_encode",
+            _("Waiting to be encoded"),
+            awaiting_encoding(),
+            "updated_at",
+            "clerk-list",
+            "state=to_encode",
+        ),
+    ]
+
+
+def supervisor_queues() -> list[Queue]:
+    return [
+        _queue(
+            "to_verify",
+            _("Waiting for the second-person check"),
+            awaiting_verification(),
+            "encoded_at",
+            "review-queue",
+        ),
+        _queue(
+            "to_release",
+            _("Verified, waiting for release"),
+            awaiting_release(),
+            "verified_at",
+            "clerk-list",
+            "state=verified",
+        ),
+    ]
+
+
+def construction_queues() -> list[Queue]:
+    return [
+        _queue("released", _("Released work"), released_work(), "released_at", "construction-list"),
+        _queue(
+            "to_energize",
+            _("Completed, waiting for energization"),
+            awaiting_energization(),
+            "updated_at",
+            "construction-list",
+            "state=constructed",
+        ),
+    ]
+
+
+def sla_status(since: datetime.datetime | None, *, hours: int) -> str:
+    """ "ok", "due" (past half the limit) or "overdue" for an item waiting since `since`."""
+    if since is None:
+        return "ok"
+    waited = timezone.now() - since
+    limit = datetime.timedelta(hours=hours)
+    if waited > limit:
+        return "overdue"
+    if waited > limit / 2:
+        return "due"
+    return "ok"
+
+
+def verify_sla_hours() -> int:
+    return int(settings.SHADAN_SLA_VERIFY_HOURS)
+
+
+def encode_sla_hours() -> int:
+    return int(settings.SHADAN_SLA_ENCODE_HOURS)

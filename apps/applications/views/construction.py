@@ -1,0 +1,201 @@
+"""The construction (工事担当) pages: released work, the work page, contact details
+revealed with a reason code, completion and energization.
+
+The work page carries no personal data. Contact details appear only in the response to
+an explicit POST with a reason (the read is an audit event); they are never put in the
+session or a URL, and the response is not cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.models import RoleCode, User
+from apps.core.errors import NotFound, ServiceError
+from apps.vault.types import CustomerPII
+from apps.web.access import persona, role_required
+
+from .. import selectors, services
+from ..forms_construction import CompleteForm, EnergizeForm, RevealForm
+from ..models import Application
+from ..reveal import application_reveal_customer
+from ..states import POST_RELEASE_STATES, RevealPurpose
+from ..states import ApplicationState as S
+
+PAGE_SIZE = 25
+
+LISTS = {
+    "released": (_("Released work"), "released_at"),
+    "constructed": (_("Completed, waiting for energization"), "completed_on"),
+}
+
+
+def _me(request: HttpRequest) -> User:
+    user = persona(request).user
+    assert user is not None  # role_required has let only signed-in T&D staff through
+    return user
+
+
+def _work() -> QuerySet[Application]:
+    """Work construction has been given: released (and later) or cancelled after release."""
+    return Application.objects.select_related("retailer").filter(
+        Q(state__in=POST_RELEASE_STATES) | Q(state=S.CANCELLED, released_at__isnull=False)
+    )
+
+
+@role_required(RoleCode.CONSTRUCTION)
+@require_GET
+def work_list(request: HttpRequest) -> HttpResponse:
+    which = request.GET.get("state", "released")
+    if which not in LISTS:
+        which = "released"
+    title, since = LISTS[which]
+    base = selectors.released_work() if which == "released" else selectors.awaiting_energization()
+    applications = base.select_related("retailer").order_by(since, "updated_at", "id")
+    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "applications/construction_list.html",
+        {"page": page, "which": which, "title": title},
+    )
+
+
+def _render_detail(
+    request: HttpRequest,
+    pk: int,
+    *,
+    reveal_form: RevealForm | None = None,
+    contact: CustomerPII | None = None,
+    contact_purpose: str = "",
+    complete_form: CompleteForm | None = None,
+    energize_form: EnergizeForm | None = None,
+) -> HttpResponse:
+    application = get_object_or_404(_work(), pk=pk)
+    context: dict[str, Any] = {
+        "application": application,
+        "masking_state": application.masking_state,
+        "can_reveal": application.state in POST_RELEASE_STATES,
+        "reveal_form": reveal_form or RevealForm(),
+        "contact": contact,
+        "contact_purpose": RevealPurpose(contact_purpose).label if contact_purpose else "",
+        "complete_form": complete_form or CompleteForm(),
+        "energize_form": energize_form or EnergizeForm(),
+    }
+    return render(request, "applications/construction_detail.html", context)
+
+
+@never_cache
+@role_required(RoleCode.CONSTRUCTION)
+@require_GET
+def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, pk)
+
+
+def _service_refusal(form: Form, error: ValidationError | ServiceError) -> None:
+    """A service's field errors go next to the field; anything else above the form."""
+    if isinstance(error, ServiceError):
+        form.add_error(None, str(error.message))
+    elif hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@never_cache
+@role_required(RoleCode.CONSTRUCTION)
+@require_POST
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contact details go into this response only: not the session, not a URL."""
+    form = RevealForm(request.POST)
+    if form.is_valid():
+        try:
+            contact = application_reveal_customer(
+                acting_user=_me(request),
+                application_id=pk,
+                purpose=form.cleaned_data["purpose"],
+                reason_text=form.cleaned_data["reason_text"],
+            )
+        except NotFound:
+            raise Http404 from None
+        except (ValidationError, ServiceError) as refused:
+            _service_refusal(form, refused)
+        else:
+            return _render_detail(
+                request,
+                pk,
+                contact=contact,
+                contact_purpose=form.cleaned_data["purpose"],
+            )
+    return _render_detail(request, pk, reveal_form=form)
+
+
+@role_required(RoleCode.CONSTRUCTION)
+@require_POST
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    form = CompleteForm(request.POST)
+    if form.is_valid():
+        try:
+            application = services.application_complete(
+                acting_user=_me(request),
+                application_id=pk,
+                completed_on=form.cleaned_data["completed_on"],
+            )
+        except NotFound:
+            raise Http404 from None
+        except ValidationError as invalid:
+            _service_refusal(form, invalid)
+        except ServiceError as refused:
+            # Not about the date (the work is not at this step, or moved on): say so on
+            # the work page as it is now.
+            messages.error(request, str(refused.message))
+            return redirect("construction-detail", pk=pk)
+        else:
+            messages.success(
+                request,
+                _("Completion of %(reference)s is recorded.")
+                % {"reference": application.reference},
+            )
+            return redirect("construction-detail", pk=pk)
+    return _render_detail(request, pk, complete_form=form)
+
+
+@role_required(RoleCode.CONSTRUCTION)
+@require_POST
+def energize(request: HttpRequest, pk: int) -> HttpResponse:
+    form = EnergizeForm(request.POST)
+    if form.is_valid():
+        try:
+            application = services.application_energize(
+                acting_user=_me(request),
+                application_id=pk,
+                energized_on=form.cleaned_data["energized_on"],
+            )
+        except NotFound:
+            raise Http404 from None
+        except ValidationError as invalid:
+            _service_refusal(form, invalid)
+        except ServiceError as refused:
+            # Not about the date (the work is not at this step, or moved on): say so on
+            # the work page as it is now.
+            messages.error(request, str(refused.message))
+            return redirect("construction-detail", pk=pk)
+        else:
+            messages.success(
+                request,
+                _("Energization of %(reference)s is recorded.")
+                % {"reference": application.reference},
+            )
+            return redirect("construction-detail", pk=pk)
+    return _render_detail(request, pk, energize_form=form)

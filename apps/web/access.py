@@ -1,0 +1,69 @@
+"""Who may open a page: the user's division *now* and the roles that division allows.
+
+Retail users get 404 for every page that is not theirs (they must not even learn what
+exists on the T&D side); everyone else gets 403 for a page of another role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+@dataclass(frozen=True)
+class Persona:
+    """The signed-in person as the pages see them: one division, its roles only."""
+
+    user: User | None
+    division: str | None
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_retail(self) -> bool:
+        return self.division == DivisionCode.RETAIL
+
+
+def persona(request: HttpRequest) -> Persona:
+    cached = getattr(request, "_shadan_persona", None)
+    if cached is not None:
+        return cast(Persona, cached)
+    user = request.user
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        found = Persona(None, None, frozenset())
+    else:
+        assert isinstance(user, User)
+        division = user.division_at()
+        # A role left over from another division counts for nothing.
+        roles = frozenset(r for r in user.role_codes() if ROLE_DIVISION.get(r) == division)
+        found = Persona(user, division, roles)
+    request._shadan_persona = found  # type: ignore[attr-defined]
+    return found
+
+
+def role_required(*roles: RoleCode) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            me = persona(request)
+            if not me.has(*roles):
+                if me.is_retail:
+                    raise Http404
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return cast(View, wrapped)
+
+    return decorator

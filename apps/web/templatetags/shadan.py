@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import datetime
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def age(value: datetime.timedelta | None) -> str:
+    """How long something has waited, in days and hours (3日4時間 / 3 d 4 h)."""
+    if value is None:
+        return "—"
+    hours = int(value.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    minutes = int(value.total_seconds() // 60) % 60
+    return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}

@@ -1,0 +1,25 @@
+// Small conveniences only; every page works without this file.
+// Loaded from a file (the Content Security Policy forbids inline scripts).
+(function () {
+  "use strict";
+  const FULL = "０１２３４５６７８９";
+  const HYPHENS = /[‐‑‒–—―−ー－ｰ]/g;
+  function halfwidthDigits(s) {
+    return s.replace(/[０-９]/g, (c) => String(FULL.indexOf(c))).replace(HYPHENS, "-");
+  }
+  document.addEventListener("change", (event) => {
+    const el = event.target;
+    if (!(el instanceof HTMLInputElement)) return;
+    if (el.dataset.normalize === "digits") el.value = halfwidthDigits(el.value).trim();
+    if (el.dataset.normalize === "postal") {
+      const digits = halfwidthDigits(el.value).replace(/[^0-9]/g, "");
+      if (digits.length === 7) el.value = digits.slice(0, 3) + "-" + digits.slice(3);
+    }
+  });
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+})();

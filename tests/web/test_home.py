@@ -1,0 +1,76 @@
+"""The home page: each role's queues with counts and the age of the oldest item."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from apps.web.templatetags.shadan import age
+from tests.conftest import advance
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+
+def _home(client: Client, user) -> str:
+    client.force_login(user)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_header_says_who_is_signed_in_with_division_and_role(client, supervisor):
+    html = _home(client, supervisor)
+
+    assert 'data-testid="who">super_takahashi<' in html
+    assert "送配電部門" in html
+    assert "上長" in html
+
+
+def test_supervisor_sees_the_verification_queue_with_its_count(
+    client, new_application, clerk, supervisor
+):
+    for _ in range(2):
+        advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    html = _home(client, supervisor)
+
+    row = html.split('data-queue="to_verify"')[1].split("</tr>")[0]
+    assert '<td class="num">2</td>' in row
+
+
+def test_clerk_sees_their_own_drafts_only(client, new_application, clerk, clerk2):
+    new_application()
+
+    mine = _home(client, clerk).split('data-queue="drafts"')[1].split("</tr>")[0]
+    theirs = _home(Client(), clerk2).split('data-queue="drafts"')[1].split("</tr>")[0]
+
+    assert '<td class="num">1</td>' in mine
+    assert '<td class="num">0</td>' in theirs
+
+
+def test_retail_home_counts_only_visible_applications(
+    client, new_application, clerk, supervisor, retail_user
+):
+    advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    html = _home(client, retail_user)
+
+    assert "1 件" in html or "1 application" in html
+    assert 'data-queue="to_verify"' not in html
+
+
+def test_age_reads_in_days_and_hours():
+    assert age(datetime.timedelta(days=3, hours=4, minutes=5)) in {"3日4時間", "3 d 4 h"}
+    assert age(datetime.timedelta(hours=2, minutes=7)) in {"2時間7分", "2 h 7 min"}
+    assert age(None) == "—"

@@ -1,0 +1,300 @@
+"""Retail pages: verified applications only, masked, searchable, paged; 404 for the rest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.applications import services
+from apps.audit.models import AuditAction, AuditEvent
+from tests.conftest import advance
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+CANARY = {
+    "customer_name": "見本 遮断太郎",
+    "customer_name_kana": "ミホン シャダンタロウ",
+    "customer_phone": "098-555-0199",
+    "customer_email": "canary.pii@example.invalid",
+    "street_address": "見本町9丁目99番地",
+}
+LIST = reverse("retail-list")
+
+
+def _detail(application) -> str:
+    return reverse("retail-detail", args=[application.reference])
+
+
+@pytest.fixture
+def verified(new_application, clerk, supervisor):
+    def make(**overrides):
+        return advance(new_application(**overrides), "verified", clerk=clerk, supervisor=supervisor)
+
+    return make
+
+
+@pytest.fixture
+def retail_client(client: Client, retail_user) -> Client:
+    client.force_login(retail_user)
+    return client
+
+
+def _assert_no_canary(text: str) -> None:
+    for value in CANARY.values():
+        assert value not in text
+    assert "5550199" not in text.replace("-", "")
+
+
+# --- the list -------------------------------------------------------------------------
+
+
+def test_retail_list_shows_verified_applications_masked_in_every_column(
+    retail_client, verified, new_application, clerk, supervisor
+):
+    shown = verified(**CANARY)
+    hidden = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    response = retail_client.get(LIST)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    row = html.split(f'data-reference="{shown.reference}"')[1].split("</tr>")[0]
+    assert _detail(shown) in row
+    assert shown.pseudonym in row
+    assert shown.supply_point_id in row
+    assert shown.retailer.name in row
+    assert "低圧" in row or "Low voltage" in row
+    assert "6.0" in row
+    assert shown.requested_start_date.strftime("%Y/%m/%d") in row
+    assert 'data-testid="state"' in row
+    assert 'class="badge masking-verified"' in row
+    assert hidden.reference not in html
+    _assert_no_canary(html)
+
+
+def test_retail_list_says_so_when_nothing_is_visible(retail_client, new_application):
+    new_application()
+
+    html = retail_client.get(LIST).content.decode()
+
+    assert 'data-testid="retail-list"' not in html
+    assert 'class="callout"' in html
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda a: a.reference,
+        lambda a: a.reference.lower().replace("-", ""),
+        lambda a: a.reference.translate(str.maketrans("0123456789-", "０１２３４５６７８９－")),
+        lambda a: a.supply_point_id,
+        lambda a: a.supply_point_id.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    ],
+    ids=["reference", "lowercase-no-hyphen", "full-width-reference", "spid", "full-width-spid"],
+)
+def test_retail_search_finds_by_reference_or_supply_point_id(retail_client, verified, typed):
+    wanted, other = verified(), verified()
+
+    html = retail_client.get(LIST, {"q": typed(wanted)}).content.decode()
+
+    assert f'data-reference="{wanted.reference}"' in html
+    assert f'data-reference="{other.reference}"' not in html
+
+
+def test_retail_search_keeps_what_was_typed_and_says_when_nothing_matches(retail_client, verified):
+    verified()
+
+    html = retail_client.get(LIST, {"q": "SD1999-9999999"}).content.decode()
+
+    assert 'value="SD1999-9999999"' in html
+    assert 'data-testid="retail-list"' not in html
+    assert 'class="callout"' in html
+
+
+def test_retail_search_cannot_find_an_application_that_is_not_verified(
+    retail_client, new_application, clerk, supervisor
+):
+    encoded = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    html = retail_client.get(LIST, {"q": encoded.supply_point_id}).content.decode()
+
+    assert encoded.reference not in html
+
+
+def test_retail_list_pages_by_25_in_the_database(retail_client, verified):
+    apps = [verified() for _ in range(26)]
+
+    with CaptureQueriesContext(connection) as queries:
+        first = retail_client.get(LIST)
+    # read now: the next request clears the connection's query log
+    sql = [q["sql"] for q in queries.captured_queries]
+    second = retail_client.get(LIST, {"page": 2})
+
+    first_html, second_html = first.content.decode(), second.content.decode()
+    assert first_html.count("data-reference=") == 25
+    assert second_html.count("data-reference=") == 1
+    # newest verification first: the oldest one is alone on page 2
+    assert f'data-reference="{apps[0].reference}"' in second_html
+    assert 'href="?page=2"' in first_html
+    assert any("supply_point_id" in q and q.endswith("LIMIT 25") for q in sql)
+
+
+def test_retail_list_page_links_keep_the_search(retail_client, verified):
+    from tests.factories import supply_point_id
+
+    shared = supply_point_id(990001)  # several applications for one supply point
+    for _ in range(26):
+        verified(supply_point_id=shared)
+    verified()
+
+    page_one = retail_client.get(LIST, {"q": shared}).content.decode()
+    page_two = retail_client.get(LIST, {"q": shared, "page": "2"}).content.decode()
+
+    assert f'href="?q={shared}&amp;page=2"' in page_one
+    assert page_one.count("data-reference=") == 25
+    assert page_two.count("data-reference=") == 1
+    assert f'href="?q={shared}&amp;page=1"' in page_two
+
+
+def test_a_page_number_out_of_range_shows_the_last_page(retail_client, verified):
+    app = verified()
+
+    response = retail_client.get(LIST, {"page": "99"})
+
+    assert response.status_code == 200
+    assert f'data-reference="{app.reference}"' in response.content.decode()
+
+
+def test_retail_list_records_which_applications_were_shown(retail_client, verified, retail_user):
+    a, b = verified(), verified()
+
+    retail_client.get(LIST)
+
+    event = AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED).get()
+    assert event.actor == retail_user
+    assert event.actor_division == "retail"
+    assert sorted(event.details["application_ids"]) == sorted([a.pk, b.pk])
+
+
+# --- the detail page ------------------------------------------------------------------
+
+
+def test_retail_detail_shows_the_masked_record(retail_client, verified):
+    app = verified(**CANARY)
+
+    response = retail_client.get(_detail(app))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert app.pseudonym in html
+    assert app.supply_point_id in html
+    assert app.contractor_name in html
+    assert "那覇市" in html
+    assert 'class="badge masking-verified"' in html
+    _assert_no_canary(html)
+
+
+def test_retail_detail_view_is_recorded_against_the_application(
+    retail_client, verified, retail_user
+):
+    app = verified()
+
+    retail_client.get(_detail(app))
+
+    event = AuditEvent.objects.for_object(app).get(action=AuditAction.RETAIL_VIEWED)
+    assert event.actor == retail_user
+    assert event.object_label == app.reference
+
+
+def _page_without_tokens(response) -> str:
+    html = response.content.decode()
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    return re.sub(r'name="next" value="[^"]*"', "", html)
+
+
+@pytest.mark.parametrize("state", ["draft", "entered", "encoded"])
+def test_retail_detail_of_an_unverified_application_is_the_same_404_as_a_missing_one(
+    retail_client, new_application, clerk, supervisor, state
+):
+    app = advance(new_application(**CANARY), state, clerk=clerk, supervisor=supervisor)
+    reference = app.reference or app.pseudonym
+
+    hidden = retail_client.get(reverse("retail-detail", args=[reference]))
+    missing = retail_client.get(reverse("retail-detail", args=["SD2099-9999999"]))
+
+    assert hidden.status_code == missing.status_code == 404
+    assert _page_without_tokens(hidden) == _page_without_tokens(missing)
+    _assert_no_canary(hidden.content.decode())
+    assert not AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED).exists()
+
+
+def test_retail_detail_answers_404_once_the_application_is_cancelled(
+    retail_client, verified, supervisor
+):
+    app = verified()
+    assert retail_client.get(_detail(app)).status_code == 200
+
+    services.application_cancel(
+        acting_user=supervisor, application_id=app.pk, reason="申込者の都合による取消"
+    )
+
+    assert retail_client.get(_detail(app)).status_code == 404
+
+
+def test_retail_detail_answers_404_after_the_retailer_changes(retail_client, verified, clerk):
+    from tests.factories import make_retailer
+
+    app = verified()
+    other = make_retailer(code="A0099", name="きた新電力")
+
+    services.application_change_retailer(
+        acting_user=clerk, application_id=app.pk, expected_version=app.version, retailer_id=other.pk
+    )
+
+    assert retail_client.get(_detail(app)).status_code == 404
+    assert app.reference not in retail_client.get(LIST).content.decode()
+
+
+# --- who may open them ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "persona", ["clerk", "supervisor", "construction", "auditor", "administrator"]
+)
+def test_people_outside_retail_are_refused_the_retail_pages(request, client, verified, persona):
+    app = verified()
+    client.force_login(request.getfixturevalue(persona))
+
+    assert client.get(LIST).status_code == 403
+    assert client.get(_detail(app)).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_the_retail_pages(client, verified):
+    app = verified()
+
+    for url in (LIST, _detail(app)):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_retail_pages_only_answer_reads(retail_client, verified):
+    app = verified()
+
+    assert retail_client.post(LIST).status_code == 405
+    assert retail_client.post(_detail(app)).status_code == 405
+
+
+def test_a_retail_division_member_without_the_retail_role_gets_404(client, verified):
+    from tests.conftest import _person
+
+    app = verified()
+    client.force_login(_person("kouri_norole", "retail"))
+
+    assert client.get(LIST).status_code == 404
+    assert client.get(_detail(app)).status_code == 404

@@ -1,0 +1,219 @@
+"""Every URL of the project, requested with GET as every role, against an explicit table.
+
+The table is written by hand from the issue and DESIGN.md (who may open which page), not
+computed from the decorators it checks. Conventions:
+
+* a page of the role: 200; a POST-only endpoint requested with GET by its role: 405;
+* another T&D, audit or administration role: 403;
+* a retail user on anything not theirs: 404 (they must not learn what exists);
+* anonymous: 302 to the sign-in page with ?next=.
+
+Path parameters are filled with a real application in the state the page needs, so a
+200 means the page works, not merely that the role passed the gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.applications.models import Application
+from tests.conftest import advance
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+# The URL modules of the product's pages (admin/ and i18n are Django's own).
+PAGE_URLCONFS = {
+    "apps.web.urls",
+    "apps.applications.urls",
+    "apps.applications.urls_review",
+    "apps.applications.urls_construction",
+    "apps.retail.urls",
+}
+TD_URLCONFS = {
+    "apps.applications.urls",
+    "apps.applications.urls_review",
+    "apps.applications.urls_construction",
+}
+
+ROLES = ("anonymous", "clerk", "supervisor", "construction", "retail", "auditor", "administrator")
+PERSONA_FIXTURE = {"retail": "retail_user"}
+
+LOGIN = "→login"  # 302 to the sign-in page, ?next= the requested URL
+HOME = "→home"  # 302 to the home page (already signed in)
+
+# fmt: off
+#                           anonymous clerk supervisor construction retail auditor admin
+EXPECTED: dict[str, tuple[int | str, ...]] = {
+    # everyone signed in
+    "home":                  (LOGIN, 200,  200,  200,  200,  200,  200),
+    "login":                 (200,   HOME, HOME, HOME, HOME, HOME, HOME),
+    "logout":                (LOGIN, 405,  405,  405,  405,  405,  405),
+    "password_change":       (LOGIN, 200,  200,  200,  200,  200,  200),
+    "password_change_done":  (LOGIN, 200,  200,  200,  200,  200,  200),
+    # clerk (受付担当); the supervisor opens the list and the application page too
+    "clerk-list":            (LOGIN, 200,  200,  403,  404,  403,  403),
+    "clerk-returned":        (LOGIN, 200,  403,  403,  404,  403,  403),
+    "clerk-create":          (LOGIN, 200,  403,  403,  404,  403,  403),
+    "application-detail":    (LOGIN, 200,  200,  403,  404,  403,  403),
+    "clerk-edit":            (LOGIN, 200,  403,  403,  404,  403,  403),
+    "clerk-submit":          (LOGIN, 405,  403,  403,  404,  403,  403),
+    "clerk-encode":          (LOGIN, 200,  403,  403,  404,  403,  403),
+    "clerk-change-retailer": (LOGIN, 200,  403,  403,  404,  403,  403),
+    # supervisor (上長)
+    "review-queue":          (LOGIN, 403,  200,  403,  404,  403,  403),
+    "review-page":           (LOGIN, 403,  200,  403,  404,  403,  403),
+    "review-verify":         (LOGIN, 403,  405,  403,  404,  403,  403),
+    "review-return":         (LOGIN, 403,  405,  403,  404,  403,  403),
+    "review-release":        (LOGIN, 403,  405,  403,  404,  403,  403),
+    "review-cancel":         (LOGIN, 403,  200,  403,  404,  403,  403),  # asks the reason
+    # construction (工事担当)
+    "construction-list":     (LOGIN, 403,  403,  200,  404,  403,  403),
+    "construction-detail":   (LOGIN, 403,  403,  200,  404,  403,  403),
+    "construction-reveal":   (LOGIN, 403,  403,  405,  404,  403,  403),
+    "construction-complete": (LOGIN, 403,  403,  405,  404,  403,  403),
+    "construction-energize": (LOGIN, 403,  403,  405,  404,  403,  403),
+    # retail (小売)
+    "retail-list":           (LOGIN, 403,  403,  403,  200,  403,  403),
+    "retail-detail":         (LOGIN, 403,  403,  403,  200,  403,  403),
+}
+# fmt: on
+
+# The state the application behind each parameterised URL must be in for its page to work.
+STATE_FOR = {
+    "application-detail": "entered",
+    "clerk-edit": "entered",
+    "clerk-submit": "draft",
+    "clerk-encode": "entered",
+    "clerk-change-retailer": "verified",
+    "review-page": "encoded",
+    "review-verify": "encoded",
+    "review-return": "encoded",
+    "review-release": "verified",
+    "review-cancel": "entered",
+    "construction-detail": "released",
+    "construction-reveal": "released",
+    "construction-complete": "released",
+    "construction-energize": "constructed",
+    "retail-detail": "verified",
+}
+
+
+def _walk(
+    patterns: list[URLPattern | URLResolver], urlconf: str | None = None
+) -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            module = entry.urlconf_name
+            name = module if isinstance(module, str) else getattr(module, "__name__", "")
+            yield from _walk(entry.url_patterns, name)
+        elif urlconf is not None:
+            yield urlconf, entry
+
+
+def project_urls(urlconfs: set[str] = PAGE_URLCONFS) -> dict[str, URLPattern]:
+    """Every named URL of the product's page modules, discovered from the resolver."""
+    return {
+        p.name: p for conf, p in _walk(get_resolver().url_patterns) if conf in urlconfs and p.name
+    }
+
+
+def url_for(name: str, application: Application | None) -> str:
+    converters = project_urls()[name].pattern.converters
+    kwargs: dict[str, Any] = {}
+    if "pk" in converters:
+        assert application is not None
+        kwargs["pk"] = application.pk
+    if "reference" in converters:
+        assert application is not None
+        kwargs["reference"] = application.reference
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.fixture
+def application_in(
+    new_application, clerk, supervisor, construction
+) -> Callable[[str], Application]:
+    def make(state: str) -> Application:
+        return advance(
+            new_application(), state, clerk=clerk, supervisor=supervisor, construction=construction
+        )
+
+    return make
+
+
+@pytest.fixture
+def signed_in(request, clerk, supervisor, construction, retail_user, auditor, administrator):
+    def client_for(role: str) -> Client:
+        client = Client()
+        if role != "anonymous":
+            client.force_login(request.getfixturevalue(PERSONA_FIXTURE.get(role, role)))
+        return client
+
+    return client_for
+
+
+def check(response, expected: int | str, url: str) -> None:
+    if expected == LOGIN:
+        assert response.status_code == 302, response.status_code
+        assert response["Location"] == f"{reverse('login')}?next={url}"
+    elif expected == HOME:
+        assert response.status_code == 302, response.status_code
+        assert response["Location"] == reverse("home")
+    else:
+        assert response.status_code == expected
+
+
+def test_the_table_lists_every_url_of_the_project():
+    assert set(project_urls()) == set(EXPECTED)
+    assert set(STATE_FOR) == {name for name, p in project_urls().items() if p.pattern.converters}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "expected"),
+    [
+        pytest.param(name, role, statuses[i], id=f"{name}-{role}")
+        for name, statuses in EXPECTED.items()
+        for i, role in enumerate(ROLES)
+    ],
+)
+def test_every_role_gets_exactly_the_expected_status(
+    name, role, expected, signed_in, application_in
+):
+    state = STATE_FOR.get(name)
+    url = url_for(name, application_in(state) if state else None)
+
+    response = signed_in(role).get(url)
+
+    check(response, expected, url)
+
+
+def test_a_retail_user_gets_404_not_403_on_every_td_url(
+    signed_in, application_in, clerk, supervisor, construction
+):
+    client = signed_in("retail")
+    verified = application_in("verified")  # visible to retail: even that opens nothing on T&D
+    refused = []
+    for name in project_urls(TD_URLCONFS):
+        url = url_for(name, verified)
+        for method in ("get", "post"):
+            status = getattr(client, method)(url).status_code
+            if status != 404:
+                refused.append(f"{method.upper()} {name}: {status}")
+
+    assert refused == []
+    assert len(project_urls(TD_URLCONFS)) == 19
+
+
+def test_a_retail_user_gets_the_same_404_for_a_td_page_as_for_nothing_at_all(signed_in):
+    client = signed_in("retail")
+
+    real = client.get(reverse("review-queue"))
+    nothing = client.get("/review-nothing-here/")
+
+    assert real.status_code == nothing.status_code == 404
+    assert real.content.decode().split("<main>")[1] == nothing.content.decode().split("<main>")[1]
