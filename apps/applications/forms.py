@@ -211,13 +211,3 @@ class ChangeRetailerForm(forms.Form):
         help_text=_("For example: the customer switched retailer. No personal data."),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-def merge_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's field errors next to the form's fields (or on top of the form when
-    the field is not on this form); the typed input stays in the bound form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)

@@ -53,6 +53,14 @@ def persona(request: HttpRequest) -> Persona:
     return found
 
 
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in person, for a view behind role_required (which let only them through)."""
+    user = persona(request).user
+    if user is None:
+        raise PermissionDenied
+    return user
+
+
 def role_required(*roles: RoleCode) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)

@@ -31,7 +31,6 @@ from apps.applications.forms import (
     ChangeRetailerForm,
     VersionForm,
     initial_from,
-    merge_service_errors,
 )
 from apps.applications.leaks import Leak
 from apps.applications.models import Application
@@ -42,18 +41,13 @@ from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.core.errors import ServiceError, StaleVersion
 from apps.vault.types import CustomerPII
-from apps.web.access import persona, role_required
+from apps.web.access import acting_user, persona, role_required
+from apps.web.forms import add_service_error
 
 PAGE_SIZE = 50
 CLERK = RoleCode.CLERK
 SUPERVISOR = RoleCode.SUPERVISOR
 CONSTRUCTION = RoleCode.CONSTRUCTION
-
-
-def _me(request: HttpRequest) -> User:
-    user = persona(request).user
-    assert user is not None  # role_required let only signed-in people through
-    return user
 
 
 def _get(pk: int) -> Application:
@@ -111,7 +105,7 @@ def _all_for(user: User) -> QuerySet[Application]:
 
 @role_required(CLERK, SUPERVISOR)
 def application_list(request: HttpRequest) -> HttpResponse:
-    user = _me(request)
+    user = acting_user(request)
     chosen = _FILTERS.get(request.GET.get("state", ""))
     queryset = chosen.queryset(user) if chosen else _all_for(user)
     order = ["-created_at", "-id"]
@@ -154,10 +148,10 @@ def application_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             application = services.application_create(
-                acting_user=_me(request), data=form.service_data()
+                acting_user=acting_user(request), data=form.service_data()
             )
         except ValidationError as exc:
-            merge_service_errors(form, exc)
+            add_service_error(form, exc)
         except ServiceError as exc:
             form.add_error(None, str(exc.message))
         else:
@@ -183,7 +177,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
             seen = form.cleaned_data["version"]
             try:
                 updated = services.application_update(
-                    acting_user=_me(request),
+                    acting_user=acting_user(request),
                     application_id=pk,
                     expected_version=seen,
                     changes=form.service_data(),
@@ -192,7 +186,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 stale = True
                 form.add_error(None, str(exc.message))
             except ValidationError as exc:
-                merge_service_errors(form, exc)
+                add_service_error(form, exc)
             except ServiceError as exc:
                 form.add_error(None, str(exc.message))
             else:
@@ -201,7 +195,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             customer = application_reveal_customer(
-                acting_user=_me(request), application_id=pk, purpose=RevealPurpose.EDIT
+                acting_user=acting_user(request), application_id=pk, purpose=RevealPurpose.EDIT
             )
         except ServiceError as exc:
             messages.error(request, str(exc.message))
@@ -269,7 +263,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
         return _to_detail(pk)
     try:
         services.application_submit(
-            acting_user=_me(request),
+            acting_user=acting_user(request),
             application_id=application.pk,
             expected_version=form.cleaned_data["version"],
         )
@@ -376,7 +370,9 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
         return _to_detail(application.pk)
     try:
         customer = application_reveal_customer(
-            acting_user=_me(request), application_id=application.pk, purpose=RevealPurpose.ENCODE
+            acting_user=acting_user(request),
+            application_id=application.pk,
+            purpose=RevealPurpose.ENCODE,
         )
     except ServiceError as exc:
         messages.error(request, str(exc.message))
@@ -412,7 +408,7 @@ def application_encode(request: HttpRequest, pk: int) -> HttpResponse:
         return _to_detail(pk)
     try:
         services.application_encode(
-            acting_user=_me(request),
+            acting_user=acting_user(request),
             application_id=pk,
             expected_version=form.cleaned_data["version"],
         )
@@ -443,14 +439,14 @@ def change_retailer(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.application_change_retailer(
-                acting_user=_me(request),
+                acting_user=acting_user(request),
                 application_id=pk,
                 expected_version=form.cleaned_data["version"],
                 retailer_id=form.cleaned_data["retailer"].pk,
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            merge_service_errors(form, exc)
+            add_service_error(form, exc)
         except ServiceError as exc:
             form.add_error(None, str(exc.message))
         else:

@@ -14,17 +14,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.accounts.models import RoleCode, User
+from apps.accounts.models import RoleCode
 from apps.core.errors import NotFound, ServiceError
 from apps.vault.types import CustomerPII
-from apps.web.access import persona, role_required
+from apps.web.access import acting_user, role_required
+from apps.web.forms import add_service_error
 
 from .. import selectors, services
 from ..forms_construction import CompleteForm, EnergizeForm, RevealForm
@@ -39,12 +39,6 @@ LISTS = {
     "released": (_("Released work"), "released_at"),
     "constructed": (_("Completed, waiting for energization"), "completed_on"),
 }
-
-
-def _me(request: HttpRequest) -> User:
-    user = persona(request).user
-    assert user is not None  # role_required has let only signed-in T&D staff through
-    return user
 
 
 def _work() -> QuerySet[Application]:
@@ -102,17 +96,6 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, pk)
 
 
-def _service_refusal(form: Form, error: ValidationError | ServiceError) -> None:
-    """A service's field errors go next to the field; anything else above the form."""
-    if isinstance(error, ServiceError):
-        form.add_error(None, str(error.message))
-    elif hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @never_cache
 @role_required(RoleCode.CONSTRUCTION)
 @require_POST
@@ -122,7 +105,7 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             contact = application_reveal_customer(
-                acting_user=_me(request),
+                acting_user=acting_user(request),
                 application_id=pk,
                 purpose=form.cleaned_data["purpose"],
                 reason_text=form.cleaned_data["reason_text"],
@@ -130,7 +113,7 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
         except NotFound:
             raise Http404 from None
         except (ValidationError, ServiceError) as refused:
-            _service_refusal(form, refused)
+            add_service_error(form, refused)
         else:
             return _render_detail(
                 request,
@@ -148,14 +131,14 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             application = services.application_complete(
-                acting_user=_me(request),
+                acting_user=acting_user(request),
                 application_id=pk,
                 completed_on=form.cleaned_data["completed_on"],
             )
         except NotFound:
             raise Http404 from None
         except ValidationError as invalid:
-            _service_refusal(form, invalid)
+            add_service_error(form, invalid)
         except ServiceError as refused:
             # Not about the date (the work is not at this step, or moved on): say so on
             # the work page as it is now.
@@ -178,14 +161,14 @@ def energize(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             application = services.application_energize(
-                acting_user=_me(request),
+                acting_user=acting_user(request),
                 application_id=pk,
                 energized_on=form.cleaned_data["energized_on"],
             )
         except NotFound:
             raise Http404 from None
         except ValidationError as invalid:
-            _service_refusal(form, invalid)
+            add_service_error(form, invalid)
         except ServiceError as refused:
             # Not about the date (the work is not at this step, or moved on): say so on
             # the work page as it is now.

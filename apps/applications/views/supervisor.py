@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,9 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.models import RoleCode, User
+from apps.accounts.models import RoleCode
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
-from apps.web.access import persona, role_required
+from apps.web.access import acting_user, role_required
+from apps.web.forms import add_service_error
 
 from .. import selectors, services
 from ..forms_review import CancelForm, QueueFilterForm, ReturnForm, VerifyForm, VersionForm
@@ -53,21 +53,6 @@ class QueueRow:
     @property
     def sla_label(self) -> str | Promise:
         return SLA_LABELS[self.sla]
-
-
-def _me(request: HttpRequest) -> User:
-    user = persona(request).user
-    assert user is not None  # role_required has let only signed-in T&D staff through
-    return user
-
-
-def merge_errors(form: Form, error: ValidationError) -> None:
-    """A service's field errors go next to the field; anything else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- the approval queue ------------------------------------------------------------------
@@ -116,7 +101,7 @@ def _render_review(
     (under the row lock, for the version current at that moment), then the page shows
     that version. If the content changed in between, the forms carry the newer version,
     for which no opening exists, and the service refuses the verification."""
-    user = _me(request)
+    user = acting_user(request)
     not_waiting: str | Promise = ""
     try:
         services.application_record_review_opened(acting_user=user, application_id=pk)
@@ -175,7 +160,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_review(request, pk, verify_form=form)
     try:
         application = services.application_verify(
-            acting_user=_me(request),
+            acting_user=acting_user(request),
             application_id=pk,
             expected_version=form.cleaned_data["version"],
         )
@@ -200,7 +185,7 @@ def return_application(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             application = services.application_return(
-                acting_user=_me(request),
+                acting_user=acting_user(request),
                 application_id=pk,
                 reason=form.cleaned_data["reason"],
                 expected_version=form.cleaned_data["version"],
@@ -208,7 +193,7 @@ def return_application(request: HttpRequest, pk: int) -> HttpResponse:
         except NotFound:
             raise Http404 from None
         except ValidationError as invalid:
-            merge_errors(form, invalid)
+            add_service_error(form, invalid)
         except ServiceError as refused:
             form.add_error(None, str(refused.message))
         else:
@@ -233,7 +218,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("application-detail", pk=pk)
     try:
         application = services.application_release(
-            acting_user=_me(request),
+            acting_user=acting_user(request),
             application_id=pk,
             expected_version=form.cleaned_data["version"],
         )
@@ -258,7 +243,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.application_cancel(
-                    acting_user=_me(request),
+                    acting_user=acting_user(request),
                     application_id=pk,
                     reason=form.cleaned_data["reason"],
                     expected_version=form.cleaned_data["version"],
@@ -266,7 +251,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             except NotFound:
                 raise Http404 from None
             except ValidationError as invalid:
-                merge_errors(form, invalid)
+                add_service_error(form, invalid)
             except ServiceError as refused:
                 form.add_error(None, str(refused.message))
             else:
