@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,12 +47,30 @@ def browser() -> Iterator[Any]:
         if os.environ.get("SHADAN_REQUIRE_SERVICES") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
+    _warn_without_japanese_font()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def _warn_without_japanese_font() -> None:
+    """Without a CJK font Chromium draws every Japanese character as a box: the tests still
+    pass, but the screenshots the README links to are unreadable."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return
+    found = subprocess.run(  # noqa: S603 (fixed arguments)
+        [fc_list, ":lang=ja", "family"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not found:
+        warnings.warn(
+            "no Japanese font installed (apt-get install fonts-ipafont-gothic): "
+            "screenshots will show boxes instead of Japanese text",
+            stacklevel=2,
+        )
 
 
 @pytest.fixture
