@@ -80,16 +80,11 @@ def retail_application_page(
     page = paginator.get_page(page_number)
     rows = list(page.object_list)
     if rows and isinstance(user, User):
+        # One event per application shown, so each application's timeline and the
+        # exposure report see list views exactly like detail views.
         with transaction.atomic():
-            audit_record(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                details={
-                    "view": "list",
-                    "application_ids": [row["id"] for row in rows],
-                    "references": [row["reference"] for row in rows],
-                },
-            )
+            for row in rows:
+                _record_view(user, row, view="list")
     # Same page number and paginator (counts only from here on), the rows mapped.
     return Page(
         [projection_from_row(row) for row in rows],
@@ -108,16 +103,17 @@ def retail_application_open(*, user: User | AnonymousUser, reference: str) -> Re
     of that application. Refusals (NotFound) are not recorded: nothing was shown."""
     row = _detail_row(user, reference)
     if isinstance(user, User):
-        # Only the id and label are needed for the event; nothing more of the row is read.
-        viewed = Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
         with transaction.atomic():
-            audit_record(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                obj=viewed,
-                details={"view": "detail"},
-            )
+            _record_view(user, row, view="detail")
     return projection_from_row(row)
+
+
+def _record_view(user: User, row: dict[str, Any], *, view: str) -> None:
+    # Only the id and labels are needed for the event; nothing more of the row is read.
+    viewed = Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
+    audit_record(
+        actor=user, action=AuditAction.RETAIL_VIEWED, obj=viewed, details={"view": view}
+    )
 
 
 def _detail_row(user: User | AnonymousUser, reference: str) -> dict[str, Any]:
