@@ -441,8 +441,13 @@ def application_verify(
         ):
             raise WrongState(_("This application is not waiting for the second-person check."))
         check_four_eyes(application, acting_user)
+        # Opened for this version *and* after this encoding: a return does not bump the
+        # version, so a look at an earlier encoding of the same content does not count.
         if not ReviewOpening.objects.filter(
-            application=application, version=application.version, user=acting_user
+            application=application,
+            version=application.version,
+            user=acting_user,
+            opened_at__gte=application.encoded_at,
         ).exists():
             raise NotAllowed(
                 _("Open the review page for this version before verifying it."), code="not_reviewed"

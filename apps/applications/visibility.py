@@ -18,7 +18,11 @@ from apps.accounts.models import Role, RoleCode, User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 
-from .models import Application, ApplicationGroupObjectPermission
+from .models import (
+    Application,
+    ApplicationGroupObjectPermission,
+    ApplicationUserObjectPermission,
+)
 
 VIEW_PERM = "view_application"
 
@@ -59,12 +63,15 @@ class Disagreement:
     application_id: int
     permission_held: bool
     masking_verified: bool
+    # Set when the stray permission was granted to one person instead of the group:
+    # the product never does that, so such a row is always withdrawn.
+    user_id: int | None = None
 
 
 def barrier_check(*, repair: bool) -> list[Disagreement]:
     """Compare both locks for every application. A permission without verified masking is
     withdrawn; verified masking without a permission is reported (granting is a human
-    decision and stays with the verify service)."""
+    decision and stays with the verify service); a per-person grant is always withdrawn."""
     group = retail_group()
     with_perm = set(
         ApplicationGroupObjectPermission.objects.filter(
@@ -76,9 +83,33 @@ def barrier_check(*, repair: bool) -> list[Disagreement]:
         Disagreement(pk, permission_held=pk in with_perm, masking_verified=pk in verified)
         for pk in sorted(with_perm ^ verified)
     ]
+    user_grants = ApplicationUserObjectPermission.objects.filter(
+        permission__codename=VIEW_PERM
+    ).values_list("content_object_id", "user_id")
+    found += [
+        Disagreement(pk, permission_held=True, masking_verified=pk in verified, user_id=user_id)
+        for pk, user_id in user_grants
+    ]
     if repair:
         for item in found:
-            if item.permission_held and not item.masking_verified:
+            if item.user_id is not None:
+                with transaction.atomic():
+                    application = Application.objects.select_for_update().get(
+                        pk=item.application_id
+                    )
+                    user = User.objects.get(pk=item.user_id)
+                    remove_perm(VIEW_PERM, user, application)
+                    audit_record(
+                        actor=None,
+                        action=AuditAction.PERMISSION_REVOKED,
+                        obj=application,
+                        details={
+                            "permission": VIEW_PERM,
+                            "user": item.user_id,
+                            "why": "barrier_check",
+                        },
+                    )
+            elif item.permission_held and not item.masking_verified:
                 with transaction.atomic():
                     application = Application.objects.select_for_update().get(
                         pk=item.application_id

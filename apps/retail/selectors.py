@@ -14,13 +14,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.selectors import is_in_division
-from apps.applications.models import Application
+from apps.applications.models import Application, ApplicationGroupObjectPermission
 from apps.applications.normalize import to_halfwidth
 from apps.applications.projection import RETAIL_COLUMNS, RetailApplication, projection_from_row
+from apps.applications.visibility import VIEW_PERM
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
@@ -38,13 +38,16 @@ def is_retail_user(user: User | AnonymousUser) -> bool:
 def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
     if not is_retail_user(user):
         return Application.objects.none()
-    return get_objects_for_user(
-        user,
-        "applications.view_application",
-        klass=Application.objects.retail_visible_state(),
-        accept_global_perms=False,
-        with_superuser=False,
-    )
+    # Lock 1: the retail group's row in guardian's direct foreign-key table. Only group
+    # rows count: a per-user grant or a model-wide permission opens nothing for retail.
+    granted = ApplicationGroupObjectPermission.objects.filter(
+        group__role__code=RoleCode.RETAIL,
+        group__user=user,
+        permission__codename=VIEW_PERM,
+        permission__content_type__app_label="applications",
+    ).values("content_object_id")
+    # Lock 2: masking verified for the current version.
+    return Application.objects.retail_visible_state().filter(id__in=granted)
 
 
 def retail_application_list(
@@ -111,9 +114,7 @@ def retail_application_open(*, user: User | AnonymousUser, reference: str) -> Re
 def _record_view(user: User, row: dict[str, Any], *, view: str) -> None:
     # Only the id and labels are needed for the event; nothing more of the row is read.
     viewed = Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
-    audit_record(
-        actor=user, action=AuditAction.RETAIL_VIEWED, obj=viewed, details={"view": view}
-    )
+    audit_record(actor=user, action=AuditAction.RETAIL_VIEWED, obj=viewed, details={"view": view})
 
 
 def _detail_row(user: User | AnonymousUser, reference: str) -> dict[str, Any]:

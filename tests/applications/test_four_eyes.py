@@ -162,3 +162,18 @@ def test_a_different_supervisor_who_opened_the_review_can_verify(
     assert app.verified_by == supervisor
     assert app.verified_version == app.version
     assert app.is_retail_visible
+
+
+def test_a_review_opened_before_a_return_does_not_count_for_the_re_encoding(
+    new_application, clerk, supervisor
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    services.application_record_review_opened(acting_user=supervisor, application_id=app.pk)
+    services.application_return(acting_user=supervisor, application_id=app.pk, reason="確認のため")
+    app = services.application_encode(acting_user=clerk, application_id=app.pk)  # same version
+
+    with pytest.raises(NotAllowed) as refused:
+        services.application_verify(
+            acting_user=supervisor, application_id=app.pk, expected_version=app.version
+        )
+    assert refused.value.code == "not_reviewed"

@@ -72,3 +72,16 @@ def test_sweep_erases_the_old_customer_record_after_an_edit(new_application, cle
     with pytest.raises(VaultRecordErased):
         vault_read(old_ref)
     assert vault_read(app.customer_ref).phone == "098-765-4321"
+
+
+def test_barrier_check_withdraws_a_per_person_grant(
+    new_application, clerk, supervisor, retail_user
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    assign_perm("view_application", retail_user, app)
+
+    found = barrier_check(repair=True)
+
+    assert [(d.application_id, d.user_id) for d in found] == [(app.pk, retail_user.pk)]
+    assert not retail_user.has_perm("applications.view_application", app)
+    assert barrier_check(repair=False) == []

@@ -102,3 +102,15 @@ def test_search_by_reference_or_supply_point(new_application, clerk, supervisor,
     assert [r.reference for r in by_ref] == [a.reference]
     assert [r.reference for r in by_spid] == [b.reference]
     assert Application.objects.count() == 2
+
+
+def test_a_per_person_grant_does_not_open_anything_for_retail(
+    new_application, clerk, supervisor, retail_user
+):
+    from guardian.shortcuts import remove_perm
+
+    app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    remove_perm("view_application", retail_group(), app)
+    assign_perm("view_application", retail_user, app)  # only the group's grant counts
+
+    assert retail_application_list(user=retail_user) == []
