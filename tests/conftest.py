@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.accounts.services import user_create
 from apps.applications import services as app_services
 from apps.applications.models import Application
+from apps.audit import db as audit_db
 from apps.retailers.models import Retailer
 from tests.factories import application_input, make_retailer
 
@@ -28,6 +29,42 @@ def _ensure_roles() -> None:
 
     if not Role.objects.exists():
         sync_roles(django_apps)
+
+
+def _database_use(request: pytest.FixtureRequest) -> tuple[bool, bool]:
+    """(uses the default database, transactionally): pytest-django's own reading."""
+    from pytest_django.fixtures import validate_django_db
+
+    names = set(request.fixturenames)
+    transactional = bool({"transactional_db", "live_server"} & names)
+    uses_default = transactional or "db" in names
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        transaction, reset_sequences, databases, *_ = validate_django_db(marker)
+        transactional = transactional or transaction or reset_sequences
+        uses_default = databases is None or databases == "__all__" or "default" in databases
+    return uses_default, transactional
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The audit tables refuse UPDATE, DELETE and TRUNCATE (apps.audit.db), and so would
+    the flush that ends a transactional test. So a transactional test drops the triggers
+    at teardown: this fixture depends on `transactional_db`, so pytest tears it down
+    before that fixture flushes. Every test that uses the database first puts them back
+    if they are missing (one catalog query; pytest-django runs the transactional tests
+    last, so in a normal run only those ever find them missing, but with --reuse-db the
+    next run starts from the state the last one left)."""
+    uses_default, transactional = _database_use(request)
+    if not uses_default:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if audit_db.missing_triggers(connection):
+        audit_db.install_triggers(connection)
+    yield
+    if transactional:
+        audit_db.drop_triggers(connection)
 
 
 def _person(username: str, division: str, *roles: str, **extra: Any) -> User:

@@ -1,19 +1,24 @@
-"""The audit event: one row per thing that happened, written in the same transaction.
+"""The audit trail: events, the seals that chain them, checkpoints and verification runs.
 
-Rows are never updated or deleted by the product. The tamper-evident chain (hashes,
-signed checkpoints, database triggers) extends this model without changing what a
-row means: `sequence`-ordering by primary key and the immutable columns below are
-what the chain will cover.
+An event is one row per thing that happened, written in the same transaction as the
+change it records, without any hash (so writers never wait for each other). The sealer
+(`apps.audit.sealing`) later appends one `AuditSeal` per committed event: the chain
+order is seal order, not id order. Every table here is append-only three times over:
+the QuerySet and `save()`/`delete()` refuse, database triggers refuse
+(`apps.audit.db`), and the hash chain plus signed checkpoints expose whoever got past
+both.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 class AuditAction(models.TextChoices):
@@ -57,18 +62,39 @@ class AuditAction(models.TextChoices):
     EXPORT = "system.export", _("Export")
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+class AppendOnlyQuerySet(models.QuerySet[_M]):
+    """Refuses the bulk writes that would change or remove rows. The database triggers
+    refuse them too; this fails earlier, with a clearer message."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(f"{self.model._meta.label} is append-only")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise TypeError(f"{self.model._meta.label} is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError(f"{self.model._meta.label} is append-only")
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise TypeError(f"{self._meta.label} is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError(f"{self._meta.label} is append-only")
+
+
+class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
     def for_object(self, obj: models.Model) -> AuditEventQuerySet:
         return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
 
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("audit events are append-only")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("audit events are append-only")
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -108,10 +134,92 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_label}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise TypeError("audit events are append-only")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("audit events are append-only")
+class AuditSeal(AppendOnlyModel):
+    """The event's place in the hash chain. `seq` runs 1, 2, 3… without gaps;
+    hash = SHA-256(prev_hash ‖ seq ‖ canonical bytes of the event) (apps.audit.chain).
+    The first seal's prev_hash is a random chain id chosen when the chain began."""
+
+    seq = models.BigIntegerField(_("chain position"), primary_key=True)
+    event = models.OneToOneField(
+        AuditEvent,
+        verbose_name=_("event"),
+        on_delete=models.PROTECT,
+        related_name="seal",
+    )
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+    sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
+
+    objects = AppendOnlyQuerySet["AuditSeal"].as_manager()
+
+    class Meta:
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"seq {self.seq} event #{self.event_id}"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """A signed statement of the chain head, written as a file outside the database.
+    This row only records that the file was written (for the chain status page and to
+    notice a file that disappears); the file is the evidence, not this row."""
+
+    seq = models.BigIntegerField(_("chain position"), unique=True)
+    hash = models.CharField(_("hash"), max_length=64)
+    chain_id = models.CharField(_("chain id"), max_length=64)
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+    file_name = models.CharField(_("file"), max_length=255)
+    key_id = models.CharField(_("signing key"), max_length=32)
+
+    objects = AppendOnlyQuerySet["AuditCheckpoint"].as_manager()
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint seq {self.seq}"
+
+
+class VerificationProblem(models.TextChoices):
+    ALTERED = "altered", _("Event altered")
+    REMOVED = "removed", _("Event missing or removed")
+    INSERTED = "inserted", _("Event inserted or left unsealed")
+    OUT_OF_ORDER = "out_of_order", _("Events out of order")
+    REWRITTEN = "rewritten", _("Chain rewritten (checkpoint mismatch)")
+    CHECKPOINT_INVALID = "checkpoint_invalid", _("Checkpoint invalid")
+    UNPROTECTED = "unprotected", _("Append-only triggers missing")
+
+
+class AuditVerification(AppendOnlyModel):
+    """One run of `audit_verify`: what the auditors' chain status shows."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    ok = models.BooleanField(_("chain intact"))
+    summary = models.TextField(_("summary"))
+    events_checked = models.BigIntegerField(_("events checked"), default=0)
+    head_seq = models.BigIntegerField(_("head position"), null=True, blank=True)
+    head_hash = models.CharField(_("head hash"), max_length=64, blank=True)
+    checkpoints_verified = models.IntegerField(_("checkpoints verified"), default=0)
+    problem = models.CharField(
+        _("first problem"), max_length=32, choices=VerificationProblem, blank=True
+    )
+    problem_seq = models.BigIntegerField(_("position of the first problem"), null=True, blank=True)
+    problem_event_id = models.BigIntegerField(
+        _("event of the first problem"), null=True, blank=True
+    )
+
+    objects = AppendOnlyQuerySet["AuditVerification"].as_manager()
+
+    class Meta:
+        verbose_name = _("audit verification")
+        verbose_name_plural = _("audit verifications")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -1,5 +1,8 @@
 """Writing audit events. Callers run inside their own transaction.atomic() block so the
-event commits or rolls back together with the change it records."""
+event commits or rolls back together with the change it records.
+
+An insert is all it takes: no hash, no lock, so concurrent writers never queue behind
+one another. The sealer chains the committed events afterwards (apps.audit.sealing)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from django.db import models
 from apps.accounts.models import User
 from apps.accounts.selectors import actor_snapshot
 
+from .context import current_request_context
 from .models import AuditAction, AuditEvent
 
 
@@ -23,13 +27,20 @@ def audit_record(
     changed_fields: Iterable[str] = (),
     details: Mapping[str, Any] | None = None,
     reason: str = "",
+    actor_username: str | None = None,
 ) -> AuditEvent:
     """Append one event. `details` and `reason` must hold no personal data: callers pass
-    codes, ids, states and field names; free-text reasons are leak-scanned by the caller."""
+    codes, ids, states and field names; free-text reasons are leak-scanned by the caller.
+    The request id, client address and user agent come from the request being handled
+    (apps.audit.middleware), if any. `actor_username` names an actor that is not a user
+    (e.g. an anonymous visitor); the default is the user's name, or "system"."""
     division, roles = actor_snapshot(actor) if actor is not None else ("", [])
+    if actor_username is None:
+        actor_username = actor.get_username() if actor is not None else "system"
+    context = current_request_context()
     event = AuditEvent(
         actor=actor,
-        actor_username=actor.get_username() if actor is not None else "system",
+        actor_username=actor_username,
         actor_division=division or "",
         actor_roles=roles,
         action=action,
@@ -39,6 +50,9 @@ def audit_record(
         changed_fields=sorted(set(changed_fields)),
         details=dict(details or {}),
         reason=reason,
+        request_id=context.request_id if context else "",
+        client_ip=context.client_ip if context else None,
+        user_agent=context.user_agent if context else "",
     )
     event.save(force_insert=True)
     return event

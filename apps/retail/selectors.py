@@ -38,6 +38,7 @@ def is_retail_user(user: User | AnonymousUser) -> bool:
 def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
     if not is_retail_user(user):
         return Application.objects.none()
+    assert isinstance(user, User)
     # Lock 1: the retail group's row in guardian's direct foreign-key table. Only group
     # rows count: a per-user grant or a model-wide permission opens nothing for retail.
     granted = ApplicationGroupObjectPermission.objects.filter(

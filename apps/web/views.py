@@ -30,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "retail_count": retail_application_count(user=me.user) if me.is_retail else None,
+            "is_auditor": me.has(RoleCode.AUDITOR),
             "is_administrator": me.has(RoleCode.ADMINISTRATOR),
         },
     )

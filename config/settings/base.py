@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     # Every page needs a signed-in user unless its view is marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -200,3 +201,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Audit trail -------------------------------------------------------------
+# AUDIT_SIGNING_KEY: base64 raw 32-byte Ed25519 private key that signs checkpoints of
+# the hash chain. Unset: events are still chained, but no checkpoint is written.
+# AUDIT_VERIFY_KEY: base64 raw public key(s), comma-separated, for a verifier that must
+# not hold the private key (and for old keys after a rotation); default: derived.
+# AUDIT_CHECKPOINT_DIR: where checkpoint files go (outside the database; in production
+# storage the database's users cannot rewrite).
+# AUDIT_SEAL_GRACE_SECONDS: an event older than this without a seal is a finding.
+# AUDIT_TRUST_X_FORWARDED_FOR: record the address our own proxy appended instead of
+# REMOTE_ADDR; only behind exactly one trusted reverse proxy.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
+AUDIT_CHECKPOINT_DIR = Path(
+    env.str("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints"))
+)
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=3600)
+AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)

@@ -30,3 +30,10 @@ from .base import env  # noqa: E402
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# A re-created development database starts a new audit chain: give each chain its own
+# checkpoint directory, or the old chain's checkpoints would (rightly) fail the new one.
+# Development only: in production a checkpoint of a vanished chain is the alarm.
+AUDIT_CHECKPOINT_DIR = Path(
+    env.str("AUDIT_CHECKPOINT_DIR", default=str(_BASE / "var" / "audit-checkpoints" / "{chain_id}"))
+)

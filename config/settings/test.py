@@ -22,3 +22,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "ja"
 # Client.login() has no request, which django-axes needs; the lock-out tests turn it on.
 AXES_ENABLED = False
+# A fixed, public test key for the audit checkpoints; tests that write checkpoints point
+# AUDIT_CHECKPOINT_DIR at their own tmp_path, so this directory normally stays empty
+# (and a developer's var/audit-checkpoints is never touched by the suite).
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+AUDIT_SIGNING_KEY = base64.b64encode(b"\x04" * 32).decode()
+AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / f"shadan-test-audit-checkpoints-{os.getpid()}"

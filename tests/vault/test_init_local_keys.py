@@ -8,10 +8,17 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from apps.audit.signing import signing_key
 from apps.vault.keyring import parse_keyring
 from apps.vault.services import vault_read, vault_store
 
-KEYS = ("DJANGO_SECRET_KEY", "VAULT_MASTER_KEYS", "VAULT_ACTIVE_KEY_ID", "VAULT_INDEX_KEY")
+KEYS = (
+    "DJANGO_SECRET_KEY",
+    "VAULT_MASTER_KEYS",
+    "VAULT_ACTIVE_KEY_ID",
+    "VAULT_INDEX_KEY",
+    "AUDIT_SIGNING_KEY",
+)
 
 
 def _run(base_dir: Path, *args: str) -> str:
@@ -31,7 +38,7 @@ def _values(base_dir: Path) -> dict[str, str]:
 
 
 def _key_material(values: dict[str, str]) -> list[str]:
-    material = [values["DJANGO_SECRET_KEY"], values["VAULT_INDEX_KEY"]]
+    material = [values["DJANGO_SECRET_KEY"], values["VAULT_INDEX_KEY"], values["AUDIT_SIGNING_KEY"]]
     material += [e.partition(":")[2] for e in values["VAULT_MASTER_KEYS"].split(",")]
     return material
 
@@ -50,6 +57,8 @@ def test_init_local_keys_creates_a_private_file_with_usable_keys(tmp_path):
     )
     assert ring is not None
     assert ring.key_ids == {"dev-1"}
+    with override_settings(AUDIT_SIGNING_KEY=values["AUDIT_SIGNING_KEY"], AUDIT_VERIFY_KEY=""):
+        assert signing_key() is not None
     assert stat.S_IMODE((tmp_path / ".local-keys.env").stat().st_mode) == 0o600
     assert "Created" in out
     for secret in _key_material(values):
@@ -79,6 +88,26 @@ def test_init_local_keys_adds_only_missing_values_and_keeps_the_rest(tmp_path):
     assert path.read_text().startswith("# mine\nDJANGO_SECRET_KEY=my-own-secret\nOTHER=kept\n")
     assert "VAULT_MASTER_KEYS" in out
     assert "DJANGO_SECRET_KEY" not in out
+
+
+def test_init_local_keys_adds_an_audit_signing_key_to_an_older_file(tmp_path):
+    # given: a file written before the audit trail had a signing key
+    _run(tmp_path)
+    path = tmp_path / ".local-keys.env"
+    before = _values(tmp_path)
+    path.write_text(
+        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_" not in line) + "\n"
+    )
+
+    out = _run(tmp_path)
+
+    after = _values(tmp_path)
+    assert "AUDIT_SIGNING_KEY" in out
+    assert after["AUDIT_SIGNING_KEY"] != before["AUDIT_SIGNING_KEY"]
+    assert {k: v for k, v in after.items() if k != "AUDIT_SIGNING_KEY"} == {
+        k: v for k, v in before.items() if k != "AUDIT_SIGNING_KEY"
+    }
+    assert after["AUDIT_SIGNING_KEY"] not in out
 
 
 def test_init_local_keys_rotate_adds_a_new_active_key_and_keeps_the_old(tmp_path):

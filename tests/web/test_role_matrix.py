@@ -21,6 +21,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.accounts.models import User
 from apps.applications.models import Application
 from tests.conftest import advance
 
@@ -33,6 +34,7 @@ PAGE_URLCONFS = {
     "apps.applications.urls_review",
     "apps.applications.urls_construction",
     "apps.retail.urls",
+    "apps.audit.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -80,6 +82,12 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     # retail (小売)
     "retail-list":           (LOGIN, 403,  403,  403,  200,  403,  403),
     "retail-detail":         (LOGIN, 403,  403,  403,  200,  403,  403),
+    # auditor (監査)
+    "audit-search":          (LOGIN, 403,  403,  403,  404,  200,  403),
+    "audit-export":          (LOGIN, 403,  403,  403,  404,  200,  403),
+    "audit-application":     (LOGIN, 403,  403,  403,  404,  200,  403),
+    "audit-user":            (LOGIN, 403,  403,  403,  404,  200,  403),
+    "audit-chain":           (LOGIN, 403,  403,  403,  404,  200,  403),
 }
 # fmt: on
 
@@ -100,6 +108,8 @@ STATE_FOR = {
     "construction-complete": "released",
     "construction-energize": "constructed",
     "retail-detail": "verified",
+    "audit-application": "verified",
+    "audit-user": "draft",  # any: the page takes a user, not an application
 }
 
 
@@ -128,6 +138,8 @@ def url_for(name: str, application: Application | None) -> str:
     if "pk" in converters:
         assert application is not None
         kwargs["pk"] = application.pk
+    if "user_id" in converters:
+        kwargs["user_id"] = User.objects.order_by("pk").values_list("pk", flat=True).first()
     if "reference" in converters:
         assert application is not None
         kwargs["reference"] = application.reference

@@ -1,4 +1,5 @@
-"""Generate development secrets into the git-ignored .local-keys.env (never for production).
+"""Generate development secrets into the git-ignored .local-keys.env (never for production):
+the secret key, the vault keys and the audit checkpoint signing key.
 
 Idempotent: values already in the file are kept, missing ones are added.
 ``--rotate`` adds a new master key ``dev-N`` and makes it active; then run
@@ -14,11 +15,18 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 FILE_NAME = ".local-keys.env"
-KEY_NAMES = ("DJANGO_SECRET_KEY", "VAULT_MASTER_KEYS", "VAULT_ACTIVE_KEY_ID", "VAULT_INDEX_KEY")
+KEY_NAMES = (
+    "DJANGO_SECRET_KEY",
+    "VAULT_MASTER_KEYS",
+    "VAULT_ACTIVE_KEY_ID",
+    "VAULT_INDEX_KEY",
+    "AUDIT_SIGNING_KEY",
+)
 FIRST_KEY_ID = "dev-1"
 _LINE_RE = re.compile(r"\A(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
 _DEV_ID_RE = re.compile(r"\Adev-(\d+)\Z")
@@ -37,6 +45,8 @@ def _generate(name: str) -> str:
         return FIRST_KEY_ID
     if name == "VAULT_INDEX_KEY":
         return _new_aes_key()
+    if name == "AUDIT_SIGNING_KEY":
+        return base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
     raise ValueError(name)
 
 
@@ -70,6 +80,8 @@ def _write(path: Path, lines: list[str]) -> None:
 
 class Command(BaseCommand):
     help = "Create or complete .local-keys.env with development keys; --rotate adds a master key."
+    # It runs before the keys exist: the checks would only warn about what it is creating.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

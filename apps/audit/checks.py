@@ -1,0 +1,51 @@
+"""Start-up checks: a malformed audit key stops the process; a missing one is a warning
+(the chain still works, only the signed checkpoints are off)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .checkpoints import CHAIN_ID_PLACEHOLDER
+from .signing import key_id, signing_key, verify_keys
+
+
+@checks.register(checks.Tags.security)
+def check_audit_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        private = signing_key()
+        trusted = verify_keys()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="audit.E001")]
+    messages: list[checks.CheckMessage] = []
+    if private is None and not trusted:
+        messages.append(
+            checks.Warning(
+                "AUDIT_SIGNING_KEY is not set: the audit chain is sealed but no signed "
+                "checkpoints are written, so a rewrite of the whole table would go unnoticed.",
+                id="audit.W001",
+            )
+        )
+    signer_untrusted = private is not None and key_id(private.public_key()) not in trusted
+    if settings.AUDIT_VERIFY_KEY and signer_untrusted:
+        messages.append(
+            checks.Error(
+                "AUDIT_VERIFY_KEY does not include the public key of AUDIT_SIGNING_KEY: "
+                "new checkpoints would fail verification.",
+                id="audit.E002",
+            )
+        )
+    if CHAIN_ID_PLACEHOLDER in str(settings.AUDIT_CHECKPOINT_DIR) and not settings.DEBUG:
+        messages.append(
+            checks.Error(
+                "AUDIT_CHECKPOINT_DIR contains {chain_id}: that lets a replaced audit trail "
+                "start over unnoticed, so it is for development only (DEBUG on).",
+                id="audit.E004",
+            )
+        )
+    if settings.AUDIT_SEAL_GRACE_SECONDS <= 0:
+        messages.append(checks.Error("AUDIT_SEAL_GRACE_SECONDS must be positive.", id="audit.E003"))
+    return messages

@@ -1,0 +1,147 @@
+"""The sealer: chains committed events and writes a signed checkpoint of the head.
+
+Events are inserted without a hash, so the transactions that write them never wait
+for one another. The sealer runs on its own (`manage.py audit_seal`, later a Celery
+beat task calling `audit_seal()`); one at a time, it reads the committed events that
+have no seal yet, in id order, and appends one seal each. An event whose transaction
+commits late (a lower id than events already sealed) simply gets the next position:
+the chain order is the order of sealing.
+
+Only events that occurred at most AUDIT_SEAL_GRACE_SECONDS before the newest sealed
+event are looked at, so a run costs the size of the backlog, not of the table. An
+event older than that with no seal is what `audit_verify` reports as inserted;
+`audit_seal --all` looks at every event, for recovery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from .chain import VALUES_FIELDS, canonical_bytes, link_hash, new_chain_id
+from .checkpoints import checkpoint_dir, write_checkpoint
+from .models import AuditCheckpoint, AuditEvent, AuditSeal
+from .signing import key_id, signing_key
+
+logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key for "the audit sealer" (ASCII "shadseal").
+SEALER_LOCK_KEY = 0x7368616473656164
+DEFAULT_BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    head_seq: int
+    head_hash: str
+    checkpoint: Path | None
+    checkpoint_note: str
+
+
+def _alias() -> str:
+    return router.db_for_write(AuditSeal)
+
+
+def _lock(alias: str) -> None:
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALER_LOCK_KEY])
+    # SQLite serialises writers; a second sealer fails on the seq primary key instead.
+
+
+def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
+    with transaction.atomic(using=alias):
+        _lock(alias)
+        head = (
+            AuditSeal.objects.using(alias)
+            .order_by("-seq")
+            .values_list("seq", "hash", "event__occurred_at")
+            .first()
+        )
+        unsealed = AuditEvent.objects.using(alias).filter(seal__isnull=True)
+        if head is None:
+            seq, prev_hash = 0, new_chain_id()
+        else:
+            seq, prev_hash, head_time = head
+            if not look_at_all:
+                grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+                unsealed = unsealed.filter(occurred_at__gte=head_time - grace)
+        rows = list(unsealed.order_by("id").values_list(*VALUES_FIELDS)[:batch_size])
+        now = timezone.now()
+        seals = []
+        for row in rows:
+            seq += 1
+            digest = link_hash(prev_hash, seq, canonical_bytes(row))
+            seals.append(
+                AuditSeal(seq=seq, event_id=row[0], prev_hash=prev_hash, hash=digest, sealed_at=now)
+            )
+            prev_hash = digest
+        AuditSeal.objects.using(alias).bulk_create(seals)
+    return len(rows)
+
+
+def _checkpoint(alias: str) -> tuple[Path | None, str]:
+    private_key = signing_key()
+    if private_key is None:
+        logger.warning("AUDIT_SIGNING_KEY is not set: sealed, but no checkpoint written")
+        return None, "checkpoints not configured (AUDIT_SIGNING_KEY unset)"
+    head = AuditSeal.objects.using(alias).order_by("-seq").values_list("seq", "hash", "event_id")
+    top = head.first()
+    if top is None:
+        return None, "nothing sealed yet"
+    seq, digest, event_id = top
+    if AuditCheckpoint.objects.using(alias).filter(seq=seq).exists():
+        return None, f"head seq {seq} already has a checkpoint"
+    chain_id = AuditSeal.objects.using(alias).values_list("prev_hash", flat=True).get(seq=1)
+    directory = checkpoint_dir(chain_id)
+    assert directory is not None
+    written = write_checkpoint(
+        directory=directory,
+        private_key=private_key,
+        chain_id=chain_id,
+        seq=seq,
+        hash=digest,
+        event_id=event_id,
+    )
+    if written is None:
+        return None, f"head seq {seq} already has a checkpoint file"
+    path, _payload = written
+    try:
+        with transaction.atomic(using=alias):
+            AuditCheckpoint.objects.using(alias).create(
+                seq=seq,
+                hash=digest,
+                chain_id=chain_id,
+                file_name=path.name,
+                key_id=key_id(private_key.public_key()),
+            )
+    except IntegrityError:  # another sealer recorded the same head a moment ago
+        pass
+    return path, f"checkpoint {path.name} written"
+
+
+def audit_seal(*, batch_size: int = DEFAULT_BATCH_SIZE, look_at_all: bool = False) -> SealResult:
+    """Seal every committed, unsealed event, then checkpoint the head if it moved."""
+    alias = _alias()
+    sealed = 0
+    while True:
+        count = _seal_batch(alias, batch_size, look_at_all)
+        sealed += count
+        if count < batch_size:
+            break
+    path, note = _checkpoint(alias)
+    head = AuditSeal.objects.using(alias).order_by("-seq").values_list("seq", "hash").first()
+    head_seq, head_hash = head if head is not None else (0, "")
+    if sealed:
+        logger.info("audit sealed %s event(s), head seq %s", sealed, head_seq)
+    return SealResult(
+        sealed=sealed, head_seq=head_seq, head_hash=head_hash, checkpoint=path, checkpoint_note=note
+    )

@@ -1,0 +1,445 @@
+"""`audit_verify`: recompute the chain, check it against the signed checkpoints.
+
+The walk reads seals by seq in keyset-paginated chunks (constant memory, one index
+range scan per chunk) and the chunk's events by primary key; every hash is recomputed
+from the event's canonical bytes. What each kind of tampering looks like:
+
+- altered: the recomputed hash of an event differs from its seal;
+- out of order: same, but the content sealed at that position is found in another
+  event further down the chain (two events' contents or seals swapped);
+- removed: a gap in seq, a seal whose event row is gone, or a seal that no longer
+  links to the one before it (a row deleted and the following seals renumbered);
+  a checkpoint beyond the head means events were cut off the end;
+- inserted: an event older than AUDIT_SEAL_GRACE_SECONDS without a seal (the sealer
+  would have sealed a genuine one by then);
+- rewritten: the chain is consistent but disagrees with a signed checkpoint (every
+  hash recomputed after a change); the change lies between the last checkpoint that
+  matches and the first that does not.
+
+After a finding the walk resynchronises on the stored hashes, so independent findings
+further down are reported too; the first one (lowest seq) is the headline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from . import checkpoints as cp
+from .chain import VALUES_FIELDS, canonical_bytes, link_hash
+from .db import missing_triggers
+from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
+from .models import VerificationProblem as P
+from .signing import verify_keys
+
+CHUNK_SIZE = 5000
+_MAX_FINDINGS = 100
+_MAX_ORDER_SEARCHES = 3
+_MAX_RENUMBERING = 16
+
+Row = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: P
+    message: str
+    seq: int | None = None
+    event_id: int | None = None
+    # Where the problem is seen, when that differs from where it is located: a checkpoint
+    # mismatch locates a range that starts before the checkpoint that reveals it.
+    seen_at: int | None = None
+
+    @property
+    def sort_key(self) -> tuple[bool, int]:
+        position = self.seen_at if self.seen_at is not None else self.seq
+        return (position is None, position or 0)
+
+
+@dataclass
+class VerificationReport:
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    events_checked: int = 0
+    head_seq: int | None = None
+    head_hash: str = ""
+    checkpoints_configured: bool = True
+    checkpoints_verified: int = 0
+    checkpoint_files_unchecked: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    more_findings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return min(self.findings, key=lambda f: f.sort_key, default=None)
+
+    @property
+    def summary(self) -> str:
+        first = self.first
+        if first is not None:
+            others = len(self.findings) - 1 + self.more_findings
+            tail = f" (and {others} more problem(s))" if others else ""
+            return f"audit chain FAILED: {first.problem}: {first.message}{tail}"
+        head = f"head seq {self.head_seq} hash {self.head_hash}" if self.head_seq else "empty chain"
+        if self.checkpoints_configured:
+            marks = f"{self.checkpoints_verified} checkpoints verified"
+        else:
+            marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
+            if self.checkpoint_files_unchecked:
+                marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
+        return f"audit chain OK: {self.events_checked} events, {head}, {marks}"
+
+    def add(self, finding: Finding) -> None:
+        if len(self.findings) < _MAX_FINDINGS:
+            self.findings.append(finding)
+        else:
+            self.more_findings += 1
+
+
+def _seal_chunks(
+    alias: str, *, after: int, head_seq: int
+) -> Iterator[list[tuple[int, int, str, str]]]:
+    last = after
+    while last < head_seq:
+        chunk = list(
+            AuditSeal.objects.using(alias)
+            .filter(seq__gt=last, seq__lte=head_seq)
+            .order_by("seq")
+            .values_list("seq", "event_id", "prev_hash", "hash")[:CHUNK_SIZE]
+        )
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1][0]
+
+
+def _events(alias: str, chunk: list[tuple[int, int, str, str]]) -> dict[int, Row]:
+    """The events sealed in this chunk of seals, by id: a join on the seq range (two
+    parameters) rather than a list of thousands of ids."""
+    rows = (
+        AuditEvent.objects.using(alias)
+        .filter(seal__seq__gte=chunk[0][0], seal__seq__lte=chunk[-1][0])
+        .values_list(*VALUES_FIELDS)
+    )
+    return {int(row[0]): tuple(row) for row in rows}
+
+
+def _find_moved_content(
+    alias: str, *, seq: int, event_id: int, prev_hash: str, digest: str, head_seq: int
+) -> tuple[int, int] | None:
+    """The later event (seq, id) holding the content that was sealed at `seq`: either
+    the seals were swapped (its row hashes as it is) or the contents were (it hashes
+    once given back the id of the event sealed at `seq`)."""
+    for chunk in _seal_chunks(alias, after=seq, head_seq=head_seq):
+        events = _events(alias, chunk)
+        for other_seq, other_id, _prev, _hash in chunk:
+            row = events.get(other_id)
+            if row is None:
+                continue
+            candidates = (canonical_bytes(row), canonical_bytes((event_id, *row[1:])))
+            if any(link_hash(prev_hash, seq, c) == digest for c in candidates):
+                return other_seq, other_id
+    return None
+
+
+class _Walk:
+    """One pass over the chain up to `head_seq`, comparing checkpoints on the way."""
+
+    def __init__(self, alias: str, report: VerificationReport, directory: Path | None) -> None:
+        self.alias = alias
+        self.report = report
+        self.head_seq = 0
+        self.keys = verify_keys()
+        self.report.checkpoints_configured = bool(self.keys)
+        self.files = cp.list_checkpoints(directory) if directory is not None else []
+        self.next_file = 0
+        self.chain_id = ""
+        self.last_seq = 0
+        self.last_event_id: int | None = None
+        self.last_hash = ""
+        self.order_searches = _MAX_ORDER_SEARCHES
+        # For locating a rewrite: the first event after the last checkpoint that matched.
+        self.after_good_checkpoint: tuple[int, int] | None = None
+        self.good_checkpoint_seq = 0
+
+    def run(self) -> None:
+        for chunk in _seal_chunks(self.alias, after=0, head_seq=self.head_seq):
+            events = _events(self.alias, chunk)
+            for seq, event_id, prev_hash, digest in chunk:
+                self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
+                self._checkpoints_up_to(seq, event_id, digest)
+                self.last_seq, self.last_event_id, self.last_hash = seq, event_id, digest
+                self.report.events_checked += 1
+        self.report.head_seq = self.last_seq or None
+        self.report.head_hash = self.last_hash
+        self._checkpoints_beyond_head()
+
+    def _seal(self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None) -> None:
+        add = self.report.add
+        if self.last_seq == 0 and seq == 1:
+            self.chain_id = prev_hash
+        if seq != self.last_seq + 1:
+            first_missing = self.last_seq + 1
+            span = f"seq {first_missing}" + (f"–{seq - 1}" if seq - 1 > first_missing else "")
+            add(
+                Finding(
+                    P.REMOVED,
+                    f"{span} missing: event #{event_id} at seq {seq} follows "
+                    + (
+                        f"event #{self.last_event_id} at seq {self.last_seq}"
+                        if self.last_seq
+                        else "the start of the chain"
+                    ),
+                    seq=first_missing,
+                    event_id=event_id,
+                )
+            )
+        elif seq > 1 and prev_hash != self.last_hash:
+            self._broken_link(seq, event_id, prev_hash, digest, row)
+            return
+        if row is None:
+            add(
+                Finding(
+                    P.REMOVED,
+                    f"event #{event_id} sealed at seq {seq} is missing (removed)",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+            return
+        if link_hash(prev_hash, seq, canonical_bytes(row)) == digest:
+            return
+        moved = None
+        if self.order_searches > 0:
+            self.order_searches -= 1
+            moved = _find_moved_content(
+                self.alias,
+                seq=seq,
+                event_id=event_id,
+                prev_hash=prev_hash,
+                digest=digest,
+                head_seq=self.head_seq,
+            )
+        if moved is not None:
+            other_seq, other_id = moved
+            add(
+                Finding(
+                    P.OUT_OF_ORDER,
+                    f"event #{event_id} at seq {seq} does not hold what was sealed there; "
+                    f"that content is now in event #{other_id} at seq {other_seq}",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+        else:
+            add(
+                Finding(
+                    P.ALTERED,
+                    f"event #{event_id} at seq {seq} was altered after it was sealed "
+                    "(its hash does not match)",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+
+    def _broken_link(
+        self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None
+    ) -> None:
+        canonical = canonical_bytes(row) if row is not None else None
+        if canonical is not None and link_hash(prev_hash, seq, canonical) == digest:
+            # This seal is intact; the one before it was recomputed after a change.
+            self.report.add(
+                Finding(
+                    P.ALTERED,
+                    f"event #{self.last_event_id} at seq {self.last_seq} was altered and its "
+                    f"seal recomputed: event #{event_id} at seq {seq} still links to the "
+                    "original",
+                    seq=self.last_seq,
+                    event_id=self.last_event_id,
+                )
+            )
+            return
+        if canonical is not None:
+            for shift in range(1, _MAX_RENUMBERING + 1):
+                if link_hash(prev_hash, seq + shift, canonical) == digest:
+                    self.report.add(
+                        Finding(
+                            P.REMOVED,
+                            f"{shift} event(s) removed before event #{event_id}, which was "
+                            f"sealed at seq {seq + shift} and renumbered to seq {seq}",
+                            seq=seq,
+                            event_id=event_id,
+                        )
+                    )
+                    return
+        self.report.add(
+            Finding(
+                P.REMOVED,
+                f"event #{event_id} at seq {seq} does not link to event #{self.last_event_id} "
+                f"at seq {self.last_seq}: an event between them was removed or a seal altered",
+                seq=seq,
+                event_id=event_id,
+            )
+        )
+
+    def _file(self, index: int) -> cp.CheckpointFile:
+        seq, path = self.files[index]
+        return cp.read_checkpoint(path, seq, self.keys)
+
+    def _checkpoints_up_to(self, seq: int, event_id: int, digest: str) -> None:
+        if self.good_checkpoint_seq + 1 == seq:
+            self.after_good_checkpoint = (seq, event_id)
+        while self.next_file < len(self.files) and self.files[self.next_file][0] <= seq:
+            file_seq = self.files[self.next_file][0]
+            index = self.next_file
+            self.next_file += 1
+            if not self.keys:
+                self.report.checkpoint_files_unchecked += 1
+                continue
+            checkpoint = self._file(index)
+            if checkpoint.problem:
+                self._invalid(checkpoint)
+            elif file_seq != seq:
+                continue  # its seq is missing from the chain: already a finding
+            elif checkpoint.chain_id != self.chain_id:
+                self.report.add(
+                    Finding(
+                        P.REWRITTEN,
+                        f"checkpoint {checkpoint.path.name} belongs to another chain: the trail "
+                        "was replaced (or, on a development machine, the database was "
+                        "re-created: move the old checkpoint files away)",
+                        seq=seq,
+                    )
+                )
+            elif checkpoint.hash != digest:
+                start_seq, start_event = self.after_good_checkpoint or (seq, event_id)
+                self.report.add(
+                    Finding(
+                        P.REWRITTEN,
+                        f"checkpoint {checkpoint.path.name} does not match the chain at seq "
+                        f"{seq}: events were changed and the chain recomputed somewhere from "
+                        f"event #{start_event} at seq {start_seq} to event #{event_id} at "
+                        f"seq {seq}",
+                        seq=start_seq,
+                        event_id=start_event,
+                        seen_at=seq,
+                    )
+                )
+            else:
+                self.report.checkpoints_verified += 1
+                self.good_checkpoint_seq = seq
+
+    def _checkpoints_beyond_head(self) -> None:
+        for index in range(self.next_file, len(self.files)):
+            if not self.keys:
+                self.report.checkpoint_files_unchecked += 1
+                continue
+            checkpoint = self._file(index)
+            if checkpoint.problem:
+                self._invalid(checkpoint)
+            else:
+                self.report.add(
+                    Finding(
+                        P.REMOVED,
+                        f"checkpoint {checkpoint.path.name} covers seq {checkpoint.seq} but the "
+                        f"chain ends at seq {self.last_seq}: events after seq {self.last_seq} "
+                        "were removed",
+                        seq=self.last_seq + 1,
+                    )
+                )
+
+    def _invalid(self, checkpoint: cp.CheckpointFile) -> None:
+        self.report.add(
+            Finding(
+                P.CHECKPOINT_INVALID,
+                f"checkpoint {checkpoint.path.name}: {checkpoint.problem}",
+                seq=checkpoint.seq,
+            )
+        )
+
+
+def _recorded_files_present(
+    alias: str, report: VerificationReport, directory: Path | None, files: set[int]
+) -> None:
+    recorded = AuditCheckpoint.objects.using(alias).order_by("seq").values_list("seq", "file_name")
+    for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
+        if seq not in files:
+            report.add(
+                Finding(
+                    P.CHECKPOINT_INVALID,
+                    f"checkpoint file {name} (seq {seq}) was written but is no longer in "
+                    f"{directory}",
+                    seq=seq,
+                )
+            )
+
+
+def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
+    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
+    first = stale.order_by("id").values_list("id", flat=True).first()
+    if first is not None:
+        count = stale.count()
+        report.add(
+            Finding(
+                P.INSERTED,
+                f"event #{first} is not in the chain although older than "
+                f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
+                "outside the product, or the sealer has not run (`manage.py audit_seal`)",
+                event_id=first,
+            )
+        )
+
+
+def audit_verify(*, record: bool = True) -> VerificationReport:
+    """Verify the whole trail; record the outcome as an AuditVerification."""
+    alias = router.db_for_read(AuditSeal)
+    report = VerificationReport(started_at=timezone.now())
+    seals = AuditSeal.objects.using(alias)
+    chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
+    directory = cp.checkpoint_dir(chain_id)
+    # Files first, then the head: every file listed was written after its seal committed.
+    walk = _Walk(alias, report, directory)
+    walk.head_seq = seals.order_by("-seq").values_list("seq", flat=True).first() or 0
+    walk.run()
+    if report.checkpoints_configured:
+        _recorded_files_present(alias, report, directory, {seq for seq, _ in walk.files})
+    _unsealed(alias, report, report.started_at)
+    missing = missing_triggers(connections[alias])
+    if missing:
+        report.add(
+            Finding(
+                P.UNPROTECTED,
+                "append-only triggers missing: "
+                + ", ".join(missing)
+                + " (run `manage.py migrate`, or re-install them with apps.audit.db)",
+            )
+        )
+    report.finished_at = timezone.now()
+    if record:
+        first = report.first
+        with transaction.atomic(using=alias):
+            AuditVerification.objects.using(alias).create(
+                started_at=report.started_at,
+                finished_at=report.finished_at,
+                ok=report.ok,
+                summary=report.summary,
+                events_checked=report.events_checked,
+                head_seq=report.head_seq,
+                head_hash=report.head_hash,
+                checkpoints_verified=report.checkpoints_verified,
+                problem=first.problem if first else "",
+                problem_seq=first.seq if first else None,
+                problem_event_id=first.event_id if first else None,
+            )
+    return report

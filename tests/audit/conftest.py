@@ -1,0 +1,92 @@
+"""Helpers for the audit trail tests: events, a private checkpoint directory, and the
+tools of someone tampering with the database behind the product's back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, models
+
+from apps.audit import db as audit_db
+from apps.audit.chain import VALUES_FIELDS, canonical_bytes, link_hash
+from apps.audit.models import AuditAction, AuditEvent, AuditSeal
+from apps.audit.services import audit_record
+from apps.audit.verification import Finding, audit_verify
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_dir(settings: Any, tmp_path: Path) -> Path:
+    path = tmp_path / "checkpoints"
+    settings.AUDIT_CHECKPOINT_DIR = path
+    return path
+
+
+@pytest.fixture
+def record_events() -> Callable[[int], list[AuditEvent]]:
+    def make(count: int) -> list[AuditEvent]:
+        return [
+            audit_record(
+                actor=None,
+                action=AuditAction.CONFIGURATION_CHANGED,
+                details={"setting": f"S{i}", "value": i},
+                reason=f"変更 {i}",
+            )
+            for i in range(count)
+        ]
+
+    return make
+
+
+def unguarded(model: type[models.Model]) -> models.QuerySet[Any]:
+    """A plain QuerySet: what remains once someone bypasses the model's own guards."""
+    return models.QuerySet(model=model)
+
+
+@contextmanager
+def triggers_lifted() -> Iterator[None]:
+    """What a table owner can do: drop the triggers, tamper, put them back."""
+    audit_db.drop_triggers(connection)
+    try:
+        yield
+    finally:
+        audit_db.install_triggers(connection)
+
+
+def event_values(event_id: int) -> dict[str, Any]:
+    event = AuditEvent.objects.get(pk=event_id)
+    return {
+        f.attname: getattr(event, f.attname)
+        for f in AuditEvent._meta.concrete_fields
+        if not f.primary_key
+    }
+
+
+def recompute_seals(from_seq: int, to_seq: int | None = None) -> None:
+    """Recompute the hashes from `from_seq` on (to the end), as a careful forger would."""
+    prev = AuditSeal.objects.get(seq=from_seq).prev_hash
+    seals = AuditSeal.objects.filter(seq__gte=from_seq).order_by("seq")
+    if to_seq is not None:
+        seals = seals.filter(seq__lte=to_seq)
+    for seq, event_id in seals.values_list("seq", "event"):
+        row = AuditEvent.objects.filter(pk=event_id).values_list(*VALUES_FIELDS).get()
+        digest = link_hash(prev, seq, canonical_bytes(row))
+        unguarded(AuditSeal).filter(seq=seq).update(prev_hash=prev, hash=digest)
+        prev = digest
+
+
+def hours_ago(hours: float) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.now() - dt.timedelta(hours=hours)
+
+
+def first_finding(*, record: bool = True) -> Finding:
+    """The headline of a verification that must fail."""
+    finding = audit_verify(record=record).first
+    assert finding is not None, "verification found nothing wrong"
+    return finding

@@ -1,0 +1,43 @@
+"""Verification streams the chain: bounded queries, never the whole table at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.audit import verification
+from apps.audit.models import AuditEvent
+from apps.audit.models import VerificationProblem as P
+from apps.audit.sealing import audit_seal
+from tests.audit.conftest import triggers_lifted, unguarded
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+
+def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):
+    record_events(10)
+    audit_seal()
+    monkeypatch.setattr(verification, "CHUNK_SIZE", 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        report = verification.audit_verify(record=False)
+
+    assert report.ok, report.summary
+    assert report.events_checked == 10
+    seal_reads = [q["sql"] for q in queries if 'FROM "audit_auditseal"' in q["sql"]]
+    chunk_reads = [sql for sql in seal_reads if "LIMIT 3" in sql]
+    assert len(chunk_reads) == 4  # 3 + 3 + 3 + 1
+    assert all("LIMIT" in sql for sql in seal_reads)
+
+
+def test_a_problem_on_a_chunk_boundary_is_located(record_events, monkeypatch):
+    events = record_events(10)
+    audit_seal()
+    monkeypatch.setattr(verification, "CHUNK_SIZE", 3)
+    with triggers_lifted():
+        unguarded(AuditEvent).filter(pk=events[3].pk).update(reason="書き換え")
+
+    report = verification.audit_verify(record=False)
+
+    assert [(f.problem, f.seq) for f in report.findings] == [(P.ALTERED, 4)]
