@@ -10,7 +10,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from apps.accounts.models import RoleCode, User
@@ -20,7 +19,7 @@ from apps.web.access import acting_user, role_required
 from . import search
 from .export import COLUMNS, csv_rows
 from .forms import EventSearchForm
-from .models import AuditAction
+from .models import AuditAction, AuditEvent
 from .selectors import chain_status
 from .services import audit_record
 
@@ -62,7 +61,7 @@ def event_export(request: HttpRequest) -> StreamingHttpResponse:
             details={"export": "audit_events_csv", "filters": criteria.as_details()},
         )
     events = search.search_events(criteria).iterator(chunk_size=2000)
-    header = [str(_(name)) for name in COLUMNS]
+    header = [str(AuditEvent._meta.get_field(name).verbose_name) for name in COLUMNS]
     response = StreamingHttpResponse(
         csv_rows(events, header), content_type="text/csv; charset=utf-8"
     )
