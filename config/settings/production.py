@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    AUDIT_SIGNING_KEY,
     DATABASES,
     MIDDLEWARE,
     VAULT_ACTIVE_KEY_ID,
@@ -34,6 +35,10 @@ if SHADAN_SITE_ROLE == "td":
         raise ImproperlyConfigured(
             "VAULT_MASTER_KEYS, VAULT_ACTIVE_KEY_ID and VAULT_INDEX_KEY are required in production"
         )
+    # Without it the audit chain gets no signed checkpoints, and a wholesale rewrite of
+    # the trail would go unnoticed.
+    if not AUDIT_SIGNING_KEY:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY is required in production")
 elif "vault" in DATABASES or VAULT_MASTER_KEYS:
     raise ImproperlyConfigured("A retail site must not be given vault credentials")
 

@@ -17,11 +17,14 @@ GOOD = {
     "VAULT_MASTER_KEYS": "prod-1:" + "A" * 43 + "=",
     "VAULT_ACTIVE_KEY_ID": "prod-1",
     "VAULT_INDEX_KEY": "B" * 43 + "=",
+    "AUDIT_SIGNING_KEY": "C" * 43 + "=",
 }
 
 
 def _load(settings_module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_", "AUDIT_"))
+    }
     clean.pop("DATABASE_URL", None)
     clean.update(env, DJANGO_SETTINGS_MODULE=settings_module)
     return subprocess.run(
