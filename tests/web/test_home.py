@@ -74,3 +74,11 @@ def test_age_reads_in_days_and_hours():
     assert age(datetime.timedelta(days=3, hours=4, minutes=5)) in {"3日4時間", "3 d 4 h"}
     assert age(datetime.timedelta(hours=2, minutes=7)) in {"2時間7分", "2 h 7 min"}
     assert age(None) == "—"
+
+
+def test_the_header_names_people_family_name_first(client):
+    from tests.conftest import _person
+
+    person = _person("named", "td", "clerk", last_name="受付", first_name="花子")
+
+    assert 'data-testid="who">受付 花子<' in _home(client, person)
