@@ -82,3 +82,14 @@ def test_the_header_names_people_family_name_first(client):
     person = _person("named", "td", "clerk", last_name="受付", first_name="花子")
 
     assert 'data-testid="who">受付 花子<' in _home(client, person)
+
+
+def test_lists_read_as_prose_in_each_language():
+    from django.utils import translation
+
+    from apps.web.templatetags.shadan import enumerate_words
+
+    with translation.override("ja"):
+        assert enumerate_words(["市区町村", "備考"]) == "市区町村、備考"
+    with translation.override("en"):
+        assert enumerate_words(["town", "remarks"]) == "town, remarks"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django import template
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -19,3 +20,10 @@ def age(value: datetime.timedelta | None) -> str:
         return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     minutes = int(value.total_seconds() // 60) % 60
     return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+
+
+@register.filter
+def enumerate_words(values: list[object]) -> str:
+    """A list as prose: 市区町村、電気工事店、備考 in Japanese, a, b, c in English."""
+    separator = "、" if (get_language() or "").startswith("ja") else ", "
+    return separator.join(str(value) for value in values)
