@@ -8,6 +8,7 @@ session or a URL, and the response is not cached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -124,16 +126,22 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, pk, reveal_form=form)
 
 
-@role_required(RoleCode.CONSTRUCTION)
-@require_POST
-def complete(request: HttpRequest, pk: int) -> HttpResponse:
-    form = CompleteForm(request.POST)
+def _record_step(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form: CompleteForm | EnergizeForm,
+    field: str,
+    record: Callable[..., Application],
+    done: str | Promise,
+) -> HttpResponse:
+    """Completion and energization: one date, one service, the same refusals."""
     if form.is_valid():
         try:
-            application = services.application_complete(
+            application = record(
                 acting_user=acting_user(request),
                 application_id=pk,
-                completed_on=form.cleaned_data["completed_on"],
+                **{field: form.cleaned_data[field]},
             )
         except NotFound:
             raise Http404 from None
@@ -145,40 +153,34 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(refused.message))
             return redirect("construction-detail", pk=pk)
         else:
-            messages.success(
-                request,
-                _("Completion of %(reference)s is recorded.")
-                % {"reference": application.reference},
-            )
+            messages.success(request, done % {"reference": application.reference})
             return redirect("construction-detail", pk=pk)
-    return _render_detail(request, pk, complete_form=form)
+    if isinstance(form, CompleteForm):
+        return _render_detail(request, pk, complete_form=form)
+    return _render_detail(request, pk, energize_form=form)
+
+
+@role_required(RoleCode.CONSTRUCTION)
+@require_POST
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _record_step(
+        request,
+        pk,
+        form=CompleteForm(request.POST),
+        field="completed_on",
+        record=services.application_complete,
+        done=_("Completion of %(reference)s is recorded."),
+    )
 
 
 @role_required(RoleCode.CONSTRUCTION)
 @require_POST
 def energize(request: HttpRequest, pk: int) -> HttpResponse:
-    form = EnergizeForm(request.POST)
-    if form.is_valid():
-        try:
-            application = services.application_energize(
-                acting_user=acting_user(request),
-                application_id=pk,
-                energized_on=form.cleaned_data["energized_on"],
-            )
-        except NotFound:
-            raise Http404 from None
-        except ValidationError as invalid:
-            add_service_error(form, invalid)
-        except ServiceError as refused:
-            # Not about the date (the work is not at this step, or moved on): say so on
-            # the work page as it is now.
-            messages.error(request, str(refused.message))
-            return redirect("construction-detail", pk=pk)
-        else:
-            messages.success(
-                request,
-                _("Energization of %(reference)s is recorded.")
-                % {"reference": application.reference},
-            )
-            return redirect("construction-detail", pk=pk)
-    return _render_detail(request, pk, energize_form=form)
+    return _record_step(
+        request,
+        pk,
+        form=EnergizeForm(request.POST),
+        field="energized_on",
+        record=services.application_energize,
+        done=_("Energization of %(reference)s is recorded."),
+    )
