@@ -6,7 +6,10 @@ reference number and pseudonym. The export is itself an audit event.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.db import transaction
+from django.db.models import Field
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -61,7 +64,10 @@ def event_export(request: HttpRequest) -> StreamingHttpResponse:
             details={"export": "audit_events_csv", "filters": criteria.as_details()},
         )
     events = search.search_events(criteria).iterator(chunk_size=2000)
-    header = [str(AuditEvent._meta.get_field(name).verbose_name) for name in COLUMNS]
+    header = [
+        str(cast(Field[Any, Any], AuditEvent._meta.get_field(name)).verbose_name)
+        for name in COLUMNS
+    ]
     response = StreamingHttpResponse(
         csv_rows(events, header), content_type="text/csv; charset=utf-8"
     )

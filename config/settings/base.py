@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.vault",
     "apps.applications",
     "apps.retail",
+    "apps.notifications",
     "apps.web",
 ]
 
@@ -219,3 +220,30 @@ AUDIT_CHECKPOINT_DIR = Path(
 )
 AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=3600)
 AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)
+
+# --- Background work ---------------------------------------------------------
+# The outbox and inbox (apps.notifications, installed above); the relay delivers them.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shadan@localhost")
+# Periodic tasks (`celery -A config beat`); every interval in minutes, from the environment.
+CELERY_BEAT_SCHEDULE = {
+    "notifications-relay": {
+        "task": "notifications.relay",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_RELAY_MINUTES", default=1),
+    },
+    "audit-seal": {
+        "task": "audit.seal",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_AUDIT_SEAL_MINUTES", default=1),
+    },
+    "audit-verify": {
+        "task": "audit.verify",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_AUDIT_VERIFY_MINUTES", default=60),
+    },
+    "applications-barrier-check": {
+        "task": "applications.barrier_check",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_BARRIER_MINUTES", default=60),
+    },
+    "applications-sla-sweep": {
+        "task": "applications.sla_sweep",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_SLA_MINUTES", default=15),
+    },
+}

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from apps.applications.models import Application
 from apps.audit.models import AuditAction, AuditEvent
 from apps.vault.services import vault_read
+from tests.config.test_settings import GOOD as PRODUCTION_SETTINGS
 from tests.conftest import PASSWORD, advance
 from tests.web.test_role_matrix import (
     EXPECTED,
@@ -373,14 +374,7 @@ def test_an_idle_session_ends_and_sends_the_user_to_sign_in(client, clerk):
 
 # --- production settings ---------------------------------------------------------------
 
-PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": "p" * 64,
-    "DATABASE_URL": "postgres://shadan@db/shadan",
-    "VAULT_DATABASE_URL": "postgres://vault@db/vault",
-    "VAULT_MASTER_KEYS": "prod-1:" + "A" * 43 + "=",
-    "VAULT_ACTIVE_KEY_ID": "prod-1",
-    "VAULT_INDEX_KEY": "B" * 43 + "=",
-}
+PRODUCTION_ENV = PRODUCTION_SETTINGS  # the one complete production environment
 SECURITY_SETTINGS = (
     "DEBUG",
     "SESSION_COOKIE_SECURE",

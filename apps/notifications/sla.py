@@ -1,0 +1,145 @@
+"""The SLA sweep: applications waiting too long notify the supervisors, then escalate.
+
+Two limits (settings SHADAN_SLA_ENCODE_HOURS and SHADAN_SLA_VERIFY_HOURS):
+
+- not encoded: submitted (or masking withdrawn after release) and still unmasked, waiting
+  since the last change (`updated_at`, as the clerk's queue counts it);
+- not verified: encoded for the current version, waiting since `encoded_at`.
+
+Past the limit the T&D supervisors are notified; past twice the limit the T&D division's
+compliance contact is notified too. Applications of non-affiliated retailers come first
+and are marked as such: an unencoded one is the failure behind the original incident.
+
+Idempotent: the dedupe key names the application, its version, the limit and the kind,
+so a second sweep writes nothing; a new version (an edit, a re-encode) starts afresh.
+Messages carry reference numbers and ids only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import Division, DivisionCode, Role, RoleCode, User
+from apps.applications import selectors
+from apps.applications.models import Application
+
+from .services import outbox_write
+
+logger = logging.getLogger(__name__)
+
+_DONE = {"encode": "encoded", "verify": "verified"}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    overdue: int
+    escalated: int
+    messages: int
+
+
+def td_supervisor_ids(now: dt.datetime | None = None) -> list[int]:
+    """Active users holding the supervisor role who are in T&D right now."""
+    now = now or timezone.now()
+    group = Role.objects.filter(code=RoleCode.SUPERVISOR).values("group")
+    return list(
+        # One filter() call, so all three conditions hold for the same membership row.
+        User.objects.filter(
+            Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gt=now),
+            is_active=True,
+            groups__in=group,
+            memberships__division=DivisionCode.TD,
+            memberships__valid_from__lte=now,
+        )
+        .distinct()
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def td_compliance_contact_id() -> int | None:
+    contact = (
+        Division.objects.filter(code=DivisionCode.TD)
+        .values_list("compliance_contact_id", flat=True)
+        .first()
+    )
+    if contact is None:
+        return None
+    active = User.objects.filter(pk=contact, is_active=True).exists()
+    return contact if active else None
+
+
+def _overdue(
+    queryset: QuerySet[Application], since_field: str, cutoff: dt.datetime
+) -> list[tuple[int, str, int, bool, dt.datetime]]:
+    """(id, reference, version, affiliated, since): non-affiliated first, then oldest."""
+    return list(
+        queryset.filter(**{f"{since_field}__lte": cutoff})
+        .order_by("retailer__is_affiliated", since_field, "id")
+        .values_list("id", "reference", "version", "retailer__is_affiliated", since_field)
+    )
+
+
+def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    now = now or timezone.now()
+    supervisors = td_supervisor_ids(now)
+    contact = td_compliance_contact_id()
+    limits = [
+        ("encode", selectors.awaiting_encoding(), "updated_at", settings.SHADAN_SLA_ENCODE_HOURS),
+        (
+            "verify",
+            selectors.awaiting_verification(),
+            "encoded_at",
+            settings.SHADAN_SLA_VERIFY_HOURS,
+        ),
+    ]
+    overdue = escalated = messages = 0
+    for limit, queryset, since_field, hours in limits:
+        hours = int(hours)
+        for app_id, reference, version, affiliated, since in _overdue(
+            queryset, since_field, now - dt.timedelta(hours=hours)
+        ):
+            overdue += 1
+            waited = int((now - since).total_seconds() // 3600)
+            flag = "" if affiliated else "[non-affiliated retailer] "
+            label = reference or f"#{app_id}"
+            done = _DONE[limit]
+            body = (
+                f"Application {label} (id {app_id}, version {version}) has waited {waited} h "
+                f"to be {done}; the limit is {hours} h.\n"
+            )
+            with transaction.atomic():
+                messages += outbox_write(
+                    recipient_ids=supervisors,
+                    kind=f"sla.{limit}.overdue",
+                    subject=f"{flag}SLA: {label} not {done} within {hours} h",
+                    body=body,
+                    dedupe_key=f"sla.{limit}.overdue:a{app_id}:v{version}",
+                )
+                if now - since >= dt.timedelta(hours=2 * hours):
+                    escalated += 1
+                    if contact is None:
+                        logger.warning(
+                            "SLA escalation for application %s: T&D has no compliance contact",
+                            app_id,
+                        )
+                        continue
+                    messages += outbox_write(
+                        recipient_ids=[contact],
+                        kind=f"sla.{limit}.escalated",
+                        subject=f"{flag}SLA escalation: {label} not {done} within {2 * hours} h",
+                        body=body + "Escalated to the T&D compliance contact (twice the limit).\n",
+                        dedupe_key=f"sla.{limit}.escalated:a{app_id}:v{version}",
+                    )
+    if not supervisors:
+        logger.warning("SLA sweep: no active T&D supervisor to notify")
+    logger.info(
+        "SLA sweep: %s overdue, %s escalated, %s new message(s)", overdue, escalated, messages
+    )
+    return SweepResult(overdue=overdue, escalated=escalated, messages=messages)

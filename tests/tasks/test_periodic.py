@@ -1,0 +1,141 @@
+"""Each periodic task, run once (eagerly, through Celery) against real data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from apps.applications import tasks as app_tasks
+from apps.applications.models import ApplicationGroupObjectPermission
+from apps.applications.visibility import VIEW_PERM, retail_group
+from apps.audit import tasks as audit_tasks
+from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
+from apps.notifications.models import OutboxMessage
+from tests.conftest import advance
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+
+def test_seal_chains_every_committed_event(entered):
+    entered()
+    events = AuditEvent.objects.count()
+    assert events > 0
+
+    result = audit_tasks.seal.delay().get()
+
+    assert result["sealed"] == events
+    assert AuditSeal.objects.count() == events
+    assert audit_tasks.seal.delay().get()["sealed"] == 0  # twice: nothing more
+
+
+def test_verify_records_its_outcome(entered):
+    entered()
+    audit_tasks.seal.delay().get()
+
+    result = audit_tasks.verify.delay().get()
+
+    assert result["ok"] is True
+    assert result["events_checked"] == AuditSeal.objects.count() > 0
+    recorded = AuditVerification.objects.get()
+    assert recorded.ok and recorded.events_checked == result["events_checked"]
+
+
+def test_barrier_check_withdraws_a_stray_permission(entered, retail_user):
+    stray = entered()
+    assign_perm(VIEW_PERM, retail_group(), stray)  # not verified: retail must not see it
+    per_person = entered()
+    assign_perm(VIEW_PERM, retail_user, per_person)
+
+    result = app_tasks.barrier_check.delay().get()
+
+    assert result["disagreements"] == 2
+    assert result["withdrawn"] == 1 and result["per_person_grants"] == 1
+    assert not ApplicationGroupObjectPermission.objects.filter(content_object=stray).exists()
+    assert not retail_user.has_perm(VIEW_PERM, per_person)
+    revoked = AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED)
+    assert {e.object_id for e in revoked} == {str(stray.pk), str(per_person.pk)}
+    assert app_tasks.barrier_check.delay().get()["disagreements"] == 0
+
+
+def test_barrier_check_with_nothing_wrong_changes_nothing(entered):
+    entered()
+    before = AuditEvent.objects.count()
+    assert app_tasks.barrier_check.delay().get()["disagreements"] == 0
+    assert AuditEvent.objects.count() == before
+
+
+def _age(application, field: str, hours: float) -> None:
+    type(application).objects.filter(pk=application.pk).update(
+        **{field: timezone.now() - dt.timedelta(hours=hours)}
+    )
+
+
+def test_sla_sweep_notifies_supervisors_of_unencoded_applications(
+    entered, affiliated, supervisor, supervisor2, settings
+):
+    settings.SHADAN_SLA_ENCODE_HOURS = 48
+    own = entered(retailer=affiliated.pk)
+    other = entered()  # non-affiliated retailer
+    fresh = entered()
+    _age(own, "updated_at", 50)
+    _age(other, "updated_at", 49)
+    _age(fresh, "updated_at", 47)
+
+    result = app_tasks.sla_sweep.delay().get()
+
+    assert result == {"overdue": 2, "escalated": 0, "messages": 4}
+    rows = list(OutboxMessage.objects.order_by("id"))
+    assert {r.recipient_id for r in rows} == {supervisor.pk, supervisor2.pk}
+    assert {r.kind for r in rows} == {"sla.encode.overdue"}
+    # The non-affiliated retailer's application comes first and says so.
+    assert other.reference in rows[0].subject and "non-affiliated" in rows[0].subject
+    assert own.reference in rows[-1].subject and "non-affiliated" not in rows[-1].subject
+    assert fresh.reference not in " ".join(r.subject for r in rows)
+    # Twice: nothing new.
+    assert app_tasks.sla_sweep.delay().get()["messages"] == 0
+    assert OutboxMessage.objects.count() == 4
+
+
+def test_sla_sweep_escalates_past_twice_the_limit(entered, supervisor, compliance, settings):
+    settings.SHADAN_SLA_ENCODE_HOURS = 10
+    late = entered()
+    _age(late, "updated_at", 21)
+
+    result = app_tasks.sla_sweep.delay().get()
+
+    assert result["escalated"] == 1
+    escalation = OutboxMessage.objects.get(kind="sla.encode.escalated")
+    assert escalation.recipient_id == compliance.pk
+    assert late.reference in escalation.subject
+    assert app_tasks.sla_sweep.delay().get()["messages"] == 0
+
+
+def test_sla_sweep_covers_encoded_but_unverified(
+    new_application, clerk, supervisor, compliance, settings
+):
+    settings.SHADAN_SLA_VERIFY_HOURS = 24
+    waiting = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    _age(waiting, "encoded_at", 49)
+
+    app_tasks.sla_sweep.delay().get()
+
+    kinds = set(OutboxMessage.objects.values_list("kind", flat=True))
+    assert kinds == {"sla.verify.overdue", "sla.verify.escalated"}
+
+
+def test_no_personal_data_in_sla_messages(entered, supervisor, settings):
+    from apps.applications.reveal import application_reveal_customer  # noqa: F401
+
+    settings.SHADAN_SLA_ENCODE_HOURS = 1
+    late = entered()
+    _age(late, "updated_at", 2)
+    app_tasks.sla_sweep.delay().get()
+
+    message = OutboxMessage.objects.get()
+    text = message.subject + message.body
+    assert late.reference in text
+    assert late.pseudonym not in text
+    assert late.street_address not in text and late.supply_point_id not in text

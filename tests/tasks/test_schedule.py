@@ -1,0 +1,75 @@
+"""Beat's schedule names every periodic task, and each name is a registered task."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+from config.celery_app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+PERIODIC = {
+    "notifications.relay",
+    "audit.seal",
+    "audit.verify",
+    "applications.barrier_check",
+    "applications.sla_sweep",
+}
+
+
+def test_the_schedule_holds_every_periodic_task():
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks == PERIODIC
+
+
+def test_every_scheduled_task_is_registered_with_the_app():
+    app.loader.import_default_modules()
+    app.autodiscover_tasks(force=True)
+    assert set(app.tasks) >= PERIODIC
+
+
+def test_the_relay_and_the_sealer_run_every_minute_by_default():
+    schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["notifications.relay"] == 60.0
+    assert schedule["audit.seal"] == 60.0
+    assert schedule["applications.sla_sweep"] == 15 * 60.0
+
+
+def test_intervals_come_from_the_environment():
+    env = {**os.environ, "SHADAN_BEAT_SLA_MINUTES": "5", "SHADAN_BEAT_RELAY_MINUTES": "0.5"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "s = settings.CELERY_BEAT_SCHEDULE; "
+        "print(s['applications-sla-sweep']['schedule'], s['notifications-relay']['schedule'])"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["300.0", "30.0"]
+
+
+def test_tasks_serialise_json_only_and_acknowledge_late():
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_acks_late is True
+
+
+def test_beat_builds_an_entry_for_each_task():
+    from celery.beat import Scheduler
+    from celery.schedules import schedule
+
+    scheduler = Scheduler(app, lazy=True)
+    scheduler.setup_schedule()
+    scheduler.merge_inplace(app.conf.beat_schedule)
+    built = {}
+    for entry in scheduler.schedule.values():
+        assert isinstance(entry.schedule, schedule)
+        built[entry.task] = entry.schedule.seconds
+    assert set(built) >= PERIODIC
+    assert built["notifications.relay"] == 60
