@@ -57,6 +57,14 @@ lock:
 	  .lock-venv/bin/pip freeze --exclude shadan ) > constraints.txt
 	rm -rf .lock-venv
 
+## bench: measure at a scale (SCALE=small|medium|large) into var/bench/ (or PostgreSQL with
+## DATABASE_URL/VAULT_DATABASE_URL); prints a table, BENCH_ARGS="--json PATH" writes JSON too
+SCALE ?= small
+BENCH_ARGS ?=
+.PHONY: bench
+bench: install
+	$(PY) -m bench --scale $(SCALE) $(BENCH_ARGS)
+
 ## clean-db: forget the local databases (keys stay)
 clean-db:
 	rm -f var/shadan.sqlite3 var/vault.sqlite3

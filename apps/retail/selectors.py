@@ -22,7 +22,7 @@ from apps.applications.normalize import to_halfwidth
 from apps.applications.projection import RETAIL_COLUMNS, RetailApplication, projection_from_row
 from apps.applications.visibility import VIEW_PERM
 from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_record_each
 from apps.core.errors import NotFound
 
 RETAIL_PAGE_SIZE = 25
@@ -87,8 +87,12 @@ def retail_application_page(
         # One event per application shown, so each application's timeline and the
         # exposure report see list views exactly like detail views.
         with transaction.atomic():
-            for row in rows:
-                _record_view(user, row, view="list")
+            audit_record_each(
+                actor=user,
+                action=AuditAction.RETAIL_VIEWED,
+                objects=[_viewed(row) for row in rows],
+                details={"view": "list"},
+            )
     # Same page number and paginator (counts only from here on), the rows mapped.
     return Page(
         [projection_from_row(row) for row in rows],
@@ -108,14 +112,18 @@ def retail_application_open(*, user: User | AnonymousUser, reference: str) -> Re
     row = _detail_row(user, reference)
     if isinstance(user, User):
         with transaction.atomic():
-            _record_view(user, row, view="detail")
+            audit_record(
+                actor=user,
+                action=AuditAction.RETAIL_VIEWED,
+                obj=_viewed(row),
+                details={"view": "detail"},
+            )
     return projection_from_row(row)
 
 
-def _record_view(user: User, row: dict[str, Any], *, view: str) -> None:
+def _viewed(row: dict[str, Any]) -> Application:
     # Only the id and labels are needed for the event; nothing more of the row is read.
-    viewed = Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
-    audit_record(actor=user, action=AuditAction.RETAIL_VIEWED, obj=viewed, details={"view": view})
+    return Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
 
 
 def _detail_row(user: User | AnonymousUser, reference: str) -> dict[str, Any]:

@@ -300,3 +300,18 @@ def test_a_retail_division_member_without_the_retail_role_gets_404(client, verif
 
     assert client.get(LIST).status_code == 404
     assert client.get(_detail(app)).status_code == 404
+
+
+def test_the_list_page_query_count_does_not_grow_with_the_rows_shown(retail_client, verified):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    verified()
+    with CaptureQueriesContext(connection) as few:
+        retail_client.get(LIST)
+    for _ in range(5):
+        verified()
+    with CaptureQueriesContext(connection) as more:
+        retail_client.get(LIST)
+
+    assert len(more.captured_queries) == len(few.captured_queries)

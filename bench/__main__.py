@@ -1,0 +1,135 @@
+"""python -m bench [--scale small|medium|large] [--json PATH] [--repeat N]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPEATS = {"small": (30, 30, 5, 5), "medium": (20, 20, 5, 3), "large": (15, 20, 5, 3)}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(REPEATS), default="small")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per measurement (default: per scale)"
+    )
+    return parser.parse_args(argv)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    os.environ["SHADAN_BENCH_SCALE"] = args.scale
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from .data import SCALES, ensure_data, log
+    from .measure import Repeats, measure_all
+
+    setup_test_environment()  # the test client's host and the in-memory mail backend
+    scale = SCALES[args.scale]
+    defaults = REPEATS[args.scale]
+    repeats = Repeats(*(args.repeat or n for n in defaults))
+    log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
+    cast, generated = ensure_data(scale)
+    figures = measure_all(cast, scale.name, repeats)
+    from apps.applications.visibility import barrier_check
+
+    after = barrier_check(repair=False)
+    log(f"after the run: barrier_check(repair=False) == {after[:5]}")
+
+    header = (
+        "measurement",
+        "unit",
+        "median",
+        "p95",
+        "comparison",
+        "comp. median",
+        "ratio",
+        "queries",
+        "goal",
+        "met?",
+    )
+    rows = [header]
+    for f in figures:
+        met = "—" if f.met is None else ("met" if f.met else "NOT met")
+        rows.append(
+            (
+                f.measurement,
+                f.unit,
+                _fmt(f.median),
+                _fmt(f.p95),
+                f.comparison,
+                _fmt(f.comparison_median),
+                _fmt(f.ratio),
+                "—" if f.queries is None else str(f.queries),
+                f.goal,
+                met,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print()  # noqa: T201
+    for n, row in enumerate(rows):
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))  # noqa: T201
+        if n == 0:
+            print("-+-".join("-" * width for width in widths))  # noqa: T201
+    print()  # noqa: T201
+    for f in figures:
+        if f.note:
+            print(f"* {f.measurement}: {f.note}")  # noqa: T201
+
+    if args.json is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sqlite_version()"
+                if connection.vendor == "sqlite"
+                else "SHOW server_version"
+            )
+            db_version = cursor.fetchone()[0]
+        result: dict[str, Any] = {
+            "when": datetime.now(UTC).isoformat(),
+            "machine": {
+                "cpu_count": os.cpu_count(),
+                "platform": platform.platform(),
+                "machine": platform.machine(),
+                "python": sys.version.split()[0],
+            },
+            "database": {"vendor": connection.vendor, "version": str(db_version)},
+            "scale": {
+                "name": scale.name,
+                "applications": scale.applications,
+                "audit_events": scale.audit_events,
+                "retail_users": scale.retail_users,
+                "visible_share": scale.visible_share,
+                "generated_this_run": generated,
+            },
+            "repeats": repeats.__dict__,
+            "figures": [f.as_dict() for f in figures],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,562 @@
+"""The measurements. Each returns Figures: median and p95 over repeated runs, with its
+comparison measured in the same run over the same data."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import multiprocessing
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db import connection, connections, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from apps.applications import services
+from apps.applications.models import Application
+from apps.applications.states import ApplicationState as S
+from apps.applications.states import MaskingState as M
+from apps.applications.views import supervisor as supervisor_views
+from apps.audit.chain import VALUES_FIELDS, canonical_bytes
+from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.sealing import audit_seal
+from apps.audit.services import audit_record
+from apps.audit.verification import audit_verify
+from apps.retail.selectors import (
+    RETAIL_PAGE_SIZE,
+    retail_application_count,
+    retail_application_page,
+)
+from tests.factories import application_input
+
+from .data import Cast, log
+from .stats import Figure, ms, rates, timed
+
+HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
+
+
+@dataclass(frozen=True)
+class Repeats:
+    workflow: int
+    pages: int
+    audit_rounds: int
+    verify: int
+
+
+class QueryCounter:
+    """Queries on every database alias (the review page reads the vault too)."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._contexts: list[CaptureQueriesContext] = []
+
+    def __enter__(self) -> QueryCounter:
+        for alias in connections:
+            self._contexts.append(
+                self._stack.enter_context(CaptureQueriesContext(connections[alias]))
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def count(self) -> int:
+        return sum(len(context) for context in self._contexts)
+
+
+def _get(client: Client, url: str) -> None:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url} answered {response.status_code}")
+
+
+def _queries(client: Client, url: str) -> int:
+    with QueryCounter() as counter:
+        _get(client, url)
+    return counter.count
+
+
+# --- 1. the full workflow against plain saves ---------------------------------------------
+
+
+def workflow(cast: Cast, repeat: int) -> list[Figure]:
+    clerk, supervisor, retailer = cast.clerk, cast.supervisor, cast.retailer
+
+    def full() -> None:
+        app = services.application_create(acting_user=clerk, data=application_input(retailer))
+        services.application_submit(acting_user=clerk, application_id=app.pk)
+        app = services.application_encode(acting_user=clerk, application_id=app.pk)
+        services.application_record_review_opened(acting_user=supervisor, application_id=app.pk)
+        services.application_verify(
+            acting_user=supervisor, application_id=app.pk, expected_version=app.version
+        )
+        services.application_release(acting_user=supervisor, application_id=app.pk)
+
+    plain_ids: list[int] = []
+
+    def plain() -> None:
+        # The same rows and state changes, each its own autocommit statement: no vault,
+        # no audit, no permission, no row lock, no FSM (queryset.update on the columns).
+        data = application_input(retailer)
+        app = Application(
+            customer_ref=uuid.uuid4(),
+            created_by=clerk,
+            supply_point_id=data["supply_point_id"],
+            postal_code=data["postal_code"],
+            prefecture=data["prefecture"],
+            municipality=data["municipality"],
+            street_address=data["street_address"],
+            contract_class=data["contract_class"],
+            contract_capacity_kw=Decimal(data["contract_capacity_kw"]),
+            requested_start_date=data["requested_start_date"],
+            contractor_name=data["contractor_name"],
+            contractor_registration=data["contractor_registration"],
+            retailer=retailer,
+            remarks=data["remarks"],
+        )
+        app.save()
+        plain_ids.append(app.pk)
+        rows = Application.objects.filter(pk=app.pk)
+        rows.update(reference=f"SD2026-P{app.pk:07d}")
+        rows.update(state=S.ENTERED)
+        rows.update(
+            state=S.ENCODED,
+            masking_state=M.ENCODED,
+            encoded_version=1,
+            encoded_by=clerk,
+            encoded_at=timezone.now(),
+        )
+        rows.update(
+            state=S.VERIFIED,
+            masking_state=M.VERIFIED,
+            verified_version=1,
+            verified_by=supervisor,
+            verified_at=timezone.now(),
+        )
+        rows.update(state=S.RELEASED, released_at=timezone.now())
+
+    try:
+        # Interleaved, so both see the same machine and database state.
+        full_samples: list[float] = []
+        plain_samples: list[float] = []
+        for _ in range(repeat):
+            full_samples += timed(full, 1, warmup=0)
+            plain_samples += timed(plain, 1, warmup=0)
+    finally:
+        # Plain rows are verified without a permission: they must not stay (barrier).
+        Application.objects.filter(pk__in=plain_ids).delete()
+    full_rate, full_p95 = rates(1, full_samples)
+    plain_rate, plain_p95 = rates(1, plain_samples)
+    ratio = full_rate / plain_rate
+    return [
+        Figure(
+            "1. full workflow (create→release, services)",
+            "applications/s",
+            full_rate,
+            full_p95,
+            comparison="plain model saves",
+            comparison_median=plain_rate,
+            ratio=ratio,
+            goal="≥ 0.25 × plain",
+            met=ratio >= 0.25,
+            samples=len(full_samples),
+            extra={"plain_p95": plain_p95, "ms_per_application": ms(full_samples)},
+        )
+    ]
+
+
+# --- 2. retail pages against guardian's defaults ------------------------------------------
+
+
+def retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
+    user = cast.retail[0]
+    client = Client()
+    client.force_login(user)
+    visible = retail_application_count(user=user)
+    # Page 500, or the last *full* page when there are fewer: every run shows 25 rows.
+    deep = max(1, min(500, visible // RETAIL_PAGE_SIZE))
+    detail_ref = (
+        Application.objects.retail_visible_state()
+        .order_by("-verified_at", "-id")
+        .values_list("reference", flat=True)[visible // 2]
+    )
+    large = scale_name == "large"
+
+    def guardian_page(number: int) -> None:
+        queryset = get_objects_for_user(
+            user, "applications.view_application", klass=Application
+        ).order_by("-verified_at", "-id")
+        list(Paginator(queryset, RETAIL_PAGE_SIZE).get_page(number).object_list)
+
+    def guardian_detail() -> None:
+        get_objects_for_user(user, "applications.view_application", klass=Application).filter(
+            reference=detail_ref
+        ).first()
+
+    figures = []
+    cases: list[tuple[str, str, Callable[[], None]]] = [
+        (
+            f"2. retail list page 1 ({visible:,} visible)",
+            reverse("retail-list"),
+            lambda: guardian_page(1),
+        ),
+        (
+            f"2. retail list page {deep}",
+            reverse("retail-list") + f"?page={deep}",
+            lambda: guardian_page(deep),
+        ),
+        ("2. retail detail page", reverse("retail-detail", args=[detail_ref]), guardian_detail),
+    ]
+    for name, url, naive in cases:
+        queries = _queries(client, url)
+        page_samples: list[float] = []
+        naive_samples: list[float] = []
+        for _ in range(repeat):
+            page_samples += timed(partial(_get, client, url), 1, warmup=0)
+            naive_samples += timed(naive, 1, warmup=0)
+        median, p95 = ms(page_samples)
+        naive_median, _ = ms(naive_samples)
+        speedup = naive_median / median
+        met = p95 < 50 and queries <= 10 and speedup >= 10
+        figures.append(
+            Figure(
+                name,
+                "ms",
+                median,
+                p95,
+                comparison="guardian get_objects_for_user (defaults)",
+                comparison_median=naive_median,
+                ratio=speedup,
+                queries=queries,
+                goal="p95 < 50 ms (large), ≤ 10 queries, ≥ 10× guardian",
+                met=met,
+                note=("" if large else "goal stated for the large scale; ")
+                + f"p95 < 50 ms: {p95 < 50}, ≤ 10 queries: {queries <= 10}, "
+                f"≥ 10× guardian: {speedup >= 10}",
+                samples=len(page_samples),
+            )
+        )
+    # The selector alone (no HTTP, no template) against the same guardian query.
+    sel_samples: list[float] = []
+    naive_samples = []
+    for _ in range(repeat):
+        sel_samples += timed(
+            lambda: retail_application_page(user=user, page_number=deep), 1, warmup=0
+        )
+        naive_samples += timed(lambda: guardian_page(deep), 1, warmup=0)
+    median, p95 = ms(sel_samples)
+    naive_median, _ = ms(naive_samples)
+    figures.append(
+        Figure(
+            f"2. retail selector page {deep} (no HTTP)",
+            "ms",
+            median,
+            p95,
+            comparison="guardian get_objects_for_user (defaults)",
+            comparison_median=naive_median,
+            ratio=naive_median / median,
+            note="both locks + audit of the rows shown vs one lock, no audit",
+            samples=len(sel_samples),
+        )
+    )
+    return figures
+
+
+# --- 3. supervisor queue and review page --------------------------------------------------
+
+
+def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
+    client = Client()
+    client.force_login(cast.supervisor)
+    queue_url = reverse("review-queue")
+    counts: dict[int, int] = {}
+    original = supervisor_views.PAGE_SIZE
+    try:
+        for size in (10, 50):
+            supervisor_views.PAGE_SIZE = size
+            counts[size] = _queries(client, queue_url)
+    finally:
+        supervisor_views.PAGE_SIZE = original
+    queries = _queries(client, queue_url)
+    samples = timed(lambda: _get(client, queue_url), repeat)
+    median, p95 = ms(samples)
+    large = scale_name == "large"
+    steady = counts[10] == counts[50]
+    waiting = (
+        Application.objects.awaiting_verification()
+        .exclude(state=S.CANCELLED)
+        .order_by("encoded_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    figures = [
+        Figure(
+            f"3. supervisor queue page (size {original})",
+            "ms",
+            median,
+            p95,
+            comparison=f"queries at page size 10 / 50: {counts[10]} / {counts[50]}",
+            queries=queries,
+            goal="p95 < 50 ms (large), ≤ 10 queries, not growing with page size",
+            met=p95 < 50 and queries <= 10 and steady,
+            note=f"query count {'constant' if steady else 'GROWS'} with page size"
+            + ("" if large else "; goal stated for the large scale"),
+            samples=len(samples),
+            extra={"queries_by_page_size": counts},
+        )
+    ]
+    if waiting is not None:
+        review_url = reverse("review-page", args=[waiting])
+        queries = _queries(client, review_url)
+        samples = timed(lambda: _get(client, review_url), repeat)
+        median, p95 = ms(samples)
+        figures.append(
+            Figure(
+                "3. supervisor review page",
+                "ms",
+                median,
+                p95,
+                queries=queries,
+                note="records the opening and the personal-data read (vault + audit)",
+                samples=len(samples),
+            )
+        )
+    return figures
+
+
+# --- 4. audit: concurrent writers, verification against plain SHA-256 ---------------------
+
+
+PROBE_TABLE = "bench_commit_probe"
+
+
+def _writers(cast: Cast, threads: int, per_writer: int, *, bare: bool = False) -> float:
+    """Events/s of `threads` writers, each on its own connection, one transaction each.
+    `bare`: a one-column INSERT per transaction instead (the database's commit ceiling)."""
+    start = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            actor = type(cast.clerk).objects.get(pk=cast.clerk.pk)
+            start.wait()
+            for n in range(per_writer):
+                with transaction.atomic():
+                    if bare:
+                        with connection.cursor() as cursor:
+                            cursor.execute(
+                                f"INSERT INTO {PROBE_TABLE} (n) VALUES (%s)",  # noqa: S608
+                                [n],
+                            )
+                    else:
+                        audit_record(
+                            actor=actor,
+                            action=AuditAction.RETAIL_VIEWED,
+                            object_label="bench",
+                            details={"bench": n},
+                        )
+        except BaseException as error:  # reported after the join
+            errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=write) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return threads * per_writer / elapsed
+
+
+def _process_writer(user_id: int, per_writer: int, start: Any, done: Any) -> None:
+    from apps.accounts.models import User
+
+    try:
+        actor = User.objects.get(pk=user_id)
+        start.wait()
+        for n in range(per_writer):
+            with transaction.atomic():
+                audit_record(
+                    actor=actor,
+                    action=AuditAction.RETAIL_VIEWED,
+                    object_label="bench",
+                    details={"bench": n},
+                )
+        done.put(None)
+    except BaseException as error:
+        done.put(repr(error))
+    finally:
+        connections.close_all()
+
+
+def _writer_processes(cast: Cast, processes: int, per_writer: int) -> float:
+    """Like _writers, but separate processes (fork): no shared GIL on the client side."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(processes + 1)
+    done = context.Queue()
+    connections.close_all()  # children must not inherit an open connection
+    workers = [
+        context.Process(target=_process_writer, args=(cast.clerk.pk, per_writer, start, done))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    results = [done.get() for _ in workers]
+    elapsed = time.perf_counter() - began
+    for worker in workers:
+        worker.join()
+    failures = [result for result in results if result is not None]
+    if failures:
+        raise SystemExit(f"audit writer process failed: {failures[0]}")
+    return processes * per_writer / elapsed
+
+
+def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
+    figures = []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (n INTEGER)")
+        for threads in (1, 4):
+            samples = []
+            bare_samples = []
+            for _ in range(repeats.audit_rounds):  # interleaved
+                samples.append(_writers(cast, threads, 250))
+                bare_samples.append(_writers(cast, threads, 250, bare=True))
+            median = statistics.median(samples)
+            bare = statistics.median(bare_samples)
+            slow = sorted(samples)[max(0, math.ceil(0.05 * len(samples)) - 1)]
+            figures.append(
+                Figure(
+                    f"4. audit writes, {threads} writer{'s' if threads > 1 else ''}",
+                    "events/s",
+                    median,
+                    slow,
+                    comparison="bare one-column INSERT + COMMIT, same writers",
+                    comparison_median=bare,
+                    ratio=median / bare,
+                    goal="≥ 1,000 events/s" if threads == 4 else "",
+                    met=median >= 1000 if threads == 4 else None,
+                    note="p95 column = 5th-percentile (slow) round",
+                    samples=len(samples),
+                )
+            )
+        samples = [_writer_processes(cast, 4, 250) for _ in range(repeats.audit_rounds)]
+        median = statistics.median(samples)
+        figures.append(
+            Figure(
+                "4. audit writes, 4 writer processes",
+                "events/s",
+                median,
+                sorted(samples)[max(0, math.ceil(0.05 * len(samples)) - 1)],
+                goal="≥ 1,000 events/s",
+                met=median >= 1000,
+                note="extra: separate processes, so the writers do not share one GIL",
+                samples=len(samples),
+            )
+        )
+    else:
+        for threads in (1, 4):
+            figures.append(
+                Figure(
+                    f"4. audit writes, {threads} writer{'s' if threads > 1 else ''}",
+                    "events/s",
+                    None,
+                    None,
+                    goal="≥ 1,000 events/s" if threads == 4 else "",
+                    note="skipped: needs PostgreSQL",
+                )
+            )
+    log("  sealing the chain (audit_seal)…")
+    sealed = audit_seal()
+    log(f"  sealed {sealed.sealed:,}; head seq {sealed.head_seq:,}")
+    reports = []
+
+    def verify() -> None:
+        reports.append(audit_verify(record=False))
+
+    samples = timed(verify, repeats.verify, warmup=0)
+    checked = reports[-1].events_checked
+    verify_rate, verify_slow = rates(checked, samples)
+    blobs = [
+        canonical_bytes(row)
+        for row in AuditEvent.objects.filter(seal__isnull=False)
+        .order_by("id")
+        .values_list(*VALUES_FIELDS)[:HASH_SAMPLE_CAP]
+        .iterator(chunk_size=5000)
+    ]
+
+    def plain() -> None:
+        for blob in blobs:
+            hashlib.sha256(blob).digest()
+
+    hash_samples = timed(plain, max(repeats.verify, 5))
+    hash_rate, _ = rates(len(blobs), hash_samples)
+    ratio = verify_rate / hash_rate
+    figures.append(
+        Figure(
+            f"4. audit verification ({checked:,} sealed events)",
+            "events/s",
+            verify_rate,
+            verify_slow,
+            comparison=f"plain sha256 over the canonical bytes ({len(blobs):,} in memory)",
+            comparison_median=hash_rate,
+            ratio=ratio,
+            goal="≥ 0.25 × plain SHA-256",
+            met=ratio >= 0.25,
+            note=f"chain {'OK' if reports[-1].ok else 'NOT OK: ' + reports[-1].summary}; "
+            "verification reads every event from the database",
+            samples=len(samples),
+        )
+    )
+    return figures
+
+
+def exposure() -> list[Figure]:
+    return [
+        Figure(
+            "5. exposure report (1M / 10M legacy events)",
+            "s",
+            None,
+            None,
+            goal="≤ 3× parse time; peak < 300 MB at 10M",
+            note="not yet built",
+        )
+    ]
+
+
+def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
+    figures: list[Figure] = []
+    steps: list[tuple[str, Any]] = [
+        ("1. workflow", lambda: workflow(cast, repeats.workflow)),
+        ("2. retail pages", lambda: retail(cast, repeats.pages, scale_name)),
+        ("3. supervisor pages", lambda: supervisor(cast, repeats.pages, scale_name)),
+        ("4. audit", lambda: audit(cast, repeats)),
+        ("5. exposure report", exposure),
+    ]
+    for label, step in steps:
+        log(f"measuring {label}…")
+        started = time.perf_counter()
+        figures += step()
+        log(f"  done in {time.perf_counter() - started:.1f} s")
+    return figures
