@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
 from apps.core.errors import ServiceError
 
 from . import services
@@ -114,7 +116,18 @@ class ShadanUserAdmin(UserAdmin):
 @admin.register(Division)
 class DivisionAdmin(admin.ModelAdmin[Division]):
     list_display = ("code", "compliance_contact")
+    readonly_fields = ("code",)
     actions = None
+
+    def save_model(self, request: HttpRequest, obj: Division, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user if isinstance(request.user, User) else None,
+            action=AuditAction.CONFIGURATION_CHANGED,
+            obj=obj,
+            changed_fields=form.changed_data,
+            details={"via": "admin"},
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

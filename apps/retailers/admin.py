@@ -5,6 +5,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.accounts.models import User
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+
 from .models import AffiliationProposal, Retailer
 
 
@@ -22,6 +26,17 @@ class RetailerAdmin(admin.ModelAdmin[Retailer]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Retailer, form: Any, change: bool) -> None:
+        # The admin wraps this in the request's transaction: the event commits with it.
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user if isinstance(request.user, User) else None,
+            action=AuditAction.CONFIGURATION_CHANGED if change else AuditAction.RETAILER_CREATED,
+            obj=obj,
+            changed_fields=form.changed_data,
+            details={"via": "admin"},
+        )
 
 
 @admin.register(AffiliationProposal)

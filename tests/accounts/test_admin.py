@@ -97,3 +97,22 @@ def test_a_role_of_another_division_is_refused_in_the_admin(client, root, retail
 
     assert response.status_code == 200  # the form again, with the error
     assert User.objects.get(pk=retail_user.pk).role_codes() == ["retail"]
+
+
+def test_configuration_changed_in_the_admin_is_audited(client, root, retailer, supervisor):
+    client.force_login(root)
+
+    client.post(
+        reverse("admin:retailers_retailer_change", args=[retailer.pk]),
+        {"name": "みなみ新電力株式会社"},
+    )
+    client.post(
+        reverse("admin:accounts_division_change", args=["td"]),
+        {"code": "td", "compliance_contact": str(supervisor.pk)},
+    )
+
+    events = AuditEvent.objects.filter(action=AuditAction.CONFIGURATION_CHANGED, actor=root)
+    assert sorted((e.object_type, tuple(e.changed_fields)) for e in events) == [
+        ("accounts.division", ("compliance_contact",)),
+        ("retailers.retailer", ("name",)),
+    ]
