@@ -150,10 +150,8 @@ def application_create(request: HttpRequest) -> HttpResponse:
             application = services.application_create(
                 acting_user=acting_user(request), data=form.service_data()
             )
-        except ValidationError as exc:
-            add_service_error(form, exc)
-        except ServiceError as exc:
-            form.add_error(None, str(exc.message))
+        except (ValidationError, ServiceError) as refused:
+            add_service_error(form, refused)
         else:
             messages.success(
                 request,
@@ -185,10 +183,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except StaleVersion as exc:
                 stale = True
                 form.add_error(None, str(exc.message))
-            except ValidationError as exc:
-                add_service_error(form, exc)
-            except ServiceError as exc:
-                form.add_error(None, str(exc.message))
+            except (ValidationError, ServiceError) as refused:
+                add_service_error(form, refused)
             else:
                 _report_update(request, before=application, after=updated, seen=seen)
                 return _to_detail(pk)
@@ -445,10 +441,8 @@ def change_retailer(request: HttpRequest, pk: int) -> HttpResponse:
                 retailer_id=form.cleaned_data["retailer"].pk,
                 reason=form.cleaned_data["reason"],
             )
-        except ValidationError as exc:
-            add_service_error(form, exc)
-        except ServiceError as exc:
-            form.add_error(None, str(exc.message))
+        except (ValidationError, ServiceError) as refused:
+            add_service_error(form, refused)
         else:
             messages.success(
                 request,

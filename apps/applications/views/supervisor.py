@@ -192,10 +192,8 @@ def return_application(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except NotFound:
             raise Http404 from None
-        except ValidationError as invalid:
-            add_service_error(form, invalid)
-        except ServiceError as refused:
-            form.add_error(None, str(refused.message))
+        except (ValidationError, ServiceError) as refused:
+            add_service_error(form, refused)
         else:
             messages.success(
                 request,
@@ -250,10 +248,8 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except NotFound:
                 raise Http404 from None
-            except ValidationError as invalid:
-                add_service_error(form, invalid)
-            except ServiceError as refused:
-                form.add_error(None, str(refused.message))
+            except (ValidationError, ServiceError) as refused:
+                add_service_error(form, refused)
             else:
                 messages.success(
                     request,
