@@ -37,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     RoleCode.RETAIL: [],
     RoleCode.AUDITOR: [
         "audit.view_auditevent",
+        "access_review.view_reviewitem",
+        "access_review.review_reviewitem",
     ],
     RoleCode.ADMINISTRATOR: [
         "accounts.view_user",
@@ -52,6 +54,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "retailers.decide_affiliation",
     ],
 }
+
+
+def _has_models(apps: Any, app_label: str) -> bool:
+    try:
+        return bool(list(apps.get_app_config(app_label).get_models()))
+    except LookupError:
+        return False
 
 
 def sync_roles(apps: Any, schema_editor: Any = None) -> None:
@@ -80,6 +89,10 @@ def sync_roles(apps: Any, schema_editor: Any = None) -> None:
         wanted = []
         for dotted in ROLE_PERMISSIONS[role_code]:
             app_label, codename = dotted.split(".")
+            if not _has_models(apps, app_label):
+                # An app whose first migration has not run yet at this point of the
+                # migration graph: its own later migration calls sync_roles() again.
+                continue
             wanted.append(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )

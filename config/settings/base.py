@@ -6,10 +6,12 @@ and production.py refuses to start without real ones.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # Lets annotations like ModelAdmin[Application] work at run time.
 django_stubs_ext.monkeypatch()
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "apps.applications",
     "apps.retail",
     "apps.notifications",
+    "apps.access_review",
     "apps.web",
 ]
 
@@ -246,4 +249,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "applications.sla_sweep",
         "schedule": 60.0 * env.float("SHADAN_BEAT_SLA_MINUTES", default=15),
     },
+    # Hourly by default: each run samples the finished days not sampled yet, so a missed
+    # run (beat down over midnight) is caught up by the next one; a sampled day is never
+    # sampled again.
+    "access-review-sample": {
+        "task": "access_review.sample",
+        "schedule": 60.0 * env.float("SHADAN_BEAT_ACCESS_SAMPLE_MINUTES", default=60),
+    },
 }
+
+# --- Access sampling (apps.access_review) -------------------------------------------
+# Every Japan-time day, a reproducible random sample of that day's personal-data reads and
+# retail views goes into the auditors' review queue. SIZE events a day, or, when RATE
+# (0 < RATE <= 1) is set, that share of the day's events rounded up (RATE wins over SIZE).
+# KEY seeds the ranking (HMAC-SHA256 of day and event id): whoever holds it can re-draw a
+# day's sample; staff without it cannot predict which accesses are drawn. Empty: the
+# SECRET_KEY is used (rotating that key then changes how a re-draw ranks, not what was
+# drawn). GRACE: minutes a day must be over before it is sampled (late commits).
+# CATCHUP_DAYS: how many finished days back each run looks for a day not sampled yet.
+SHADAN_ACCESS_SAMPLE_SIZE = env.int("SHADAN_ACCESS_SAMPLE_SIZE", default=20)
+try:
+    SHADAN_ACCESS_SAMPLE_RATE = Decimal(env.str("SHADAN_ACCESS_SAMPLE_RATE", default="0"))
+except InvalidOperation:
+    raise ImproperlyConfigured("SHADAN_ACCESS_SAMPLE_RATE must be a number") from None
+if not (0 <= SHADAN_ACCESS_SAMPLE_RATE <= 1) or SHADAN_ACCESS_SAMPLE_SIZE < 0:
+    raise ImproperlyConfigured(
+        "SHADAN_ACCESS_SAMPLE_RATE must be between 0 and 1, SHADAN_ACCESS_SAMPLE_SIZE >= 0"
+    )
+SHADAN_ACCESS_SAMPLE_KEY = env.str("SHADAN_ACCESS_SAMPLE_KEY", default="")
+SHADAN_ACCESS_SAMPLE_GRACE_MINUTES = env.int("SHADAN_ACCESS_SAMPLE_GRACE_MINUTES", default=15)
+SHADAN_ACCESS_SAMPLE_CATCHUP_DAYS = env.int("SHADAN_ACCESS_SAMPLE_CATCHUP_DAYS", default=7)

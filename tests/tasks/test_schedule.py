@@ -18,6 +18,7 @@ PERIODIC = {
     "audit.verify",
     "applications.barrier_check",
     "applications.sla_sweep",
+    "access_review.sample",
 }
 
 
@@ -37,21 +38,28 @@ def test_the_relay_and_the_sealer_run_every_minute_by_default():
     assert schedule["notifications.relay"] == 60.0
     assert schedule["audit.seal"] == 60.0
     assert schedule["applications.sla_sweep"] == 15 * 60.0
+    assert schedule["access_review.sample"] == 60 * 60.0
 
 
 def test_intervals_come_from_the_environment():
-    env = {**os.environ, "SHADAN_BEAT_SLA_MINUTES": "5", "SHADAN_BEAT_RELAY_MINUTES": "0.5"}
+    env = {
+        **os.environ,
+        "SHADAN_BEAT_SLA_MINUTES": "5",
+        "SHADAN_BEAT_RELAY_MINUTES": "0.5",
+        "SHADAN_BEAT_ACCESS_SAMPLE_MINUTES": "30",
+    }
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     code = (
         "import django; django.setup(); from django.conf import settings; "
         "s = settings.CELERY_BEAT_SCHEDULE; "
-        "print(s['applications-sla-sweep']['schedule'], s['notifications-relay']['schedule'])"
+        "print(s['applications-sla-sweep']['schedule'], s['notifications-relay']['schedule'], "
+        "s['access-review-sample']['schedule'])"
     )
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["300.0", "30.0"]
+    assert result.stdout.split() == ["300.0", "30.0", "1800.0"]
 
 
 def test_tasks_serialise_json_only_and_acknowledge_late():

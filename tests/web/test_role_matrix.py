@@ -35,6 +35,7 @@ PAGE_URLCONFS = {
     "apps.applications.urls_construction",
     "apps.retail.urls",
     "apps.audit.urls",
+    "apps.access_review.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -88,6 +89,10 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "audit-application":     (LOGIN, 403,  403,  403,  404,  200,  403),
     "audit-user":            (LOGIN, 403,  403,  403,  404,  200,  403),
     "audit-chain":           (LOGIN, 403,  403,  403,  404,  200,  403),
+    "access-review-queue":   (LOGIN, 403,  403,  403,  404,  200,  403),
+    "access-review-reviewed": (LOGIN, 403, 403,  403,  404,  200,  403),
+    "access-review-shares":  (LOGIN, 403,  403,  403,  404,  200,  403),
+    "access-review-item":    (LOGIN, 403,  403,  403,  404,  200,  403),
 }
 # fmt: on
 
@@ -110,6 +115,7 @@ STATE_FOR = {
     "retail-detail": "verified",
     "audit-application": "verified",
     "audit-user": "draft",  # any: the page takes a user, not an application
+    "access-review-item": "draft",  # any: the page takes a sampled access (review item)
 }
 
 
@@ -143,7 +149,29 @@ def url_for(name: str, application: Application | None) -> str:
     if "reference" in converters:
         assert application is not None
         kwargs["reference"] = application.reference
+    if "item_id" in converters:
+        kwargs["item_id"] = _sampled_item()
     return reverse(name, kwargs=kwargs)
+
+
+def _sampled_item() -> int:
+    """A review item: a personal-data read two days ago by the first user, drawn."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.access_review.models import ReviewItem
+    from apps.access_review.services import access_sample
+    from apps.audit.models import AuditAction, AuditEvent
+
+    day = timezone.localdate() - dt.timedelta(days=2)
+    event = AuditEvent.objects.create(
+        occurred_at=timezone.now() - dt.timedelta(days=2),
+        actor=User.objects.order_by("pk").first(),
+        action=AuditAction.PII_READ,
+    )
+    access_sample(day=day, size=10)
+    return ReviewItem.objects.get(event=event).pk
 
 
 @pytest.fixture
