@@ -99,6 +99,16 @@ def merge_windows(windows: Iterable[Window]) -> dict[str, Spans]:
     return merged
 
 
+def exposed_record_ids(records: Iterable[Record], windows: Iterable[Window]) -> frozenset[str]:
+    """The records an access to which could count: non-public, with a window."""
+    non_public = {record.record_id for record in records if record.non_public}
+    return frozenset(
+        w.record_id
+        for w in windows
+        if w.record_id in non_public and (w.end is None or w.end > w.start)
+    )
+
+
 class Roster:
     """Each user's division over time; rows of one user must not overlap."""
 
@@ -146,11 +156,14 @@ def exposure_report(
     progress: Callable[[int], None] | None = None,
     on_unresolved: Callable[[UnresolvedDivision], None] | None = None,
     detail_cap: int = DEFAULT_DETAIL_CAP,
+    latest_elsewhere: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict with exactly REPORT_KEYS. `data_end` closes the
     open windows (default: the latest moment anywhere in the data). `on_unresolved`
     receives each access whose division cannot be known; without it the first one
-    raises UnresolvedDivision."""
+    raises UnresolvedDivision. A source that only passes on the accesses that could
+    count (see exposed_record_ids) tells the latest moment it read through
+    `latest_elsewhere`, asked once the stream is consumed."""
     p_from, p_to = period_bounds(period_from, period_to)
     by_id = {record.record_id: record for record in records}
     merged = merge_windows(windows)
@@ -218,6 +231,8 @@ def exposure_report(
     for switch in switches:
         latest = max(latest, switch.at)
         switch_rows.setdefault(switch.record_id, []).append(switch)
+    if latest_elsewhere is not None:
+        latest = max(latest, latest_elsewhere())
     end_of_data = data_end if data_end is not None else latest
 
     exposures = _exposures(by_id, exposed, end_of_data, p_from, p_to)
