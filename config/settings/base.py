@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.retail",
     "apps.notifications",
     "apps.access_review",
+    "apps.exposure",
     "apps.web",
 ]
 
@@ -195,6 +196,13 @@ SHADAN_AREA_CODE = env.str("SHADAN_AREA_CODE", default="10")
 # Service levels: hours an application may wait to be encoded, and to be verified.
 SHADAN_SLA_ENCODE_HOURS = env.int("SHADAN_SLA_ENCODE_HOURS", default=48)
 SHADAN_SLA_VERIFY_HOURS = env.int("SHADAN_SLA_VERIFY_HOURS", default=24)
+# Investigation report: the legacy log directories an auditor may choose on the page, as
+# "key=path,key=path" (the page offers keys only, never a path typed by a user). The
+# default is the small example committed with the code.
+SHADAN_EXPOSURE_LEGACY_DIRS: dict[str, str] = env.dict(
+    "SHADAN_EXPOSURE_LEGACY_DIRS",
+    default={"example": str(BASE_DIR / "fixtures" / "legacy-example")},
+)
 
 # --- Logging ---------------------------------------------------------------
 # Personal data never reaches a log: services log ids and reference numbers only.

@@ -36,6 +36,7 @@ PAGE_URLCONFS = {
     "apps.retail.urls",
     "apps.audit.urls",
     "apps.access_review.urls",
+    "apps.exposure.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -93,6 +94,12 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "access-review-reviewed": (LOGIN, 403, 403,  403,  404,  200,  403),
     "access-review-shares":  (LOGIN, 403,  403,  403,  404,  200,  403),
     "access-review-item":    (LOGIN, 403,  403,  403,  404,  200,  403),
+    # investigation (exposure) report: auditors only, like the rest of the trail
+    "exposure-home":         (LOGIN, 403,  403,  403,  404,  200,  403),
+    "exposure-run":          (LOGIN, 403,  403,  403,  404,  200,  403),
+    "exposure-status":       (LOGIN, 403,  403,  403,  404,  200,  403),
+    "exposure-csv":          (LOGIN, 403,  403,  403,  404,  200,  403),
+    "exposure-json":         (LOGIN, 403,  403,  403,  404,  200,  403),
 }
 # fmt: on
 
@@ -116,6 +123,11 @@ STATE_FOR = {
     "audit-application": "verified",
     "audit-user": "draft",  # any: the page takes a user, not an application
     "access-review-item": "draft",  # any: the page takes a sampled access (review item)
+    # any: these pages take a finished report run, not an application
+    "exposure-run": "draft",
+    "exposure-status": "draft",
+    "exposure-csv": "draft",
+    "exposure-json": "draft",
 }
 
 
@@ -146,6 +158,8 @@ def url_for(name: str, application: Application | None) -> str:
         kwargs["pk"] = application.pk
     if "user_id" in converters:
         kwargs["user_id"] = User.objects.order_by("pk").values_list("pk", flat=True).first()
+    if "run_id" in converters:
+        kwargs["run_id"] = _finished_run().pk
     if "reference" in converters:
         assert application is not None
         kwargs["reference"] = application.reference
@@ -172,6 +186,22 @@ def _sampled_item() -> int:
     )
     access_sample(day=day, size=10)
     return ReviewItem.objects.get(event=event).pk
+
+
+def _finished_run() -> Any:
+    from django.utils import timezone
+
+    from apps.exposure.models import ExposureRun
+    from apps.exposure.services import exposure_execute
+
+    today = timezone.localdate()
+    run = ExposureRun.objects.create(
+        requested_by=User.objects.order_by("pk")[0],
+        period_from=today,
+        period_to=today,
+        source="trail",
+    )
+    return exposure_execute(run_id=run.pk)
 
 
 @pytest.fixture

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import TRAIL
+
+
+class ExposureForm(forms.Form):
+    period_from = forms.DateField(
+        label=_("Investigation period from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_to = forms.DateField(
+        label=_("Investigation period to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    # A key of settings.SHADAN_EXPOSURE_LEGACY_DIRS, never a path: the page cannot be
+    # made to read an arbitrary directory of the server.
+    source = forms.ChoiceField(label=_("Source"))
+
+    def __init__(self, *args: Any, legacy_keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        source = self.fields["source"]
+        assert isinstance(source, forms.ChoiceField)
+        source.choices = [
+            (TRAIL, _("shadan's own audit trail")),
+            *[(key, _("Legacy logs: %(name)s") % {"name": key}) for key in legacy_keys],
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("period_from"), cleaned.get("period_to")
+        if start and end and start > end:
+            self.add_error("period_to", _("The end of the period is before its start."))
+        return cleaned

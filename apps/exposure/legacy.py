@@ -1,0 +1,413 @@
+"""Reading a legacy shared system's logs: a directory of UTF-8 CSV files with a header row.
+
+records.csv   record_id,supply_point_id,contract_class,retailer_code,retailer_name,
+              affiliated,unmasked_from,unmasked_until   (one row per window; a record
+              with several windows has several rows with the same attributes)
+roster.csv    user_id,division,valid_from,valid_until
+access_log.csv timestamp,user_id,record_id,action
+switches.csv  record_id,switched_at,from_retailer_code,to_retailer_code
+
+Every bad row is reported with its file, line and reason, and a report is only made
+from files without any: the import never skips a row silently and never guesses.
+Reasons name the column, never the value (a stray name in a legacy column stays out
+of logs and pages). The access log is streamed; the other files are small.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .engine import PROGRESS_EVERY, UnresolvedDivision, exposed_record_ids, exposure_report
+from .types import DIVISIONS, HIGH, LOW, TOKYO, Access, Record, RosterEntry, Switch, Window
+
+RECORDS = "records.csv"
+ROSTER = "roster.csv"
+ACCESS_LOG = "access_log.csv"
+SWITCHES = "switches.csv"
+
+COLUMNS = {
+    RECORDS: (
+        "record_id",
+        "supply_point_id",
+        "contract_class",
+        "retailer_code",
+        "retailer_name",
+        "affiliated",
+        "unmasked_from",
+        "unmasked_until",
+    ),
+    ROSTER: ("user_id", "division", "valid_from", "valid_until"),
+    ACCESS_LOG: ("timestamp", "user_id", "record_id", "action"),
+    SWITCHES: ("record_id", "switched_at", "from_retailer_code", "to_retailer_code"),
+}
+CONTRACT_CLASS = {"低圧": LOW, "高圧": HIGH, "low": LOW, "high": HIGH}
+BOOLEAN = {"true": True, "false": False}
+MAX_LISTED_PROBLEMS = 1000
+
+
+@dataclass(frozen=True)
+class BadRow:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class LegacyDataError(Exception):
+    """The files hold bad rows; `problems` lists them (the first MAX_LISTED_PROBLEMS),
+    `count` is the total."""
+
+    def __init__(self, problems: list[BadRow], count: int) -> None:
+        self.problems = problems
+        self.count = count
+        super().__init__(f"{count} bad rows")
+
+
+def parse_time(value: str) -> float:
+    """ISO 8601 with a UTC offset, or a date alone meaning 00:00 in Tokyo. A time of day
+    without an offset is refused: which clock it was read from would be a guess."""
+    if len(value) == 10:
+        return datetime.combine(date.fromisoformat(value), time(), tzinfo=TOKYO).timestamp()
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("no offset")
+    return moment.timestamp()
+
+
+class LegacySource:
+    """Load the small files with `load()`, then stream `accesses()` into the engine.
+    Problems accumulate in `problems`; call `raise_if_bad()` once everything was read."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self.problems: list[BadRow] = []
+        self.problem_count = 0
+        self.records: dict[str, Record] = {}
+        self.windows: list[Window] = []
+        self.roster: list[RosterEntry] = []
+        self.switches: list[Switch] = []
+        self.latest = float("-inf")
+        self.rows_read = 0
+        self.progress: Callable[[int], None] | None = None
+        self._access_line = 0
+        self._hours: dict[str, float] = {}
+
+    # --- problems ------------------------------------------------------------------------
+
+    def bad(self, file: str, line: int, reason: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(BadRow(file, line, reason))
+
+    def bad_access(self, reason: str) -> None:
+        """For the engine: the access log row being processed is the reader's current one."""
+        self.bad(ACCESS_LOG, self._access_line, reason)
+
+    def raise_if_bad(self) -> None:
+        if self.problem_count:
+            raise LegacyDataError(self.problems, self.problem_count)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _rows(self, name: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line, row by column) of a small file; header and shape problems reported."""
+        for line, row, index in self._raw(name):
+            yield line, {column: row[i].strip() for column, i in index.items()}
+
+    def _header(self, name: str, reader: Any) -> tuple[dict[str, int], int] | None:
+        header = next(reader, None)
+        if header is None:
+            self.bad(name, 1, _("The file is empty: a header row is required."))
+            return None
+        names = [column.strip() for column in header]
+        missing = [c for c in COLUMNS[name] if c not in names]
+        if missing:
+            self.bad(
+                name,
+                1,
+                _("Columns missing from the header: %(columns)s") % {"columns": ", ".join(missing)},
+            )
+            return None
+        return {column: names.index(column) for column in COLUMNS[name]}, len(names)
+
+    def _wrong_width(self, name: str, line: int, expected: int, found: int) -> None:
+        self.bad(
+            name,
+            line,
+            _("Expected %(expected)s columns, found %(found)s.")
+            % {"expected": expected, "found": found},
+        )
+
+    def _raw(self, name: str) -> Iterator[tuple[int, list[str], dict[str, int]]]:
+        path = self.directory / name
+        if not path.is_file():
+            self.bad(name, 0, _("The file is missing."))
+            return
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                found = self._header(name, reader)
+                if found is None:
+                    return
+                index, width = found
+                for row in reader:
+                    if len(row) != width:
+                        if row:  # a blank line holds nothing to lose
+                            self._wrong_width(name, reader.line_num, width, len(row))
+                        continue
+                    yield reader.line_num, row, index
+            except UnicodeDecodeError:
+                self.bad(name, reader.line_num + 1, _("The file is not valid UTF-8."))
+            except csv.Error:
+                self.bad(name, reader.line_num, _("The line is not valid CSV."))
+
+    def _time(self, name: str, line: int, column: str, value: str, *, required: bool) -> Any:
+        """The moment in seconds, None when empty and allowed, False when bad."""
+        if not value:
+            if required:
+                self.bad(name, line, _("%(column)s is empty.") % {"column": column})
+                return False
+            return None
+        try:
+            moment = parse_time(value)
+        except ValueError:
+            self.bad(
+                name,
+                line,
+                _("%(column)s is not an ISO 8601 date or a date and time with a UTC offset.")
+                % {"column": column},
+            )
+            return False
+        self.latest = max(self.latest, moment)
+        return moment
+
+    def _required(self, name: str, line: int, row: dict[str, str], *columns: str) -> bool:
+        empty = [c for c in columns if not row[c]]
+        for column in empty:
+            self.bad(name, line, _("%(column)s is empty.") % {"column": column})
+        return not empty
+
+    def load(self) -> LegacySource:
+        self._load_records()
+        self._load_roster()
+        self._load_switches()
+        return self
+
+    def _load_records(self) -> None:
+        for line, row in self._rows(RECORDS):
+            ok = self._required(RECORDS, line, row, "record_id", "supply_point_id", "retailer_code")
+            contract_class = CONTRACT_CLASS.get(row["contract_class"])
+            if contract_class is None:
+                ok = False
+                self.bad(RECORDS, line, _("contract_class must be 低圧, 高圧, low or high."))
+            affiliated = BOOLEAN.get(row["affiliated"].lower())
+            if affiliated is None:
+                ok = False
+                self.bad(RECORDS, line, _("affiliated must be true or false."))
+            start = self._time(RECORDS, line, "unmasked_from", row["unmasked_from"], required=False)
+            end = self._time(RECORDS, line, "unmasked_until", row["unmasked_until"], required=False)
+            if start is False or end is False or not ok:
+                continue
+            if start is None and end is not None:
+                self.bad(RECORDS, line, _("unmasked_until is given without unmasked_from."))
+                continue
+            if start is not None and end is not None and end <= start:
+                self.bad(RECORDS, line, _("unmasked_until is not after unmasked_from."))
+                continue
+            assert contract_class is not None and affiliated is not None
+            record = Record(
+                record_id=row["record_id"],
+                supply_point_id=row["supply_point_id"],
+                contract_class=contract_class,
+                retailer_code=row["retailer_code"],
+                retailer_name=row["retailer_name"],
+                affiliated=affiliated,
+            )
+            known = self.records.setdefault(record.record_id, record)
+            if known != record:
+                self.bad(
+                    RECORDS,
+                    line,
+                    _("The record appeared before with other attributes than on this row."),
+                )
+                continue
+            if start is not None:
+                self.windows.append(Window(record.record_id, start, end))
+
+    def _load_roster(self) -> None:
+        rows: dict[str, list[tuple[int, RosterEntry]]] = {}
+        for line, row in self._rows(ROSTER):
+            ok = self._required(ROSTER, line, row, "user_id")
+            division = row["division"].lower()
+            if division not in DIVISIONS:
+                ok = False
+                self.bad(ROSTER, line, _("division must be td, retail, audit, admin or other."))
+            start = self._time(ROSTER, line, "valid_from", row["valid_from"], required=True)
+            end = self._time(ROSTER, line, "valid_until", row["valid_until"], required=False)
+            if start is False or end is False or not ok:
+                continue
+            if end is not None and end <= start:
+                self.bad(ROSTER, line, _("valid_until is not after valid_from."))
+                continue
+            entry = RosterEntry(row["user_id"], division, start, end)
+            rows.setdefault(entry.user_id, []).append((line, entry))
+        for user_rows in rows.values():
+            user_rows.sort(key=lambda item: item[1].valid_from)
+            previous: RosterEntry | None = None
+            for line, entry in user_rows:
+                if previous is not None and (
+                    previous.valid_until is None or entry.valid_from < previous.valid_until
+                ):
+                    self.bad(
+                        ROSTER,
+                        line,
+                        _("The user's rows overlap: a user is in one division at a time."),
+                    )
+                    continue
+                self.roster.append(entry)
+                previous = entry
+
+    def _load_switches(self) -> None:
+        for line, row in self._rows(SWITCHES):
+            ok = self._required(
+                SWITCHES, line, row, "record_id", "from_retailer_code", "to_retailer_code"
+            )
+            moment = self._time(SWITCHES, line, "switched_at", row["switched_at"], required=True)
+            if moment is False or not ok:
+                continue
+            if row["record_id"] not in self.records:
+                self.bad(SWITCHES, line, _("record_id is not in records.csv."))
+                continue
+            self.switches.append(
+                Switch(row["record_id"], moment, row["from_retailer_code"], row["to_retailer_code"])
+            )
+
+    def accesses(self, relevant: set[str] | frozenset[str]) -> Iterator[Access]:
+        """The access log, one event at a time: the hot loop of the whole report.
+        Every row is checked (a bad row anywhere is reported), but only accesses to
+        `relevant` records (those that could count) go on to the engine as events;
+        `rows_read` and `latest` account for all of them. Values are taken exactly as
+        written (no trimming): an id with a stray space is an unknown id, reported."""
+        path = self.directory / ACCESS_LOG
+        if not path.is_file():
+            self.bad(ACCESS_LOG, 0, _("The file is missing."))
+            return
+        records = self.records
+        bad = self.bad
+        hours = self._hours
+        minutes, seconds = _MINUTES, _SECONDS
+        progress = self.progress
+        latest = self.latest
+        read = 0
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            found = self._header(ACCESS_LOG, reader)
+            if found is None:
+                return
+            index, width = found
+            t_i, u_i, r_i, a_i = (index[c] for c in COLUMNS[ACCESS_LOG])
+            try:
+                for row in reader:
+                    read += 1
+                    if progress is not None and read % PROGRESS_EVERY == 0:
+                        progress(read)
+                    if len(row) != width:
+                        read -= 1
+                        if row:
+                            self._access_line = reader.line_num
+                            self._wrong_width(ACCESS_LOG, reader.line_num, width, len(row))
+                        continue
+                    value = row[t_i]
+                    # The common shape 2023-01-15T10:00:00+09:00 costs a dictionary look-up
+                    # per part; anything else is parsed in full.
+                    at = None
+                    if len(value) == 25 and value[13] == ":" and value[16] == ":":
+                        base = hours.get(value[:13] + value[19:])
+                        if base is None:
+                            try:
+                                base = parse_time(value[:13] + ":00:00" + value[19:])
+                            except ValueError:
+                                base = None
+                            else:
+                                hours[value[:13] + value[19:]] = base
+                        if base is not None:
+                            m = minutes.get(value[14:16])
+                            s = seconds.get(value[17:19])
+                            if m is not None and s is not None:
+                                at = base + m + s
+                    if at is None:
+                        try:
+                            at = parse_time(value)
+                        except ValueError:
+                            bad(ACCESS_LOG, reader.line_num, _BAD_TIMESTAMP())
+                            continue
+                    if at > latest:
+                        latest = at
+                    record_id = row[r_i]
+                    if not row[u_i] or not row[a_i]:
+                        bad(ACCESS_LOG, reader.line_num, _("user_id and action must not be empty."))
+                        continue
+                    if record_id not in records:
+                        bad(ACCESS_LOG, reader.line_num, _("record_id is not in records.csv."))
+                        continue
+                    if record_id in relevant:
+                        self._access_line = reader.line_num
+                        yield Access(at, row[u_i], record_id, row[a_i], None)
+            except UnicodeDecodeError:
+                bad(ACCESS_LOG, reader.line_num + 1, _("The file is not valid UTF-8."))
+            except csv.Error:
+                bad(ACCESS_LOG, reader.line_num, _("The line is not valid CSV."))
+            finally:
+                self.latest = latest
+                self.rows_read = read
+
+
+def _BAD_TIMESTAMP() -> str:
+    return _("timestamp is not an ISO 8601 date or a date and time with a UTC offset.")
+
+
+_MINUTES = {f"{n:02d}": n * 60 for n in range(60)}
+_SECONDS = {f"{n:02d}": n for n in range(60)}
+
+
+def report_from_legacy(
+    *,
+    directory: Path | str,
+    period_from: date,
+    period_to: date,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Raises LegacyDataError listing every bad row (file, line, reason) instead of a
+    report when the files hold any."""
+    source = LegacySource(directory).load()
+    source.progress = progress
+    relevant = exposed_record_ids(source.records.values(), source.windows)
+
+    def unresolved(problem: UnresolvedDivision) -> None:
+        source.bad_access(_("No roster row says which division the user was in at that time."))
+
+    report = exposure_report(
+        period_from=period_from,
+        period_to=period_to,
+        records=source.records.values(),
+        windows=source.windows,
+        roster=source.roster,
+        switches=source.switches,
+        accesses=source.accesses(relevant),
+        on_unresolved=unresolved,
+        latest_elsewhere=lambda: source.latest,
+    )
+    source.raise_if_bad()
+    report["details"]["access_events_read"] = source.rows_read
+    if progress is not None:
+        progress(source.rows_read)
+    return report

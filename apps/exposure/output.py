@@ -1,0 +1,93 @@
+"""The report written out: JSON (the keys of the issue), CSV (one long table) and HTML
+(the regulator's table with the timeline)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from .japanese import extreme_spans
+from .timeline import timeline
+
+CSV_HEADER = ("table", "group", "measure", "value")
+SUMMARY_MEASURES = (
+    "period_from",
+    "period_to",
+    "exposed_customers",
+    "exposure_first",
+    "exposure_last",
+    "exposure_days_min",
+    "exposure_days_max",
+    "exposure_days_mean",
+    "viewers",
+    "customers_viewed",
+    "retailers_viewed",
+    "switched_after_view",
+)
+GROUP_MEASURES = (
+    "exposed_customers",
+    "exposure_days_min",
+    "exposure_days_max",
+    "exposure_days_mean",
+    "viewers",
+    "customers_viewed",
+    "switched_after_view",
+)
+
+
+def as_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    """table,group,measure,value: the summary, both breakdowns, then the appendix
+    (viewers, customers viewed, switches and every listed access)."""
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    yield CSV_HEADER
+    for measure in SUMMARY_MEASURES:
+        yield ("summary", "", measure, text(report[measure]))
+    for row in report["by_contract_class"]:
+        for measure in GROUP_MEASURES:
+            yield ("by_contract_class", row["contract_class"], measure, text(row[measure]))
+    for row in report["by_retailer"]:
+        yield ("by_retailer", row["retailer_code"], "retailer_name", row["retailer_name"])
+        for measure in GROUP_MEASURES:
+            yield ("by_retailer", row["retailer_code"], measure, text(row[measure]))
+    details = report["details"]
+    for record in details["exposed_records"]:
+        for start, end in record["windows"]:
+            yield ("exposure_window", record["record_id"], start, end)
+    for user in details["viewers"]:
+        yield ("viewer", user, "", "")
+    for row in details["customers_viewed"]:
+        yield ("customer_viewed", row["record_id"], "first_access", row["first_access"])
+    for row in details["switched_after_view"]:
+        yield ("switched_after_view", row["record_id"], "switched_at", row["switched_at"])
+    for access in details["accesses"]:
+        yield ("access", access["record_id"], access["user_id"], access["at"])
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(report))
+    return buffer.getvalue()
+
+
+def table_context(report: dict[str, Any]) -> dict[str, Any]:
+    return {"report": report, "spans": extreme_spans(report), "chart": timeline(report)}
+
+
+def as_html(report: dict[str, Any]) -> str:
+    return render_to_string("exposure/report_document.html", table_context(report))
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    return {"json": as_json, "csv": as_csv, "html": as_html}[fmt](report)

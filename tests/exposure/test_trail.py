@@ -1,0 +1,169 @@
+"""The same engine on shadan's own audit trail, scenarios built through the services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.applications import services as app_services
+from apps.applications.reveal import application_reveal_customer
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import NotAllowed
+from apps.exposure.reports import report_from_trail
+from apps.retail.selectors import retail_application_open, retail_application_page
+from tests.conftest import PASSWORD, advance
+from tests.factories import application_input, make_retailer
+
+from .helpers import headline
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+ZERO = {
+    "exposed_customers": 0,
+    "exposure_first": None,
+    "exposure_last": None,
+    "exposure_days_min": None,
+    "exposure_days_max": None,
+    "exposure_days_mean": None,
+    "viewers": 0,
+    "customers_viewed": 0,
+    "retailers_viewed": 0,
+    "switched_after_view": 0,
+}
+
+
+def trail_report():
+    today = timezone.localdate()
+    return report_from_trail(period_from=today - timedelta(days=1), period_to=today)
+
+
+@pytest.fixture
+def verified(new_application, clerk, supervisor, construction):
+    """A released application of a non-affiliated retailer, visible to retail (masked)."""
+    return advance(
+        new_application(), "released", clerk=clerk, supervisor=supervisor, construction=construction
+    )
+
+
+def test_the_product_allows_no_stale_td_role_after_a_transfer_and_the_report_proves_zero(
+    verified, administrator, retail_user, construction
+):
+    # given: a clerk moves to retail; the transfer takes every T&D role away
+    mover = user_create(
+        acting_user=administrator,
+        username="ido_kimura",
+        password=PASSWORD,
+        division="td",
+        roles=["clerk"],
+    )
+    user_transfer(acting_user=administrator, user_id=mover.pk, to_division="retail")
+    # and nobody can hand a T&D role to a member of retail
+    with pytest.raises(NotAllowed):
+        user_grant_role(acting_user=administrator, user_id=mover.pk, role="clerk")
+    mover.refresh_from_db()
+    assert mover.role_codes() == []
+    # nor can the mover read personal data any more
+    with pytest.raises(NotAllowed):
+        application_reveal_customer(acting_user=mover, application_id=verified.pk, purpose="entry")
+    # when: retail looks at the masked projection, and construction reads the contact
+    user_grant_role(acting_user=administrator, user_id=mover.pk, role="retail")
+    retail_application_page(user=retail_user)
+    retail_application_open(user=mover, reference=verified.reference)
+    application_reveal_customer(
+        acting_user=construction, application_id=verified.pk, purpose="scheduling"
+    )
+    # then: every access was read from the trail, none was a view of exposed data
+    report = trail_report()
+    assert headline(report) == ZERO
+    assert report["by_contract_class"] == []
+    assert report["by_retailer"] == []
+    assert report["details"]["access_events_read"] >= 3
+    assert report["details"]["accesses"] == []
+
+
+def test_a_stale_td_role_in_the_trail_makes_a_window_and_its_views_count(
+    verified, administrator, retail_user, new_application
+):
+    # given: the trail of a release that had the flaw: a transferred user whose T&D
+    # role was recorded as kept. The product cannot produce this; the events are
+    # written directly to show what the report would make of such evidence.
+    mover = user_create(
+        acting_user=administrator,
+        username="ido_kimura",
+        password=PASSWORD,
+        division="td",
+        roles=["clerk"],
+    )
+    user_transfer(acting_user=administrator, user_id=mover.pk, to_division="retail")
+    user_grant_role(acting_user=administrator, user_id=mover.pk, role="retail")
+    audit_record(
+        actor=administrator,
+        action=AuditAction.ROLE_GRANTED,
+        obj=mover,
+        details={"role": "clerk", "division": "td"},
+    )
+    affiliated = make_retailer(code="K0001", name="沖縄でんき小売", is_affiliated=True)
+    public = app_services.application_create(
+        acting_user=verified.created_by, data=application_input(affiliated)
+    )
+    # when: the mover (retail) and another retail user look during the window
+    retail_application_open(user=mover, reference=verified.reference)
+    retail_application_page(user=retail_user)
+    audit_record(
+        actor=administrator, action=AuditAction.ROLE_REVOKED, obj=mover, details={"role": "clerk"}
+    )
+    retail_application_open(user=mover, reference=verified.reference)  # after: not counted
+    # then
+    report = trail_report()
+    assert report["exposed_customers"] == 1  # the verified one; `public` is affiliated
+    assert report["viewers"] == 2
+    assert report["customers_viewed"] == 1
+    assert report["retailers_viewed"] == 1
+    assert report["switched_after_view"] == 0
+    assert report["exposure_days_min"] == report["exposure_days_max"] == 0
+    assert report["details"]["viewers"] == sorted(["ido_kimura", retail_user.username])
+    assert [r["record_id"] for r in report["details"]["exposed_records"]] == [str(verified.pk)]
+    assert report["details"]["accesses_counted"] == 2
+    assert str(public.pk) not in {a["record_id"] for a in report["details"]["accesses"]}
+    assert [(r["retailer_code"], r["customers_viewed"]) for r in report["by_retailer"]] == [
+        (verified.retailer.code, 1)
+    ]
+
+
+def test_a_retailer_change_after_a_counted_view_is_a_switch(
+    verified, administrator, retail_user, clerk, supervisor
+):
+    mover = user_create(
+        acting_user=administrator,
+        username="ido_kimura",
+        password=PASSWORD,
+        division="retail",
+        roles=["retail"],
+    )
+    audit_record(
+        actor=administrator,
+        action=AuditAction.ROLE_GRANTED,
+        obj=mover,
+        details={"role": "construction", "division": "td"},
+    )
+    retail_application_open(user=mover, reference=verified.reference)
+    other = make_retailer(code="A0099", name="にし新電力")
+    app_services.application_change_retailer(
+        acting_user=clerk,
+        application_id=verified.pk,
+        expected_version=verified.version,
+        retailer_id=other.pk,
+    )
+    report = trail_report()
+    assert (report["viewers"], report["customers_viewed"], report["switched_after_view"]) == (
+        1,
+        1,
+        1,
+    )
+    row = report["details"]["switched_after_view"][0]
+    assert row["record_id"] == str(verified.pk)
+    assert row["to_retailer_code"] is None  # the trail records the change, not the codes
