@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import hmac
 import math
 from collections.abc import Iterable
@@ -76,12 +77,21 @@ def japan_day(moment: dt.datetime) -> dt.date:
 
 
 def rank(config: SampleConfig, day: dt.date, event_id: int) -> bytes:
+    """HMAC-SHA256(key, "<day>:<event id>"): an event's place in its day's draw."""
     message = f"{day.isoformat()}:{event_id}".encode()
     return hmac.new(config.key, message, hashlib.sha256).digest()
 
 
 def draw(config: SampleConfig, day: dt.date, event_ids: Iterable[int]) -> list[int]:
-    """The drawn event ids, in rank order (the order of the review queue within a day)."""
+    """The drawn event ids, in rank order (lowest HMAC first, the id breaking a tie)."""
     ids = set(event_ids)
-    ranked = sorted(ids, key=lambda event_id: (rank(config, day, event_id), event_id))
-    return ranked[: config.count(len(ids))]
+    # The same HMAC as rank(), with the key schedule computed once instead of per event.
+    keyed = hmac.new(config.key, digestmod=hashlib.sha256)
+    prefix = f"{day.isoformat()}:".encode()
+
+    def position(event_id: int) -> tuple[bytes, int]:
+        mac = keyed.copy()
+        mac.update(prefix + str(event_id).encode())
+        return mac.digest(), event_id
+
+    return heapq.nsmallest(config.count(len(ids)), ids, key=position)

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from apps.access_review.models import ReviewItem, SampleRun
-from apps.access_review.sampling import SampleConfig, draw
+from apps.access_review.sampling import SampleConfig, draw, rank
 from apps.access_review.services import access_sample, access_sample_due, last_complete_day
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import WrongState
@@ -225,3 +225,14 @@ def test_due_days_are_caught_up_oldest_first_and_only_once(access, settings):
     assert [r.run.day for r in results] == [DAY - dt.timedelta(days=b) for b in (2, 1, 0)]
     assert access_sample_due(now=now) == []
     assert not SampleRun.objects.filter(day=DAY - dt.timedelta(days=3)).exists()
+
+
+def test_the_draw_is_the_lowest_published_rank(settings):
+    """Anyone can check a draw with the key and rank(): the lowest HMACs of the day."""
+    settings.SHADAN_ACCESS_SAMPLE_KEY = "k-one"
+    config = SampleConfig.from_settings(size=5)
+    ids = list(range(1, 101))
+
+    expected = sorted(ids, key=lambda event_id: rank(config, DAY, event_id))[:5]
+
+    assert draw(config, DAY, ids) == expected
