@@ -153,6 +153,8 @@ class AuditSeal(AppendOnlyModel):
     )
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
+    # Which canonical bytes the hash covers (apps.audit.chain): 1 JSON, 2 database text.
+    format = models.SmallIntegerField(_("canonical format"), default=1)
     sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
 
     objects = AppendOnlyQuerySet["AuditSeal"].as_manager()

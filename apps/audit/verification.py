@@ -32,10 +32,11 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from . import checkpoints as cp
-from .chain import VALUES_FIELDS, canonical_bytes, link_hash
+from .chain import Payload, canonical_of, known_formats, link_hash
 from .db import missing_triggers
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
+from .sealing import payloads
 from .signing import verify_keys
 
 CHUNK_SIZE = 5000
@@ -43,7 +44,8 @@ _MAX_FINDINGS = 100
 _MAX_ORDER_SEARCHES = 3
 _MAX_RENUMBERING = 16
 
-Row = tuple[object, ...]
+Row = Payload  # what apps.audit.chain.canonical_of hashes, in the seal's format
+SealRow = tuple[int, int, str, str, int]  # seq, event id, prev_hash, hash, format
 
 
 @dataclass(frozen=True)
@@ -106,16 +108,14 @@ class VerificationReport:
             self.more_findings += 1
 
 
-def _seal_chunks(
-    alias: str, *, after: int, head_seq: int
-) -> Iterator[list[tuple[int, int, str, str]]]:
+def _seal_chunks(alias: str, *, after: int, head_seq: int) -> Iterator[list[SealRow]]:
     last = after
     while last < head_seq:
         chunk = list(
             AuditSeal.objects.using(alias)
             .filter(seq__gt=last, seq__lte=head_seq)
             .order_by("seq")
-            .values_list("seq", "event_id", "prev_hash", "hash")[:CHUNK_SIZE]
+            .values_list("seq", "event_id", "prev_hash", "hash", "format")[:CHUNK_SIZE]
         )
         if not chunk:
             return
@@ -123,15 +123,17 @@ def _seal_chunks(
         last = chunk[-1][0]
 
 
-def _events(alias: str, chunk: list[tuple[int, int, str, str]]) -> dict[int, Row]:
-    """The events sealed in this chunk of seals, by id: a join on the seq range (two
-    parameters) rather than a list of thousands of ids."""
-    rows = (
-        AuditEvent.objects.using(alias)
-        .filter(seal__seq__gte=chunk[0][0], seal__seq__lte=chunk[-1][0])
-        .values_list(*VALUES_FIELDS)
+def _events(alias: str, chunk: list[SealRow]) -> dict[int, Row]:
+    """The events sealed in this chunk of seals, by id, read for their seals' formats:
+    a join on the seq range (two parameters) rather than a list of thousands of ids."""
+    found: dict[int, Row] = {}
+    in_range = AuditEvent.objects.using(alias).filter(
+        seal__seq__gte=chunk[0][0], seal__seq__lte=chunk[-1][0]
     )
-    return {int(row[0]): tuple(row) for row in rows}
+    known = known_formats(connections[alias])
+    for fmt in sorted({seal[4] for seal in chunk} & set(known)):
+        found.update(payloads(in_range.filter(seal__format=fmt), fmt))
+    return found
 
 
 def _find_moved_content(
@@ -142,11 +144,11 @@ def _find_moved_content(
     once given back the id of the event sealed at `seq`)."""
     for chunk in _seal_chunks(alias, after=seq, head_seq=head_seq):
         events = _events(alias, chunk)
-        for other_seq, other_id, _prev, _hash in chunk:
+        for other_seq, other_id, _prev, _hash, _format in chunk:
             row = events.get(other_id)
             if row is None:
                 continue
-            candidates = (canonical_bytes(row), canonical_bytes((event_id, *row[1:])))
+            candidates = (canonical_of(row), canonical_of(row, as_id=event_id))
             if any(link_hash(prev_hash, seq, c) == digest for c in candidates):
                 return other_seq, other_id
     return None
@@ -168,6 +170,7 @@ class _Walk:
         self.last_event_id: int | None = None
         self.last_hash = ""
         self.order_searches = _MAX_ORDER_SEARCHES
+        self.formats = known_formats(connections[alias])
         # For locating a rewrite: the first event after the last checkpoint that matched.
         self.after_good_checkpoint: tuple[int, int] | None = None
         self.good_checkpoint_seq = 0
@@ -175,8 +178,19 @@ class _Walk:
     def run(self) -> None:
         for chunk in _seal_chunks(self.alias, after=0, head_seq=self.head_seq):
             events = _events(self.alias, chunk)
-            for seq, event_id, prev_hash, digest in chunk:
-                self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
+            for seq, event_id, prev_hash, digest, fmt in chunk:
+                if fmt not in self.formats:
+                    self.report.add(
+                        Finding(
+                            P.ALTERED,
+                            f"the seal of event #{event_id} at seq {seq} names canonical "
+                            f"format {fmt}, which this database never seals in (seal altered)",
+                            seq=seq,
+                            event_id=event_id,
+                        )
+                    )
+                else:
+                    self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
                 self._checkpoints_up_to(seq, event_id, digest)
                 self.last_seq, self.last_event_id, self.last_hash = seq, event_id, digest
                 self.report.events_checked += 1
@@ -217,7 +231,7 @@ class _Walk:
                 )
             )
             return
-        if link_hash(prev_hash, seq, canonical_bytes(row)) == digest:
+        if link_hash(prev_hash, seq, canonical_of(row)) == digest:
             return
         moved = None
         if self.order_searches > 0:
@@ -255,7 +269,7 @@ class _Walk:
     def _broken_link(
         self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None
     ) -> None:
-        canonical = canonical_bytes(row) if row is not None else None
+        canonical = canonical_of(row) if row is not None else None
         if canonical is not None and link_hash(prev_hash, seq, canonical) == digest:
             # This seal is intact; the one before it was recomputed after a change.
             self.report.add(
