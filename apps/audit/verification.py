@@ -76,6 +76,7 @@ class VerificationReport:
     checkpoint_files_unchecked: int = 0
     findings: list[Finding] = field(default_factory=list)
     more_findings: int = 0
+    from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
 
     @property
     def ok(self) -> bool:
@@ -99,7 +100,8 @@ class VerificationReport:
             marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
             if self.checkpoint_files_unchecked:
                 marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
-        return f"audit chain OK: {self.events_checked} events, {head}, {marks}"
+        start = f" from checkpoint seq {self.from_seq}" if self.from_seq is not None else ""
+        return f"audit chain OK{start}: {self.events_checked} events, {head}, {marks}"
 
     def add(self, finding: Finding) -> None:
         if len(self.findings) < _MAX_FINDINGS:
@@ -174,9 +176,43 @@ class _Walk:
         # For locating a rewrite: the first event after the last checkpoint that matched.
         self.after_good_checkpoint: tuple[int, int] | None = None
         self.good_checkpoint_seq = 0
+        self.start_seq = 0
+
+    def begin_at(self, start: cp.CheckpointFile) -> None:
+        """Trust the chain up to a verified checkpoint (what came before may be archived):
+        the seal after it must link to its hash."""
+        self.start_seq = self.last_seq = self.good_checkpoint_seq = start.seq
+        self.last_hash, self.last_event_id = start.hash, start.event_id
+        self.chain_id = start.chain_id
+        self.files = [(seq, path) for seq, path in self.files if seq > start.seq]
+        stored = (
+            AuditSeal.objects.using(self.alias)
+            .filter(seq=start.seq)
+            .values_list("hash", flat=True)
+            .first()
+        )
+        if stored is not None and stored != start.hash:
+            self.report.add(
+                Finding(
+                    P.REWRITTEN,
+                    f"the starting checkpoint {start.path.name} does not match the chain at "
+                    f"seq {start.seq}: the chain was recomputed up to there",
+                    seq=start.seq,
+                    event_id=start.event_id,
+                )
+            )
+        if 0 < self.head_seq < start.seq:
+            self.report.add(
+                Finding(
+                    P.REMOVED,
+                    f"the chain ends at seq {self.head_seq}, before the starting checkpoint "
+                    f"(seq {start.seq}): events were removed",
+                    seq=self.head_seq + 1,
+                )
+            )
 
     def run(self) -> None:
-        for chunk in _seal_chunks(self.alias, after=0, head_seq=self.head_seq):
+        for chunk in _seal_chunks(self.alias, after=self.start_seq, head_seq=self.head_seq):
             events = _events(self.alias, chunk)
             for seq, event_id, prev_hash, digest, fmt in chunk:
                 if fmt not in self.formats:
@@ -383,9 +419,14 @@ class _Walk:
 
 
 def _recorded_files_present(
-    alias: str, report: VerificationReport, directory: Path | None, files: set[int]
+    alias: str, report: VerificationReport, directory: Path | None, files: set[int], after: int
 ) -> None:
-    recorded = AuditCheckpoint.objects.using(alias).order_by("seq").values_list("seq", "file_name")
+    recorded = (
+        AuditCheckpoint.objects.using(alias)
+        .filter(seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "file_name")
+    )
     for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
         if seq not in files:
             report.add(
@@ -415,19 +456,76 @@ def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
         )
 
 
-def audit_verify(*, record: bool = True) -> VerificationReport:
-    """Verify the whole trail; record the outcome as an AuditVerification."""
+class StartError(Exception):
+    """`--from-checkpoint` cannot start: no such checkpoint, or no key to check it with."""
+
+
+def _start_checkpoint(alias: str, start: str) -> cp.CheckpointFile:
+    """A checkpoint named by its seq (in AUDIT_CHECKPOINT_DIR) or by the path of its file
+    (e.g. in an archive), read and its signature checked."""
+    keys = verify_keys()
+    if not keys:
+        raise StartError(
+            "verifying from a checkpoint needs AUDIT_VERIFY_KEY (or AUDIT_SIGNING_KEY): an "
+            "unsigned starting point proves nothing"
+        )
+    if start.isdigit():
+        # The chain id names the directory locally; once seq 1 is archived, the recorded
+        # checkpoints still know it.
+        chain_id = (
+            AuditSeal.objects.using(alias).filter(seq=1).values_list("prev_hash", flat=True).first()
+        ) or (
+            AuditCheckpoint.objects.using(alias)
+            .order_by("-seq")
+            .values_list("chain_id", flat=True)
+            .first()
+        )
+        directory = cp.checkpoint_dir(chain_id)
+        if directory is None:
+            raise StartError("the checkpoint directory is not known: give the file's path")
+        path = directory / cp.file_name(int(start))
+    else:
+        path = Path(start)
+    if not path.is_file():
+        raise StartError(f"no checkpoint file {path}")
+    return cp.read_checkpoint_file(path, keys)
+
+
+def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> VerificationReport:
+    """Verify the trail; record the outcome as an AuditVerification. `from_checkpoint`
+    (a seq or a checkpoint file's path): verify only what follows that signed
+    checkpoint, so the events up to it may have been archived. Raises StartError if
+    that checkpoint cannot be found or no verification key is configured."""
     alias = router.db_for_read(AuditSeal)
     report = VerificationReport(started_at=timezone.now())
     seals = AuditSeal.objects.using(alias)
-    chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
+    start = _start_checkpoint(alias, from_checkpoint) if from_checkpoint is not None else None
+    if start is not None:
+        chain_id: str | None = start.chain_id
+        report.from_seq = start.seq
+    else:
+        chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
     directory = cp.checkpoint_dir(chain_id)
     # Files first, then the head: every file listed was written after its seal committed.
     walk = _Walk(alias, report, directory)
     walk.head_seq = seals.order_by("-seq").values_list("seq", flat=True).first() or 0
-    walk.run()
+    if start is not None and start.problem:
+        report.add(
+            Finding(
+                P.CHECKPOINT_INVALID,
+                f"starting checkpoint {start.path.name}: {start.problem}; nothing after it "
+                "can be vouched for",
+                seq=start.seq if start.seq >= 0 else None,
+            )
+        )
+    else:
+        if start is not None:
+            walk.begin_at(start)
+        walk.run()
     if report.checkpoints_configured:
-        _recorded_files_present(alias, report, directory, {seq for seq, _ in walk.files})
+        _recorded_files_present(
+            alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
+        )
     _unsealed(alias, report, report.started_at)
     missing = missing_triggers(connections[alias])
     if missing:
