@@ -1,4 +1,4 @@
-"""python -m bench [--scale small|medium|large] [--json PATH] [--repeat N]"""
+"""python -m bench [--scale small|medium|large] [--json PATH] [--repeat N] [--only audit]"""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument(
         "--repeat", type=int, default=None, help="runs per measurement (default: per scale)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["audit"],
+        default=None,
+        help="run only this measurement (4. audit: writers and verification)",
     )
     return parser.parse_args(argv)
 
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import setup_test_environment
 
     from .data import SCALES, ensure_data, log
-    from .measure import Repeats, measure_all
+    from .measure import Repeats, audit, measure_all
 
     setup_test_environment()  # the test client's host and the in-memory mail backend
     scale = SCALES[args.scale]
@@ -51,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     repeats = Repeats(*(args.repeat or n for n in defaults))
     log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
     cast, generated = ensure_data(scale)
-    figures = measure_all(cast, scale.name, repeats)
+    if args.only == "audit":
+        log("measuring 4. audit (only)…")
+        figures = audit(cast, repeats)
+    else:
+        figures = measure_all(cast, scale.name, repeats)
     from apps.applications.visibility import barrier_check
 
     after = barrier_check(repair=False)

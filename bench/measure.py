@@ -30,9 +30,9 @@ from apps.applications.models import Application
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.applications.views import supervisor as supervisor_views
-from apps.audit.chain import VALUES_FIELDS, canonical_bytes
-from apps.audit.models import AuditAction, AuditEvent
-from apps.audit.sealing import audit_seal
+from apps.audit.chain import canonical_of
+from apps.audit.models import AuditAction, AuditEvent, AuditSeal
+from apps.audit.sealing import audit_seal, payloads
 from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from apps.retail.selectors import (
@@ -498,13 +498,20 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
     samples = timed(verify, repeats.verify, warmup=0)
     checked = reports[-1].events_checked
     verify_rate, verify_slow = rates(checked, samples)
-    blobs = [
-        canonical_bytes(row)
-        for row in AuditEvent.objects.filter(seal__isnull=False)
-        .order_by("id")
-        .values_list(*VALUES_FIELDS)[:HASH_SAMPLE_CAP]
-        .iterator(chunk_size=5000)
-    ]
+    from django.db.models import Count  # here, not at the top: this function's own need
+
+    # The bytes each seal's hash covers, in its own format (1: JSON, 2: PostgreSQL text).
+    blobs: list[bytes] = []
+    for fmt in sorted(set(AuditSeal.objects.values_list("format", flat=True).distinct())):
+        in_format = AuditEvent.objects.filter(seal__format=fmt).order_by("id")
+        room = HASH_SAMPLE_CAP - len(blobs)
+        blobs += [canonical_of(payload) for _, payload in payloads(in_format, fmt, limit=room)]
+    formats = ", ".join(
+        f"format {fmt}: {count:,}"
+        for fmt, count in AuditSeal.objects.values_list("format")
+        .annotate(n=Count("seq"))
+        .order_by("format")
+    )
 
     def plain() -> None:
         for blob in blobs:
@@ -525,6 +532,7 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
             goal="≥ 0.25 × plain SHA-256",
             met=ratio >= 0.25,
             note=f"chain {'OK' if reports[-1].ok else 'NOT OK: ' + reports[-1].summary}; "
+            f"seals by canonical format: {formats}; "
             "verification reads every event from the database",
             samples=len(samples),
         )

@@ -123,6 +123,7 @@ class CheckpointFile:
     hash: str
     chain_id: str
     problem: str  # empty when the file is well-formed and its signature verifies
+    event_id: int | None = None
 
 
 def read_checkpoint(
@@ -153,13 +154,28 @@ def read_checkpoint(
         return bad(f"signed by an unknown key ({payload.get('key_id')!s:.32})", payload)
     if not signature_valid(key, _message(payload), str(payload.get("signature", ""))):
         return bad("signature does not verify", payload)
+    event_id = payload.get("event_id")
     return CheckpointFile(
         path=path,
         seq=payload["seq"],
         hash=payload["hash"],
         chain_id=payload["chain_id"],
         problem="",
+        event_id=event_id if isinstance(event_id, int) else None,
     )
+
+
+def read_checkpoint_file(path: Path, keys: dict[str, Ed25519PublicKey]) -> CheckpointFile:
+    """A checkpoint file wherever it is kept (an archive may have renamed it): the seq
+    comes from its name when that is a checkpoint name, else from its content."""
+    match = _NAME_RE.match(path.name)
+    if match:
+        return read_checkpoint(path, int(match.group(1)), keys)
+    try:
+        seq = json.loads(path.read_bytes()).get("seq")
+    except (OSError, ValueError, AttributeError):
+        seq = None
+    return read_checkpoint(path, seq if isinstance(seq, int) else -1, keys)
 
 
 def iter_checkpoint_files(

@@ -103,12 +103,13 @@ class AuditEvent(AppendOnlyModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # audit_actor_idx (actor, id) serves every lookup by actor
     )
     # Snapshots at the moment of the event: later transfers must not rewrite history.
     actor_username = models.CharField(_("actor's user name"), max_length=150, blank=True)
     actor_division = models.CharField(_("actor's division"), max_length=16, blank=True)
     actor_roles = models.JSONField(_("actor's roles"), default=list)
-    action = models.CharField(_("action"), max_length=64, choices=AuditAction, db_index=True)
+    action = models.CharField(_("action"), max_length=64, choices=AuditAction)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     # A label safe for every reader: reference number, pseudonym, user name. Never PII.
@@ -129,6 +130,9 @@ class AuditEvent(AppendOnlyModel):
         indexes = [
             models.Index(fields=["object_type", "object_id", "id"], name="audit_object_idx"),
             models.Index(fields=["actor", "id"], name="audit_actor_idx"),
+            # Search by action, newest first (keyset on id). Every index costs each
+            # INSERT: no single-column twins of these, no LIKE index (bench item 4).
+            models.Index(fields=["action", "id"], name="audit_action_idx"),
         ]
 
     def __str__(self) -> str:
@@ -149,6 +153,8 @@ class AuditSeal(AppendOnlyModel):
     )
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
+    # Which canonical bytes the hash covers (apps.audit.chain): 1 JSON, 2 database text.
+    format = models.SmallIntegerField(_("canonical format"), default=1)
     sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
 
     objects = AppendOnlyQuerySet["AuditSeal"].as_manager()

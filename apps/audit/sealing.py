@@ -22,9 +22,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .chain import VALUES_FIELDS, canonical_bytes, link_hash, new_chain_id
+from .chain import (
+    FORMAT_JSON,
+    FORMAT_TEXT,
+    VALUES_FIELDS,
+    Payload,
+    canonical_of,
+    canonical_text,
+    link_hash,
+    new_chain_id,
+    sealing_format,
+)
 from .checkpoints import checkpoint_dir, write_checkpoint
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .signing import key_id, signing_key
@@ -74,18 +85,39 @@ def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
             if not look_at_all:
                 grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
                 unsealed = unsealed.filter(occurred_at__gte=head_time - grace)
-        rows = list(unsealed.order_by("id").values_list(*VALUES_FIELDS)[:batch_size])
+        fmt = sealing_format(connections[alias])
+        rows = payloads(unsealed.order_by("id"), fmt, limit=batch_size)
         now = timezone.now()
         seals = []
-        for row in rows:
+        for event_id, payload in rows:
             seq += 1
-            digest = link_hash(prev_hash, seq, canonical_bytes(row))
+            digest = link_hash(prev_hash, seq, canonical_of(payload))
             seals.append(
-                AuditSeal(seq=seq, event_id=row[0], prev_hash=prev_hash, hash=digest, sealed_at=now)
+                AuditSeal(
+                    seq=seq,
+                    event_id=event_id,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                    format=fmt,
+                    sealed_at=now,
+                )
             )
             prev_hash = digest
         AuditSeal.objects.using(alias).bulk_create(seals)
     return len(rows)
+
+
+def payloads(
+    events: QuerySet[AuditEvent], fmt: int, *, limit: int | None = None
+) -> list[tuple[int, Payload]]:
+    """(event id, what `canonical_of` hashes) for the events, in the given format."""
+    if fmt == FORMAT_TEXT:
+        texts = events.annotate(canonical=canonical_text()).values_list("id", "canonical")
+        return [(pk, text.encode("utf-8")) for pk, text in texts[:limit]]
+    if fmt != FORMAT_JSON:
+        raise ValueError(f"no canonical format {fmt}")
+    rows = events.values_list(*VALUES_FIELDS)[:limit]
+    return [(int(row[0]), tuple(row)) for row in rows]
 
 
 def _checkpoint(alias: str) -> tuple[Path | None, str]:

@@ -2,20 +2,25 @@
 event commits or rolls back together with the change it records.
 
 An insert is all it takes: no hash, no lock, so concurrent writers never queue behind
-one another. The sealer chains the committed events afterwards (apps.audit.sealing)."""
+one another. The sealer chains the committed events afterwards (apps.audit.sealing).
+The actor's division and roles are read by the INSERT itself (apps.audit.snapshot):
+one statement per event, and never a stale snapshot."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
 
 from apps.accounts.models import User
-from apps.accounts.selectors import actor_snapshot
 
 from .context import current_request_context
 from .models import AuditAction, AuditEvent
+from .snapshot import snapshot_sql
 
 
 def audit_record(
@@ -42,7 +47,7 @@ def audit_record(
         details=details,
         reason=reason,
     )
-    event.save(force_insert=True)
+    _insert(event)
     return event
 
 
@@ -54,10 +59,95 @@ def audit_record_each(
     details: Mapping[str, Any] | None = None,
 ) -> list[AuditEvent]:
     """One event per object, the same action by the same actor (e.g. every row a retail
-    list page showed): the actor's snapshot is read once and the rows go in one INSERT."""
+    list page showed): the actor's snapshot is read once (one SELECT) and the rows go in
+    one INSERT."""
     writer = _Writer(actor, None)
     events = [writer.event(action=action, obj=obj, details=details) for obj in objects]
+    if not events:
+        return []
+    if actor is not None:
+        alias = router.db_for_write(AuditEvent)
+        connection = connections[alias]
+        division_sql, roles_sql = snapshot_sql(connection)
+        moment = _DIVISION_MOMENT.get_db_prep_save(events[0].occurred_at, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COALESCE(({division_sql}), ''), ({roles_sql})",
+                [actor.pk, moment, moment, actor.pk],
+            )
+            division, roles = cursor.fetchone()
+        roles = _from_db(_ROLES, roles, connection)
+        for event in events:
+            event.actor_division, event.actor_roles = division, list(roles)
     return AuditEvent.objects.bulk_create(events)
+
+
+_FIELDS: tuple[Field[Any, Any], ...] = tuple(
+    f for f in AuditEvent._meta.concrete_fields if not f.primary_key
+)
+_DIVISION = AuditEvent._meta.get_field("actor_division")
+_ROLES = AuditEvent._meta.get_field("actor_roles")
+_DIVISION_MOMENT = AuditEvent._meta.get_field("occurred_at")
+
+
+@cache
+def _insert_sql(vendor: str, quote: str, with_snapshot: bool, division: str, roles: str) -> str:
+    def qn(name: str) -> str:
+        return f"{quote}{name}{quote}"
+
+    values = []
+    for f in _FIELDS:
+        if with_snapshot and f is _DIVISION:
+            values.append(f"COALESCE(({division}), '')")
+        elif with_snapshot and f is _ROLES:
+            values.append(f"({roles})")
+        else:
+            values.append("%s")
+    # Names from the model's metadata, quoted; values are parameters.
+    table = qn(AuditEvent._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in _FIELDS)
+    return (
+        f"INSERT INTO {table} ({columns})"  # noqa: S608
+        f" VALUES ({', '.join(values)})"
+        f" RETURNING {qn(AuditEvent._meta.pk.column)}, {qn(_DIVISION.column)}, {qn(_ROLES.column)}"
+    )
+
+
+def _from_db(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """A value read by raw SQL, converted as the ORM converts that column."""
+    col = field.get_col(field.model._meta.db_table)
+    for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        value = convert(value, col, connection)
+    return value
+
+
+def _insert(event: AuditEvent) -> None:
+    """`event.save(force_insert=True)`, except that for an actor the division and roles
+    columns are scalar subqueries (apps.audit.snapshot) evaluated by this INSERT.
+    The returned values are set on `event`, as if it had been read back."""
+    alias = router.db_for_write(AuditEvent)
+    connection = connections[alias]
+    with_snapshot = event.actor_id is not None
+    division_sql, roles_sql = snapshot_sql(connection) if with_snapshot else ("", "")
+    quote = connection.ops.quote_name("x")[0]
+    sql = _insert_sql(connection.vendor, quote, with_snapshot, division_sql, roles_sql)
+    params: list[Any] = []
+    for f in _FIELDS:
+        if with_snapshot and f is _DIVISION:
+            moment = _DIVISION_MOMENT.get_db_prep_save(event.occurred_at, connection)
+            params += [event.actor_id, moment, moment]
+        elif with_snapshot and f is _ROLES:
+            params.append(event.actor_id)
+        else:
+            params.append(f.get_db_prep_save(getattr(event, f.attname), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pk, division, roles = cursor.fetchone()
+    event.pk = pk
+    event.actor_division = division
+    event.actor_roles = _from_db(_ROLES, roles, connection)
+    event._state.adding = False
+    event._state.db = alias
 
 
 class _Writer:
@@ -65,7 +155,6 @@ class _Writer:
 
     def __init__(self, actor: User | None, actor_username: str | None) -> None:
         self.actor = actor
-        self.division, self.roles = actor_snapshot(actor) if actor is not None else ("", [])
         if actor_username is None:
             actor_username = actor.get_username() if actor is not None else "system"
         self.username = actor_username
@@ -85,8 +174,8 @@ class _Writer:
         return AuditEvent(
             actor=self.actor,
             actor_username=self.username,
-            actor_division=self.division or "",
-            actor_roles=list(self.roles),
+            actor_division="",  # filled in by the database (apps.audit.snapshot)
+            actor_roles=[],
             action=action,
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",

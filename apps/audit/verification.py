@@ -32,10 +32,11 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from . import checkpoints as cp
-from .chain import VALUES_FIELDS, canonical_bytes, link_hash
+from .chain import Payload, canonical_of, known_formats, link_hash
 from .db import missing_triggers
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
+from .sealing import payloads
 from .signing import verify_keys
 
 CHUNK_SIZE = 5000
@@ -43,7 +44,8 @@ _MAX_FINDINGS = 100
 _MAX_ORDER_SEARCHES = 3
 _MAX_RENUMBERING = 16
 
-Row = tuple[object, ...]
+Row = Payload  # what apps.audit.chain.canonical_of hashes, in the seal's format
+SealRow = tuple[int, int, str, str, int]  # seq, event id, prev_hash, hash, format
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class VerificationReport:
     checkpoint_files_unchecked: int = 0
     findings: list[Finding] = field(default_factory=list)
     more_findings: int = 0
+    from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
 
     @property
     def ok(self) -> bool:
@@ -97,7 +100,8 @@ class VerificationReport:
             marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
             if self.checkpoint_files_unchecked:
                 marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
-        return f"audit chain OK: {self.events_checked} events, {head}, {marks}"
+        start = f" from checkpoint seq {self.from_seq}" if self.from_seq is not None else ""
+        return f"audit chain OK{start}: {self.events_checked} events, {head}, {marks}"
 
     def add(self, finding: Finding) -> None:
         if len(self.findings) < _MAX_FINDINGS:
@@ -106,16 +110,14 @@ class VerificationReport:
             self.more_findings += 1
 
 
-def _seal_chunks(
-    alias: str, *, after: int, head_seq: int
-) -> Iterator[list[tuple[int, int, str, str]]]:
+def _seal_chunks(alias: str, *, after: int, head_seq: int) -> Iterator[list[SealRow]]:
     last = after
     while last < head_seq:
         chunk = list(
             AuditSeal.objects.using(alias)
             .filter(seq__gt=last, seq__lte=head_seq)
             .order_by("seq")
-            .values_list("seq", "event_id", "prev_hash", "hash")[:CHUNK_SIZE]
+            .values_list("seq", "event_id", "prev_hash", "hash", "format")[:CHUNK_SIZE]
         )
         if not chunk:
             return
@@ -123,15 +125,17 @@ def _seal_chunks(
         last = chunk[-1][0]
 
 
-def _events(alias: str, chunk: list[tuple[int, int, str, str]]) -> dict[int, Row]:
-    """The events sealed in this chunk of seals, by id: a join on the seq range (two
-    parameters) rather than a list of thousands of ids."""
-    rows = (
-        AuditEvent.objects.using(alias)
-        .filter(seal__seq__gte=chunk[0][0], seal__seq__lte=chunk[-1][0])
-        .values_list(*VALUES_FIELDS)
+def _events(alias: str, chunk: list[SealRow]) -> dict[int, Row]:
+    """The events sealed in this chunk of seals, by id, read for their seals' formats:
+    a join on the seq range (two parameters) rather than a list of thousands of ids."""
+    found: dict[int, Row] = {}
+    in_range = AuditEvent.objects.using(alias).filter(
+        seal__seq__gte=chunk[0][0], seal__seq__lte=chunk[-1][0]
     )
-    return {int(row[0]): tuple(row) for row in rows}
+    known = known_formats(connections[alias])
+    for fmt in sorted({seal[4] for seal in chunk} & set(known)):
+        found.update(payloads(in_range.filter(seal__format=fmt), fmt))
+    return found
 
 
 def _find_moved_content(
@@ -142,11 +146,11 @@ def _find_moved_content(
     once given back the id of the event sealed at `seq`)."""
     for chunk in _seal_chunks(alias, after=seq, head_seq=head_seq):
         events = _events(alias, chunk)
-        for other_seq, other_id, _prev, _hash in chunk:
+        for other_seq, other_id, _prev, _hash, _format in chunk:
             row = events.get(other_id)
             if row is None:
                 continue
-            candidates = (canonical_bytes(row), canonical_bytes((event_id, *row[1:])))
+            candidates = (canonical_of(row), canonical_of(row, as_id=event_id))
             if any(link_hash(prev_hash, seq, c) == digest for c in candidates):
                 return other_seq, other_id
     return None
@@ -168,15 +172,61 @@ class _Walk:
         self.last_event_id: int | None = None
         self.last_hash = ""
         self.order_searches = _MAX_ORDER_SEARCHES
+        self.formats = known_formats(connections[alias])
         # For locating a rewrite: the first event after the last checkpoint that matched.
         self.after_good_checkpoint: tuple[int, int] | None = None
         self.good_checkpoint_seq = 0
+        self.start_seq = 0
+
+    def begin_at(self, start: cp.CheckpointFile) -> None:
+        """Trust the chain up to a verified checkpoint (what came before may be archived):
+        the seal after it must link to its hash."""
+        self.start_seq = self.last_seq = self.good_checkpoint_seq = start.seq
+        self.last_hash, self.last_event_id = start.hash, start.event_id
+        self.chain_id = start.chain_id
+        self.files = [(seq, path) for seq, path in self.files if seq > start.seq]
+        stored = (
+            AuditSeal.objects.using(self.alias)
+            .filter(seq=start.seq)
+            .values_list("hash", flat=True)
+            .first()
+        )
+        if stored is not None and stored != start.hash:
+            self.report.add(
+                Finding(
+                    P.REWRITTEN,
+                    f"the starting checkpoint {start.path.name} does not match the chain at "
+                    f"seq {start.seq}: the chain was recomputed up to there",
+                    seq=start.seq,
+                    event_id=start.event_id,
+                )
+            )
+        if 0 < self.head_seq < start.seq:
+            self.report.add(
+                Finding(
+                    P.REMOVED,
+                    f"the chain ends at seq {self.head_seq}, before the starting checkpoint "
+                    f"(seq {start.seq}): events were removed",
+                    seq=self.head_seq + 1,
+                )
+            )
 
     def run(self) -> None:
-        for chunk in _seal_chunks(self.alias, after=0, head_seq=self.head_seq):
+        for chunk in _seal_chunks(self.alias, after=self.start_seq, head_seq=self.head_seq):
             events = _events(self.alias, chunk)
-            for seq, event_id, prev_hash, digest in chunk:
-                self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
+            for seq, event_id, prev_hash, digest, fmt in chunk:
+                if fmt not in self.formats:
+                    self.report.add(
+                        Finding(
+                            P.ALTERED,
+                            f"the seal of event #{event_id} at seq {seq} names canonical "
+                            f"format {fmt}, which this database never seals in (seal altered)",
+                            seq=seq,
+                            event_id=event_id,
+                        )
+                    )
+                else:
+                    self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
                 self._checkpoints_up_to(seq, event_id, digest)
                 self.last_seq, self.last_event_id, self.last_hash = seq, event_id, digest
                 self.report.events_checked += 1
@@ -217,7 +267,7 @@ class _Walk:
                 )
             )
             return
-        if link_hash(prev_hash, seq, canonical_bytes(row)) == digest:
+        if link_hash(prev_hash, seq, canonical_of(row)) == digest:
             return
         moved = None
         if self.order_searches > 0:
@@ -255,7 +305,7 @@ class _Walk:
     def _broken_link(
         self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None
     ) -> None:
-        canonical = canonical_bytes(row) if row is not None else None
+        canonical = canonical_of(row) if row is not None else None
         if canonical is not None and link_hash(prev_hash, seq, canonical) == digest:
             # This seal is intact; the one before it was recomputed after a change.
             self.report.add(
@@ -369,9 +419,14 @@ class _Walk:
 
 
 def _recorded_files_present(
-    alias: str, report: VerificationReport, directory: Path | None, files: set[int]
+    alias: str, report: VerificationReport, directory: Path | None, files: set[int], after: int
 ) -> None:
-    recorded = AuditCheckpoint.objects.using(alias).order_by("seq").values_list("seq", "file_name")
+    recorded = (
+        AuditCheckpoint.objects.using(alias)
+        .filter(seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "file_name")
+    )
     for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
         if seq not in files:
             report.add(
@@ -401,19 +456,76 @@ def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
         )
 
 
-def audit_verify(*, record: bool = True) -> VerificationReport:
-    """Verify the whole trail; record the outcome as an AuditVerification."""
+class StartError(Exception):
+    """`--from-checkpoint` cannot start: no such checkpoint, or no key to check it with."""
+
+
+def _start_checkpoint(alias: str, start: str) -> cp.CheckpointFile:
+    """A checkpoint named by its seq (in AUDIT_CHECKPOINT_DIR) or by the path of its file
+    (e.g. in an archive), read and its signature checked."""
+    keys = verify_keys()
+    if not keys:
+        raise StartError(
+            "verifying from a checkpoint needs AUDIT_VERIFY_KEY (or AUDIT_SIGNING_KEY): an "
+            "unsigned starting point proves nothing"
+        )
+    if start.isdigit():
+        # The chain id names the directory locally; once seq 1 is archived, the recorded
+        # checkpoints still know it.
+        chain_id = (
+            AuditSeal.objects.using(alias).filter(seq=1).values_list("prev_hash", flat=True).first()
+        ) or (
+            AuditCheckpoint.objects.using(alias)
+            .order_by("-seq")
+            .values_list("chain_id", flat=True)
+            .first()
+        )
+        directory = cp.checkpoint_dir(chain_id)
+        if directory is None:
+            raise StartError("the checkpoint directory is not known: give the file's path")
+        path = directory / cp.file_name(int(start))
+    else:
+        path = Path(start)
+    if not path.is_file():
+        raise StartError(f"no checkpoint file {path}")
+    return cp.read_checkpoint_file(path, keys)
+
+
+def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> VerificationReport:
+    """Verify the trail; record the outcome as an AuditVerification. `from_checkpoint`
+    (a seq or a checkpoint file's path): verify only what follows that signed
+    checkpoint, so the events up to it may have been archived. Raises StartError if
+    that checkpoint cannot be found or no verification key is configured."""
     alias = router.db_for_read(AuditSeal)
     report = VerificationReport(started_at=timezone.now())
     seals = AuditSeal.objects.using(alias)
-    chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
+    start = _start_checkpoint(alias, from_checkpoint) if from_checkpoint is not None else None
+    if start is not None:
+        chain_id: str | None = start.chain_id
+        report.from_seq = start.seq
+    else:
+        chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
     directory = cp.checkpoint_dir(chain_id)
     # Files first, then the head: every file listed was written after its seal committed.
     walk = _Walk(alias, report, directory)
     walk.head_seq = seals.order_by("-seq").values_list("seq", flat=True).first() or 0
-    walk.run()
+    if start is not None and start.problem:
+        report.add(
+            Finding(
+                P.CHECKPOINT_INVALID,
+                f"starting checkpoint {start.path.name}: {start.problem}; nothing after it "
+                "can be vouched for",
+                seq=start.seq if start.seq >= 0 else None,
+            )
+        )
+    else:
+        if start is not None:
+            walk.begin_at(start)
+        walk.run()
     if report.checkpoints_configured:
-        _recorded_files_present(alias, report, directory, {seq for seq, _ in walk.files})
+        _recorded_files_present(
+            alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
+        )
     _unsealed(alias, report, report.started_at)
     missing = missing_triggers(connections[alias])
     if missing:

@@ -13,8 +13,9 @@ import pytest
 from django.db import connection, models
 
 from apps.audit import db as audit_db
-from apps.audit.chain import VALUES_FIELDS, canonical_bytes, link_hash
+from apps.audit.chain import canonical_of, link_hash
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
+from apps.audit.sealing import payloads
 from apps.audit.services import audit_record
 from apps.audit.verification import Finding, audit_verify
 
@@ -72,9 +73,9 @@ def recompute_seals(from_seq: int, to_seq: int | None = None) -> None:
     seals = AuditSeal.objects.filter(seq__gte=from_seq).order_by("seq")
     if to_seq is not None:
         seals = seals.filter(seq__lte=to_seq)
-    for seq, event_id in seals.values_list("seq", "event"):
-        row = AuditEvent.objects.filter(pk=event_id).values_list(*VALUES_FIELDS).get()
-        digest = link_hash(prev, seq, canonical_bytes(row))
+    for seq, event_id, fmt in seals.values_list("seq", "event", "format"):
+        [(_, payload)] = payloads(AuditEvent.objects.filter(pk=event_id), fmt)
+        digest = link_hash(prev, seq, canonical_of(payload))
         unguarded(AuditSeal).filter(seq=seq).update(prev_hash=prev, hash=digest)
         prev = digest
 

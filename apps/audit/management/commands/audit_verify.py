@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.audit.verification import audit_verify
+from apps.audit.verification import StartError, audit_verify
 
 
 class Command(BaseCommand):
@@ -23,9 +23,21 @@ class Command(BaseCommand):
             dest="record",
             help="Do not store the result (e.g. on a read-only replica).",
         )
+        parser.add_argument(
+            "--from-checkpoint",
+            metavar="SEQ_OR_FILE",
+            default=None,
+            help="Verify only the events after this signed checkpoint (its seq in "
+            "AUDIT_CHECKPOINT_DIR, or the path of its file, e.g. in an archive): the events "
+            "up to it may have been archived. The checkpoint's signature is checked and the "
+            "first event after it must link to its hash.",
+        )
 
-    def handle(self, *args: Any, record: bool, **options: Any) -> None:
-        report = audit_verify(record=record)
+    def handle(self, *args: Any, record: bool, from_checkpoint: str | None, **options: Any) -> None:
+        try:
+            report = audit_verify(record=record, from_checkpoint=from_checkpoint)
+        except StartError as error:
+            raise CommandError(str(error), returncode=2) from None
         if report.ok:
             self.stdout.write(report.summary)
             return

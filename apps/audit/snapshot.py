@@ -1,0 +1,84 @@
+"""The actor's division and roles as SQL, so the database reads them in the statement
+that writes the event.
+
+Why not read them first (apps.accounts.selectors.actor_snapshot) or cache them: the
+snapshot is two SELECTs, and with the INSERT and the transaction that made three of
+five round trips per event (bench item 4). A cache would have to be invalidated
+whenever the user's groups or memberships change, in this transaction, in another one
+or in another process; a scalar subquery inside the INSERT cannot be stale, because it
+is evaluated in the writing transaction at the moment of writing: a role granted or a
+transfer made earlier in the same transaction is seen, one committed by someone else
+is seen as soon as it is committed (READ COMMITTED), exactly as the separate SELECTs
+saw it.
+
+Both subqueries answer what `User.division_at(moment)` and `User.role_codes()` answer:
+the division of the membership valid at the event's time (first by valid_from), and the
+role codes of the user's groups, sorted by code point (COLLATE "C" on PostgreSQL, the
+BINARY collation on SQLite, Python's `sorted`), as a JSON array. SQLite and PostgreSQL
+only, like the append-only triggers (apps.audit.db).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from apps.accounts.models import DivisionMembership, Role, User
+
+
+@cache
+def _sql(vendor: str, quote: str) -> tuple[str, str]:
+    def qn(name: str) -> str:
+        return f"{quote}{name}{quote}"
+
+    membership = DivisionMembership._meta
+    m_table = qn(membership.db_table)
+    m_user = qn(membership.get_field("user").column)
+    m_division = qn(membership.get_field("division").column)
+    m_from = qn(membership.get_field("valid_from").column)
+    m_until = qn(membership.get_field("valid_until").column)
+    # Every name interpolated here is a table or column name from the models' metadata,
+    # quoted; values are parameters.
+    division = (
+        f"SELECT m.{m_division} FROM {m_table} m"  # noqa: S608
+        f" WHERE m.{m_user} = %s AND m.{m_from} <= %s"
+        f" AND (m.{m_until} IS NULL OR m.{m_until} > %s)"
+        f" ORDER BY m.{m_from} LIMIT 1"
+    )
+
+    through = User.groups.through._meta
+    ug_table = qn(through.db_table)
+    ug_user = qn(through.get_field("user").column)
+    ug_group = qn(through.get_field("group").column)
+    role = Role._meta
+    r_table = qn(role.db_table)
+    r_code = qn(role.get_field("code").column)
+    r_group = qn(role.get_field("group").column)
+    joined = (
+        f"FROM {r_table} r JOIN {ug_table} ug ON ug.{ug_group} = r.{r_group}"
+        f" WHERE ug.{ug_user} = %s"
+    )
+    if vendor == "postgresql":
+        roles = (
+            f'SELECT COALESCE(jsonb_agg(r.{r_code} ORDER BY r.{r_code} COLLATE "C"),'
+            f" '[]'::jsonb) {joined}"
+        )
+    elif vendor == "sqlite":
+        # json_group_array keeps the order of an ordered subquery (SQLite does not
+        # flatten an ordered subquery into an aggregate); empty set -> "[]".
+        roles = (
+            f"SELECT json_group_array(c) FROM (SELECT r.{r_code} AS c {joined}"  # noqa: S608
+            f" ORDER BY r.{r_code})"
+        )
+    else:
+        raise NotImplementedError(
+            f"the audit actor snapshot exists for SQLite and PostgreSQL, not {vendor}"
+        )
+    return division, roles
+
+
+def snapshot_sql(connection: BaseDatabaseWrapper) -> tuple[str, str]:
+    """(division, roles): two scalar subqueries. The division one takes the parameters
+    (user id, moment, moment); the roles one (user id)."""
+    return _sql(connection.vendor, connection.ops.quote_name("x")[0])
