@@ -120,8 +120,10 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
     plain_ids: list[int] = []
 
     def plain() -> None:
-        # The same rows and state changes, each its own autocommit statement: no vault,
-        # no audit, no permission, no row lock, no FSM (queryset.update on the columns).
+        # The same state changes as plain model saves: the model's own transitions and
+        # save(), each save its own autocommit statement. No vault (a random customer
+        # reference), no audit, no permission check or grant, no row lock, none of the
+        # contribution and review-opening rows behind the four-eyes rule.
         data = application_input(retailer)
         app = Application(
             customer_ref=uuid.uuid4(),
@@ -141,24 +143,39 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
         )
         app.save()
         plain_ids.append(app.pk)
-        rows = Application.objects.filter(pk=app.pk)
-        rows.update(reference=f"SD2026-P{app.pk:07d}")
-        rows.update(state=S.ENTERED)
-        rows.update(
-            state=S.ENCODED,
-            masking_state=M.ENCODED,
-            encoded_version=1,
-            encoded_by=clerk,
-            encoded_at=timezone.now(),
+        app.reference = f"SD2026-P{app.pk:07d}"
+        app.save(update_fields=["reference"])
+        app.submit()
+        app.save(update_fields=["state", "updated_at"])
+        app.mark_encoded()
+        app.mask()
+        app.encoded_version, app.encoded_by, app.encoded_at = 1, clerk, timezone.now()
+        app.save(
+            update_fields=[
+                "state",
+                "masking_state",
+                "encoded_version",
+                "encoded_by",
+                "encoded_at",
+                "updated_at",
+            ]
         )
-        rows.update(
-            state=S.VERIFIED,
-            masking_state=M.VERIFIED,
-            verified_version=1,
-            verified_by=supervisor,
-            verified_at=timezone.now(),
+        app.mark_verified()
+        app.confirm_mask()
+        app.verified_version, app.verified_by, app.verified_at = 1, supervisor, timezone.now()
+        app.save(
+            update_fields=[
+                "state",
+                "masking_state",
+                "verified_version",
+                "verified_by",
+                "verified_at",
+                "updated_at",
+            ]
         )
-        rows.update(state=S.RELEASED, released_at=timezone.now())
+        app.release()
+        app.released_at = timezone.now()
+        app.save(update_fields=["state", "released_at", "updated_at"])
 
     try:
         # Interleaved, so both see the same machine and database state.

@@ -12,9 +12,9 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Exists, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
@@ -26,12 +26,14 @@ from apps.applications.visibility import VIEW_PERM
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record, audit_record_each
 from apps.core.errors import NotFound
+from apps.retailers.models import Retailer
 
 RETAIL_PAGE_SIZE = 25
 # The list counts its rows up to here and then says "more than": an exact count walks
 # every visible row on every page, and past a thousand nobody pages through the list.
 COUNT_CAP = 1000
 ORDER = ("-verified_at", "-id")
+_OWN_COLUMNS = tuple(c for c in RETAIL_COLUMNS if not c.startswith("retailer__"))
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
@@ -56,22 +58,23 @@ def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
         division_id=DivisionCode.RETAIL,
         valid_from__lte=now,
     )
-    # ... and a member of the retail role's group.
-    retail_groups = Group.objects.filter(role__code=RoleCode.RETAIL, user=user).values("id")
-    view = Permission.objects.filter(
-        codename=VIEW_PERM, content_type__app_label="applications"
-    ).values("id")
-    # Lock 1: the retail group's row in guardian's direct foreign-key table. Only group
-    # rows count: a per-user grant or a model-wide permission opens nothing for retail.
+    # Lock 1: the retail group's row in guardian's direct foreign-key table, and the user
+    # a member of that group. Only group rows count: a per-user grant or a model-wide
+    # permission opens nothing for retail. Correlated, so the list walks its index in
+    # order and checks only the rows it is about to show.
     granted = ApplicationGroupObjectPermission.objects.filter(
-        group__in=retail_groups, permission__in=view
-    ).values("content_object_id")
+        content_object=OuterRef("pk"),
+        group__role__code=RoleCode.RETAIL,
+        group__user=user,
+        permission__codename=VIEW_PERM,
+        permission__content_type__app_label="applications",
+    )
     # Lock 2: masking verified for the current version (app_retail_list_idx holds
     # exactly these rows, in the list's order).
     return (
         Application.objects.retail_visible_state()
         .filter(Exists(in_retail_now))
-        .filter(id__in=granted)
+        .filter(Exists(granted))
     )
 
 
@@ -155,9 +158,15 @@ def retail_application_page(
         template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
         output_field=IntegerField(),
     )
-    rows_query = searched.annotate(visible_count=capped_count).values(
-        *RETAIL_COLUMNS, "visible_count"
-    )
+    # The retailer's code and name by id for the rows shown, not by a join: joined, the
+    # planner may start from the retailer and sort its applications instead of walking
+    # the list's index.
+    retailer = Retailer.objects.filter(pk=OuterRef("retailer_id"))
+    rows_query = searched.annotate(
+        visible_count=capped_count,
+        shown_retailer_code=Subquery(retailer.values("code")[:1]),
+        shown_retailer_name=Subquery(retailer.values("name")[:1]),
+    ).values(*_OWN_COLUMNS, "shown_retailer_code", "shown_retailer_name", "visible_count")
     count: int | None = None
     if after is None and before is None and number > 1:
         # A page by number: clamp it to the last page (like Django's get_page).
@@ -184,6 +193,9 @@ def retail_application_page(
         has_next = len(rows) > per_page
         rows = rows[:per_page]
         has_previous = number > 1
+    for row in rows:
+        row["retailer__code"] = row.pop("shown_retailer_code")
+        row["retailer__name"] = row.pop("shown_retailer_name")
     if rows:
         count = rows[0]["visible_count"]
     elif count is None:
