@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.db import transaction
 from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -58,16 +58,20 @@ def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
         division_id=DivisionCode.RETAIL,
         valid_from__lte=now,
     )
-    # Lock 1: the retail group's row in guardian's direct foreign-key table, and the user
-    # a member of that group. Only group rows count: a per-user grant or a model-wide
+    # Lock 1: the retail group's row in guardian's direct foreign-key table, the user a
+    # member of that group. Only group rows count: a per-user grant or a model-wide
     # permission opens nothing for retail. Correlated, so the list walks its index in
-    # order and checks only the rows it is about to show.
+    # order and probes the unique (group, permission, object) index for the rows it is
+    # about to show; the group and the permission are one-row subqueries (a role has one
+    # group; a codename is unique within its app), which keeps the plan simple.
+    retail_group = Group.objects.filter(role__code=RoleCode.RETAIL, user=user).values("id")
+    view = Permission.objects.filter(
+        codename=VIEW_PERM, content_type__app_label="applications"
+    ).values("id")
     granted = ApplicationGroupObjectPermission.objects.filter(
         content_object=OuterRef("pk"),
-        group__role__code=RoleCode.RETAIL,
-        group__user=user,
-        permission__codename=VIEW_PERM,
-        permission__content_type__app_label="applications",
+        group=Subquery(retail_group[:1]),
+        permission=Subquery(view[:1]),
     )
     # Lock 2: masking verified for the current version (app_retail_list_idx holds
     # exactly these rows, in the list's order).
