@@ -46,12 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from django.db import connection
-    from django.test.utils import setup_test_environment
 
     from .data import SCALES, ensure_data, log
     from .measure import Repeats, audit, measure_all
 
-    setup_test_environment()  # the test client's host and the in-memory mail backend
     scale = SCALES[args.scale]
     defaults = REPEATS[args.scale]
     repeats = Repeats(*(args.repeat or n for n in defaults))

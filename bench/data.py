@@ -5,6 +5,10 @@ records, the retail group's permission rows (for the visible half) and the audit
 are bulk-inserted in the states the services would have left them in. Afterwards
 `barrier_check(repair=False)` must find nothing: visible = masking verified for the
 current version AND the retail group's permission.
+
+The same grants also go into guardian's *generic* group table (content type + text
+object_pk), which the product never reads: they are there only for the comparison with
+guardian's default path (bench.measure.generic_guardian).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from typing import Any
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from guardian.models import GroupObjectPermission
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_roles
@@ -49,7 +55,7 @@ from apps.vault.types import CustomerPII
 
 PASSWORD = "bench-only password 2026"  # noqa: S105 - a public benchmark login
 MARKER_TABLE = "bench_marker"
-DATA_VERSION = "1"
+DATA_VERSION = "2"  # 2: grants also in guardian's generic table
 BATCH = 2000
 REFERENCE_BASE = 9_000_000  # generated references never meet the services' SD2026-<pk>
 
@@ -132,6 +138,7 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
     found = _marker()
     if found == wanted:
         log(f"reusing the {scale.name} data ({connection.vendor})")
+        _analyze()
         return cast_of_users(scale), False
     if found is not None or Application.objects.exists():
         log(f"database holds {found or 'other data'}: wiping it for {wanted}")
@@ -141,12 +148,23 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
     started = time.perf_counter()
     _generate(scale)
     _set_marker(wanted)
+    _analyze()
     log(f"generated {scale.name} data in {time.perf_counter() - started:.1f} s")
     problems = barrier_check(repair=False)
     if problems:
         raise SystemExit(f"generated data breaks the barrier: {problems[:5]}")
     log("barrier_check(repair=False) == []")
     return cast_of_users(scale), True
+
+
+def _analyze() -> None:
+    """Planner statistics, as a database that has been in use has them (PostgreSQL's
+    autovacuum gathers them; SQLite only when asked)."""
+    for alias in ("default", "vault"):
+        with connections[alias].cursor() as cursor:
+            if connections[alias].vendor == "sqlite":
+                cursor.execute("PRAGMA analysis_limit=2000")
+            cursor.execute("ANALYZE")
 
 
 def _person(username: str, division: str, role: str) -> User:
@@ -170,6 +188,7 @@ def _generate(scale: Scale) -> None:
     assert keyring is not None
     group = retail_group()
     view = Permission.objects.get(codename=VIEW_PERM, content_type__app_label="applications")
+    application_type = ContentType.objects.get_for_model(Application)
     rng = random.Random(7)  # noqa: S311 - benchmark data, not security
     now = timezone.now()
     pseudonyms: set[str] = set(Application.objects.values_list("pseudonym", flat=True))
@@ -262,6 +281,16 @@ def _generate(scale: Scale) -> None:
             )
             ApplicationGroupObjectPermission.objects.bulk_create(
                 ApplicationGroupObjectPermission(group=group, permission=view, content_object=app)
+                for app in created
+                if app.masking_state == M.VERIFIED
+            )
+            GroupObjectPermission.objects.bulk_create(
+                GroupObjectPermission(
+                    group=group,
+                    permission=view,
+                    content_type=application_type,
+                    object_pk=str(app.pk),
+                )
                 for app in created
                 if app.masking_state == M.VERIFIED
             )

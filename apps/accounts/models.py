@@ -93,13 +93,14 @@ class User(AbstractUser):
     def division_at(self, moment: datetime | None = None) -> str | None:
         """The code of the division the user belongs to at `moment` (now by default)."""
         moment = moment or timezone.now()
-        membership = (
+        # values_list, not only(): a related manager's rows would load the deferred user_id
+        # one query each to link them back to this user.
+        return (
             self.memberships.filter(valid_from__lte=moment)
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=moment))
-            .only("division_id")
+            .values_list("division_id", flat=True)
             .first()
         )
-        return membership.division_id if membership else None
 
     def role_codes(self) -> list[str]:
         return sorted(Role.objects.filter(group__user=self).values_list("code", flat=True))

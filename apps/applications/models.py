@@ -129,6 +129,19 @@ class Application(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["masking_state", "state", "created_at"], name="app_queue_idx"),
+            # The retail list (newest verification first) and the supervisor's queue (oldest
+            # encoding first): partial, so each holds only the rows its page can show and a
+            # page or a count walks the index instead of the table.
+            models.Index(
+                fields=["-verified_at", "-id"],
+                name="app_retail_list_idx",
+                condition=Q(masking_state=M.VERIFIED, verified_version=F("version")),
+            ),
+            models.Index(
+                fields=["encoded_at", "id", "state"],
+                name="app_verify_queue_idx",
+                condition=Q(masking_state=M.ENCODED, encoded_version=F("version")),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,14 +8,16 @@ package never imports the vault (an import-linter contract enforces it).
 
 from __future__ import annotations
 
-from typing import Any, cast
+import datetime
+from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-from django.core.paginator import Page, Paginator
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from apps.accounts.models import DivisionCode, RoleCode, User
+from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
 from apps.accounts.selectors import is_in_division
 from apps.applications.models import Application, ApplicationGroupObjectPermission
 from apps.applications.normalize import to_halfwidth
@@ -24,8 +26,16 @@ from apps.applications.visibility import VIEW_PERM
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record, audit_record_each
 from apps.core.errors import NotFound
+from apps.retailers.models import Retailer
 
 RETAIL_PAGE_SIZE = 25
+# The list counts its rows up to here and then says "more than": an exact count walks
+# every visible row on every page, and past a thousand nobody pages through the list.
+COUNT_CAP = 1000
+ORDER = ("-verified_at", "-id")
+_OWN_COLUMNS = tuple(c for c in RETAIL_COLUMNS if not c.startswith("retailer__"))
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def is_retail_user(user: User | AnonymousUser) -> bool:
@@ -36,19 +46,40 @@ def is_retail_user(user: User | AnonymousUser) -> bool:
 
 
 def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
-    if not is_retail_user(user):
+    """Both locks and the user's own standing, in the one query that reads the rows."""
+    if not user.is_authenticated or not user.is_active:
         return Application.objects.none()
     assert isinstance(user, User)
-    # Lock 1: the retail group's row in guardian's direct foreign-key table. Only group
-    # rows count: a per-user grant or a model-wide permission opens nothing for retail.
+    now = timezone.now()
+    # The user is in retail now (a transfer takes effect at once) ...
+    in_retail_now = DivisionMembership.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        user=user,
+        division_id=DivisionCode.RETAIL,
+        valid_from__lte=now,
+    )
+    # Lock 1: the retail group's row in guardian's direct foreign-key table, the user a
+    # member of that group. Only group rows count: a per-user grant or a model-wide
+    # permission opens nothing for retail. Correlated, so the list walks its index in
+    # order and probes the unique (group, permission, object) index for the rows it is
+    # about to show; the group and the permission are one-row subqueries (a role has one
+    # group; a codename is unique within its app), which keeps the plan simple.
+    retail_group = Group.objects.filter(role__code=RoleCode.RETAIL, user=user).values("id")
+    view = Permission.objects.filter(
+        codename=VIEW_PERM, content_type__app_label="applications"
+    ).values("id")
     granted = ApplicationGroupObjectPermission.objects.filter(
-        group__role__code=RoleCode.RETAIL,
-        group__user=user,
-        permission__codename=VIEW_PERM,
-        permission__content_type__app_label="applications",
-    ).values("content_object_id")
-    # Lock 2: masking verified for the current version.
-    return Application.objects.retail_visible_state().filter(id__in=granted)
+        content_object=OuterRef("pk"),
+        group=Subquery(retail_group[:1]),
+        permission=Subquery(view[:1]),
+    )
+    # Lock 2: masking verified for the current version (app_retail_list_idx holds
+    # exactly these rows, in the list's order).
+    return (
+        Application.objects.retail_visible_state()
+        .filter(Exists(in_retail_now))
+        .filter(Exists(granted))
+    )
 
 
 def retail_application_list(
@@ -63,11 +94,50 @@ def retail_application_rows(
 ) -> QuerySet[Application, dict[str, Any]]:
     """The retail columns of the visible rows, newest verification first, still unevaluated:
     callers page it in the database and map only the page (projection_from_row)."""
+    return _searched(user, search).order_by(*ORDER).values(*RETAIL_COLUMNS)
+
+
+def _searched(user: User | AnonymousUser, search: str) -> QuerySet[Application]:
     queryset = _visible(user)
     term = to_halfwidth(search).strip().upper().replace(" ", "").replace("-", "")
     if term:
         queryset = queryset.filter(Q(reference__iexact=_reference(term)) | Q(supply_point_id=term))
-    return queryset.order_by("-verified_at", "-id").values(*RETAIL_COLUMNS)
+    return queryset
+
+
+@dataclass(frozen=True)
+class RetailPage:
+    """One page of the list. `number` is for display; the links carry a cursor (the last
+    or first row's verification time and id), so the next page starts where this one ended
+    in the index however deep it is. `count` stops at COUNT_CAP (`count_capped`)."""
+
+    object_list: list[RetailApplication]
+    number: int
+    count: int
+    count_capped: bool
+    has_next: bool
+    has_previous: bool
+    next_cursor: str | None
+    previous_cursor: str | None
+    per_page: int
+
+    @property
+    def num_pages(self) -> int | None:
+        if self.count_capped:
+            return None
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return max(1, self.number - 1)
 
 
 def retail_application_page(
@@ -75,14 +145,67 @@ def retail_application_page(
     user: User | AnonymousUser,
     search: str = "",
     page_number: int | str | None = 1,
-    per_page: int = RETAIL_PAGE_SIZE,
-) -> Page[RetailApplication]:
-    """One page of the list: counted and sliced in the database, only that page mapped to
-    projections. What retail was shown is recorded (the ids on the page), because the
-    regulator's question is who could see what and who actually looked."""
-    paginator = Paginator(retail_application_rows(user=user, search=search), per_page)
-    page = paginator.get_page(page_number)
-    rows = list(page.object_list)
+    per_page: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> RetailPage:
+    """One page of the list, sliced in the database, only that page mapped to projections.
+    With `after` (or `before`), the page follows (precedes) that cursor; without, page
+    `page_number` is reached by offset. What retail was shown is recorded (the ids on the
+    page), because the regulator's question is who could see what and who actually looked."""
+    per_page = per_page or RETAIL_PAGE_SIZE
+    searched = _searched(user, search)
+    number = _page_number(page_number)
+    # The capped count rides along with the page's rows: one query, not two.
+    capped_count = Func(
+        Subquery(searched.order_by().values("id")[: COUNT_CAP + 1]),
+        template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
+        output_field=IntegerField(),
+    )
+    # The retailer's code and name by id for the rows shown, not by a join: joined, the
+    # planner may start from the retailer and sort its applications instead of walking
+    # the list's index.
+    retailer = Retailer.objects.filter(pk=OuterRef("retailer_id"))
+    rows_query = searched.annotate(
+        visible_count=capped_count,
+        shown_retailer_code=Subquery(retailer.values("code")[:1]),
+        shown_retailer_name=Subquery(retailer.values("name")[:1]),
+    ).values(*_OWN_COLUMNS, "shown_retailer_code", "shown_retailer_name", "visible_count")
+    count: int | None = None
+    if after is None and before is None and number > 1:
+        # A page by number: clamp it to the last page (like Django's get_page).
+        count = searched.order_by()[: COUNT_CAP + 1].count()
+    after_key, before_key = _cursor(after), _cursor(before)
+    if before_key is not None:
+        rows = list(
+            rows_query.filter(_beyond(before_key, newer=True)).order_by("verified_at", "id")[
+                : per_page + 1
+            ]
+        )
+        has_previous = len(rows) > per_page
+        rows = rows[:per_page][::-1]
+        has_next = True
+    else:
+        if after_key is not None:
+            rows_query = rows_query.filter(_beyond(after_key, newer=False))
+            offset = 0
+        else:
+            if count is not None and count <= COUNT_CAP:
+                number = min(number, max(1, -(-count // per_page)))
+            offset = (number - 1) * per_page
+        rows = list(rows_query.order_by(*ORDER)[offset : offset + per_page + 1])
+        has_next = len(rows) > per_page
+        rows = rows[:per_page]
+        has_previous = number > 1
+    for row in rows:
+        row["retailer__code"] = row.pop("shown_retailer_code")
+        row["retailer__name"] = row.pop("shown_retailer_name")
+    if rows:
+        count = rows[0]["visible_count"]
+    elif count is None:
+        count = searched.order_by()[: COUNT_CAP + 1].count()
+    capped = count > COUNT_CAP
+    count = min(count, COUNT_CAP)
     if rows and isinstance(user, User):
         # One event per application shown, so each application's timeline and the
         # exposure report see list views exactly like detail views.
@@ -93,12 +216,50 @@ def retail_application_page(
                 objects=[_viewed(row) for row in rows],
                 details={"view": "list"},
             )
-    # Same page number and paginator (counts only from here on), the rows mapped.
-    return Page(
-        [projection_from_row(row) for row in rows],
-        page.number,
-        cast("Paginator[RetailApplication]", paginator),
+    return RetailPage(
+        object_list=[projection_from_row(row) for row in rows],
+        number=number,
+        count=count,
+        count_capped=capped,
+        has_next=has_next,
+        has_previous=has_previous,
+        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
+        previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
+        per_page=per_page,
     )
+
+
+def _page_number(value: int | str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def cursor_of(row: dict[str, Any]) -> str | None:
+    at = row["verified_at"]
+    if at is None:
+        return None
+    return f"{(at - _EPOCH) // _MICROSECOND}.{row['id']}"
+
+
+def _cursor(value: str | None) -> tuple[datetime.datetime, int] | None:
+    """A cursor from the query string, or None if it is not one (the page falls back to
+    its number). It only positions the scan: both locks still apply to every row."""
+    if not value:
+        return None
+    micros, _, pk = value.partition(".")
+    try:
+        return _EPOCH + datetime.timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _beyond(key: tuple[datetime.datetime, int], *, newer: bool) -> Q:
+    at, pk = key
+    if newer:
+        return Q(verified_at__gt=at) | Q(verified_at=at, id__gt=pk)
+    return Q(verified_at__lt=at) | Q(verified_at=at, id__lt=pk)
 
 
 def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:

@@ -28,7 +28,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
     form = RetailSearchForm(request.GET)
     search = form.cleaned_data["q"] if form.is_valid() else ""
     page = retail_application_page(
-        user=request.user, search=search, page_number=request.GET.get("page")
+        user=request.user,
+        search=search,
+        page_number=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
     )
     return render(
         request,

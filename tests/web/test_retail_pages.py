@@ -126,6 +126,16 @@ def test_retail_search_cannot_find_an_application_that_is_not_verified(
     assert encoded.reference not in html
 
 
+def _next_link(html: str) -> str:
+    found = re.search(r'href="([^"]*)" rel="next"', html)
+    assert found, "no next link"
+    return found.group(1).replace("&amp;", "&")
+
+
+def _shown(html: str) -> set[str]:
+    return set(re.findall(r'data-reference="([^"]+)"', html))
+
+
 def test_retail_list_pages_by_25_in_the_database(retail_client, verified):
     apps = [verified() for _ in range(26)]
 
@@ -133,15 +143,63 @@ def test_retail_list_pages_by_25_in_the_database(retail_client, verified):
         first = retail_client.get(LIST)
     # read now: the next request clears the connection's query log
     sql = [q["sql"] for q in queries.captured_queries]
-    second = retail_client.get(LIST, {"page": 2})
+    first_html = first.content.decode()
+    second_html = retail_client.get(LIST + _next_link(first_html)).content.decode()
+    by_number = retail_client.get(LIST, {"page": 2}).content.decode()
 
-    first_html, second_html = first.content.decode(), second.content.decode()
     assert first_html.count("data-reference=") == 25
     assert second_html.count("data-reference=") == 1
-    # newest verification first: the oldest one is alone on page 2
-    assert f'data-reference="{apps[0].reference}"' in second_html
-    assert 'href="?page=2"' in first_html
-    assert any("supply_point_id" in q and q.endswith("LIMIT 25") for q in sql)
+    # newest verification first: the oldest one is alone on page 2, by cursor or number
+    assert _shown(second_html) == _shown(by_number) == {apps[0].reference}
+    # one row more than the page tells whether there is a next page
+    assert any("supply_point_id" in q and q.endswith("LIMIT 26") for q in sql)
+
+
+def test_the_next_link_continues_after_the_last_row_shown(retail_client, verified):
+    apps = [verified() for _ in range(30)]
+
+    first_html = retail_client.get(LIST).content.decode()
+    link = _next_link(first_html)
+    # A newer verification arrives between the pages: offset paging would repeat a row.
+    newer = verified()
+    second_html = retail_client.get(LIST + link).content.decode()
+
+    assert "page=2" in link and "after=" in link
+    first, second = _shown(first_html), _shown(second_html)
+    assert not first & second
+    assert first | second == {a.reference for a in apps}
+    assert newer.reference not in second
+    previous = re.search(r'href="([^"]*)" rel="prev"', second_html)
+    assert previous and "before=" in previous.group(1)
+    back_html = retail_client.get(LIST + previous.group(1).replace("&amp;", "&")).content.decode()
+    assert _shown(back_html) == first
+
+
+def test_a_cursor_only_positions_the_list_both_locks_still_apply(
+    retail_client, verified, new_application, clerk, supervisor
+):
+    visible = verified()
+    hidden = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    far = retail_client.get(LIST, {"after": "99999999999999999.999999", "page": "7"})
+    garbage = retail_client.get(LIST, {"after": "not-a-cursor"})
+
+    assert _shown(far.content.decode()) == {visible.reference}
+    assert hidden.reference not in far.content.decode()
+    assert garbage.status_code == 200
+    assert _shown(garbage.content.decode()) == {visible.reference}
+
+
+def test_the_count_stops_at_the_cap(retail_user, verified, monkeypatch):
+    from apps.retail import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    for _ in range(5):
+        verified()
+
+    page = selectors.retail_application_page(user=retail_user, per_page=2)
+
+    assert (page.count, page.count_capped, page.num_pages, page.has_next) == (3, True, None, True)
 
 
 def test_retail_list_page_links_keep_the_search(retail_client, verified):
@@ -153,12 +211,35 @@ def test_retail_list_page_links_keep_the_search(retail_client, verified):
     verified()
 
     page_one = retail_client.get(LIST, {"q": shared}).content.decode()
-    page_two = retail_client.get(LIST, {"q": shared, "page": "2"}).content.decode()
+    link = _next_link(page_one)
+    page_two = retail_client.get(LIST + link).content.decode()
 
-    assert f'href="?q={shared}&amp;page=2"' in page_one
+    assert link.startswith(f"?q={shared}&page=2&after=")
     assert page_one.count("data-reference=") == 25
     assert page_two.count("data-reference=") == 1
-    assert f'href="?q={shared}&amp;page=1"' in page_two
+    assert f'href="?q={shared}&amp;page=1&amp;before=' in page_two
+
+
+def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
+    retail_client, verified, monkeypatch, django_assert_max_num_queries
+):
+    from apps.retail import selectors
+
+    for _ in range(15):
+        verified()
+    retail_client.get(LIST)  # warm-up: session, content types
+    counts = {}
+    for size in (10, 50):
+        monkeypatch.setattr(selectors, "RETAIL_PAGE_SIZE", size)
+        # 13 today: the session (read, user, save: 5), the persona (division, roles),
+        # the page with its capped count (1), and the audit events of the rows shown in
+        # one INSERT (BEGIN, the actor snapshot's division and roles again, INSERT, COMMIT).
+        with django_assert_max_num_queries(13) as queries:
+            html = retail_client.get(LIST).content.decode()
+        assert html.count("data-reference=") == min(size, 15)
+        counts[size] = len(queries.captured_queries)
+
+    assert counts[10] == counts[50]
 
 
 def test_a_page_number_out_of_range_shows_the_last_page(retail_client, verified):

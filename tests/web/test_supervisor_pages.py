@@ -177,6 +177,27 @@ def test_queue_query_count_does_not_grow_with_the_number_of_rows(
     assert len(thirty.captured_queries) == len(five.captured_queries)
 
 
+def test_queue_query_count_is_the_same_at_page_sizes_10_and_50_and_at_most_10(
+    client, encoded, supervisor, retailer, monkeypatch, django_assert_max_num_queries
+):
+    from apps.applications.views import supervisor as supervisor_views
+
+    other = make_retailer(code="B0002", name="ひがし電力")
+    for i in range(15):
+        encoded(retailer=(retailer if i % 2 else other).pk)
+    client.force_login(supervisor)
+    client.get(reverse("review-queue"))  # warm-up: session, content types
+    counts = {}
+    for size in (10, 50):
+        monkeypatch.setattr(supervisor_views, "PAGE_SIZE", size)
+        with django_assert_max_num_queries(10) as queries:
+            html = client.get(reverse("review-queue")).content.decode()
+        assert len(_queue_ids(html)) == min(size, 15)
+        counts[size] = len(queries.captured_queries)
+
+    assert counts[10] == counts[50]
+
+
 def test_queue_offers_no_bulk_verification(client, encoded, supervisor):
     encoded()
     encoded()
