@@ -100,6 +100,7 @@ class LegacySource:
         self.progress: Callable[[int], None] | None = None
         self._access_line = 0
         self._hours: dict[str, float] = {}
+        self._tails: dict[str, float] = {}
 
     # --- problems ------------------------------------------------------------------------
 
@@ -301,82 +302,105 @@ class LegacySource:
         if not path.is_file():
             self.bad(ACCESS_LOG, 0, _("The file is missing."))
             return
-        records = self.records
+        # One look-up per row tells unknown (None), cannot count (False), may count.
+        kinds = {record_id: record_id in relevant for record_id in self.records}
         bad = self.bad
         hours = self._hours
-        minutes, seconds = _MINUTES, _SECONDS
+        tails = self._tails
         progress = self.progress
+        mark = PROGRESS_EVERY if progress is not None else -1
         latest = self.latest
-        read = 0
+        n = 0
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             found = self._header(ACCESS_LOG, reader)
             if found is None:
                 return
             index, width = found
-            t_i, u_i, r_i, a_i = (index[c] for c in COLUMNS[ACCESS_LOG])
+            order = tuple(index[c] for c in COLUMNS[ACCESS_LOG])
+            rows: Iterator[Any] = reader
+            if order != (0, 1, 2, 3) or width != 4:
+                rows = _in_order(reader, order, width)
             try:
-                for row in reader:
-                    read += 1
-                    if progress is not None and read % PROGRESS_EVERY == 0:
-                        progress(read)
-                    if len(row) != width:
-                        read -= 1
+                for n, row in enumerate(rows, 1):
+                    try:
+                        value, user_id, record_id, action = row
+                    except (ValueError, TypeError):
+                        n -= 1
+                        self._access_line = reader.line_num
                         if row:
-                            self._access_line = reader.line_num
-                            self._wrong_width(ACCESS_LOG, reader.line_num, width, len(row))
+                            found_width = row.width if isinstance(row, _Width) else len(row)
+                            self._wrong_width(ACCESS_LOG, reader.line_num, width, found_width)
                         continue
-                    value = row[t_i]
-                    # The common shape 2023-01-15T10:00:00+09:00 costs a dictionary look-up
-                    # per part; anything else is parsed in full.
-                    at = None
-                    if len(value) == 25 and value[13] == ":" and value[16] == ":":
-                        base = hours.get(value[:13] + value[19:])
-                        if base is None:
-                            try:
-                                base = parse_time(value[:13] + ":00:00" + value[19:])
-                            except ValueError:
-                                base = None
-                            else:
-                                hours[value[:13] + value[19:]] = base
-                        if base is not None:
-                            m = minutes.get(value[14:16])
-                            s = seconds.get(value[17:19])
-                            if m is not None and s is not None:
-                                at = base + m + s
-                    if at is None:
+                    if n == mark:
+                        assert progress is not None
+                        progress(n)
+                        mark += PROGRESS_EVERY
+                    # The common shape 2023-01-15T10:00:00+09:00 costs two look-ups, each
+                    # filled (and checked) by a full parse the first time: the hour
+                    # "2023-01-15T10" as if it were UTC, and ":00:00+09:00", the minutes
+                    # and seconds less the offset. Anything else is parsed in full.
+                    hour = hours.get(value[:13])
+                    tail = tails.get(value[13:]) if hour is not None else None
+                    if tail is not None:
+                        at = hour + tail  # type: ignore[operator]
+                    else:
                         try:
-                            at = parse_time(value)
+                            at = self._slow_time(value)
                         except ValueError:
-                            bad(ACCESS_LOG, reader.line_num, _BAD_TIMESTAMP())
+                            bad(ACCESS_LOG, reader.line_num, _bad_timestamp())
                             continue
                     if at > latest:
                         latest = at
-                    record_id = row[r_i]
-                    if not row[u_i] or not row[a_i]:
+                    if not user_id or not action:
                         bad(ACCESS_LOG, reader.line_num, _("user_id and action must not be empty."))
                         continue
-                    if record_id not in records:
-                        bad(ACCESS_LOG, reader.line_num, _("record_id is not in records.csv."))
-                        continue
-                    if record_id in relevant:
+                    kind = kinds.get(record_id)
+                    if kind:
                         self._access_line = reader.line_num
-                        yield Access(at, row[u_i], record_id, row[a_i], None)
+                        yield Access(at, user_id, record_id, action, None)
+                    elif kind is None:
+                        bad(ACCESS_LOG, reader.line_num, _("record_id is not in records.csv."))
             except UnicodeDecodeError:
                 bad(ACCESS_LOG, reader.line_num + 1, _("The file is not valid UTF-8."))
             except csv.Error:
                 bad(ACCESS_LOG, reader.line_num, _("The line is not valid CSV."))
             finally:
                 self.latest = latest
-                self.rows_read = read
+                self.rows_read = n
+
+    def _slow_time(self, value: str) -> float:
+        """Any accepted time; remembers the parts of the common shape for the fast path."""
+        at = parse_time(value)
+        if len(value) >= 20 and value[13] == ":" and value[16] == ":" and value[19] in "+-Z":
+            head = datetime.fromisoformat(value[:13] + ":00:00+00:00").timestamp()
+            self._hours.setdefault(value[:13], head)
+            self._tails.setdefault(value[13:], at - head)
+        return at
 
 
-def _BAD_TIMESTAMP() -> str:
+class _Width:
+    """A row of the wrong width, standing in for it so that unpacking it fails."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+
+    def __len__(self) -> int:
+        return self.width
+
+
+def _in_order(reader: Any, order: tuple[int, ...], width: int) -> Iterator[Any]:
+    """Rows of a file whose columns are in another order (or more of them), as
+    (timestamp, user_id, record_id, action): the fast path expects that shape."""
+    for row in reader:
+        if len(row) != width:
+            yield _Width(len(row)) if row else []
+        else:
+            yield tuple(row[i] for i in order)
+
+
+def _bad_timestamp() -> str:
     return _("timestamp is not an ISO 8601 date or a date and time with a UTC offset.")
-
-
-_MINUTES = {f"{n:02d}": n * 60 for n in range(60)}
-_SECONDS = {f"{n:02d}": n for n in range(60)}
 
 
 def report_from_legacy(

@@ -317,3 +317,56 @@ def test_a_date_alone_is_midnight_in_tokyo_and_an_offset_is_honoured(tmp_path, d
     report = legacy_report(directory, "2023-01-01", "2023-01-31")
     assert report["details"]["accesses_counted"] == 1
     assert report["details"]["accesses"][0]["at"] == "2023-01-10T00:00:00+09:00"
+
+
+def test_columns_in_another_order_or_extra_columns_read_the_same(tmp_path, db):
+    directory = write_legacy(
+        tmp_path,
+        records=[rec("R1", "2023-01-01", "2023-02-01")],
+        roster=["u1,retail,2022-01-01,"],
+        access_log=[],
+    )
+    (directory / "access_log.csv").write_text(
+        "action,record_id,note,user_id,timestamp\n"
+        "view,R1,,u1,2023-01-15T10:00:00+09:00\n"
+        "view,R1,u1,2023-01-16T10:00:00+09:00\n"  # line 3: a column short
+        "\n"
+        "view,R1,x,u1,2023-01-17\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LegacyDataError) as raised:
+        legacy_report(directory, "2023-01-01", "2023-01-31")
+    assert [(p.file, p.line) for p in raised.value.problems] == [("access_log.csv", 3)]
+    (directory / "access_log.csv").write_text(
+        "action,record_id,note,user_id,timestamp\n"
+        "view,R1,,u1,2023-01-15T10:00:00+09:00\n"
+        "view,R1,x,u1,2023-01-17\n",
+        encoding="utf-8",
+    )
+    report = legacy_report(directory, "2023-01-01", "2023-01-31")
+    assert [(a["user_id"], a["at"]) for a in report["details"]["accesses"]] == [
+        ("u1", "2023-01-15T10:00:00+09:00"),
+        ("u1", "2023-01-17T00:00:00+09:00"),
+    ]
+    assert report["details"]["access_events_read"] == 2
+
+
+def test_a_malformed_clock_is_never_read_as_a_time(tmp_path, db):
+    directory = write_legacy(
+        tmp_path,
+        records=[rec("R1", "2023-01-01", "2023-02-01")],
+        roster=["u1,retail,2022-01-01,"],
+        access_log=[
+            "2023-01-15T10:00:00+09:00,u1,R1,view",  # teaches the fast path this hour
+            "2023-01-15T10:61:00+09:00,u1,R1,view",  # 3: no such minute
+            "2023-01-15T10x00:00+09:00,u1,R1,view",  # 4: not a time
+            "2023-01-15T10:0５:00+09:00,u1,R1,view",  # 5: a full-width digit
+        ],
+    )
+    with pytest.raises(LegacyDataError) as raised:
+        legacy_report(directory, "2023-01-01", "2023-01-31")
+    assert [(p.file, p.line) for p in raised.value.problems] == [
+        ("access_log.csv", 3),
+        ("access_log.csv", 4),
+        ("access_log.csv", 5),
+    ]
