@@ -116,8 +116,11 @@ def exposure_execute(*, run_id: int) -> ExposureRun:
         status=RunStatus.RUNNING, started_at=timezone.now(), events_read=0
     )
 
+    saved = [0]
+
     def progress(read: int) -> None:
-        if read % PROGRESS_SAVE_EVERY == 0:
+        if read - saved[0] >= PROGRESS_SAVE_EVERY:
+            saved[0] = read
             ExposureRun.objects.filter(pk=run.pk).update(events_read=read)
 
     legacy_dir = None if run.source == TRAIL else legacy_dirs().get(run.source)
