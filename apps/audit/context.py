@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -28,6 +29,9 @@ class RequestContext:
     request_id: str
     client_ip: str | None
     user_agent: str
+    # request.user (lazy): who acts, for events recorded from model signals, which
+    # carry no acting user of their own (apps.audit.receivers).
+    user: Any = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)
@@ -73,4 +77,5 @@ def request_context_from(request: HttpRequest) -> RequestContext:
         request_id=request_id,
         client_ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+        user=getattr(request, "user", None),
     )

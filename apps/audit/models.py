@@ -48,6 +48,7 @@ class AuditAction(models.TextChoices):
     ROLE_GRANTED = "user.role_granted", _("Role granted")
     ROLE_REVOKED = "user.role_revoked", _("Role revoked")
     USER_TRANSFERRED = "user.transferred", _("User transferred between divisions")
+    GROUPS_CHANGED = "user.groups_changed", _("Group membership changed")
     LOGIN = "auth.login", _("Signed in")
     LOGOUT = "auth.logout", _("Signed out")
     LOGIN_FAILED = "auth.login_failed", _("Sign-in failed")

@@ -1,7 +1,15 @@
-"""Sign-in, sign-out and failed sign-in, from Django's auth signals.
+"""Sign-in, sign-out and failed sign-in, from Django's auth signals; changes of group
+membership and of permissions, from m2m_changed.
 
 Signals rather than service calls because Django's own login and logout views (and the
 admin's) emit them; no business logic hangs on them, only the record.
+
+Group membership and model permissions can change outside the services: the admin's
+group pages (a group's permissions), a shell, a future form. Every such change is
+recorded here, whoever makes it: `user.groups_changed` for membership (next to the
+services' own `user.role_granted`/`user.role_revoked`, which say why), and
+`permission.granted`/`permission.revoked` for a group's or a user's permissions. The
+actor is the signed-in user of the request being handled, else the system.
 """
 
 from __future__ import annotations
@@ -10,7 +18,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import models
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -69,3 +80,140 @@ def record_login_failed(
             object_label=target.username if target is not None else UNKNOWN_USERNAME,
             details={"username": target.username if target is not None else UNKNOWN_USERNAME},
         )
+
+
+def _acting_user() -> User | None:
+    context = current_request_context()
+    user = context.user if context is not None else None
+    if user is not None and user.is_authenticated and isinstance(user, User):
+        return user
+    return None
+
+
+def _labels(model: type[models.Model], pks: set[Any]) -> list[str]:
+    """Names safe for the trail: group names, permission codes, user names."""
+    rows = model._default_manager.filter(pk__in=pks)
+    if model is Permission:
+        found = rows.values_list("content_type__app_label", "codename")
+        return sorted(f"{app}.{code}" for app, code in found)
+    field = "username" if model is User else "name"
+    return sorted(rows.values_list(field, flat=True))
+
+
+def _m2m_change(
+    *,
+    instance: models.Model,
+    action: str,
+    reverse: bool,
+    model: type[models.Model],
+    pk_set: set[Any] | None,
+    owner: type[models.Model],
+    record: Any,
+) -> None:
+    """Turn one m2m_changed into one event per owner (the user or group whose set
+    changed): `record(owner_obj, change, labels)`. A clear is seen before it happens
+    (pre_clear) to know what it removes, and recorded after (post_clear)."""
+    if action == "pre_clear":
+        related = getattr(instance, "_audit_m2m_clearing", {})
+        if reverse:  # e.g. group.user_set.clear(): every user loses this group
+            accessor = {f.related_model: f.name for f in model._meta.many_to_many}
+            owners = model._default_manager.filter(**{accessor[type(instance)]: instance})
+            related[model] = set(owners.values_list("pk", flat=True))
+        else:
+            field = next(f for f in owner._meta.many_to_many if f.related_model is model)
+            related[model] = set(getattr(instance, field.name).values_list("pk", flat=True))
+        instance._audit_m2m_clearing = related  # type: ignore[attr-defined]
+        return
+    if action == "post_clear":
+        pk_set = getattr(instance, "_audit_m2m_clearing", {}).pop(model, set())
+        change = "removed"
+    elif action in ("post_add", "post_remove"):
+        change = "added" if action == "post_add" else "removed"
+    else:
+        return
+    if not pk_set:
+        return
+    if reverse:  # instance is the related object; each owner in pk_set changed
+        label = _labels(type(instance), {instance.pk})
+        for owner_obj in owner._default_manager.filter(pk__in=pk_set):
+            record(owner_obj, change, label)
+    else:
+        record(instance, change, _labels(model, pk_set))
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="audit.user_groups_changed")
+def record_group_membership(
+    sender: Any,
+    instance: models.Model,
+    action: str,
+    reverse: bool,
+    model: type[models.Model],
+    pk_set: set[Any] | None,
+    **kwargs: Any,
+) -> None:
+    def record(user: User, change: str, groups: list[str]) -> None:
+        audit_record(
+            actor=_acting_user(),
+            action=AuditAction.GROUPS_CHANGED,
+            obj=user,
+            object_label=user.username,
+            details={change: groups},
+        )
+
+    _m2m_change(
+        instance=instance,
+        action=action,
+        reverse=reverse,
+        model=model,
+        pk_set=pk_set,
+        owner=User,
+        record=record,
+    )
+
+
+def _permissions_receiver(owner: type[models.Model]) -> Any:
+    def receive(
+        sender: Any,
+        instance: models.Model,
+        action: str,
+        reverse: bool,
+        model: type[models.Model],
+        pk_set: set[Any] | None,
+        **kwargs: Any,
+    ) -> None:
+        def record(holder: models.Model, change: str, permissions: list[str]) -> None:
+            audit_record(
+                actor=_acting_user(),
+                action=AuditAction.PERMISSION_GRANTED
+                if change == "added"
+                else AuditAction.PERMISSION_REVOKED,
+                obj=holder,
+                object_label=str(holder)[:64],
+                details={"permissions": permissions, "holder": owner._meta.model_name},
+            )
+
+        _m2m_change(
+            instance=instance,
+            action=action,
+            reverse=reverse,
+            model=model,
+            pk_set=pk_set,
+            owner=owner,
+            record=record,
+        )
+
+    return receive
+
+
+record_group_permissions = _permissions_receiver(Group)
+record_user_permissions = _permissions_receiver(User)
+m2m_changed.connect(
+    record_group_permissions,
+    sender=Group.permissions.through,
+    dispatch_uid="audit.group_permissions_changed",
+)
+m2m_changed.connect(
+    record_user_permissions,
+    sender=User.user_permissions.through,
+    dispatch_uid="audit.user_permissions_changed",
+)
