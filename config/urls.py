@@ -10,6 +10,7 @@ urlpatterns = [
     path("construction/", include("apps.applications.urls_construction")),
     path("retail/", include("apps.retail.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("inbox/", include("apps.notifications.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

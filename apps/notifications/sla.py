@@ -121,6 +121,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                     subject=f"{flag}SLA: {label} not {done} within {hours} h",
                     body=body,
                     dedupe_key=f"sla.{limit}.overdue:a{app_id}:v{version}",
+                    application_id=app_id,
                 )
                 if now - since >= dt.timedelta(hours=2 * hours):
                     escalated += 1
@@ -136,6 +137,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                         subject=f"{flag}SLA escalation: {label} not {done} within {2 * hours} h",
                         body=body + "Escalated to the T&D compliance contact (twice the limit).\n",
                         dedupe_key=f"sla.{limit}.escalated:a{app_id}:v{version}",
+                        application_id=app_id,
                     )
     if not supervisors:
         logger.warning("SLA sweep: no active T&D supervisor to notify")

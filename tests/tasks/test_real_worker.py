@@ -129,7 +129,7 @@ def test_a_worker_process_relays_the_outbox(worker, monkeypatch):
     process, sender, queue = worker
     from apps.notifications import services
 
-    monkeypatch.setattr(services, "_request_relay", lambda: None)  # only the worker relays
+    monkeypatch.setattr(services, "request_relay", lambda: None)  # only the worker relays
     person = _person("super_worker", "td", "supervisor", email="w@example.test")
     services.outbox_write(
         recipient_ids=[person.pk],

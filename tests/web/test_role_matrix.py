@@ -35,6 +35,7 @@ PAGE_URLCONFS = {
     "apps.applications.urls_construction",
     "apps.retail.urls",
     "apps.audit.urls",
+    "apps.notifications.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -88,6 +89,10 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "audit-application":     (LOGIN, 403,  403,  403,  404,  200,  403),
     "audit-user":            (LOGIN, 403,  403,  403,  404,  200,  403),
     "audit-chain":           (LOGIN, 403,  403,  403,  404,  200,  403),
+    # everyone's own inbox; marking read is POST only
+    "inbox":                 (LOGIN, 200,  200,  200,  200,  200,  200),
+    "inbox-read":            (LOGIN, 405,  405,  405,  405,  405,  405),
+    "inbox-read-all":        (LOGIN, 405,  405,  405,  405,  405,  405),
 }
 # fmt: on
 
@@ -110,6 +115,7 @@ STATE_FOR = {
     "retail-detail": "verified",
     "audit-application": "verified",
     "audit-user": "draft",  # any: the page takes a user, not an application
+    "inbox-read": "draft",  # any: the pk is an inbox entry's, and GET is refused first
 }
 
 
