@@ -23,16 +23,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Division, DivisionCode, Role, RoleCode, User
+from apps.accounts.models import Division, DivisionCode, RoleCode, User
 from apps.applications import selectors
 from apps.applications.models import Application
 
 from .services import outbox_write
+from .workflow import td_members
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +85,8 @@ class SweepResult:
 
 def td_supervisor_ids(now: dt.datetime | None = None) -> list[int]:
     """Active users holding the supervisor role who are in T&D right now."""
-    now = now or timezone.now()
-    group = Role.objects.filter(code=RoleCode.SUPERVISOR).values("group")
     return list(
-        # One filter() call, so all three conditions hold for the same membership row.
-        User.objects.filter(
-            Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gt=now),
-            is_active=True,
-            groups__in=group,
-            memberships__division=DivisionCode.TD,
-            memberships__valid_from__lte=now,
-        )
+        td_members(RoleCode.SUPERVISOR, now=now)
         .distinct()
         .order_by("id")
         .values_list("id", flat=True)
