@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/reviews/", include("apps.access_review.urls")),
     path("audit/exposure/", include("apps.exposure.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("inbox/", include("apps.notifications.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

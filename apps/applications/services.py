@@ -25,6 +25,7 @@ from apps.accounts.permissions import require
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotAllowed, NotFound, StaleVersion, WrongState
+from apps.notifications import workflow as notify
 from apps.retailers.models import Retailer
 from apps.vault.services import vault_read, vault_store
 from apps.vault.types import CustomerPII
@@ -324,6 +325,9 @@ def application_submit(
             obj=application,
             details={"version": application.version},
         )
+        notify.notify_application_event(
+            event=notify.SUBMITTED, application=application, actor=acting_user
+        )
     return application
 
 
@@ -371,6 +375,9 @@ def application_encode(
                 action=AuditAction.APPLICATION_ENCODED,
                 obj=application,
                 details={"version": application.version, "projection": application.projection_hash},
+            )
+            notify.notify_application_event(
+                event=notify.ENCODED, application=application, actor=acting_user
             )
     if leaks:
         raise LeakFound(leaks)
@@ -470,6 +477,9 @@ def application_verify(
             obj=application,
             details={"version": application.version, "projection": application.projection_hash},
         )
+        notify.notify_application_event(
+            event=notify.VERIFIED, application=application, actor=acting_user
+        )
     return application
 
 
@@ -501,6 +511,9 @@ def application_return(
             details={"version": application.version},
             reason=reason,
         )
+        notify.notify_application_event(
+            event=notify.RETURNED, application=application, actor=acting_user
+        )
     return application
 
 
@@ -521,6 +534,9 @@ def application_release(
             action=AuditAction.APPLICATION_RELEASED,
             obj=application,
             details={"version": application.version},
+        )
+        notify.notify_application_event(
+            event=notify.RELEASED, application=application, actor=acting_user
         )
     return application
 
@@ -613,5 +629,8 @@ def application_cancel(
             obj=application,
             details={"version": application.version},
             reason=reason,
+        )
+        notify.notify_application_event(
+            event=notify.CANCELLED, application=application, actor=acting_user
         )
     return application

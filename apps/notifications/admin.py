@@ -2,10 +2,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import InboxEntry, OutboxMessage
+from .services import request_relay
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    title = _("delivery")
+    parameter_name = "delivery"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("failed", _("Failed, waiting for a retry")),
+            ("waiting", _("Waiting (not delivered)")),
+            ("delivered", _("Delivered")),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[OutboxMessage]
+    ) -> QuerySet[OutboxMessage]:
+        if self.value() == "failed":
+            return queryset.filter(delivered_at__isnull=True, attempts__gt=0)
+        if self.value() == "waiting":
+            return queryset.filter(delivered_at__isnull=True)
+        if self.value() == "delivered":
+            return queryset.filter(delivered_at__isnull=False)
+        return queryset
 
 
 @admin.register(OutboxMessage)
@@ -22,10 +50,24 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "next_attempt_at",
         "last_error",
     )
-    list_filter = ("kind", ("delivered_at", admin.EmptyFieldListFilter))
+    list_filter = (DeliveryFilter, "kind")
     search_fields = ("dedupe_key", "subject")
     date_hierarchy = "created_at"
-    actions = None
+    actions = ["retry_now"]
+
+    @admin.action(description=_("Retry the delivery now"))
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        """Make the chosen undelivered messages due at once and ask for a relay; the
+        attempts and the last error stay, delivered messages are left alone."""
+        due = queryset.filter(delivered_at__isnull=True).update(next_attempt_at=timezone.now())
+        if due:
+            request_relay()
+        self.message_user(
+            request,
+            ngettext("%(count)d message is due now.", "%(count)d messages are due now.", due)
+            % {"count": due},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -22,6 +22,16 @@ class OutboxMessage(models.Model):
         related_name="+",
     )
     kind = models.CharField(_("kind"), max_length=64)
+    # The application the message is about, if any: the inbox links to the page of it the
+    # reader may open (and to nothing for a retail reader who may not see it).
+    application = models.ForeignKey(
+        "applications.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     dedupe_key = models.CharField(max_length=200, unique=True)

@@ -22,8 +22,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+from apps.core.errors import NotFound
 
 from .models import InboxEntry, OutboxMessage
 
@@ -40,7 +42,7 @@ BROKER_BACKOFF_SECONDS = 60.0
 _broker_down_until = 0.0
 
 
-def _request_relay() -> None:
+def request_relay() -> None:
     """Ask a worker to relay now; a broker outage only delays delivery to the next beat."""
     global _broker_down_until
     from .tasks import relay
@@ -55,7 +57,13 @@ def _request_relay() -> None:
 
 
 def outbox_write(
-    *, recipient_ids: Iterable[int], kind: str, subject: str, body: str, dedupe_key: str
+    *,
+    recipient_ids: Iterable[int],
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    application_id: int | None = None,
 ) -> int:
     """Queue one message per recipient inside the caller's transaction; returns how many
     were new. `dedupe_key` is suffixed with the recipient, and a key already written is
@@ -65,6 +73,7 @@ def outbox_write(
         OutboxMessage(
             recipient_id=user_id,
             kind=kind,
+            application_id=application_id,
             subject=subject[:200],
             body=body,
             dedupe_key=f"{dedupe_key}:u{user_id}",
@@ -83,7 +92,7 @@ def outbox_write(
     # ignore_conflicts: a concurrent writer of the same key wins without aborting ours.
     OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)
     if new:
-        transaction.on_commit(_request_relay)
+        transaction.on_commit(request_relay)
     return len(new)
 
 
@@ -117,7 +126,7 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     """Deliver up to `limit` due messages; returns counts of delivered and failed."""
     delivered = failed = 0
     now = timezone.now()
-    for _ in range(limit):
+    for _attempt in range(limit):
         with transaction.atomic():
             message = _next_due(now)
             if message is None:
@@ -146,3 +155,29 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     if delivered or failed:
         logger.info("outbox relay: %s delivered, %s failed", delivered, failed)
     return {"delivered": delivered, "failed": failed}
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+
+def inbox_mark_read(*, acting_user: User, entry_id: int) -> InboxEntry:
+    """Mark one of the user's own entries read; someone else's entry does not exist."""
+    with transaction.atomic():
+        entry = (
+            InboxEntry.objects.select_for_update()
+            .filter(pk=entry_id, user_id=acting_user.pk)
+            .first()
+        )
+        if entry is None:
+            raise NotFound(_("The message does not exist."))
+        if entry.read_at is None:
+            entry.read_at = timezone.now()
+            entry.save(update_fields=["read_at"])
+    return entry
+
+
+def inbox_mark_all_read(*, acting_user: User) -> int:
+    """Mark every unread entry of the user read in one UPDATE; returns how many."""
+    return InboxEntry.objects.filter(user_id=acting_user.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

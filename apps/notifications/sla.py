@@ -23,18 +23,57 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Division, DivisionCode, Role, RoleCode, User
+from apps.accounts.models import Division, DivisionCode, RoleCode, User
 from apps.applications import selectors
 from apps.applications.models import Application
 
 from .services import outbox_write
+from .workflow import td_members
 
 logger = logging.getLogger(__name__)
 
-_DONE = {"encode": "encoded", "verify": "verified"}
+# Whole sentences per limit (no fragments glued together), in the site's language.
+NON_AFFILIATED_FLAG = _("[non-affiliated retailer]")
+_SUBJECT = {
+    "encode": _("SLA: %(label)s not encoded within %(hours)s h"),
+    "verify": _("SLA: %(label)s not verified within %(hours)s h"),
+}
+_ESCALATION_SUBJECT = {
+    "encode": _("SLA escalation: %(label)s not encoded within %(hours)s h"),
+    "verify": _("SLA escalation: %(label)s not verified within %(hours)s h"),
+}
+_BODY = {
+    "encode": _(
+        "Application %(label)s (id %(id)s, version %(version)s) has waited %(waited)s h "
+        "to be encoded; the limit is %(hours)s h."
+    ),
+    "verify": _(
+        "Application %(label)s (id %(id)s, version %(version)s) has waited %(waited)s h "
+        "to be verified; the limit is %(hours)s h."
+    ),
+}
+_ESCALATED = _("Escalated to the T&D compliance contact (twice the limit).")
+
+
+def _texts(
+    limit: str, *, label: str, app_id: int, version: int, waited: int, hours: int, flag: bool
+) -> tuple[str, str, str, str]:
+    """(subject, body, escalation subject, escalation body) in LANGUAGE_CODE."""
+    values = {"label": label, "id": app_id, "version": version, "waited": waited}
+    with translation.override(settings.LANGUAGE_CODE):
+        prefix = gettext(str(NON_AFFILIATED_FLAG)) + " " if flag else ""
+        body = gettext(str(_BODY[limit])) % {**values, "hours": hours} + "\n"
+        return (
+            prefix + gettext(str(_SUBJECT[limit])) % {**values, "hours": hours},
+            body,
+            prefix + gettext(str(_ESCALATION_SUBJECT[limit])) % {**values, "hours": 2 * hours},
+            body + gettext(str(_ESCALATED)) + "\n",
+        )
 
 
 @dataclass(frozen=True)
@@ -46,17 +85,8 @@ class SweepResult:
 
 def td_supervisor_ids(now: dt.datetime | None = None) -> list[int]:
     """Active users holding the supervisor role who are in T&D right now."""
-    now = now or timezone.now()
-    group = Role.objects.filter(code=RoleCode.SUPERVISOR).values("group")
     return list(
-        # One filter() call, so all three conditions hold for the same membership row.
-        User.objects.filter(
-            Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gt=now),
-            is_active=True,
-            groups__in=group,
-            memberships__division=DivisionCode.TD,
-            memberships__valid_from__lte=now,
-        )
+        td_members(RoleCode.SUPERVISOR, now=now)
         .distinct()
         .order_by("id")
         .values_list("id", flat=True)
@@ -107,20 +137,23 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         ):
             overdue += 1
             waited = int((now - since).total_seconds() // 3600)
-            flag = "" if affiliated else "[non-affiliated retailer] "
-            label = reference or f"#{app_id}"
-            done = _DONE[limit]
-            body = (
-                f"Application {label} (id {app_id}, version {version}) has waited {waited} h "
-                f"to be {done}; the limit is {hours} h.\n"
+            subject, body, escalation_subject, escalation_body = _texts(
+                limit,
+                label=reference or f"#{app_id}",
+                app_id=app_id,
+                version=version,
+                waited=waited,
+                hours=hours,
+                flag=not affiliated,
             )
             with transaction.atomic():
                 messages += outbox_write(
                     recipient_ids=supervisors,
                     kind=f"sla.{limit}.overdue",
-                    subject=f"{flag}SLA: {label} not {done} within {hours} h",
+                    subject=subject,
                     body=body,
                     dedupe_key=f"sla.{limit}.overdue:a{app_id}:v{version}",
+                    application_id=app_id,
                 )
                 if now - since >= dt.timedelta(hours=2 * hours):
                     escalated += 1
@@ -133,9 +166,10 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                     messages += outbox_write(
                         recipient_ids=[contact],
                         kind=f"sla.{limit}.escalated",
-                        subject=f"{flag}SLA escalation: {label} not {done} within {2 * hours} h",
-                        body=body + "Escalated to the T&D compliance contact (twice the limit).\n",
+                        subject=escalation_subject,
+                        body=escalation_body,
                         dedupe_key=f"sla.{limit}.escalated:a{app_id}:v{version}",
+                        application_id=app_id,
                     )
     if not supervisors:
         logger.warning("SLA sweep: no active T&D supervisor to notify")

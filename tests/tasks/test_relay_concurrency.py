@@ -20,7 +20,7 @@ pytestmark = [
 
 def test_two_relays_at_once_deliver_each_message_once(monkeypatch):
     require_postgres()
-    monkeypatch.setattr(services, "_request_relay", lambda: None)  # only the two below relay
+    monkeypatch.setattr(services, "request_relay", lambda: None)  # only the two below relay
     people = [
         _person(f"super_{i}", "td", "supervisor", email=f"s{i}@example.test") for i in range(4)
     ]

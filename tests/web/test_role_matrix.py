@@ -37,6 +37,7 @@ PAGE_URLCONFS = {
     "apps.audit.urls",
     "apps.access_review.urls",
     "apps.exposure.urls",
+    "apps.notifications.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -100,6 +101,10 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "exposure-status":       (LOGIN, 403,  403,  403,  404,  200,  403),
     "exposure-csv":          (LOGIN, 403,  403,  403,  404,  200,  403),
     "exposure-json":         (LOGIN, 403,  403,  403,  404,  200,  403),
+    # everyone's own inbox; marking read is POST only
+    "inbox":                 (LOGIN, 200,  200,  200,  200,  200,  200),
+    "inbox-read":            (LOGIN, 405,  405,  405,  405,  405,  405),
+    "inbox-read-all":        (LOGIN, 405,  405,  405,  405,  405,  405),
 }
 # fmt: on
 
@@ -128,6 +133,7 @@ STATE_FOR = {
     "exposure-status": "draft",
     "exposure-csv": "draft",
     "exposure-json": "draft",
+    "inbox-read": "draft",  # any: the pk is an inbox entry's, and GET is refused first
 }
 
 

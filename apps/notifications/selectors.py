@@ -1,0 +1,132 @@
+"""Reading the inbox: the user's own entries, the unread count, and where each one leads.
+
+A link goes to the page of the application the reader may open *now* with the roles of
+their current division: the review page for a supervisor while it waits for the check,
+the application page for the T&D desk, the construction page for released work, the
+audit timeline for an auditor. A retail reader gets a link only to an application the
+retail selectors (both locks of the barrier) let them see, and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import cast
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from apps.accounts.models import RoleCode, User
+from apps.applications.models import Application
+from apps.applications.states import POST_RELEASE_STATES
+from apps.applications.states import ApplicationState as S
+from apps.applications.states import MaskingState as M
+
+from .models import InboxEntry
+
+INBOX_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads the inbox: the user and the roles their current division allows."""
+
+    user: User
+    roles: frozenset[str]
+    is_retail: bool
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    entry: InboxEntry
+    link: str | None
+
+
+UNREAD_SHOWN = 99
+
+
+def unread_count(user: User, *, cap: int = UNREAD_SHOWN + 1) -> int:
+    """Unread entries, counted up to `cap`: one query over the (user, read_at) index that
+    reads at most `cap` index entries, however many thousands someone leaves unread."""
+    unread = InboxEntry.objects.filter(user_id=user.pk, read_at__isnull=True)
+    return len(unread.values_list("id", flat=True)[:cap])
+
+
+def _entries(user: User) -> QuerySet[InboxEntry]:
+    return (
+        InboxEntry.objects.filter(user_id=user.pk)
+        .select_related("message")
+        .only(
+            "id",
+            "created_at",
+            "read_at",
+            "message__id",
+            "message__kind",
+            "message__subject",
+            "message__application_id",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def _retail_links(reader: Reader, ids: set[int]) -> dict[int, str]:
+    from apps.retail.selectors import retail_application_rows
+
+    rows = retail_application_rows(user=reader.user).filter(id__in=ids)
+    return {row["id"]: reverse("retail-detail", args=[row["reference"]]) for row in rows}
+
+
+def _td_link(reader: Reader, row: dict[str, object]) -> str | None:
+    pk = row["id"]
+    roles = reader.roles
+    waiting_check = row["masking_state"] == M.ENCODED and row["encoded_version"] == row["version"]
+    if RoleCode.SUPERVISOR in roles and waiting_check:
+        return reverse("review-page", args=[pk])
+    if roles & {RoleCode.CLERK, RoleCode.SUPERVISOR}:
+        return reverse("application-detail", args=[pk])
+    released_work = row["state"] in POST_RELEASE_STATES or (
+        row["state"] == S.CANCELLED and row["released_at"] is not None
+    )
+    if RoleCode.CONSTRUCTION in roles and released_work:
+        return reverse("construction-detail", args=[pk])
+    if RoleCode.AUDITOR in roles:
+        return reverse("audit-application", args=[pk])
+    return None
+
+
+def links_for(reader: Reader, application_ids: Iterable[int | None]) -> dict[int, str]:
+    """At most one query for the whole page of entries."""
+    ids = {pk for pk in application_ids if pk is not None}
+    if not ids:
+        return {}
+    if reader.is_retail:
+        return _retail_links(reader, ids)
+    if not reader.roles & {
+        RoleCode.CLERK,
+        RoleCode.SUPERVISOR,
+        RoleCode.CONSTRUCTION,
+        RoleCode.AUDITOR,
+    }:
+        return {}
+    rows = Application.objects.filter(pk__in=ids).values(
+        "id", "state", "masking_state", "version", "encoded_version", "released_at"
+    )
+    links = {}
+    for row in rows:
+        link = _td_link(reader, row)
+        if link is not None:
+            links[row["id"]] = link
+    return links
+
+
+def inbox_page(
+    *, reader: Reader, page_number: int | str | None = 1, per_page: int = INBOX_PAGE_SIZE
+) -> Page[InboxItem]:
+    """One page of the reader's own entries, newest first, each with its link."""
+    page = Paginator(_entries(reader.user), per_page).get_page(page_number)
+    entries = list(page.object_list)
+    links = links_for(reader, (e.message.application_id for e in entries))
+    items = [InboxItem(entry=e, link=links.get(e.message.application_id or 0)) for e in entries]
+    # The same page numbers and counts, with the links alongside the entries.
+    return Page(items, page.number, cast("Paginator[InboxItem]", page.paginator))
