@@ -131,14 +131,16 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["masking_state", "state", "created_at"], name="app_queue_idx"),
             # The retail list (newest verification first) and the supervisor's queue (oldest
             # encoding first): partial, so each holds only the rows its page can show and a
-            # page or a count walks the index instead of the table.
+            # page or a count walks the index instead of the table. masking_state leads so
+            # the planner sees the equality and the order in one index (SQLite otherwise
+            # takes the one-column masking_state index and sorts).
             models.Index(
-                fields=["-verified_at", "-id"],
+                fields=["masking_state", "-verified_at", "-id"],
                 name="app_retail_list_idx",
                 condition=Q(masking_state=M.VERIFIED, verified_version=F("version")),
             ),
             models.Index(
-                fields=["encoded_at", "id", "state"],
+                fields=["masking_state", "encoded_at", "id", "state"],
                 name="app_verify_queue_idx",
                 condition=Q(masking_state=M.ENCODED, encoded_version=F("version")),
             ),
