@@ -310,7 +310,7 @@ class LegacySource:
         progress = self.progress
         mark = PROGRESS_EVERY if progress is not None else -1
         latest = self.latest
-        n = 0
+        n = skipped = 0
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             found = self._header(ACCESS_LOG, reader)
@@ -326,7 +326,7 @@ class LegacySource:
                     try:
                         value, user_id, record_id, action = row
                     except (ValueError, TypeError):
-                        n -= 1
+                        skipped += 1  # blank, or reported: not an access event
                         self._access_line = reader.line_num
                         if row:
                             found_width = row.width if isinstance(row, _Width) else len(row)
@@ -367,7 +367,7 @@ class LegacySource:
                 bad(ACCESS_LOG, reader.line_num, _("The line is not valid CSV."))
             finally:
                 self.latest = latest
-                self.rows_read = n
+                self.rows_read = n - skipped
 
     def _slow_time(self, value: str) -> float:
         """Any accepted time; remembers the parts of the common shape for the fast path."""
