@@ -340,11 +340,9 @@ class LegacySource:
                     # filled (and checked) by a full parse the first time: the hour
                     # "2023-01-15T10" as if it were UTC, and ":00:00+09:00", the minutes
                     # and seconds less the offset. Anything else is parsed in full.
-                    hour = hours.get(value[:13])
-                    tail = tails.get(value[13:]) if hour is not None else None
-                    if tail is not None:
-                        at = hour + tail  # type: ignore[operator]
-                    else:
+                    try:
+                        at = hours[value[:13]] + tails[value[13:]]
+                    except KeyError:
                         try:
                             at = self._slow_time(value)
                         except ValueError:
@@ -355,12 +353,14 @@ class LegacySource:
                     if not user_id or not action:
                         bad(ACCESS_LOG, reader.line_num, _("user_id and action must not be empty."))
                         continue
-                    kind = kinds.get(record_id)
-                    if kind:
-                        self._access_line = reader.line_num
-                        yield Access(at, user_id, record_id, action, None)
-                    elif kind is None:
+                    try:
+                        if not kinds[record_id]:
+                            continue
+                    except KeyError:
                         bad(ACCESS_LOG, reader.line_num, _("record_id is not in records.csv."))
+                        continue
+                    self._access_line = reader.line_num
+                    yield Access(at, user_id, record_id, action, None)
             except UnicodeDecodeError:
                 bad(ACCESS_LOG, reader.line_num + 1, _("The file is not valid UTF-8."))
             except csv.Error:
