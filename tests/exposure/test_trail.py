@@ -172,3 +172,26 @@ def test_a_retailer_change_after_a_counted_view_is_a_switch(
     row = report["details"]["switched_after_view"][0]
     assert row["record_id"] == str(verified.pk)
     assert row["to_retailer_code"] is None  # the trail records the change, not the codes
+
+
+def test_a_superuser_placed_in_retail_is_reported_as_a_window(verified, administrator):
+    # The services allow creating it; the product still refuses it any personal data
+    # (reading checks the division), but the report errs on the side of showing it.
+    before = len(trail_report()["details"]["exposed_records"])
+    boss = user_create(
+        acting_user=administrator,
+        username="kouri_super",
+        password=PASSWORD,
+        division="retail",
+        roles=["retail"],
+        is_superuser=True,
+    )
+    with pytest.raises(NotAllowed):
+        application_reveal_customer(acting_user=boss, application_id=verified.pk, purpose="entry")
+    report = trail_report()
+    assert before == 0
+    assert report["exposed_customers"] == 1
+    assert report["viewers"] == 0  # a window, but nobody in retail looked inside it
+    assert (
+        report["details"]["exposed_records"][0]["windows"][0][1] == report["details"]["data_end"]
+    )  # still open: it ends with the data (now)
