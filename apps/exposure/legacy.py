@@ -310,7 +310,7 @@ class LegacySource:
         progress = self.progress
         mark = PROGRESS_EVERY if progress is not None else -1
         latest = self.latest
-        n = 0
+        n = skipped = 0
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             found = self._header(ACCESS_LOG, reader)
@@ -326,7 +326,7 @@ class LegacySource:
                     try:
                         value, user_id, record_id, action = row
                     except (ValueError, TypeError):
-                        n -= 1
+                        skipped += 1  # blank, or reported: not an access event
                         self._access_line = reader.line_num
                         if row:
                             found_width = row.width if isinstance(row, _Width) else len(row)
@@ -340,11 +340,9 @@ class LegacySource:
                     # filled (and checked) by a full parse the first time: the hour
                     # "2023-01-15T10" as if it were UTC, and ":00:00+09:00", the minutes
                     # and seconds less the offset. Anything else is parsed in full.
-                    hour = hours.get(value[:13])
-                    tail = tails.get(value[13:]) if hour is not None else None
-                    if tail is not None:
-                        at = hour + tail  # type: ignore[operator]
-                    else:
+                    try:
+                        at = hours[value[:13]] + tails[value[13:]]
+                    except KeyError:
                         try:
                             at = self._slow_time(value)
                         except ValueError:
@@ -355,19 +353,21 @@ class LegacySource:
                     if not user_id or not action:
                         bad(ACCESS_LOG, reader.line_num, _("user_id and action must not be empty."))
                         continue
-                    kind = kinds.get(record_id)
-                    if kind:
-                        self._access_line = reader.line_num
-                        yield Access(at, user_id, record_id, action, None)
-                    elif kind is None:
+                    try:
+                        if not kinds[record_id]:
+                            continue
+                    except KeyError:
                         bad(ACCESS_LOG, reader.line_num, _("record_id is not in records.csv."))
+                        continue
+                    self._access_line = reader.line_num
+                    yield Access(at, user_id, record_id, action, None)
             except UnicodeDecodeError:
                 bad(ACCESS_LOG, reader.line_num + 1, _("The file is not valid UTF-8."))
             except csv.Error:
                 bad(ACCESS_LOG, reader.line_num, _("The line is not valid CSV."))
             finally:
                 self.latest = latest
-                self.rows_read = n
+                self.rows_read = n - skipped
 
     def _slow_time(self, value: str) -> float:
         """Any accepted time; remembers the parts of the common shape for the fast path."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .types import TOKYO
+
 WIDTH = 720.0
 LABEL = 150.0
 ROW = 16.0
@@ -64,8 +66,15 @@ def timeline(report: dict[str, Any], *, max_rows: int = MAX_ROWS) -> Chart | Non
             row.bars.append((left, max(round(x(_seconds(end)) - left, 1), 1.0)))
         row.views = [x(at) for at in views.get(record["record_id"], [])]
         rows.append(row)
-    years = range(datetime.fromtimestamp(first).year + 1, datetime.fromtimestamp(last).year + 1)
-    ticks = [(x(datetime(year, 1, 1).timestamp()), str(year)) for year in years]
+    years = range(
+        datetime.fromtimestamp(first, tz=TOKYO).year + 1,
+        datetime.fromtimestamp(last, tz=TOKYO).year + 1,
+    )
+    # A year label too close to the right edge would be cut off: its line alone is drawn.
+    ticks = []
+    for year in years:
+        at = x(datetime(year, 1, 1, tzinfo=TOKYO).timestamp())
+        ticks.append((at, str(year) if at <= WIDTH - 24 else ""))
     p_from = _seconds(report["period_from"] + "T00:00:00+09:00")
     p_to = _seconds(report["period_to"] + "T23:59:59+09:00")
     period = None

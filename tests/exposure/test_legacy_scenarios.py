@@ -340,6 +340,7 @@ def test_columns_in_another_order_or_extra_columns_read_the_same(tmp_path, db):
     (directory / "access_log.csv").write_text(
         "action,record_id,note,user_id,timestamp\n"
         "view,R1,,u1,2023-01-15T10:00:00+09:00\n"
+        "\n"
         "view,R1,x,u1,2023-01-17\n",
         encoding="utf-8",
     )
@@ -370,3 +371,15 @@ def test_a_malformed_clock_is_never_read_as_a_time(tmp_path, db):
         ("access_log.csv", 4),
         ("access_log.csv", 5),
     ]
+
+
+def test_blank_lines_are_not_access_events(tmp_path, db):
+    directory = write_legacy(
+        tmp_path,
+        records=[rec("R1", "2023-01-01", "2023-02-01")],
+        roster=["u1,retail,2022-01-01,"],
+        access_log=["", "2023-01-15T10:00:00+09:00,u1,R1,view", "", ""],
+    )
+    report = legacy_report(directory, "2023-01-01", "2023-01-31")
+    assert report["details"]["access_events_read"] == 1
+    assert report["details"]["accesses_counted"] == 1

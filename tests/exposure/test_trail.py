@@ -14,6 +14,7 @@ from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed
 from apps.exposure.reports import report_from_trail
+from apps.exposure.types import iso
 from apps.retail.selectors import retail_application_open, retail_application_page
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input, make_retailer
@@ -100,7 +101,7 @@ def test_a_stale_td_role_in_the_trail_makes_a_window_and_its_views_count(
     )
     user_transfer(acting_user=administrator, user_id=mover.pk, to_division="retail")
     user_grant_role(acting_user=administrator, user_id=mover.pk, role="retail")
-    audit_record(
+    granted = audit_record(
         actor=administrator,
         action=AuditAction.ROLE_GRANTED,
         obj=mover,
@@ -113,7 +114,7 @@ def test_a_stale_td_role_in_the_trail_makes_a_window_and_its_views_count(
     # when: the mover (retail) and another retail user look during the window
     retail_application_open(user=mover, reference=verified.reference)
     retail_application_page(user=retail_user)
-    audit_record(
+    revoked = audit_record(
         actor=administrator, action=AuditAction.ROLE_REVOKED, obj=mover, details={"role": "clerk"}
     )
     retail_application_open(user=mover, reference=verified.reference)  # after: not counted
@@ -124,7 +125,11 @@ def test_a_stale_td_role_in_the_trail_makes_a_window_and_its_views_count(
     assert report["customers_viewed"] == 1
     assert report["retailers_viewed"] == 1
     assert report["switched_after_view"] == 0
+    # the window is the time the stale role was held: from the grant to the revoke
+    assert report["exposure_first"] == iso(granted.occurred_at.timestamp())
+    assert report["exposure_last"] == iso(revoked.occurred_at.timestamp())
     assert report["exposure_days_min"] == report["exposure_days_max"] == 0
+    assert report["exposure_days_mean"] == 0
     assert report["details"]["viewers"] == sorted(["ido_kimura", retail_user.username])
     assert [r["record_id"] for r in report["details"]["exposed_records"]] == [str(verified.pk)]
     assert report["details"]["accesses_counted"] == 2
@@ -167,3 +172,26 @@ def test_a_retailer_change_after_a_counted_view_is_a_switch(
     row = report["details"]["switched_after_view"][0]
     assert row["record_id"] == str(verified.pk)
     assert row["to_retailer_code"] is None  # the trail records the change, not the codes
+
+
+def test_a_superuser_placed_in_retail_is_reported_as_a_window(verified, administrator):
+    # The services allow creating it; the product still refuses it any personal data
+    # (reading checks the division), but the report errs on the side of showing it.
+    before = len(trail_report()["details"]["exposed_records"])
+    boss = user_create(
+        acting_user=administrator,
+        username="kouri_super",
+        password=PASSWORD,
+        division="retail",
+        roles=["retail"],
+        is_superuser=True,
+    )
+    with pytest.raises(NotAllowed):
+        application_reveal_customer(acting_user=boss, application_id=verified.pk, purpose="entry")
+    report = trail_report()
+    assert before == 0
+    assert report["exposed_customers"] == 1
+    assert report["viewers"] == 0  # a window, but nobody in retail looked inside it
+    assert (
+        report["details"]["exposed_records"][0]["windows"][0][1] == report["details"]["data_end"]
+    )  # still open: it ends with the data (now)
