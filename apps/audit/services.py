@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
+from django.db.models.signals import post_save, pre_save
 
 from apps.accounts.models import User
 
@@ -127,6 +128,8 @@ def _insert(event: AuditEvent) -> None:
     The returned values are set on `event`, as if it had been read back."""
     alias = router.db_for_write(AuditEvent)
     connection = connections[alias]
+    # What save() would send, so a receiver on AuditEvent sees these inserts too.
+    pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
     with_snapshot = event.actor_id is not None
     division_sql, roles_sql = snapshot_sql(connection) if with_snapshot else ("", "")
     quote = connection.ops.quote_name("x")[0]
@@ -148,6 +151,9 @@ def _insert(event: AuditEvent) -> None:
     event.actor_roles = _from_db(_ROLES, roles, connection)
     event._state.adding = False
     event._state.db = alias
+    post_save.send(
+        AuditEvent, instance=event, created=True, raw=False, using=alias, update_fields=None
+    )
 
 
 class _Writer:

@@ -149,3 +149,20 @@ def test_a_batch_carries_the_same_snapshot_as_single_events(clerk: User, retail_
     assert len(batch) == 2
     for event in batch:
         assert _stored(event) == _stored(single) == ("td", ["clerk", "supervisor"])
+
+
+def test_the_insert_sends_the_signals_save_would(clerk: User) -> None:
+    from django.db.models.signals import post_save
+
+    seen: list[tuple[int, bool, list[str]]] = []
+
+    def receiver(sender: Any, instance: AuditEvent, created: bool, **kwargs: Any) -> None:
+        seen.append((instance.pk, created, instance.actor_roles))
+
+    post_save.connect(receiver, sender=AuditEvent, weak=False)
+    try:
+        event = _event(clerk)
+    finally:
+        post_save.disconnect(receiver, sender=AuditEvent)
+
+    assert seen == [(event.pk, True, ["clerk"])]
