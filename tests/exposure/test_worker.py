@@ -9,7 +9,8 @@ import pytest
 
 from apps.exposure.models import ExposureRun, RunStatus
 from tests.conftest import _person
-from tests.tasks.test_real_worker import _wait_for, worker  # noqa: F401 - the fixture
+from tests.tasks.test_real_worker import worker  # noqa: F401 - the fixture
+from tests.tasks.workers import wait_for
 
 from .test_legacy_scenarios import EXAMPLE
 
@@ -37,7 +38,7 @@ def test_a_worker_runs_a_legacy_report_from_the_runs_id(legacy_env, worker):  # 
 
     sender.send_task("exposure.run_report", args=[run.pk], queue=queue)
 
-    _wait_for(lambda: ExposureRun.objects.get(pk=run.pk).finished, process, 60)
+    wait_for(lambda: ExposureRun.objects.get(pk=run.pk).finished, process, 60)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE
     assert run.events_read == 11
