@@ -54,6 +54,7 @@ from apps.retail.selectors import cursor_of as retail_cursor_of
 from tests.factories import application_input
 
 from .data import Cast, log
+from .exposure import exposure
 from .stats import Figure, ms, rates, timed
 
 HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
@@ -674,19 +675,6 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
     return figures
 
 
-def exposure() -> list[Figure]:
-    return [
-        Figure(
-            "5. exposure report (1M / 10M legacy events)",
-            "s",
-            None,
-            None,
-            goal="≤ 3× parse time; peak < 300 MB at 10M",
-            note="not yet built",
-        )
-    ]
-
-
 def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
     figures: list[Figure] = []
     steps: list[tuple[str, Any]] = [
@@ -694,7 +682,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("2. retail pages", lambda: retail(cast, repeats.pages, scale_name)),
         ("3. supervisor pages", lambda: supervisor(cast, repeats.pages, scale_name)),
         ("4. audit", lambda: audit(cast, repeats)),
-        ("5. exposure report", exposure),
+        ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
     ]
     for label, step in steps:
         log(f"measuring {label}…")
