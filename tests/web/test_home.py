@@ -93,3 +93,15 @@ def test_lists_read_as_prose_in_each_language():
         assert enumerate_words(["市区町村", "備考"]) == "市区町村、備考"
     with translation.override("en"):
         assert enumerate_words(["town", "remarks"]) == "town, remarks"
+
+
+def test_auditors_header_links_their_three_pages_and_nobody_elses_does(
+    client, auditor, supervisor, retail_user
+):
+    auditor_pages = [reverse(n) for n in ("audit-search", "access-review-queue", "exposure-home")]
+
+    html = _home(client, auditor)
+    assert all(f'href="{url}"' in html for url in auditor_pages)
+    for other in (supervisor, retail_user):
+        html = _home(Client(), other)
+        assert not any(f'href="{url}"' in html for url in auditor_pages)
