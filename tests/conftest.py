@@ -79,6 +79,15 @@ def _person(username: str, division: str, *roles: str, **extra: Any) -> User:
     )
 
 
+def _superuser_outside_admin(username: str, division: str, *roles: str) -> User:
+    """A superuser in another division than administration: the services refuse to make
+    one, `createsuperuser` or a database edit can; the checks must hold even then."""
+    user = _person(username, division, *roles)
+    User.objects.filter(pk=user.pk).update(is_superuser=True)
+    user.refresh_from_db()
+    return user
+
+
 @pytest.fixture
 def clerk(db: None) -> User:
     return _person("clerk_sato", "td", "clerk")

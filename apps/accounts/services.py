@@ -60,6 +60,11 @@ def user_create(
             errors.setdefault("roles", []).append(
                 str(_("A member of this division cannot hold the role %(role)s.") % {"role": role})
             )
+    if is_superuser and division != DivisionCode.ADMIN:
+        # A superuser passes every has_perm: only the administrators' division may hold one.
+        errors.setdefault("is_superuser", []).append(
+            str(_("Only members of the administration division can be superusers."))
+        )
     try:
         validate_password(password, User(username=username, first_name=first_name))
     except ValidationError as exc:

@@ -269,8 +269,9 @@ class BarrierMachine(RuleBasedStateMachine):
                 password=PASSWORD,
                 division=division,
                 roles=list(roles),
-                is_superuser=superuser,
             )
+            if superuser:  # the services make superusers in administration only
+                User.objects.filter(pk=user.pk).update(is_superuser=True)
             self.people[username] = Person(
                 pk=user.pk,
                 username=username,

@@ -10,7 +10,7 @@ from apps.applications import services
 from apps.applications.models import Application
 from apps.applications.states import Contribution
 from apps.core.errors import FourEyesViolation, NotAllowed
-from tests.conftest import _person, advance
+from tests.conftest import _person, _superuser_outside_admin, advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault"])
 
@@ -100,7 +100,7 @@ def test_supervisor_cannot_verify_after_their_own_edit_following_encode(
 def test_superuser_is_bound_by_the_four_eyes_rule(clerk, retailer):
     from tests.factories import application_input
 
-    boss = _person("td_superuser", "td", "clerk", "supervisor", is_superuser=True)
+    boss = _superuser_outside_admin("td_superuser", "td", "clerk", "supervisor")
     app = services.application_create(acting_user=boss, data=application_input(retailer))
     app = advance(app, "encoded", clerk=clerk, supervisor=boss)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.accounts.services import user_create, user_grant_role, user_transfer
@@ -174,9 +175,22 @@ def test_a_retailer_change_after_a_counted_view_is_a_switch(
     assert row["to_retailer_code"] is None  # the trail records the change, not the codes
 
 
+def test_the_product_refuses_a_superuser_in_retail(administrator):
+    with pytest.raises(ValidationError) as refused:
+        user_create(
+            acting_user=administrator,
+            username="kouri_super",
+            password=PASSWORD,
+            division="retail",
+            roles=["retail"],
+            is_superuser=True,
+        )
+    assert "is_superuser" in refused.value.message_dict
+
+
 def test_a_superuser_placed_in_retail_is_reported_as_a_window(verified, administrator):
-    # The services allow creating it; the product still refuses it any personal data
-    # (reading checks the division), but the report errs on the side of showing it.
+    # The services refuse it (above); the events of a release that allowed it are written
+    # directly to show that the report errs on the side of showing such a window.
     before = len(trail_report()["details"]["exposed_records"])
     boss = user_create(
         acting_user=administrator,
@@ -184,10 +198,13 @@ def test_a_superuser_placed_in_retail_is_reported_as_a_window(verified, administ
         password=PASSWORD,
         division="retail",
         roles=["retail"],
-        is_superuser=True,
     )
-    with pytest.raises(NotAllowed):
-        application_reveal_customer(acting_user=boss, application_id=verified.pk, purpose="entry")
+    audit_record(
+        actor=administrator,
+        action=AuditAction.USER_CREATED,
+        obj=boss,
+        details={"division": "retail", "superuser": True},
+    )
     report = trail_report()
     assert before == 0
     assert report["exposed_customers"] == 1

@@ -12,7 +12,7 @@ from apps.applications.visibility import retail_group
 from apps.core.errors import NotFound
 from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.vault.services import vault_read
-from tests.conftest import _person, advance
+from tests.conftest import _superuser_outside_admin, advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault"])
 
@@ -86,7 +86,7 @@ def test_people_outside_retail_get_nothing_from_retail_selectors(
 def test_a_retail_superuser_still_sees_only_verified_applications(
     new_application, clerk, supervisor
 ):
-    boss = _person("kouri_boss", "retail", "retail", is_superuser=True)
+    boss = _superuser_outside_admin("kouri_boss", "retail", "retail")
     advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
     assert retail_application_list(user=boss) == []
