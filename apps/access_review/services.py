@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,9 +44,7 @@ logger = logging.getLogger(__name__)
 
 REVIEW_PERMISSION = "access_review.review_reviewitem"
 NOTE_MAX_LENGTH = 1000
-# The trail's action for a review. AuditAction (apps.audit) has no member for it yet; the
-# value is stored like any other action code and found by the trail's searches.
-ACCESS_REVIEWED = cast(AuditAction, "access.reviewed")
+ACCESS_REVIEWED = AuditAction.ACCESS_REVIEWED
 APPLICATION_TYPE = "applications.application"
 
 

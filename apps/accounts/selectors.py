@@ -5,11 +5,6 @@ from django.contrib.auth.models import AnonymousUser
 from .models import DivisionCode, Role, User
 
 
-def actor_snapshot(user: User) -> tuple[str | None, list[str]]:
-    """The user's division and roles right now, as the audit trail records them."""
-    return user.division_at(), user.role_codes()
-
-
 def is_in_division(user: User | AnonymousUser, division: DivisionCode) -> bool:
     """Asked at the moment of use: a transfer takes effect on the next request."""
     if not user.is_authenticated or not user.is_active:

@@ -61,6 +61,9 @@ class AuditAction(models.TextChoices):
     VAULT_ERASED = "vault.erased", _("Customer data erased")
     CONFIGURATION_CHANGED = "system.configuration_changed", _("Configuration changed")
     EXPORT = "system.export", _("Export")
+    NOTIFICATION_RETRIED = "system.notification_retried", _("Notification delivery retried")
+    # Oversight
+    ACCESS_REVIEWED = "access.reviewed", _("Sampled access reviewed")
 
 
 class AppendOnlyQuerySet(models.QuerySet[_M]):

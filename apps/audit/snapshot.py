@@ -1,7 +1,7 @@
 """The actor's division and roles as SQL, so the database reads them in the statement
 that writes the event.
 
-Why not read them first (apps.accounts.selectors.actor_snapshot) or cache them: the
+Why not read them first (`User.division_at()`, `User.role_codes()`) or cache them: the
 snapshot is two SELECTs, and with the INSERT and the transaction that made three of
 five round trips per event (bench item 4). A cache would have to be invalidated
 whenever the user's groups or memberships change, in this transaction, in another one

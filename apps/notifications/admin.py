@@ -9,6 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.accounts.models import User
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+
 from .models import InboxEntry, OutboxMessage
 from .services import request_relay
 
@@ -59,8 +63,15 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         """Make the chosen undelivered messages due at once and ask for a relay; the
         attempts and the last error stay, delivered messages are left alone."""
-        due = queryset.filter(delivered_at__isnull=True).update(next_attempt_at=timezone.now())
+        waiting = queryset.filter(delivered_at__isnull=True)
+        ids = list(waiting.values_list("pk", flat=True))
+        due = waiting.update(next_attempt_at=timezone.now())
         if due:
+            audit_record(
+                actor=request.user if isinstance(request.user, User) else None,
+                action=AuditAction.NOTIFICATION_RETRIED,
+                details={"via": "admin", "messages": ids},
+            )
             request_relay()
         self.message_user(
             request,

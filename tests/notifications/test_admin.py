@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.audit.models import AuditAction, AuditEvent
 from apps.notifications import services
 from apps.notifications.models import InboxEntry, OutboxMessage
 from tests.conftest import _person
@@ -79,6 +80,9 @@ def test_retry_now_makes_undelivered_messages_due_and_relays_them(client, root, 
     bad = OutboxMessage.objects.get(pk=three["bad"].pk)
     assert bad.attempts == 2 and bad.last_error == ""
     assert InboxEntry.objects.filter(message__in=chosen).count() == 3  # one each
+    retried = AuditEvent.objects.get(action=AuditAction.NOTIFICATION_RETRIED)
+    assert retried.actor == root
+    assert sorted(retried.details["messages"]) == sorted([three["bad"].pk, three["later"].pk])
 
 
 def test_the_outbox_admin_changes_nothing_else(client, root, three):
