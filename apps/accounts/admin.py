@@ -91,6 +91,20 @@ class ShadanUserAdmin(UserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Roles and transfers are recorded by their services (save_related); the user's
+        # own fields are recorded here, by name only.
+        own = [name for name in form.changed_data if name not in ("roles", "transfer_to")]
+        if own:
+            audit_record(
+                actor=request.user if isinstance(request.user, User) else None,
+                action=AuditAction.CONFIGURATION_CHANGED,
+                obj=obj,
+                changed_fields=own,
+                details={"via": "admin"},
+            )
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         user = form.instance

@@ -116,3 +116,34 @@ def test_configuration_changed_in_the_admin_is_audited(client, root, retailer, s
         ("accounts.division", ("compliance_contact",)),
         ("retailers.retailer", ("name",)),
     ]
+
+
+def test_a_users_own_fields_changed_in_the_admin_are_audited_by_name(client, root, clerk):
+    client.force_login(root)
+    url = reverse("admin:accounts_user_change", args=[clerk.pk])
+
+    client.post(
+        url,
+        {
+            "first_name": "",
+            "last_name": "",
+            "email": "canary-staff@example.invalid",
+            "roles": ["clerk"],
+            "transfer_to": "",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": str(clerk.memberships.get().pk),
+            "memberships-0-user": str(clerk.pk),
+        },
+    )
+
+    clerk.refresh_from_db()
+    assert (clerk.email, clerk.is_active) == ("canary-staff@example.invalid", False)
+    event = AuditEvent.objects.get(
+        action=AuditAction.CONFIGURATION_CHANGED, object_id=str(clerk.pk)
+    )
+    assert event.actor == root
+    assert sorted(event.changed_fields) == ["email", "is_active"]
+    assert "canary-staff" not in str(event.details)
