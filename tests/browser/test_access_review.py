@@ -64,7 +64,7 @@ def test_an_auditor_marks_a_sampled_access_suspicious(page, clerk, auditor, reta
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(clerk.username)
     assert_absent(page.content(), canaries, "the review queue")
-    screenshot(page, "access-review-queue")
+    screenshot(page, "20-access-review-queue")
 
     click_and_wait(page, f"a[href$='/audit/reviews/{item.pk}/']")
     event = page.locator("[data-testid=sampled-event]")
@@ -79,7 +79,7 @@ def test_an_auditor_marks_a_sampled_access_suspicious(page, clerk, auditor, reta
     expect(page.locator("[data-field=note] .error")).to_be_visible()
     expect(page.locator("input[name=outcome][value=suspicious]")).to_be_checked()
     page.fill("#id_note", "業務時間外の閲覧。本人に確認する。")
-    screenshot(page, "access-review-item")
+    screenshot(page, "21-access-review-item")
     click_and_wait(page, "[data-testid=review-form] button[type=submit]")
 
     # --- back on the queue: empty; the item is among the suspicious ones ---
