@@ -20,6 +20,7 @@ from apps.accounts.permissions import require
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
+from apps.core.tasks import enqueue
 
 from .legacy import LegacyDataError
 from .models import TRAIL, ExposureRun, RunStatus
@@ -99,7 +100,7 @@ def exposure_request(
                 "period_to": period_to.isoformat(),
             },
         )
-        transaction.on_commit(lambda: run_exposure_report.delay(run.pk))
+        transaction.on_commit(lambda: enqueue(run_exposure_report, run.pk))
     return run
 
 

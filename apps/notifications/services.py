@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.core.errors import NotFound
+from apps.core.tasks import enqueue
 
 from .models import InboxEntry, OutboxMessage
 
@@ -50,7 +51,7 @@ def request_relay() -> None:
     if time.monotonic() < _broker_down_until:
         return
     try:
-        relay.apply_async(retry=False)
+        enqueue(relay, retry=False)
     except Exception:
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("outbox relay not enqueued (broker unreachable?): rows wait for beat")

@@ -14,6 +14,7 @@ from apps.access_review.models import ReviewItem, SampleRun
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
+from apps.core.tasks import enqueue
 from apps.retail.selectors import retail_application_open, retail_application_page
 from tests.conftest import advance
 
@@ -49,7 +50,7 @@ def test_the_task_draws_yesterdays_accesses_once(
         today + dt.timedelta(days=1), dt.time(3), tzinfo=ZoneInfo("Asia/Tokyo")
     )
     monkeypatch.setattr(timezone, "now", lambda: tomorrow_night)
-    result = tasks.sample.delay().get()
+    result = enqueue(tasks.sample).get()
 
     # then
     assert result == {"days": 1, "sampled": 3}
@@ -57,5 +58,5 @@ def test_the_task_draws_yesterdays_accesses_once(
     assert run.day == today and run.population == len(accesses)
     drawn = set(ReviewItem.objects.values_list("event_id", flat=True))
     assert len(drawn) == 3 and drawn <= accesses
-    assert tasks.sample.delay().get() == {"days": 0, "sampled": 0}
+    assert enqueue(tasks.sample).get() == {"days": 0, "sampled": 0}
     assert ReviewItem.objects.count() == 3

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from apps.core.tasks import enqueue
 from apps.notifications import services
 from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.tasks import relay
@@ -45,8 +46,8 @@ def test_the_relay_delivers_mail_and_inbox_once(supervisor, supervisor2):
     supervisor.save()
     _write([supervisor, supervisor2])  # supervisor2 has no e-mail: inbox only
 
-    assert relay.delay().get() == {"delivered": 2, "failed": 0}
-    assert relay.delay().get() == {"delivered": 0, "failed": 0}
+    assert enqueue(relay).get() == {"delivered": 2, "failed": 0}
+    assert enqueue(relay).get() == {"delivered": 0, "failed": 0}
 
     assert [m.to for m in mail.outbox] == [["super@example.test"]]
     assert mail.outbox[0].subject == "SLA: R-0001"
@@ -73,6 +74,7 @@ def test_a_broker_outage_leaves_the_message_waiting(
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    monkeypatch.setitem(relay.app.conf, "task_always_eager", False)  # a broker is configured
     monkeypatch.setattr(relay, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         assert _write([supervisor]) == 1  # the caller's work commits regardless
@@ -82,7 +84,7 @@ def test_a_broker_outage_leaves_the_message_waiting(
     assert len(attempts) == 1  # the second commit did not wait for the broker again
 
     monkeypatch.undo()
-    assert relay.delay().get()["delivered"] == 2  # the next beat run delivers them
+    assert enqueue(relay).get()["delivered"] == 2  # the next beat run delivers them
 
 
 def test_a_failed_delivery_retries_with_back_off(supervisor, monkeypatch):
@@ -94,24 +96,24 @@ def test_a_failed_delivery_retries_with_back_off(supervisor, monkeypatch):
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr(services, "send_mail", smtp_down)
-    assert relay.delay().get() == {"delivered": 0, "failed": 1}
+    assert enqueue(relay).get() == {"delivered": 0, "failed": 1}
     message = OutboxMessage.objects.get()
     assert message.attempts == 1 and "ConnectionRefusedError" in message.last_error
     first_delay = message.next_attempt_at - timezone.now()
     assert dt.timedelta(seconds=20) < first_delay <= dt.timedelta(seconds=30)
     assert not InboxEntry.objects.exists()
     # Not due yet: a relay run now leaves it alone.
-    assert relay.delay().get() == {"delivered": 0, "failed": 0}
+    assert enqueue(relay).get() == {"delivered": 0, "failed": 0}
 
     OutboxMessage.objects.update(next_attempt_at=timezone.now())
-    assert relay.delay().get() == {"delivered": 0, "failed": 1}
+    assert enqueue(relay).get() == {"delivered": 0, "failed": 1}
     message.refresh_from_db()
     second_delay = message.next_attempt_at - timezone.now()
     assert dt.timedelta(seconds=50) < second_delay <= dt.timedelta(seconds=60)
 
     monkeypatch.undo()
     OutboxMessage.objects.update(next_attempt_at=timezone.now())
-    assert relay.delay().get() == {"delivered": 1, "failed": 0}
+    assert enqueue(relay).get() == {"delivered": 1, "failed": 0}
     message.refresh_from_db()
     assert message.delivered_at is not None and message.last_error == ""
     assert len(mail.outbox) == 1

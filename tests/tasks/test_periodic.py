@@ -14,6 +14,7 @@ from apps.applications.models import ApplicationGroupObjectPermission
 from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import tasks as audit_tasks
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
+from apps.core.tasks import enqueue
 from apps.notifications.models import OutboxMessage
 from apps.notifications.sla import NON_AFFILIATED_FLAG
 from tests.conftest import advance
@@ -26,18 +27,18 @@ def test_seal_chains_every_committed_event(entered):
     events = AuditEvent.objects.count()
     assert events > 0
 
-    result = audit_tasks.seal.delay().get()
+    result = enqueue(audit_tasks.seal).get()
 
     assert result["sealed"] == events
     assert AuditSeal.objects.count() == events
-    assert audit_tasks.seal.delay().get()["sealed"] == 0  # twice: nothing more
+    assert enqueue(audit_tasks.seal).get()["sealed"] == 0  # twice: nothing more
 
 
 def test_verify_records_its_outcome(entered):
     entered()
-    audit_tasks.seal.delay().get()
+    enqueue(audit_tasks.seal).get()
 
-    result = audit_tasks.verify.delay().get()
+    result = enqueue(audit_tasks.verify).get()
 
     assert result["ok"] is True
     assert result["events_checked"] == AuditSeal.objects.count() > 0
@@ -51,7 +52,7 @@ def test_barrier_check_withdraws_a_stray_permission(entered, retail_user):
     per_person = entered()
     assign_perm(VIEW_PERM, retail_user, per_person)
 
-    result = app_tasks.barrier_check.delay().get()
+    result = enqueue(app_tasks.barrier_check).get()
 
     assert result["disagreements"] == 2
     assert result["withdrawn"] == 1 and result["per_person_grants"] == 1
@@ -59,13 +60,13 @@ def test_barrier_check_withdraws_a_stray_permission(entered, retail_user):
     assert not retail_user.has_perm(VIEW_PERM, per_person)
     revoked = AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED)
     assert {e.object_id for e in revoked} == {str(stray.pk), str(per_person.pk)}
-    assert app_tasks.barrier_check.delay().get()["disagreements"] == 0
+    assert enqueue(app_tasks.barrier_check).get()["disagreements"] == 0
 
 
 def test_barrier_check_with_nothing_wrong_changes_nothing(entered):
     entered()
     before = AuditEvent.objects.count()
-    assert app_tasks.barrier_check.delay().get()["disagreements"] == 0
+    assert enqueue(app_tasks.barrier_check).get()["disagreements"] == 0
     assert AuditEvent.objects.count() == before
 
 
@@ -86,7 +87,7 @@ def test_sla_sweep_notifies_supervisors_of_unencoded_applications(
     _age(other, "updated_at", 49)
     _age(fresh, "updated_at", 47)
 
-    result = app_tasks.sla_sweep.delay().get()
+    result = enqueue(app_tasks.sla_sweep).get()
 
     assert result == {"overdue": 2, "escalated": 0, "messages": 4}
     rows = list(OutboxMessage.objects.filter(kind__startswith="sla.").order_by("id"))
@@ -100,7 +101,7 @@ def test_sla_sweep_notifies_supervisors_of_unencoded_applications(
     assert own.reference in rows[-1].subject and flag not in rows[-1].subject
     assert fresh.reference not in " ".join(r.subject for r in rows)
     # Twice: nothing new.
-    assert app_tasks.sla_sweep.delay().get()["messages"] == 0
+    assert enqueue(app_tasks.sla_sweep).get()["messages"] == 0
     assert OutboxMessage.objects.filter(kind__startswith="sla.").count() == 4
 
 
@@ -109,13 +110,13 @@ def test_sla_sweep_escalates_past_twice_the_limit(entered, supervisor, complianc
     late = entered()
     _age(late, "updated_at", 21)
 
-    result = app_tasks.sla_sweep.delay().get()
+    result = enqueue(app_tasks.sla_sweep).get()
 
     assert result["escalated"] == 1
     escalation = OutboxMessage.objects.get(kind="sla.encode.escalated")
     assert escalation.recipient_id == compliance.pk
     assert late.reference in escalation.subject
-    assert app_tasks.sla_sweep.delay().get()["messages"] == 0
+    assert enqueue(app_tasks.sla_sweep).get()["messages"] == 0
 
 
 def test_sla_sweep_covers_encoded_but_unverified(
@@ -125,7 +126,7 @@ def test_sla_sweep_covers_encoded_but_unverified(
     waiting = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     _age(waiting, "encoded_at", 49)
 
-    app_tasks.sla_sweep.delay().get()
+    enqueue(app_tasks.sla_sweep).get()
 
     kinds = set(
         OutboxMessage.objects.filter(kind__startswith="sla.").values_list("kind", flat=True)
@@ -139,7 +140,7 @@ def test_no_personal_data_in_sla_messages(entered, supervisor, settings):
     settings.SHADAN_SLA_ENCODE_HOURS = 1
     late = entered()
     _age(late, "updated_at", 2)
-    app_tasks.sla_sweep.delay().get()
+    enqueue(app_tasks.sla_sweep).get()
 
     message = OutboxMessage.objects.get(kind__startswith="sla.")
     text = message.subject + message.body

@@ -1,0 +1,46 @@
+"""Eager tasks (the embedded default, the tests) run in-process and never touch a broker:
+Celery's own eager `apply_async` would still open a producer on amqp://localhost."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from celery import Task
+
+from apps.core.tasks import enqueue
+from apps.notifications import services
+from apps.notifications.models import InboxEntry, OutboxMessage
+from apps.notifications.tasks import relay
+from tests.conftest import _person
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    def publish(*args, **kwargs):
+        raise AssertionError("an eager task was published to a broker")
+
+    monkeypatch.setattr(Task, "apply_async", publish)
+    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+
+
+def test_an_outbox_row_is_delivered_in_process_when_tasks_run_eagerly(
+    no_broker, django_capture_on_commit_callbacks
+):
+    person = _person("eager_sato", "td", "clerk", email="eager@example.invalid")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.outbox_write(
+            recipient_ids=[person.pk], kind="test", subject="R-1", body="", dedupe_key="eager:1"
+        )
+
+    message = OutboxMessage.objects.get()
+    assert message.delivered_at is not None
+    assert InboxEntry.objects.filter(user=person, message=message).count() == 1
+
+
+def test_eager_arguments_go_through_json_as_a_broker_would_carry_them(no_broker):
+    assert enqueue(relay).successful()
+    with pytest.raises(TypeError):
+        enqueue(relay, dt.date(2026, 1, 1))
