@@ -11,23 +11,14 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from .engine import REPORT_KEYS
 from .japanese import extreme_spans
 from .timeline import timeline
 
 CSV_HEADER = ("table", "group", "measure", "value")
-SUMMARY_MEASURES = (
-    "period_from",
-    "period_to",
-    "exposed_customers",
-    "exposure_first",
-    "exposure_last",
-    "exposure_days_min",
-    "exposure_days_max",
-    "exposure_days_mean",
-    "viewers",
-    "customers_viewed",
-    "retailers_viewed",
-    "switched_after_view",
+# The report's top-level figures: every key but the breakdowns and the appendix.
+SUMMARY_MEASURES = tuple(
+    key for key in REPORT_KEYS if key not in ("by_contract_class", "by_retailer", "details")
 )
 GROUP_MEASURES = (
     "exposed_customers",
