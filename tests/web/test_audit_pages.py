@@ -123,3 +123,19 @@ def test_neutralise_covers_every_formula_start():
     for bad in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(bad).startswith("'")
     assert neutralise("普通の文") == "普通の文"
+
+
+def test_search_by_actor_finds_the_users_events_and_failed_sign_ins_under_a_name(
+    new_application, clerk, supervisor
+):
+    from apps.audit.search import EventFilter, search_events
+    from apps.audit.services import audit_record
+
+    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    audit_record(actor=None, action=AuditAction.LOGIN_FAILED, actor_username="no_such_user")
+
+    by_clerk = search_events(EventFilter(actor=f" {clerk.username} "))
+    assert by_clerk.exists()
+    assert set(by_clerk.values_list("actor_id", flat=True)) == {clerk.pk}
+    unknown = search_events(EventFilter(actor="no_such_user"))
+    assert list(unknown.values_list("action", flat=True)) == [AuditAction.LOGIN_FAILED]
