@@ -45,6 +45,7 @@ def test_postgresql_seals_in_format_2_and_sqlite_in_format_1(record_events):
     assert set(AuditSeal.objects.values_list("format", flat=True)) == {expected}
 
 
+@pytest.mark.postgres
 def test_format_2_is_the_documented_text(clerk):
     require_postgres()
     event = _awkward_event(clerk)
@@ -83,6 +84,7 @@ def test_format_2_is_the_documented_text(clerk):
     assert seal.hash == expected
 
 
+@pytest.mark.postgres
 def test_format_2_writes_a_missing_actor_and_address_as_backslash_n():
     require_postgres()
     event = audit_record(actor=None, action=AuditAction.EXPORT, reason="\\N")
@@ -96,6 +98,7 @@ def test_format_2_writes_a_missing_actor_and_address_as_backslash_n():
     assert columns[12] == "\\\\N"  # a reason that reads \N is not a null
 
 
+@pytest.mark.postgres
 def test_seals_of_format_1_and_2_verify_side_by_side_and_tampering_is_found_in_each(
     record_events, monkeypatch
 ):
