@@ -259,34 +259,25 @@ AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=Fa
 # The outbox and inbox (apps.notifications, installed above); the relay delivers them.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shadan@localhost")
 # Periodic tasks (`celery -A config beat`); every interval in minutes, from the environment.
+
+
+def _every(task: str, minutes_variable: str, default_minutes: float) -> dict[str, object]:
+    """A beat entry whose interval, in minutes, comes from the environment."""
+    return {"task": task, "schedule": 60.0 * env.float(minutes_variable, default=default_minutes)}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "notifications-relay": {
-        "task": "notifications.relay",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_RELAY_MINUTES", default=1),
-    },
-    "audit-seal": {
-        "task": "audit.seal",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_AUDIT_SEAL_MINUTES", default=1),
-    },
-    "audit-verify": {
-        "task": "audit.verify",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_AUDIT_VERIFY_MINUTES", default=60),
-    },
-    "applications-barrier-check": {
-        "task": "applications.barrier_check",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_BARRIER_MINUTES", default=60),
-    },
-    "applications-sla-sweep": {
-        "task": "applications.sla_sweep",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_SLA_MINUTES", default=15),
-    },
+    "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
+    "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
+    "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
+    "applications-barrier-check": _every(
+        "applications.barrier_check", "SHADAN_BEAT_BARRIER_MINUTES", 60
+    ),
+    "applications-sla-sweep": _every("applications.sla_sweep", "SHADAN_BEAT_SLA_MINUTES", 15),
     # Hourly by default: each run samples the finished days not sampled yet, so a missed
     # run (beat down over midnight) is caught up by the next one; a sampled day is never
     # sampled again.
-    "access-review-sample": {
-        "task": "access_review.sample",
-        "schedule": 60.0 * env.float("SHADAN_BEAT_ACCESS_SAMPLE_MINUTES", default=60),
-    },
+    "access-review-sample": _every("access_review.sample", "SHADAN_BEAT_ACCESS_SAMPLE_MINUTES", 60),
 }
 
 # --- Access sampling (apps.access_review) -------------------------------------------
