@@ -19,6 +19,7 @@ JSON_KEYS = [
     "period_from",
     "period_to",
     "exposed_customers",
+    "exposed_customers_in_period",
     "exposure_first",
     "exposure_last",
     "exposure_days_min",

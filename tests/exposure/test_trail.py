@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "vault"])
 
 ZERO = {
     "exposed_customers": 0,
+    "exposed_customers_in_period": 0,
     "exposure_first": None,
     "exposure_last": None,
     "exposure_days_min": None,
