@@ -1,10 +1,15 @@
 """The investigation (exposure) report: one engine for every source.
 
-Definitions (issue 6):
+Definitions (issue 6, the exposed customers as issue 13 reads the regulator's table):
 - a record is non-public when its retailer is not affiliated;
-- its exposure is the union of its windows; a record counts as exposed when that union
-  overlaps the investigation period (its length is reported whole, as a regulator's
-  table does: the exposure may have begun before the period);
+- its exposure is the union of its windows, as stretches (overlapping windows are one);
+- a record counts as exposed when one of those stretches begins before the end of the
+  investigation period, whatever its relation to the period's start: the period is how
+  far the access logs were analysed, while the exposure describes the data itself, so a
+  customer readable only in an earlier year is still affected (and is still notified).
+  Each such stretch is counted whole (not clipped to the period); a stretch that begins
+  after the period is not counted. Of those records, the ones whose counted exposure
+  overlaps the period are also given apart (`exposed_customers_in_period`);
 - a viewer is a user whose division at the moment of an access was retail and who
   accessed a non-public record inside one of its windows, the access inside the period;
 - a viewed customer switched when a switch after the first such access leaves the
@@ -44,6 +49,7 @@ REPORT_KEYS = (
     "period_from",
     "period_to",
     "exposed_customers",
+    "exposed_customers_in_period",
     "exposure_first",
     "exposure_last",
     "exposure_days_min",
@@ -134,6 +140,27 @@ class Roster:
         if entry.valid_until is not None and at >= entry.valid_until:
             return None
         return entry.division
+
+
+@dataclass(frozen=True, slots=True)
+class _Exposure:
+    """A counted record's exposure: its stretches that began before the end of the
+    period, each closed (an open one ends with the data) and whole."""
+
+    spans: list[tuple[float, float]]
+    in_period: bool
+
+    @property
+    def first(self) -> float:
+        return self.spans[0][0]
+
+    @property
+    def last(self) -> float:
+        return self.spans[-1][1]
+
+    @property
+    def seconds(self) -> float:
+        return sum(end - start for start, end in self.spans)
 
 
 @dataclass
@@ -235,7 +262,7 @@ def exposure_report(
         latest = max(latest, latest_elsewhere())
     end_of_data = data_end if data_end is not None else latest
 
-    exposures = _exposures(by_id, exposed, end_of_data, p_from, p_to)
+    exposures = _exposures(exposed, end_of_data, p_from, p_to)
     switched = _switched(by_id, viewed, switch_rows)
 
     def group_of(key: Callable[[Record], str]) -> dict[str, dict[str, Any]]:
@@ -244,11 +271,20 @@ def exposure_report(
         def bucket(record: Record) -> dict[str, Any]:
             return groups.setdefault(
                 key(record),
-                {"lengths": [], "viewers": set(), "viewed": 0, "switched": 0, "record": record},
+                {
+                    "lengths": [],
+                    "in_period": 0,
+                    "viewers": set(),
+                    "viewed": 0,
+                    "switched": 0,
+                    "record": record,
+                },
             )
 
-        for record_id, (_, _, length) in exposures.items():
-            bucket(by_id[record_id])["lengths"].append(length)
+        for record_id, exposure in exposures.items():
+            group = bucket(by_id[record_id])
+            group["lengths"].append(exposure.seconds)
+            group["in_period"] += exposure.in_period
         for record_id, seen_record in viewed.items():
             group = bucket(by_id[record_id])
             group["viewers"] |= seen_record.viewers
@@ -260,6 +296,7 @@ def exposure_report(
     def counts(group: dict[str, Any]) -> dict[str, Any]:
         return {
             "exposed_customers": len(group["lengths"]),
+            "exposed_customers_in_period": group["in_period"],
             **_day_figures(group["lengths"]),
             "viewers": len(group["viewers"]),
             "customers_viewed": group["viewed"],
@@ -268,13 +305,14 @@ def exposure_report(
 
     by_class = group_of(lambda r: r.contract_class)
     by_retailer = group_of(lambda r: r.retailer_code)
-    lengths = [length for _, _, length in exposures.values()]
-    firsts = [first for first, _, _ in exposures.values()]
-    lasts = [last for _, last, _ in exposures.values()]
+    lengths = [exposure.seconds for exposure in exposures.values()]
+    firsts = [exposure.first for exposure in exposures.values()]
+    lasts = [exposure.last for exposure in exposures.values()]
     report: dict[str, Any] = {
         "period_from": period_from.isoformat(),
         "period_to": period_to.isoformat(),
         "exposed_customers": len(exposures),
+        "exposed_customers_in_period": sum(e.in_period for e in exposures.values()),
         "exposure_first": iso(min(firsts)) if firsts else None,
         "exposure_last": iso(max(lasts)) if lasts else None,
         **_day_figures(lengths),
@@ -306,13 +344,11 @@ def exposure_report(
                     "supply_point_id": by_id[rid].supply_point_id,
                     "contract_class": by_id[rid].contract_class,
                     "retailer_code": by_id[rid].retailer_code,
-                    "windows": [
-                        [iso(start), iso(end if end is not None else end_of_data)]
-                        for start, end in zip(*exposed[rid], strict=True)
-                    ],
-                    "days": round(length / DAY, 3),
+                    "windows": [[iso(start), iso(end)] for start, end in exposure.spans],
+                    "days": round(exposure.seconds / DAY, 3),
+                    "in_period": exposure.in_period,
                 }
-                for rid, (_, _, length) in sorted(exposures.items(), key=_record_order)
+                for rid, exposure in sorted(exposures.items(), key=_record_order)
             ],
             "viewers": sorted(viewers),
             "customers_viewed": [
@@ -346,24 +382,18 @@ def _record_order(item: tuple[str, Any]) -> tuple[int, str]:
 
 
 def _exposures(
-    by_id: dict[str, Record],
-    exposed: dict[str, Spans],
-    end_of_data: float,
-    p_from: float,
-    p_to: float,
-) -> dict[str, tuple[float, float, float]]:
-    """record id -> (first start, last end, total seconds) for each record whose union of
-    windows overlaps the period."""
-    found: dict[str, tuple[float, float, float]] = {}
+    exposed: dict[str, Spans], end_of_data: float, p_from: float, p_to: float
+) -> dict[str, _Exposure]:
+    """The counted records: those with a stretch of exposure that began before the end of
+    the period, however long before its start (the period bounds the access logs read,
+    not the data: a customer readable only in an earlier year is still affected)."""
+    found: dict[str, _Exposure] = {}
     for record_id, (starts, ends) in exposed.items():
-        closed = [
-            (s, max(end_of_data, s) if e is None else e) for s, e in zip(starts, ends, strict=True)
-        ]
-        if not any(s < p_to and e > p_from for s, e in closed):
-            continue
-        total = sum(e - s for s, e in closed)
-        if total > 0:
-            found[record_id] = (closed[0][0], closed[-1][1], total)
+        closed = ((s, end_of_data if e is None else e) for s, e in zip(starts, ends, strict=True))
+        # An open stretch that begins at or after the end of the data lasted no time.
+        spans = [(s, e) for s, e in closed if s < p_to and e > s]
+        if spans:
+            found[record_id] = _Exposure(spans, any(e > p_from for _, e in spans))
     return found
 
 

@@ -22,6 +22,7 @@ SUMMARY_MEASURES = tuple(
 )
 GROUP_MEASURES = (
     "exposed_customers",
+    "exposed_customers_in_period",
     "exposure_days_min",
     "exposure_days_max",
     "exposure_days_mean",
@@ -37,7 +38,8 @@ def as_json(report: dict[str, Any]) -> str:
 
 def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """table,group,measure,value: the summary, both breakdowns, then the appendix
-    (viewers, customers viewed, switches and every listed access)."""
+    (every exposed record with its days, whether its exposure touched the period, and
+    its windows; viewers, customers viewed, switches and every listed access)."""
 
     def text(value: Any) -> str:
         return "" if value is None else str(value)
@@ -54,6 +56,8 @@ def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
             yield ("by_retailer", row["retailer_code"], measure, text(row[measure]))
     details = report["details"]
     for record in details["exposed_records"]:
+        yield ("exposed_record", record["record_id"], "days", text(record["days"]))
+        yield ("exposed_record", record["record_id"], "in_period", _flag(record["in_period"]))
         for start, end in record["windows"]:
             yield ("exposure_window", record["record_id"], start, end)
     for user in details["viewers"]:
@@ -64,6 +68,10 @@ def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
         yield ("switched_after_view", row["record_id"], "switched_at", row["switched_at"])
     for access in details["accesses"]:
         yield ("access", access["record_id"], access["user_id"], access["at"])
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def as_csv(report: dict[str, Any]) -> str:

@@ -15,6 +15,10 @@
   every non-public application that existed during it. The product makes this
   impossible (a transfer removes every role, a role is only given inside its own
   division), so the report proves, from evidence, that there were none.
+
+Records, windows, roster and switches are read from the whole trail, whatever the
+period: an exposure that ended before the period still counts (the engine's
+definitions); only the access events are limited to the period.
 """
 
 from __future__ import annotations

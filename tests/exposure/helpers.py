@@ -44,6 +44,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         k: report[k]
         for k in (
             "exposed_customers",
+            "exposed_customers_in_period",
             "exposure_first",
             "exposure_last",
             "exposure_days_min",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,18 @@ from django.core.management import CommandError, call_command
 from apps.audit.models import AuditAction, AuditEvent
 
 from .helpers import write_legacy
-from .test_legacy_scenarios import EXAMPLE, rec
+from .test_legacy_scenarios import (
+    EXAMPLE,
+    LAST_THREE,
+    exposed_before_during_across_and_after,
+    rec,
+)
 
 JSON_KEYS = [
     "period_from",
     "period_to",
     "exposed_customers",
+    "exposed_customers_in_period",
     "exposure_first",
     "exposure_last",
     "exposure_days_min",
@@ -35,6 +42,7 @@ JSON_KEYS = [
 REGULATOR_HEADINGS = [
     "調査期間",
     "お客さま数",
+    "うち調査期間中に閲覧可能であったお客さま数",
     "閲覧可能となっていた期間",
     "閲覧者数",
     "小売電気事業者数",
@@ -65,9 +73,14 @@ def test_csv_is_one_long_table(db):
     assert rows[0] == ["table", "group", "measure", "value"]
     summary = {r[2]: r[3] for r in rows if r[0] == "summary"}
     assert summary["exposed_customers"] == "3"
+    assert summary["exposed_customers_in_period"] == "3"
     assert summary["exposure_days_mean"] == "360"
     assert summary["switched_after_view"] == "1"
     assert ["by_contract_class", "high", "exposed_customers", "1"] in rows
+    assert ["by_contract_class", "high", "exposed_customers_in_period", "1"] in rows
+    assert ["by_retailer", "A0002", "exposed_customers_in_period", "2"] in rows
+    assert ["exposed_record", "R001", "in_period", "true"] in rows
+    assert ["exposed_record", "R001", "days", "22.0"] in rows
     assert ["by_retailer", "A0003", "retailer_name", "ひがし電力"] in rows
     assert ["viewer", "u02", "", ""] in rows
     assert ["access", "R003", "u02", "2022-11-16T09:30:00+09:00"] in rows
@@ -139,3 +152,33 @@ def test_dates_must_be_iso_and_in_order(db):
         run("--from", "2023-01-31", "--to", "2023-01-01")
     with pytest.raises(CommandError):
         run("--from", "31/01/2023", "--to", "2023-02-01")
+
+
+def test_every_exposed_customer_is_in_the_table_the_csv_and_the_appendix(db, tmp_path):
+    # given: the last three months of logs, customers exposed before them too
+    directory = exposed_before_during_across_and_after(tmp_path / "legacy")
+    period = ("--from", LAST_THREE[0], "--to", LAST_THREE[1], "--legacy", str(directory))
+    # when
+    html = run(*period, "--format", "html")
+    rows = list(csv.reader(io.StringIO(run(*period, "--format", "csv"))))
+    # then: the table gives all of them, and of them those readable during the period
+    assert "<th>お客さま数</th><td>8件</td>" in html
+    assert re.search(r"<th>うち調査期間中に閲覧可能であったお客さま数</th><td[^>]*>3件</td>", html)
+    appendix = html.split('data-testid="exposed-records"', 1)[1].split("</table>", 1)[0]
+    listed = re.findall(r"<tr><td>(R\d+)</td>.*?<td>(○|—)</td></tr>", appendix, re.S)
+    assert listed == [
+        ("R01", "—"),
+        ("R02", "—"),
+        ("R03", "—"),
+        ("R04", "—"),
+        ("R05", "○"),
+        ("R06", "○"),
+        ("R07", "○"),
+        ("R08", "—"),
+    ]
+    assert html.count('class="tl-window"') == 8  # one window each: not R08's later one
+    summary = {r[2]: r[3] for r in rows if r[0] == "summary"}
+    assert (summary["exposed_customers"], summary["exposed_customers_in_period"]) == ("8", "3")
+    assert [r[1] for r in rows if r[0] == "exposed_record" and r[2] == "in_period"] == [
+        f"R0{n}" for n in range(1, 9)
+    ]

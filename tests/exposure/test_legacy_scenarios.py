@@ -25,6 +25,7 @@ def test_the_example_directory_gives_every_number(db):
     report = legacy_report(EXAMPLE, "2022-04-01", "2023-01-11")
     assert headline(report) == {
         "exposed_customers": 3,
+        "exposed_customers_in_period": 3,
         "exposure_first": "2020-06-10T00:00:00+09:00",
         # R003's second window is still open: it ends with the data (the last access).
         "exposure_last": "2023-01-20T09:00:00+09:00",
@@ -76,6 +77,7 @@ def test_a_user_transferred_to_retail_with_a_stale_td_role_is_a_viewer(tmp_path,
     # then
     assert headline(report) == {
         "exposed_customers": 1,
+        "exposed_customers_in_period": 1,
         "exposure_first": "2023-01-01T00:00:00+09:00",
         "exposure_last": "2023-02-01T00:00:00+09:00",
         "exposure_days_min": 31,
@@ -135,6 +137,7 @@ def test_accesses_outside_the_period_or_outside_the_window_do_not_count(tmp_path
     report = legacy_report(directory, "2023-01-01", "2023-01-31")
     assert headline(report) == {
         "exposed_customers": 2,
+        "exposed_customers_in_period": 2,
         "exposure_first": "2023-01-10T00:00:00+09:00",
         "exposure_last": "2023-02-10T00:00:00+09:00",
         "exposure_days_min": 10,
@@ -216,6 +219,7 @@ def test_overlapping_windows_of_one_record_are_one_exposure(tmp_path, db):
     report = legacy_report(directory, "2023-01-01", "2023-03-31")
     assert headline(report) == {
         "exposed_customers": 2,
+        "exposed_customers_in_period": 2,
         "exposure_first": "2023-01-01T00:00:00+09:00",
         "exposure_last": "2023-03-02T00:00:00+09:00",
         "exposure_days_min": 2,
@@ -383,3 +387,145 @@ def test_blank_lines_are_not_access_events(tmp_path, db):
     report = legacy_report(directory, "2023-01-01", "2023-01-31")
     assert report["details"]["access_events_read"] == 1
     assert report["details"]["accesses_counted"] == 1
+
+
+NINE_MONTHS = ("2022-04-01", "2022-12-31")
+LAST_THREE = ("2022-10-01", "2022-12-31")
+
+
+def exposed_before_during_across_and_after(directory: Path) -> Path:
+    """Non-public records exposed before, during, across the start of and after the
+    investigation periods (nine months and their last three), as the utility's logs
+    grew from three months to nine."""
+    return write_legacy(
+        directory,
+        records=[
+            rec("R01", "2020-06-10", "2021-03-01"),  # before both periods: 264 days
+            rec("R02", "2021-05-01", "2021-05-23", retailer="A0003", cls="高圧"),  # before: 22
+            rec("R03", "2022-01-01", "2022-05-01"),  # across the nine's start: 120
+            rec("R04", "2022-06-01", "2022-07-01", retailer="A0003"),  # the nine only: 30
+            rec("R05", "2022-11-01", "2022-11-15", cls="高圧"),  # inside both: 14
+            rec("R06", "2022-09-01", "2022-10-31"),  # across the three's start: 60
+            rec("R07", "2022-12-01", "2023-01-31"),  # across the end, whole: 61
+            rec("R08", "2021-01-01", "2021-01-11"),  # before: 10 days, and
+            rec("R08", "2023-02-01", "2023-02-11"),  # a window after the end: not counted
+            rec("R09", "2023-02-01", "2023-03-01"),  # after the end only: not exposed
+            rec("R10", "2022-05-01", "2022-06-01", retailer="K0001"),  # affiliated: public
+        ],
+        roster=["u1,retail,2020-01-01,", "u2,retail,2020-01-01,", "u3,retail,2020-01-01,"],
+        access_log=[
+            "2020-07-01T10:00:00+09:00,u1,R01,view",  # inside its window, before the periods
+            "2022-04-10T10:00:00+09:00,u3,R03,view",  # the nine only
+            "2022-06-15T10:00:00+09:00,u1,R04,view",  # the nine only
+            "2022-10-05T10:00:00+09:00,u2,R06,view",  # both
+            "2022-11-05T10:00:00+09:00,u1,R05,view",  # both
+            "2023-01-10T10:00:00+09:00,u2,R07,view",  # inside its window, after the periods
+            "2023-02-05T10:00:00+09:00,u1,R09,view",  # after the periods
+        ],
+    )
+
+
+# The exposed customers are the same whatever the period's start: every non-public record
+# with a window that began before the period ended, each window counted whole.
+EXPOSED_WHATEVER_THE_START = {
+    "exposed_customers": 8,  # R01–R08; not R09 (after the end) nor R10 (public)
+    "exposure_first": "2020-06-10T00:00:00+09:00",
+    "exposure_last": "2023-01-31T00:00:00+09:00",  # R07 whole; not R08's later window
+    "exposure_days_min": 10,
+    "exposure_days_max": 264,
+    "exposure_days_mean": 73,  # (264 + 22 + 120 + 30 + 14 + 60 + 61 + 10) / 8 = 72.6
+}
+
+
+def test_every_customer_exposed_before_the_period_ends_counts_whatever_the_start(tmp_path, db):
+    # given
+    directory = exposed_before_during_across_and_after(tmp_path)
+    # when
+    report = legacy_report(directory, *NINE_MONTHS)
+    # then
+    assert headline(report) == {
+        **EXPOSED_WHATEVER_THE_START,
+        "exposed_customers_in_period": 5,  # R03, R04, R05, R06, R07
+        "viewers": 3,
+        "customers_viewed": 4,
+        "retailers_viewed": 2,
+        "switched_after_view": 0,
+    }
+    exposed = {row["record_id"]: row for row in report["details"]["exposed_records"]}
+    assert list(exposed) == ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08"]
+    assert [rid for rid, row in exposed.items() if row["in_period"]] == [
+        "R03",
+        "R04",
+        "R05",
+        "R06",
+        "R07",
+    ]
+    assert exposed["R07"]["windows"] == [["2022-12-01T00:00:00+09:00", "2023-01-31T00:00:00+09:00"]]
+    assert exposed["R08"]["windows"] == [["2021-01-01T00:00:00+09:00", "2021-01-11T00:00:00+09:00"]]
+    assert exposed["R08"]["days"] == 10.0
+    assert [
+        (
+            r["contract_class"],
+            r["exposed_customers"],
+            r["exposed_customers_in_period"],
+            r["exposure_days_min"],
+            r["exposure_days_max"],
+            r["exposure_days_mean"],
+        )
+        for r in report["by_contract_class"]
+    ] == [("low", 6, 4, 10, 264, 91), ("high", 2, 1, 14, 22, 18)]
+    assert [
+        (
+            r["retailer_code"],
+            r["exposed_customers"],
+            r["exposed_customers_in_period"],
+            r["exposure_days_mean"],
+            r["viewers"],
+        )
+        for r in report["by_retailer"]
+    ] == [("A0002", 6, 4, 88, 3), ("A0003", 2, 1, 26, 1)]
+
+
+def test_three_months_and_nine_report_the_same_exposed_customers_and_different_views(tmp_path, db):
+    directory = exposed_before_during_across_and_after(tmp_path)
+    nine = legacy_report(directory, *NINE_MONTHS)
+    three = legacy_report(directory, *LAST_THREE)
+
+    def exposed(report):
+        return (
+            {k: report[k] for k in EXPOSED_WHATEVER_THE_START},
+            report["details"]["exposed_records"],
+            [
+                (r["retailer_code"], r["exposed_customers"], r["exposure_days_mean"])
+                for r in report["by_retailer"]
+            ],
+        )
+
+    # the affected customers are a fact of the data, not of how much log was read
+    assert exposed(three)[0] == exposed(nine)[0] == EXPOSED_WHATEVER_THE_START
+    assert [(r["record_id"], r["windows"]) for r in exposed(three)[1]] == [
+        (r["record_id"], r["windows"]) for r in exposed(nine)[1]
+    ]
+    assert exposed(three)[2] == exposed(nine)[2]
+    # how many of them were readable during the period, and who looked, are not
+    assert (three["exposed_customers_in_period"], nine["exposed_customers_in_period"]) == (3, 5)
+    assert [r["record_id"] for r in three["details"]["exposed_records"] if r["in_period"]] == [
+        "R05",
+        "R06",
+        "R07",
+    ]
+    assert {k: three[k] for k in ("viewers", "customers_viewed", "retailers_viewed")} == {
+        "viewers": 2,
+        "customers_viewed": 2,
+        "retailers_viewed": 1,
+    }
+    assert {k: nine[k] for k in ("viewers", "customers_viewed", "retailers_viewed")} == {
+        "viewers": 3,
+        "customers_viewed": 4,
+        "retailers_viewed": 2,
+    }
+    assert three["details"]["viewers"] == ["u1", "u2"]
+    assert nine["details"]["viewers"] == ["u1", "u2", "u3"]
+    assert [
+        (r["retailer_code"], r["exposed_customers_in_period"]) for r in three["by_retailer"]
+    ] == [("A0002", 3), ("A0003", 0)]

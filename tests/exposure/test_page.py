@@ -78,6 +78,8 @@ def test_a_report_from_legacy_logs_shows_the_regulators_table_and_timeline(
     for heading in REGULATOR_HEADINGS:
         assert heading in html
     assert "3件" in html and "3名" in html and "2事業者" in html
+    assert '<td data-testid="exposed-in-period">3件</td>' in html
+    assert 'data-testid="exposed-records"' in html  # the appendix lists every exposed record
     assert "<svg" in html and html.count('class="tl-view"') == 4
     assert "data-exposure-status" not in html  # finished: nothing to follow
     # and asking for it is in the audit trail

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "vault"])
 
 ZERO = {
     "exposed_customers": 0,
+    "exposed_customers_in_period": 0,
     "exposure_first": None,
     "exposure_last": None,
     "exposure_days_min": None,
@@ -212,3 +213,55 @@ def test_a_superuser_placed_in_retail_is_reported_as_a_window(verified, administ
     assert (
         report["details"]["exposed_records"][0]["windows"][0][1] == report["details"]["data_end"]
     )  # still open: it ends with the data (now)
+
+
+def test_the_trail_counts_an_exposure_that_ended_before_the_period_and_not_one_after_it(
+    verified, administrator, retail_user
+):
+    # given: a window of the flawed kind (a stale T&D role in retail), opened and closed
+    # today, with a retail view inside it
+    mover = user_create(
+        acting_user=administrator,
+        username="ido_kimura",
+        password=PASSWORD,
+        division="retail",
+        roles=["retail"],
+    )
+    audit_record(
+        actor=administrator,
+        action=AuditAction.ROLE_GRANTED,
+        obj=mover,
+        details={"role": "clerk", "division": "td"},
+    )
+    retail_application_open(user=mover, reference=verified.reference)
+    audit_record(
+        actor=administrator, action=AuditAction.ROLE_REVOKED, obj=mover, details={"role": "clerk"}
+    )
+    today = timezone.localdate()
+
+    def report(first: int, last: int) -> dict:
+        return report_from_trail(
+            period_from=today + timedelta(days=first), period_to=today + timedelta(days=last)
+        )
+
+    # when: the period holds today, starts after it (the window closed before the
+    # period), or ended before it (the window began after the period)
+    during = report(-1, 30)
+    later = report(1, 30)
+    earlier = report(-30, -1)
+    # then: the same exposed customer whatever the period's start, whole
+    for counted in (during, later):
+        assert counted["exposed_customers"] == 1
+        assert [r["record_id"] for r in counted["details"]["exposed_records"]] == [str(verified.pk)]
+        assert [(r["retailer_code"], r["exposed_customers"]) for r in counted["by_retailer"]] == [
+            (verified.retailer.code, 1)
+        ]
+    assert later["exposure_first"] == during["exposure_first"]
+    assert later["exposure_last"] == during["exposure_last"]
+    # only the period holding the window had it in the period, and saw the view
+    assert (during["exposed_customers_in_period"], later["exposed_customers_in_period"]) == (1, 0)
+    assert [r["exposed_customers_in_period"] for r in later["by_contract_class"]] == [0]
+    assert (during["viewers"], during["customers_viewed"]) == (1, 1)
+    assert (later["viewers"], later["customers_viewed"]) == (0, 0)
+    # and a period that ended before the window began does not count it
+    assert headline(earlier) == ZERO
