@@ -57,8 +57,7 @@ def _temporary_password(user: User) -> str:
     """Cryptographically random (`secrets`) and accepted by every configured validator."""
     for _attempt in range(20):
         password = "-".join(
-            "".join(secrets.choice(_ALPHABET) for _ in range(_GROUP_LENGTH))
-            for _ in range(_GROUPS)
+            "".join(secrets.choice(_ALPHABET) for _ in range(_GROUP_LENGTH)) for _ in range(_GROUPS)
         )
         try:
             validate_password(password, user)
@@ -78,11 +77,7 @@ def user_propose_password_reset(
         raise ValidationError({"reason": [_("Give a reason for the reset.")]})
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
-            {
-                "reason": [
-                    _("Keep the reason to %(max)s characters.") % {"max": REASON_MAX_LENGTH}
-                ]
-            }
+            {"reason": [_("Keep the reason to %(max)s characters.") % {"max": REASON_MAX_LENGTH}]}
         )
     if user_id == acting_user.pk:
         raise FourEyesViolation(

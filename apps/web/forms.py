@@ -23,7 +23,7 @@ def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -
         form.add_error(None, error.messages)
 
 
-class OwnPasswordChangeForm(SetPasswordForm):  # type: ignore[type-arg]
+class OwnPasswordChangeForm(SetPasswordForm):
     """Django's new-password pair plus the current password. The current password is
     checked by the service (apps.accounts.password_reset.user_change_own_password), not
     here, so no other entry point can skip it; its refusal comes back to this field."""

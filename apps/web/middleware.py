@@ -39,7 +39,9 @@ class IdleSessionRenewalMiddleware:
 
 # What a user who must change their password may still open: the change itself, signing
 # out, and the language switch.
-FORCED_CHANGE_ALLOWED = frozenset({"password_change", "password_change_done", "logout", "set_language"})
+FORCED_CHANGE_ALLOWED = frozenset(
+    {"password_change", "password_change_done", "logout", "set_language"}
+)
 
 
 class ForcedPasswordChangeMiddleware:

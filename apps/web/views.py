@@ -13,9 +13,8 @@ from django.utils.decorators import method_decorator
 from apps.accounts.models import RoleCode
 from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
-from apps.retail.selectors import retail_application_count
-
 from apps.core.errors import ServiceError
+from apps.retail.selectors import retail_application_count
 
 from .access import acting_user, persona
 from .forms import OwnPasswordChangeForm, add_service_error

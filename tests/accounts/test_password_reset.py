@@ -150,6 +150,7 @@ def test_the_user_is_told_in_the_inbox_without_the_password(administrator, admin
 
     relay_due()
 
+    assert decision.temporary_password is not None
     entry = InboxEntry.objects.select_related("message").get(user=staff)
     message = entry.message
     assert message.kind == NOTICE_KIND

@@ -190,9 +190,7 @@ def _pending_password_reset() -> int:
     proposer = _person("admin_matrix", "admin", "administrator")
     target = User.objects.order_by("pk").first()
     assert target is not None
-    return user_propose_password_reset(
-        acting_user=proposer, user_id=target.pk, reason="matrix"
-    ).pk
+    return user_propose_password_reset(acting_user=proposer, user_id=target.pk, reason="matrix").pk
 
 
 def _sampled_item() -> int:
