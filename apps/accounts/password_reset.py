@@ -9,7 +9,8 @@ password it is. On approval a random temporary password is set, returned once to
 approving administrator (never stored in clear, never logged, never in an event), every
 session of the user ends and the user must choose a new password at the next sign-in
 (`User.must_change_password`, enforced by apps.web.middleware). The user is told in the
-inbox. Each step is an audit event with ids and the reason only.
+inbox, and a sign-in lock-out of the user (django-axes) is lifted. Each step is an audit
+event with ids and the reason only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -140,13 +142,16 @@ def user_decide_password_reset(
         user.session_stamp = uuid.uuid4()
         user.save(update_fields=["password", "must_change_password", "session_stamp"])
         _end_sessions(user)
+        # A reset is often asked for after a lock-out: the user signs in with the
+        # temporary password now, not after the cool-off.
+        lockouts = axes_reset(username=user.username)
         audit_record(
             actor=acting_user,
             action=AuditAction.PASSWORD_RESET_APPLIED,
             obj=user,
             object_label=user.username,
             changed_fields=["password", "must_change_password"],
-            details={"request": request.pk, "sessions_ended": True},
+            details={"request": request.pk, "sessions_ended": True, "lockouts_cleared": lockouts},
         )
         _notify_user(user, request)
     return PasswordResetDecision(request=request, temporary_password=temporary)

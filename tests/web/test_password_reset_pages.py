@@ -253,6 +253,25 @@ def test_the_temporary_password_cannot_be_kept(administrator, administrator2, cl
     assert client.get(reverse("home"))["Location"] == reverse("password_change")
 
 
+def test_a_reset_lifts_a_sign_in_lock_out(settings, administrator, administrator2, clerk):
+    settings.AXES_ENABLED = True
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": clerk.username, "password": "forgotten"})
+    assert (
+        client.post(
+            reverse("login"), {"username": clerk.username, "password": PASSWORD}
+        ).status_code
+        == settings.AXES_HTTP_RESPONSE_CODE
+    )
+
+    temporary = _reset(administrator, administrator2, clerk)
+    response = client.post(reverse("login"), {"username": clerk.username, "password": temporary})
+
+    assert response.status_code == 302
+    assert client.get(reverse("home"))["Location"] == reverse("password_change")
+
+
 # --- a user's own change --------------------------------------------------------------------
 
 
