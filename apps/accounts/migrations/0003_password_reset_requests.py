@@ -12,7 +12,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_divisions_and_roles'),
-        ('audit', '0008_password_reset_actions'),
     ]
 
     operations = [
