@@ -13,6 +13,7 @@ urlpatterns = [
     path("audit/exposure/", include("apps.exposure.urls")),
     path("audit/", include("apps.audit.urls")),
     path("inbox/", include("apps.notifications.urls")),
+    path("administration/", include("apps.web.administration.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

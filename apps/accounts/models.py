@@ -78,6 +78,12 @@ class User(AbstractUser):
     # Rotated to end every session of the user at once (transfer, lock-out): Django checks
     # the session auth hash on every request, and the hash includes this stamp.
     session_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
+    # Set when administrators reset the password (apps.accounts.password_reset): the
+    # temporary password was seen by an administrator, so until the user chooses their
+    # own, every page sends them to the password change (apps.web.middleware).
+    must_change_password = models.BooleanField(
+        _("must change password"), default=False, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -132,3 +138,71 @@ class DivisionMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.division_id}"
+
+
+class PasswordResetStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PasswordResetRequest(models.Model):
+    """One administrator asks for another user's password to be reset; a different
+    administrator decides. The temporary password is never stored: only its hash, in the
+    user's own row, once approved."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="password_reset_requests",
+    )
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=PasswordResetStatus,
+        default=PasswordResetStatus.PENDING,
+    )
+    proposed_by = models.ForeignKey(
+        User, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password reset request")
+        verbose_name_plural = _("password reset requests")
+        ordering = ["-proposed_at", "-id"]
+        permissions = [
+            ("propose_password_reset", _("Can propose a password reset for another user")),
+            ("decide_password_reset", _("Can approve or reject a password reset")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status="pending"),
+                name="one_pending_password_reset_per_user",
+            ),
+            # The services refuse these first; the database refuses them too.
+            models.CheckConstraint(
+                condition=~Q(proposed_by=models.F("user")),
+                name="password_reset_not_proposed_for_oneself",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | (~Q(decided_by=models.F("proposed_by")) & ~Q(decided_by=models.F("user"))),
+                name="password_reset_decided_by_a_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.user_id} ({self.status})"

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 
-from .models import DivisionCode, Role, User
+from .models import DivisionCode, PasswordResetRequest, PasswordResetStatus, Role, User
 
 
 def is_in_division(user: User | AnonymousUser, division: DivisionCode) -> bool:
@@ -15,3 +16,33 @@ def is_in_division(user: User | AnonymousUser, division: DivisionCode) -> bool:
 
 def roles_of(user: User) -> list[Role]:
     return list(Role.objects.filter(group__user=user).select_related("division"))
+
+
+def pending_password_resets() -> QuerySet[PasswordResetRequest]:
+    """Every administrator sees every pending reset, oldest first (the one waiting longest)."""
+    return (
+        PasswordResetRequest.objects.filter(status=PasswordResetStatus.PENDING)
+        .select_related("user", "proposed_by")
+        .order_by("proposed_at", "id")
+    )
+
+
+def decided_password_resets(*, limit: int = 20) -> list[PasswordResetRequest]:
+    return list(
+        PasswordResetRequest.objects.exclude(status=PasswordResetStatus.PENDING)
+        .select_related("user", "proposed_by", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def password_reset_request(request_id: int) -> PasswordResetRequest | None:
+    return (
+        PasswordResetRequest.objects.select_related("user", "proposed_by", "decided_by")
+        .filter(pk=request_id)
+        .first()
+    )
+
+
+def password_reset_candidates(*, excluding: User) -> QuerySet[User]:
+    """Whose reset an administrator may propose: anyone but themselves."""
+    return User.objects.exclude(pk=excluding.pk).order_by("username")

@@ -1,9 +1,11 @@
-"""What every form page does with a service's refusal."""
+"""What every form page does with a service's refusal; the own-password form."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.errors import ServiceError
 
@@ -19,3 +21,16 @@ def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+class OwnPasswordChangeForm(SetPasswordForm):
+    """Django's new-password pair plus the current password. The current password is
+    checked by the service (apps.accounts.password_reset.user_change_own_password), not
+    here, so no other entry point can skip it; its refusal comes back to this field."""
+
+    old_password = forms.CharField(
+        label=_("Old password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["old_password", "new_password1", "new_password2"]

@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 
 from apps.accounts.models import RoleCode
+from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
+from apps.core.errors import ServiceError
 from apps.retail.selectors import retail_application_count
 
-from .access import persona
+from .access import acting_user, persona
+from .forms import OwnPasswordChangeForm, add_service_error
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -40,3 +47,30 @@ def home(request: HttpRequest) -> HttpResponse:
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class OwnPasswordChangeView(auth_views.PasswordChangeView):
+    """The signed-in user's own password; also where a user whose password administrators
+    reset is sent until they choose a new one (apps.web.middleware)."""
+
+    form_class = OwnPasswordChangeForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["forced"] = acting_user(self.request).must_change_password
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            user = user_change_own_password(
+                acting_user=acting_user(self.request),
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except (ValidationError, ServiceError) as refused:
+            add_service_error(form, refused)
+            return self.form_invalid(form)
+        # This session stays signed in; every other session of the user ends (the hash
+        # of the password is part of each session's auth hash).
+        update_session_auth_hash(self.request, user)
+        return HttpResponseRedirect(self.get_success_url())

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     # Every page needs a signed-in user unless its view is marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After a reset by administrators, nothing but the password change until it is done.
+    "apps.web.middleware.ForcedPasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lock-out into the lock-out page.

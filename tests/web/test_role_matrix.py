@@ -38,6 +38,7 @@ PAGE_URLCONFS = {
     "apps.access_review.urls",
     "apps.exposure.urls",
     "apps.notifications.urls",
+    "apps.web.administration.urls",
 }
 TD_URLCONFS = {
     "apps.applications.urls",
@@ -105,6 +106,10 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "inbox":                 (LOGIN, 200,  200,  200,  200,  200,  200),
     "inbox-read":            (LOGIN, 405,  405,  405,  405,  405,  405),
     "inbox-read-all":        (LOGIN, 405,  405,  405,  405,  405,  405),
+    # administrators (管理者): password resets need two of them
+    "admin-password-resets":        (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-password-reset-propose": (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-password-reset":         (LOGIN, 403, 403, 403, 404, 403, 200),
 }
 # fmt: on
 
@@ -134,6 +139,7 @@ STATE_FOR = {
     "exposure-csv": "draft",
     "exposure-json": "draft",
     "inbox-read": "draft",  # any: the pk is an inbox entry's, and GET is refused first
+    "admin-password-reset": "draft",  # any: the page takes a password reset request
 }
 
 
@@ -171,7 +177,20 @@ def url_for(name: str, application: Application | None) -> str:
         kwargs["reference"] = application.reference
     if "item_id" in converters:
         kwargs["item_id"] = _sampled_item()
+    if "request_id" in converters:
+        kwargs["request_id"] = _pending_password_reset()
     return reverse(name, kwargs=kwargs)
+
+
+def _pending_password_reset() -> int:
+    """A reset of the first user's password, proposed by an administrator of its own."""
+    from apps.accounts.password_reset import user_propose_password_reset
+    from tests.conftest import _person
+
+    proposer = _person("admin_matrix", "admin", "administrator")
+    target = User.objects.order_by("pk").first()
+    assert target is not None
+    return user_propose_password_reset(acting_user=proposer, user_id=target.pk, reason="matrix").pk
 
 
 def _sampled_item() -> int:

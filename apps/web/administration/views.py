@@ -1,0 +1,124 @@
+"""Password resets: propose (one administrator), decide (a different one), and the result
+page that shows the temporary password once.
+
+The temporary password exists only in the response to the approving POST: it is not in
+the session, a message, a URL or the database (only its hash is, in the user's row), and
+the response is marked no-store. Reloading the result re-sends the POST, which the
+service refuses as already decided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_safe
+
+from apps.accounts import selectors
+from apps.accounts.models import PasswordResetRequest, PasswordResetStatus, RoleCode
+from apps.accounts.password_reset import user_decide_password_reset, user_propose_password_reset
+from apps.core.errors import NotAllowed, NotFound, ServiceError
+from apps.web.access import acting_user, role_required
+from apps.web.forms import add_service_error
+
+from .forms import PasswordResetDecisionForm, PasswordResetProposalForm
+
+
+@role_required(RoleCode.ADMINISTRATOR)
+@require_safe
+def password_resets(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/administration/password_resets.html",
+        {
+            "pending": selectors.pending_password_resets(),
+            "decided": selectors.decided_password_resets(),
+            "my_id": acting_user(request).pk,
+        },
+    )
+
+
+@role_required(RoleCode.ADMINISTRATOR)
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset_propose(request: HttpRequest) -> HttpResponse:
+    proposer = acting_user(request)
+    if request.method != "POST":
+        initial = {"user": request.GET["user"]} if request.GET.get("user", "").isdigit() else {}
+        form = PasswordResetProposalForm(proposer=proposer, initial=initial)
+    else:
+        form = PasswordResetProposalForm(request.POST, proposer=proposer)
+        if form.is_valid():
+            try:
+                proposal = user_propose_password_reset(
+                    acting_user=proposer,
+                    user_id=form.cleaned_data["user"].pk,
+                    reason=form.cleaned_data["reason"],
+                )
+            except (ValidationError, ServiceError) as refused:
+                add_service_error(form, refused)
+            else:
+                messages.success(
+                    request,
+                    _("Reset #%(request)s proposed: a different administrator must approve it.")
+                    % {"request": proposal.pk},
+                )
+                return redirect("admin-password-reset", request_id=proposal.pk)
+    return render(request, "web/administration/password_reset_propose.html", {"form": form})
+
+
+def _render_request(
+    request: HttpRequest,
+    found: PasswordResetRequest,
+    form: PasswordResetDecisionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    me = acting_user(request)
+    context: dict[str, Any] = {
+        "reset": found,
+        "form": form or PasswordResetDecisionForm(),
+        "is_pending": found.status == PasswordResetStatus.PENDING,
+        "own_proposal": found.proposed_by_id == me.pk,
+        "own_password": found.user_id == me.pk,
+    }
+    return render(request, "web/administration/password_reset.html", context, status=status)
+
+
+@never_cache
+@role_required(RoleCode.ADMINISTRATOR)
+@require_http_methods(["GET", "HEAD", "POST"])
+@sensitive_variables("decision")
+def password_reset_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = selectors.password_reset_request(request_id)
+    if found is None:
+        raise Http404
+    if request.method != "POST":
+        return _render_request(request, found)
+    form = PasswordResetDecisionForm(request.POST)
+    if not form.is_valid():
+        return _render_request(request, found, form, status=400)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        decision = user_decide_password_reset(
+            acting_user=acting_user(request), request_id=found.pk, approve=approve
+        )
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as refused:
+        add_service_error(form, refused)
+        status = 403 if isinstance(refused, NotAllowed) else 409
+        found = selectors.password_reset_request(found.pk) or found
+        return _render_request(request, found, form, status)
+    if not approve:
+        messages.success(request, _("Reset #%(request)s rejected.") % {"request": found.pk})
+        return redirect("admin-password-resets")
+    return render(
+        request,
+        "web/administration/password_reset_done.html",
+        {"reset": decision.request, "temporary_password": decision.temporary_password},
+    )
