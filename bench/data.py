@@ -35,6 +35,7 @@ from guardian.models import GroupObjectPermission
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_roles
 from apps.accounts.services import user_create
+from apps.applications.barrier import barrier_check
 from apps.applications.models import (
     Application,
     ApplicationContribution,
@@ -44,7 +45,7 @@ from apps.applications.pseudonym import new_pseudonym
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import Contribution
 from apps.applications.states import MaskingState as M
-from apps.applications.visibility import VIEW_PERM, barrier_check, retail_group
+from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import db as audit_db
 from apps.audit.models import AuditAction, AuditEvent
 from apps.retailers.models import Retailer

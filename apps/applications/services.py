@@ -30,8 +30,10 @@ from apps.retailers.models import Retailer
 from apps.vault.services import vault_read, vault_store
 from apps.vault.types import CustomerPII
 
+from . import publishing
 from .inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
 from .leaks import Leak, scan, scan_text
+from .masking import invalidate_masking
 from .models import Application, ApplicationContribution, ReviewOpening
 from .projection import project, projection_hash, scanned_texts
 from .pseudonym import new_pseudonym
@@ -136,27 +138,6 @@ def _clean_reason(reason: str, *, customer: CustomerPII | None, field: str = "re
     return reason
 
 
-def _invalidate_masking(application: Application, *, actor: User) -> list[str]:
-    """A change after encoding: withdraw retail visibility in this same transaction and
-    require a fresh encode and second-person check. Construction progress stays."""
-    if application.masking_state == M.UNMASKED:
-        return []
-    previous = application.masking_state
-    application.unmask()
-    fields = ["masking_state"]
-    if application.state in (S.ENCODED, S.VERIFIED):
-        application.back_to_entered()
-        fields.append("state")
-    withdraw_retail_view(application, actor=actor)
-    audit_record(
-        actor=actor,
-        action=AuditAction.MASKING_INVALIDATED,
-        obj=application,
-        details={"previous_masking": previous, "version": application.version},
-    )
-    return fields
-
-
 # --- create and change ------------------------------------------------------------------
 
 
@@ -228,7 +209,7 @@ def _apply_changes(
             setattr(application, name, cleaned[name])
             fields.append(name)
     application.version += 1
-    fields += _invalidate_masking(application, actor=acting_user)
+    fields += invalidate_masking(application, actor=acting_user)
     _save(application, fields)
     _contribute(application, acting_user, Contribution.EDITED)
     audit_record(
@@ -471,6 +452,8 @@ def application_verify(
         application.verified_at = timezone.now()
         _save(application, fields)
         grant_retail_view(application, actor=acting_user)
+        # Both locks hold now: retail may read exactly this projection, frozen.
+        publishing.publish(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_VERIFIED,
@@ -529,6 +512,7 @@ def application_release(
         application.release()
         application.released_at = timezone.now()
         _save(application, ["state", "released_at"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_RELEASED,
@@ -570,6 +554,7 @@ def application_complete(
         )
         application.complete()
         _save(application, ["state", "completed_on"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_COMPLETED,
@@ -593,6 +578,7 @@ def application_energize(
         )
         application.energize()
         _save(application, ["state", "energized_on"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_ENERGIZED,
@@ -618,6 +604,7 @@ def application_cancel(
         # the verification queue for it: the masking goes back to unmasked for good.
         if application.masking_state != M.UNMASKED:
             application.unmask()
+            # Withdraws the publication too (visibility.withdraw_retail_view).
             withdraw_retail_view(application, actor=acting_user)
             fields.append("masking_state")
         application.cancel()

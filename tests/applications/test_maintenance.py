@@ -11,8 +11,9 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from apps.applications import services
+from apps.applications.barrier import Disagreement, barrier_check
 from apps.applications.models import ApplicationGroupObjectPermission
-from apps.applications.visibility import barrier_check, retail_group
+from apps.applications.visibility import retail_group
 from apps.audit.models import AuditAction, AuditEvent
 from apps.vault.errors import VaultRecordErased
 from apps.vault.models import CustomerRecord
@@ -35,9 +36,7 @@ def test_barrier_check_withdraws_a_stray_permission(new_application, clerk, supe
 
     found = barrier_check(repair=True)
 
-    assert [(d.application_id, d.permission_held, d.masking_verified) for d in found] == [
-        (app.pk, True, False)
-    ]
+    assert found == [Disagreement(app.pk, permission_held=True, masking_verified=False)]
     assert not ApplicationGroupObjectPermission.objects.filter(content_object=app).exists()
     assert AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED, actor=None).count() == 1
     assert barrier_check(repair=False) == []
@@ -82,6 +81,8 @@ def test_barrier_check_withdraws_a_per_person_grant(
 
     found = barrier_check(repair=True)
 
-    assert [(d.application_id, d.user_id) for d in found] == [(app.pk, retail_user.pk)]
+    assert found == [
+        Disagreement(app.pk, permission_held=True, masking_verified=False, user_id=retail_user.pk)
+    ]
     assert not retail_user.has_perm("applications.view_application", app)
     assert barrier_check(repair=False) == []
