@@ -24,6 +24,7 @@ from .visibility import withdraw_retail_view
 RETAILER_RENAMED = "retailer_renamed"
 RETAILER_AFFILIATION_CHANGED = "retailer_affiliation_changed"
 BARRIER_CHECK = "barrier_check"
+PROJECTION_CHANGED = "projection_changed"  # found by verify: changed behind the encoding
 
 
 def invalidate_masking(

@@ -33,7 +33,7 @@ from apps.vault.types import CustomerPII
 from . import publishing
 from .inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
 from .leaks import Leak, scan, scan_text
-from .masking import invalidate_masking
+from .masking import PROJECTION_CHANGED, invalidate_masking
 from .models import Application, ApplicationContribution, ReviewOpening
 from .projection import project, projection_hash, scanned_texts
 from .pseudonym import new_pseudonym
@@ -440,30 +440,41 @@ def application_verify(
             raise NotAllowed(
                 _("Open the review page for this version before verifying it."), code="not_reviewed"
             )
-        if projection_hash(project(application)) != application.projection_hash:
-            raise WrongState(_("What retail would see changed after encoding; encode it again."))
-        fields = ["masking_state", "verified_version", "verified_by", "verified_at"]
-        if application.state == S.ENCODED:
-            application.mark_verified()
-            fields.append("state")
-        application.confirm_mask()
-        application.verified_version = application.version
-        application.verified_by = acting_user
-        application.verified_at = timezone.now()
-        _save(application, fields)
-        grant_retail_view(application, actor=acting_user)
-        # Both locks hold now: retail may read exactly this projection, frozen.
-        publishing.publish(application)
-        audit_record(
-            actor=acting_user,
-            action=AuditAction.APPLICATION_VERIFIED,
-            obj=application,
-            details={"version": application.version, "projection": application.projection_hash},
+        if projection_hash(project(application)) == application.projection_hash:
+            _confirm_verification(application, acting_user)
+            return application
+        # What retail would see changed behind this encoding (a retailer renamed while it
+        # was encoded, say): it no longer stands. Withdraw it so that encode accepts the
+        # application again, and commit that, like a leak refusal, before refusing.
+        _save(
+            application,
+            invalidate_masking(application, actor=acting_user, cause=PROJECTION_CHANGED),
         )
-        notify.notify_application_event(
-            event=notify.VERIFIED, application=application, actor=acting_user
-        )
-    return application
+    raise WrongState(_("What retail would see changed after encoding; encode it again."))
+
+
+def _confirm_verification(application: Application, acting_user: User) -> None:
+    fields = ["masking_state", "verified_version", "verified_by", "verified_at"]
+    if application.state == S.ENCODED:
+        application.mark_verified()
+        fields.append("state")
+    application.confirm_mask()
+    application.verified_version = application.version
+    application.verified_by = acting_user
+    application.verified_at = timezone.now()
+    _save(application, fields)
+    grant_retail_view(application, actor=acting_user)
+    # Both locks hold now: retail may read exactly this projection, frozen.
+    publishing.publish(application)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.APPLICATION_VERIFIED,
+        obj=application,
+        details={"version": application.version, "projection": application.projection_hash},
+    )
+    notify.notify_application_event(
+        event=notify.VERIFIED, application=application, actor=acting_user
+    )
 
 
 def application_return(

@@ -12,6 +12,7 @@ except to label its audit events (the retail site's own view log is a later step
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +217,7 @@ def _page_number(value: int | str | None) -> int:
         return 1
 
 
-def cursor_of(row: dict[str, Any]) -> str | None:
+def cursor_of(row: Mapping[str, Any]) -> str | None:
     at = row["verified_at"]
     if at is None:
         return None

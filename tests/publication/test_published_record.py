@@ -14,6 +14,7 @@ from apps.applications.models import Application
 from apps.applications.projection import RetailApplication, project, projection_hash
 from apps.applications.visibility import withdraw_retail_view
 from apps.audit.models import AuditAction, AuditEvent
+from apps.core.errors import WrongState
 from apps.publication.models import PublishedApplication
 from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.retailers.models import Retailer
@@ -341,3 +342,22 @@ def test_the_barrier_check_invalidates_what_changed_behind_the_services(
     for app in (waiting, shown):
         _verify_again(app, clerk=clerk, supervisor=supervisor)
     assert barrier_check(repair=False) == []
+
+
+def test_verify_refusing_a_changed_projection_leaves_the_application_ready_to_encode(
+    new_application, clerk, supervisor
+):
+    # A rename racing the encoding (here: behind the services) must not strand it.
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    Retailer.objects.filter(pk=app.retailer_id).update(name="競合で改名")
+    services.application_record_review_opened(acting_user=supervisor, application_id=app.pk)
+
+    with pytest.raises(WrongState):
+        services.application_verify(
+            acting_user=supervisor, application_id=app.pk, expected_version=app.version
+        )
+
+    assert _reload(app).masking_state == "unmasked"
+    assert _published(app) is None
+    app = _verify_again(app, clerk=clerk, supervisor=supervisor)
+    assert _shown(app).retailer_name == "競合で改名"
