@@ -15,6 +15,7 @@ from apps.applications.barrier import Disagreement, barrier_check
 from apps.applications.models import ApplicationGroupObjectPermission
 from apps.applications.visibility import retail_group
 from apps.audit.models import AuditAction, AuditEvent
+from apps.publication.models import PublishedApplication
 from apps.vault.errors import VaultRecordErased
 from apps.vault.models import CustomerRecord
 from apps.vault.services import vault_read
@@ -48,6 +49,19 @@ def test_barrier_check_command_fails_when_it_finds_something(new_application, cl
 
     with pytest.raises(SystemExit):
         call_command("barrier_check", stdout=StringIO())
+
+
+def test_barrier_check_command_names_a_publication_mismatch(new_application, clerk, supervisor):
+    app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    PublishedApplication.objects.filter(application_id=app.pk).delete()
+    out = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("barrier_check", stdout=out)
+    call_command("barrier_check", "--repair", stdout=out)
+
+    assert f"application id={app.pk} publication=unpublished" in out.getvalue()
+    assert PublishedApplication.objects.filter(application_id=app.pk).exists()
 
 
 def test_sweep_erases_the_old_customer_record_after_an_edit(new_application, clerk):
