@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = audit(cast, repeats)
     else:
         figures = measure_all(cast, scale.name, repeats)
-    from apps.applications.visibility import barrier_check
+    from apps.applications.barrier import barrier_check
 
     after = barrier_check(repair=False)
     log(f"after the run: barrier_check(repair=False) == {after[:5]}")

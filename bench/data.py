@@ -35,18 +35,21 @@ from guardian.models import GroupObjectPermission
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_roles
 from apps.accounts.services import user_create
+from apps.applications.barrier import barrier_check
 from apps.applications.models import (
     Application,
     ApplicationContribution,
     ApplicationGroupObjectPermission,
 )
+from apps.applications.projection import project, projection_hash
 from apps.applications.pseudonym import new_pseudonym
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import Contribution
 from apps.applications.states import MaskingState as M
-from apps.applications.visibility import VIEW_PERM, barrier_check, retail_group
+from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import db as audit_db
 from apps.audit.models import AuditAction, AuditEvent
+from apps.publication.models import PublishedApplication
 from apps.retailers.models import Retailer
 from apps.vault.blind_index import INDEX_KINDS, normalize
 from apps.vault.keyring import get_keyring
@@ -55,7 +58,7 @@ from apps.vault.types import CustomerPII
 
 PASSWORD = "bench-only password 2026"  # noqa: S105 - a public benchmark login
 MARKER_TABLE = "bench_marker"
-DATA_VERSION = "2"  # 2: grants also in guardian's generic table
+DATA_VERSION = "3"  # 2: grants also in guardian's generic table; 3: published rows
 BATCH = 2000
 REFERENCE_BASE = 9_000_000  # generated references never meet the services' SD2026-<pk>
 
@@ -248,27 +251,28 @@ def _generate(scale: Scale) -> None:
                     }
                 else:
                     fields = {"state": S.DRAFT if kind == "draft" else S.ENTERED}
-            apps.append(
-                Application(
-                    reference=f"SD2026-{REFERENCE_BASE + i}",
-                    pseudonym=pseudonym,
-                    supply_point_id=f"10{REFERENCE_BASE + i:020d}",
-                    postal_code="900-0001",
-                    prefecture="47",
-                    municipality="那覇市",
-                    street_address=f"試験町{i % 9 + 1}丁目{i + 1}番地",
-                    contract_class="low",
-                    contract_capacity_kw=Decimal("6.0"),
-                    requested_start_date=(at + dt.timedelta(days=30)).date(),
-                    contractor_name="試験電設株式会社",
-                    contractor_registration="沖縄県知事登録 第01234号",
-                    retailer=retailer,
-                    remarks="新築戸建て。引込柱の位置は現地で確認。",
-                    customer_ref=record.id,
-                    created_by=clerk,
-                    **fields,
-                )
+            app = Application(
+                reference=f"SD2026-{REFERENCE_BASE + i}",
+                pseudonym=pseudonym,
+                supply_point_id=f"10{REFERENCE_BASE + i:020d}",
+                postal_code="900-0001",
+                prefecture="47",
+                municipality="那覇市",
+                street_address=f"試験町{i % 9 + 1}丁目{i + 1}番地",
+                contract_class="low",
+                contract_capacity_kw=Decimal("6.0"),
+                requested_start_date=(at + dt.timedelta(days=30)).date(),
+                contractor_name="試験電設株式会社",
+                contractor_registration="沖縄県知事登録 第01234号",
+                retailer=retailer,
+                remarks="新築戸建て。引込柱の位置は現地で確認。",
+                customer_ref=record.id,
+                created_by=clerk,
+                **fields,
             )
+            if app.masking_state != M.UNMASKED:  # as encoding would have hashed it
+                app.projection_hash = projection_hash(project(app))
+            apps.append(app)
         with transaction.atomic(using="vault"):
             CustomerRecord.objects.using("vault").bulk_create(records)
             BlindIndexEntry.objects.using("vault").bulk_create(entries)
@@ -292,6 +296,18 @@ def _generate(scale: Scale) -> None:
                     permission=view,
                     content_type=application_type,
                     object_pk=str(app.pk),
+                )
+                for app in created
+                if app.masking_state == M.VERIFIED
+            )
+            # What verification publishes (apps/applications/publishing.py), in bulk.
+            PublishedApplication.objects.bulk_create(
+                PublishedApplication(
+                    application_id=app.pk,
+                    version=app.version,
+                    projection_hash=app.projection_hash,
+                    verified_at=app.verified_at,
+                    **project(app).as_dict(),
                 )
                 for app in created
                 if app.masking_state == M.VERIFIED

@@ -30,8 +30,10 @@ from apps.retailers.models import Retailer
 from apps.vault.services import vault_read, vault_store
 from apps.vault.types import CustomerPII
 
+from . import publishing
 from .inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
 from .leaks import Leak, scan, scan_text
+from .masking import PROJECTION_CHANGED, invalidate_masking
 from .models import Application, ApplicationContribution, ReviewOpening
 from .projection import project, projection_hash, scanned_texts
 from .pseudonym import new_pseudonym
@@ -136,27 +138,6 @@ def _clean_reason(reason: str, *, customer: CustomerPII | None, field: str = "re
     return reason
 
 
-def _invalidate_masking(application: Application, *, actor: User) -> list[str]:
-    """A change after encoding: withdraw retail visibility in this same transaction and
-    require a fresh encode and second-person check. Construction progress stays."""
-    if application.masking_state == M.UNMASKED:
-        return []
-    previous = application.masking_state
-    application.unmask()
-    fields = ["masking_state"]
-    if application.state in (S.ENCODED, S.VERIFIED):
-        application.back_to_entered()
-        fields.append("state")
-    withdraw_retail_view(application, actor=actor)
-    audit_record(
-        actor=actor,
-        action=AuditAction.MASKING_INVALIDATED,
-        obj=application,
-        details={"previous_masking": previous, "version": application.version},
-    )
-    return fields
-
-
 # --- create and change ------------------------------------------------------------------
 
 
@@ -228,7 +209,7 @@ def _apply_changes(
             setattr(application, name, cleaned[name])
             fields.append(name)
     application.version += 1
-    fields += _invalidate_masking(application, actor=acting_user)
+    fields += invalidate_masking(application, actor=acting_user)
     _save(application, fields)
     _contribute(application, acting_user, Contribution.EDITED)
     audit_record(
@@ -459,28 +440,41 @@ def application_verify(
             raise NotAllowed(
                 _("Open the review page for this version before verifying it."), code="not_reviewed"
             )
-        if projection_hash(project(application)) != application.projection_hash:
-            raise WrongState(_("What retail would see changed after encoding; encode it again."))
-        fields = ["masking_state", "verified_version", "verified_by", "verified_at"]
-        if application.state == S.ENCODED:
-            application.mark_verified()
-            fields.append("state")
-        application.confirm_mask()
-        application.verified_version = application.version
-        application.verified_by = acting_user
-        application.verified_at = timezone.now()
-        _save(application, fields)
-        grant_retail_view(application, actor=acting_user)
-        audit_record(
-            actor=acting_user,
-            action=AuditAction.APPLICATION_VERIFIED,
-            obj=application,
-            details={"version": application.version, "projection": application.projection_hash},
+        if projection_hash(project(application)) == application.projection_hash:
+            _confirm_verification(application, acting_user)
+            return application
+        # What retail would see changed behind this encoding (a retailer renamed while it
+        # was encoded, say): it no longer stands. Withdraw it so that encode accepts the
+        # application again, and commit that, like a leak refusal, before refusing.
+        _save(
+            application,
+            invalidate_masking(application, actor=acting_user, cause=PROJECTION_CHANGED),
         )
-        notify.notify_application_event(
-            event=notify.VERIFIED, application=application, actor=acting_user
-        )
-    return application
+    raise WrongState(_("What retail would see changed after encoding; encode it again."))
+
+
+def _confirm_verification(application: Application, acting_user: User) -> None:
+    fields = ["masking_state", "verified_version", "verified_by", "verified_at"]
+    if application.state == S.ENCODED:
+        application.mark_verified()
+        fields.append("state")
+    application.confirm_mask()
+    application.verified_version = application.version
+    application.verified_by = acting_user
+    application.verified_at = timezone.now()
+    _save(application, fields)
+    grant_retail_view(application, actor=acting_user)
+    # Both locks hold now: retail may read exactly this projection, frozen.
+    publishing.publish(application)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.APPLICATION_VERIFIED,
+        obj=application,
+        details={"version": application.version, "projection": application.projection_hash},
+    )
+    notify.notify_application_event(
+        event=notify.VERIFIED, application=application, actor=acting_user
+    )
 
 
 def application_return(
@@ -529,6 +523,7 @@ def application_release(
         application.release()
         application.released_at = timezone.now()
         _save(application, ["state", "released_at"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_RELEASED,
@@ -570,6 +565,7 @@ def application_complete(
         )
         application.complete()
         _save(application, ["state", "completed_on"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_COMPLETED,
@@ -593,6 +589,7 @@ def application_energize(
         )
         application.energize()
         _save(application, ["state", "energized_on"])
+        publishing.follow_state(application)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_ENERGIZED,
@@ -618,6 +615,7 @@ def application_cancel(
         # the verification queue for it: the masking goes back to unmasked for good.
         if application.masking_state != M.UNMASKED:
             application.unmask()
+            # Withdraws the publication too (visibility.withdraw_retail_view).
             withdraw_retail_view(application, actor=acting_user)
             fields.append("masking_state")
         application.cancel()

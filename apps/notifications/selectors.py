@@ -73,7 +73,7 @@ def _entries(user: User) -> QuerySet[InboxEntry]:
 def _retail_links(reader: Reader, ids: set[int]) -> dict[int, str]:
     from apps.retail.selectors import retail_application_rows
 
-    rows = retail_application_rows(user=reader.user).filter(id__in=ids)
+    rows = retail_application_rows(user=reader.user).filter(application_id__in=ids)
     return {row["id"]: reverse("retail-detail", args=[row["reference"]]) for row in rows}
 
 

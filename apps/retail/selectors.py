@@ -1,39 +1,44 @@
 """Everything retail can ever receive about an application comes from here.
 
-Both locks of the barrier are applied on every query: the retail group's guardian object
-permission (direct foreign-key table, global permissions ignored) AND the masking state
-of the current version. Only the columns of the retail projection are loaded; this
-package never imports the vault (an import-linter contract enforces it).
+Retail reads only the published table (apps.publication): rows a supervisor verified,
+frozen as they were shown, written and withdrawn by the T&D services in the transaction
+that verifies or invalidates (both locks of the barrier, guardian's object permission and
+the verified masking, are checked there and by `barrier_check`). Here only the reader's
+own standing is applied: in the retail division now, with the retail role. This package
+never imports the vault (an import-linter contract enforces it) and reads no T&D table
+except to label its audit events (the retail site's own view log is a later step).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group
 from django.db import transaction
-from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, IntegerField, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
 from apps.accounts.selectors import is_in_division
-from apps.applications.models import Application, ApplicationGroupObjectPermission
+from apps.applications.models import Application
 from apps.applications.normalize import to_halfwidth
-from apps.applications.projection import RETAIL_COLUMNS, RetailApplication, projection_from_row
-from apps.applications.visibility import VIEW_PERM
+from apps.applications.projection import FIELD_NAMES, RetailApplication, projection_from_values
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record, audit_record_each
 from apps.core.errors import NotFound
-from apps.retailers.models import Retailer
+from apps.publication.models import PublishedApplication
 
 RETAIL_PAGE_SIZE = 25
 # The list counts its rows up to here and then says "more than": an exact count walks
 # every visible row on every page, and past a thousand nobody pages through the list.
 COUNT_CAP = 1000
-ORDER = ("-verified_at", "-id")
-_OWN_COLUMNS = tuple(c for c in RETAIL_COLUMNS if not c.startswith("retailer__"))
+ORDER = ("-verified_at", "-application_id")
+# What a retail query loads: the projection, the cursor's key, the id as "id".
+COLUMNS = (*FIELD_NAMES, "verified_at")
+_ID = {"id": F("application_id")}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
@@ -45,59 +50,44 @@ def is_retail_user(user: User | AnonymousUser) -> bool:
     )
 
 
-def _visible(user: User | AnonymousUser) -> QuerySet[Application]:
-    """Both locks and the user's own standing, in the one query that reads the rows."""
+def _visible(user: User | AnonymousUser) -> QuerySet[PublishedApplication]:
+    """The published rows, if the reader stands in retail now; in the query that reads
+    the rows, so a transfer takes effect at once."""
     if not user.is_authenticated or not user.is_active:
-        return Application.objects.none()
+        return PublishedApplication.objects.none()
     assert isinstance(user, User)
     now = timezone.now()
-    # The user is in retail now (a transfer takes effect at once) ...
     in_retail_now = DivisionMembership.objects.filter(
         Q(valid_until__isnull=True) | Q(valid_until__gt=now),
         user=user,
         division_id=DivisionCode.RETAIL,
         valid_from__lte=now,
     )
-    # Lock 1: the retail group's row in guardian's direct foreign-key table, the user a
-    # member of that group. Only group rows count: a per-user grant or a model-wide
-    # permission opens nothing for retail. Correlated, so the list walks its index in
-    # order and probes the unique (group, permission, object) index for the rows it is
-    # about to show; the group and the permission are one-row subqueries (a role has one
-    # group; a codename is unique within its app), which keeps the plan simple.
-    retail_group = Group.objects.filter(role__code=RoleCode.RETAIL, user=user).values("id")
-    view = Permission.objects.filter(
-        codename=VIEW_PERM, content_type__app_label="applications"
-    ).values("id")
-    granted = ApplicationGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"),
-        group=Subquery(retail_group[:1]),
-        permission=Subquery(view[:1]),
-    )
-    # Lock 2: masking verified for the current version (app_retail_list_idx holds
-    # exactly these rows, in the list's order).
-    return (
-        Application.objects.retail_visible_state()
-        .filter(Exists(in_retail_now))
-        .filter(Exists(granted))
-    )
+    # Only the retail role's group counts: a per-user or model-wide permission opens
+    # nothing for retail.
+    in_retail_role = Group.objects.filter(role__code=RoleCode.RETAIL, user=user)
+    return PublishedApplication.objects.filter(Exists(in_retail_now)).filter(Exists(in_retail_role))
 
 
 def retail_application_list(
     *, user: User | AnonymousUser, search: str = ""
 ) -> list[RetailApplication]:
     """Masked projections, newest verification first; search by reference or supply point."""
-    return [projection_from_row(row) for row in retail_application_rows(user=user, search=search)]
+    return [
+        projection_from_values(row) for row in retail_application_rows(user=user, search=search)
+    ]
 
 
 def retail_application_rows(
     *, user: User | AnonymousUser, search: str = ""
-) -> QuerySet[Application, dict[str, Any]]:
-    """The retail columns of the visible rows, newest verification first, still unevaluated:
-    callers page it in the database and map only the page (projection_from_row)."""
-    return _searched(user, search).order_by(*ORDER).values(*RETAIL_COLUMNS)
+) -> QuerySet[PublishedApplication, dict[str, Any]]:
+    """The published columns of the visible rows (the application's id as "id"), newest
+    verification first, still unevaluated: callers page it in the database and map only
+    the page (projection_from_values)."""
+    return _searched(user, search).order_by(*ORDER).values(*COLUMNS, **_ID)
 
 
-def _searched(user: User | AnonymousUser, search: str) -> QuerySet[Application]:
+def _searched(user: User | AnonymousUser, search: str) -> QuerySet[PublishedApplication]:
     queryset = _visible(user)
     term = to_halfwidth(search).strip().upper().replace(" ", "").replace("-", "")
     if term:
@@ -158,19 +148,13 @@ def retail_application_page(
     number = _page_number(page_number)
     # The capped count rides along with the page's rows: one query, not two.
     capped_count = Func(
-        Subquery(searched.order_by().values("id")[: COUNT_CAP + 1]),
+        Subquery(searched.order_by().values("application_id")[: COUNT_CAP + 1]),
         template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
         output_field=IntegerField(),
     )
-    # The retailer's code and name by id for the rows shown, not by a join: joined, the
-    # planner may start from the retailer and sort its applications instead of walking
-    # the list's index.
-    retailer = Retailer.objects.filter(pk=OuterRef("retailer_id"))
-    rows_query = searched.annotate(
-        visible_count=capped_count,
-        shown_retailer_code=Subquery(retailer.values("code")[:1]),
-        shown_retailer_name=Subquery(retailer.values("name")[:1]),
-    ).values(*_OWN_COLUMNS, "shown_retailer_code", "shown_retailer_name", "visible_count")
+    rows_query = searched.annotate(visible_count=capped_count).values(
+        *COLUMNS, "visible_count", **_ID
+    )
     count: int | None = None
     if after is None and before is None and number > 1:
         # A page by number: clamp it to the last page (like Django's get_page).
@@ -178,9 +162,9 @@ def retail_application_page(
     after_key, before_key = _cursor(after), _cursor(before)
     if before_key is not None:
         rows = list(
-            rows_query.filter(_beyond(before_key, newer=True)).order_by("verified_at", "id")[
-                : per_page + 1
-            ]
+            rows_query.filter(_beyond(before_key, newer=True)).order_by(
+                "verified_at", "application_id"
+            )[: per_page + 1]
         )
         has_previous = len(rows) > per_page
         rows = rows[:per_page][::-1]
@@ -197,9 +181,6 @@ def retail_application_page(
         has_next = len(rows) > per_page
         rows = rows[:per_page]
         has_previous = number > 1
-    for row in rows:
-        row["retailer__code"] = row.pop("shown_retailer_code")
-        row["retailer__name"] = row.pop("shown_retailer_name")
     if rows:
         count = rows[0]["visible_count"]
     elif count is None:
@@ -217,7 +198,7 @@ def retail_application_page(
                 details={"view": "list"},
             )
     return RetailPage(
-        object_list=[projection_from_row(row) for row in rows],
+        object_list=[projection_from_values(row) for row in rows],
         number=number,
         count=count,
         count_capped=capped,
@@ -236,7 +217,7 @@ def _page_number(value: int | str | None) -> int:
         return 1
 
 
-def cursor_of(row: dict[str, Any]) -> str | None:
+def cursor_of(row: Mapping[str, Any]) -> str | None:
     at = row["verified_at"]
     if at is None:
         return None
@@ -258,13 +239,13 @@ def _cursor(value: str | None) -> tuple[datetime.datetime, int] | None:
 def _beyond(key: tuple[datetime.datetime, int], *, newer: bool) -> Q:
     at, pk = key
     if newer:
-        return Q(verified_at__gt=at) | Q(verified_at=at, id__gt=pk)
-    return Q(verified_at__lt=at) | Q(verified_at=at, id__lt=pk)
+        return Q(verified_at__gt=at) | Q(verified_at=at, application_id__gt=pk)
+    return Q(verified_at__lt=at) | Q(verified_at=at, application_id__lt=pk)
 
 
 def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
     """Not visible and not existing look the same: NotFound (the views answer 404)."""
-    return projection_from_row(_detail_row(user, reference))
+    return projection_from_values(_detail_row(user, reference))
 
 
 def retail_application_open(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
@@ -279,16 +260,17 @@ def retail_application_open(*, user: User | AnonymousUser, reference: str) -> Re
                 obj=_viewed(row),
                 details={"view": "detail"},
             )
-    return projection_from_row(row)
+    return projection_from_values(row)
 
 
 def _viewed(row: dict[str, Any]) -> Application:
-    # Only the id and labels are needed for the event; nothing more of the row is read.
+    # The event names the application (its id and labels); an unsaved stand-in, nothing
+    # of the T&D row is read.
     return Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
 
 
 def _detail_row(user: User | AnonymousUser, reference: str) -> dict[str, Any]:
-    row = _visible(user).filter(reference=reference).values(*RETAIL_COLUMNS).first()
+    row = _visible(user).filter(reference=reference).values(*COLUMNS, **_ID).first()
     if row is None:
         raise NotFound()
     return row

@@ -10,6 +10,7 @@ from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 
 from .models import AffiliationProposal, Retailer
+from .services import RENAMED, retailer_changed
 
 
 @admin.register(Retailer)
@@ -30,13 +31,17 @@ class RetailerAdmin(admin.ModelAdmin[Retailer]):
     def save_model(self, request: HttpRequest, obj: Retailer, form: Any, change: bool) -> None:
         # The admin wraps this in the request's transaction: the event commits with it.
         super().save_model(request, obj, form, change)
+        actor = request.user if isinstance(request.user, User) else None
         audit_record(
-            actor=request.user if isinstance(request.user, User) else None,
+            actor=actor,
             action=AuditAction.CONFIGURATION_CHANGED if change else AuditAction.RETAILER_CREATED,
             obj=obj,
             changed_fields=form.changed_data,
             details={"via": "admin"},
         )
+        if change and "name" in form.changed_data:
+            # Same transaction: the retailer's verified applications lose their check.
+            retailer_changed(obj, actor=actor, cause=RENAMED)
 
 
 @admin.register(AffiliationProposal)

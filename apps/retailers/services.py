@@ -1,4 +1,16 @@
+"""Retailers: creation, renaming, and the two-administrator affiliation change.
+
+A retailer's name and affiliation are part of what a supervisor verifies for each of its
+applications (the name is shown to retail; the classification is confirmed on the review
+page). Changing either must invalidate those checks in the same transaction. The workflow
+sits on a higher floor and this module may not import it, so the workflow registers a
+listener here at start-up (apps.applications.apps) and every change below calls it: an
+explicit, synchronous call in the caller's transaction, not a signal.
+"""
+
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,6 +24,52 @@ from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotFound, WrongState
 
 from .models import AffiliationProposal, ProposalStatus, Retailer
+
+# Why a retailer changed, as the listeners receive it.
+RENAMED = "retailer_renamed"
+AFFILIATION_CHANGED = "retailer_affiliation_changed"
+
+RetailerListener = Callable[..., object]
+_listeners: list[RetailerListener] = []
+
+
+def on_retailer_changed(listener: RetailerListener) -> None:
+    """Register `listener(retailer_id=..., actor=..., cause=...)`; idempotent."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def retailer_changed(retailer: Retailer, *, actor: User | None, cause: str) -> None:
+    """Tell the listeners, inside the caller's transaction, that what the supervisors
+    verified about this retailer's applications no longer holds."""
+    for listener in _listeners:
+        listener(retailer_id=retailer.pk, actor=actor, cause=cause)
+
+
+def retailer_rename(*, acting_user: User, retailer_id: int, name: str) -> Retailer:
+    """A new name withdraws retail visibility of the retailer's encoded and verified
+    applications until each is encoded and verified again under the new name."""
+    require(acting_user, "retailers.change_retailer", division=DivisionCode.ADMIN)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": [_("Enter the retailer's name.")]})
+    with transaction.atomic():
+        try:
+            retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
+        except Retailer.DoesNotExist:
+            raise NotFound() from None
+        if retailer.name == name:
+            return retailer
+        retailer.name = name
+        retailer.save(update_fields=["name"])
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.CONFIGURATION_CHANGED,
+            obj=retailer,
+            changed_fields=["name"],
+        )
+        retailer_changed(retailer, actor=acting_user, cause=RENAMED)
+    return retailer
 
 
 def retailer_create(*, acting_user: User | None, code: str, name: str) -> Retailer:
@@ -90,6 +148,7 @@ def retailer_decide_affiliation(
         proposal.decided_at = timezone.now()
         proposal.save(update_fields=["status", "decided_by", "decided_at"])
         retailer = Retailer.objects.select_for_update().get(pk=proposal.retailer_id)
+        changed = approve and retailer.is_affiliated != proposal.make_affiliated
         if approve:
             retailer.is_affiliated = proposal.make_affiliated
             retailer.save(update_fields=["is_affiliated"])
@@ -102,4 +161,6 @@ def retailer_decide_affiliation(
             changed_fields=["is_affiliated"] if approve else [],
             details={"proposal": proposal.pk, "make_affiliated": proposal.make_affiliated},
         )
+        if changed:
+            retailer_changed(retailer, actor=acting_user, cause=AFFILIATION_CHANGED)
     return proposal

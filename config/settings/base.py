@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.retailers",
     "apps.vault",
     "apps.applications",
+    "apps.publication",
     "apps.retail",
     "apps.notifications",
     "apps.access_review",

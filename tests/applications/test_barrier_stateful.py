@@ -7,10 +7,16 @@ whether the step must succeed or be refused, and after every step it checks that
     version *and* whose retail-group object permission is held, and only while the
     viewer is in the retail division with the retail role;
 (b) nothing retail receives contains any customer's personal data, however folded;
-(c) the periodic consistency check finds no disagreement between the two locks.
+(c) the periodic consistency check finds no disagreement between the two locks;
+(d) the published table (all retail reads) equals the truth: one row per application
+    verified for its current version and granted, holding that version's projection as
+    the model predicts it (the retailer's current name included), its hash and its
+    progress; at no point a row of an unverified version.
 
-Fault-injection rules open one lock behind the services' back to prove the selectors
-need both (and that the consistency check reports, and where it may, repairs them).
+Renaming a retailer and changing its affiliation withdraw the publication of its
+applications and send them back through encode → verify. Fault-injection rules open one
+lock, or change the published table, behind the services' back to prove the consistency
+check reports and, where it may, repairs it.
 
 Database isolation: a state machine runs all its examples inside one test method, and
 hypothesis' per-example hooks (``setup_example``) are only called for methods, so
@@ -55,6 +61,7 @@ from apps.accounts.models import (
 from apps.accounts.roles import ROLE_PERMISSIONS
 from apps.accounts.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
+from apps.applications.barrier import Disagreement, Mismatch, PublicationMismatch, barrier_check
 from apps.applications.leaks import fold
 from apps.applications.models import (
     Application,
@@ -62,11 +69,12 @@ from apps.applications.models import (
     ApplicationGroupObjectPermission,
     ReviewOpening,
 )
-from apps.applications.projection import RetailApplication
+from apps.applications.projection import RetailApplication, project, projection_hash
 from apps.applications.services import LeakFound
-from apps.applications.visibility import VIEW_PERM, Disagreement, barrier_check, retail_group
+from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError
+from apps.publication.models import PublishedApplication
 from apps.retail.selectors import (
     retail_application_count,
     retail_application_detail,
@@ -78,6 +86,7 @@ from apps.retailers.services import (
     retailer_create,
     retailer_decide_affiliation,
     retailer_propose_affiliation,
+    retailer_rename,
 )
 from apps.vault.services import vault_read
 from tests.conftest import PASSWORD
@@ -235,12 +244,12 @@ def _digits(text: str) -> str:
 
 def assert_no_pii(output: RetailApplication, needles: set[str], phones: set[str]) -> None:
     """(b): neither the whole projection nor any of its values holds personal data."""
-    texts = [repr(output), str(asdict(output)), *(str(v) for v in asdict(output).values())]
+    texts = [repr(output), str(output.as_dict()), *(str(v) for v in output.as_dict().values())]
     for text in texts:
         folded = fold(text)
         leaked = sorted(needle for needle in needles if needle in folded)
         assert not leaked, f"retail output of {output.reference} contains personal data"
-    for value in asdict(output).values():
+    for value in output.as_dict().values():
         digits = _digits(str(value))
         assert not any(phone in digits for phone in phones), (
             f"retail output of {output.reference} contains a customer's phone digits"
@@ -291,6 +300,8 @@ class BarrierMachine(RuleBasedStateMachine):
         retailer_create(acting_user=admin, code="C0003", name="ひがし新電力")
         self.retailers = list(Retailer.objects.order_by("code"))
         assert [r.is_affiliated for r in self.retailers] == [True, False, False]
+        self.retailer_names = {r.pk: r.name for r in self.retailers}
+        self.affiliated = {r.pk: r.is_affiliated for r in self.retailers}
         self.people_by_pk = {p.pk: p for p in self.people.values()}
         self.apps: dict[int, Model] = {}
         self.customers: list[Customer] = []
@@ -333,6 +344,7 @@ class BarrierMachine(RuleBasedStateMachine):
                     "group_id", "permission_id", "content_object_id"
                 )
             ),
+            list(PublishedApplication.objects.order_by("pk").values()),
             ApplicationContribution.objects.count(),
             ReviewOpening.objects.count(),
             list(DivisionMembership.objects.order_by("pk").values()),
@@ -861,20 +873,92 @@ class BarrierMachine(RuleBasedStateMachine):
     def tamper_with_permission(self, app: Model) -> None:
         pk, application, group = app.pk, Application.objects.get(pk=app.pk), retail_group()
         remove_perm(VIEW_PERM, group, application)
-        self.assert_hidden_from_retail(app)
-        expected = [Disagreement(pk, permission_held=False, masking_verified=True)]
+        # Behind the services' back the published row stays until the check runs.
+        lock = Disagreement(pk, permission_held=False, masking_verified=True)
+        expected = [lock, PublicationMismatch(pk, Mismatch.NOT_VISIBLE)]
         assert barrier_check(repair=False) == expected
-        # Granting is a human decision: the repair must not grant.
+        # Granting is a human decision: the repair must not grant, but it withdraws the
+        # publication of what lost its grant.
         assert barrier_check(repair=True) == expected
-        assert barrier_check(repair=False) == expected
+        self.assert_hidden_from_retail(app)
+        assert barrier_check(repair=False) == [lock]
         # A model-wide permission must not stand in for the object permission.
         model_wide = Permission.objects.get(
             content_type__app_label="applications", codename=VIEW_PERM
         )
         group.permissions.add(model_wide)
+        assert barrier_check(repair=True) == [lock]
         self.assert_hidden_from_retail(app)
         group.permissions.remove(model_wide)
+        # The grant back (as verification would have left it): the repair republishes.
         assign_perm(VIEW_PERM, group, application)
+        assert barrier_check(repair=True) == [PublicationMismatch(pk, Mismatch.UNPUBLISHED)]
+
+    @precondition(lambda self: any(a.retail_visible for a in self.apps.values()))
+    @rule(data=st.data())
+    def tamper_with_published_row(self, data: st.DataObject) -> None:
+        pk = data.draw(
+            st.sampled_from(sorted(a.pk for a in self.apps.values() if a.retail_visible))
+        )
+        PublishedApplication.objects.filter(application_id=pk).update(remarks="書き換え")
+        expected = [PublicationMismatch(pk, Mismatch.DIFFERS)]
+        assert barrier_check(repair=False) == expected
+        assert barrier_check(repair=True) == expected
+        assert barrier_check(repair=False) == []
+
+    @precondition(lambda self: any(not a.retail_visible for a in self.apps.values()))
+    @rule(data=st.data())
+    def forge_a_publication(self, data: st.DataObject) -> None:
+        pk = data.draw(
+            st.sampled_from(sorted(a.pk for a in self.apps.values() if not a.retail_visible))
+        )
+        projection = project(Application.objects.select_related("retailer").get(pk=pk))
+        PublishedApplication.objects.create(
+            application_id=pk,
+            version=self.apps[pk].version,
+            projection_hash=projection_hash(projection),
+            verified_at=timezone.now(),
+            **projection.as_dict(),
+        )
+        expected = [PublicationMismatch(pk, Mismatch.NOT_VISIBLE)]
+        assert barrier_check(repair=False) == expected
+        assert barrier_check(repair=True) == expected
+        self.assert_hidden_from_retail(self.apps[pk])
+
+    # --- a retailer's name and affiliation ------------------------------------------
+
+    def withdraw_for_retailer(self, retailer_id: int) -> None:
+        """What the supervisors checked about the retailer no longer holds."""
+        for app in self.apps.values():
+            if app.retailer_id == retailer_id and app.masking != "unmasked":
+                app.masking = "unmasked"
+                if app.state in ("encoded", "verified"):
+                    app.state = "entered"
+
+    @rule(data=st.data())
+    def rename_retailer(self, data: st.DataObject) -> None:
+        retailer = data.draw(st.sampled_from(self.retailers), label="retailer")
+        name = f"{retailer.code} 改称{next(self.serial)}電力"
+        retailer_rename(acting_user=self.user(ADMIN), retailer_id=retailer.pk, name=name)
+        self.retailer_names[retailer.pk] = name
+        self.withdraw_for_retailer(retailer.pk)
+        event("retailer renamed")
+
+    @rule(data=st.data(), approve=st.booleans())
+    def change_affiliation(self, data: st.DataObject, approve: bool) -> None:
+        retailer = data.draw(st.sampled_from(self.retailers), label="retailer")
+        proposal = retailer_propose_affiliation(
+            acting_user=self.user(ADMIN),
+            retailer_id=retailer.pk,
+            make_affiliated=not self.affiliated[retailer.pk],
+            reason="組織再編",
+        )
+        retailer_decide_affiliation(
+            acting_user=self.user(ADMIN2), proposal_id=proposal.pk, approve=approve
+        )
+        if approve:
+            self.affiliated[retailer.pk] = not self.affiliated[retailer.pk]
+            self.withdraw_for_retailer(retailer.pk)
 
     # --- invariants -----------------------------------------------------------------
 
@@ -969,6 +1053,25 @@ class BarrierMachine(RuleBasedStateMachine):
             # (b) nothing retail receives holds personal data
             for output in shown:
                 assert_no_pii(output, needles, phones)
+
+    @invariant()
+    def published_table_equals_the_truth(self) -> None:
+        # (d)
+        rows = {row.application_id: row for row in PublishedApplication.objects.all()}
+        modelled = {a.pk for a in self.apps.values() if a.retail_visible}
+        assert set(rows) == modelled, f"published {sorted(rows)}, expected {sorted(modelled)}"
+        truth = Application.objects.select_related("retailer").in_bulk(list(rows))
+        for pk, row in rows.items():
+            app, application = self.apps[pk], truth[pk]
+            assert application.is_retail_visible, f"{app.reference}: an unverified version"
+            assert row.version == application.version == app.version
+            shown = row.projection()
+            assert row.projection_hash == application.projection_hash == projection_hash(shown)
+            assert shown == project(application), f"{app.reference}: not the truth"
+            assert shown.state == app.state
+            assert shown.retailer_name == self.retailer_names[app.retailer_id]
+            for kind in RETAIL_VISIBLE_KINDS:
+                assert str(getattr(shown, kind)) == app.fields[kind], (app.reference, kind)
 
     @invariant()
     def consistency_check_finds_nothing(self) -> None:

@@ -11,9 +11,11 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from apps.applications import services
+from apps.applications.barrier import Disagreement, barrier_check
 from apps.applications.models import ApplicationGroupObjectPermission
-from apps.applications.visibility import barrier_check, retail_group
+from apps.applications.visibility import retail_group
 from apps.audit.models import AuditAction, AuditEvent
+from apps.publication.models import PublishedApplication
 from apps.vault.errors import VaultRecordErased
 from apps.vault.models import CustomerRecord
 from apps.vault.services import vault_read
@@ -35,9 +37,7 @@ def test_barrier_check_withdraws_a_stray_permission(new_application, clerk, supe
 
     found = barrier_check(repair=True)
 
-    assert [(d.application_id, d.permission_held, d.masking_verified) for d in found] == [
-        (app.pk, True, False)
-    ]
+    assert found == [Disagreement(app.pk, permission_held=True, masking_verified=False)]
     assert not ApplicationGroupObjectPermission.objects.filter(content_object=app).exists()
     assert AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED, actor=None).count() == 1
     assert barrier_check(repair=False) == []
@@ -49,6 +49,19 @@ def test_barrier_check_command_fails_when_it_finds_something(new_application, cl
 
     with pytest.raises(SystemExit):
         call_command("barrier_check", stdout=StringIO())
+
+
+def test_barrier_check_command_names_a_publication_mismatch(new_application, clerk, supervisor):
+    app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    PublishedApplication.objects.filter(application_id=app.pk).delete()
+    out = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("barrier_check", stdout=out)
+    call_command("barrier_check", "--repair", stdout=out)
+
+    assert f"application id={app.pk} publication=unpublished" in out.getvalue()
+    assert PublishedApplication.objects.filter(application_id=app.pk).exists()
 
 
 def test_sweep_erases_the_old_customer_record_after_an_edit(new_application, clerk):
@@ -82,6 +95,8 @@ def test_barrier_check_withdraws_a_per_person_grant(
 
     found = barrier_check(repair=True)
 
-    assert [(d.application_id, d.user_id) for d in found] == [(app.pk, retail_user.pk)]
+    assert found == [
+        Disagreement(app.pk, permission_held=True, masking_verified=False, user_id=retail_user.pk)
+    ]
     assert not retail_user.has_perm("applications.view_application", app)
     assert barrier_check(repair=False) == []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from guardian.shortcuts import assign_perm
 
+from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
-from apps.applications.visibility import retail_group
+from apps.applications.visibility import retail_group, withdraw_retail_view
 from apps.core.errors import NotFound
 from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.vault.services import vault_read
@@ -36,7 +35,7 @@ def test_retail_projection_carries_no_personal_data(
 
     detail = retail_application_detail(user=retail_user, reference=str(app))
 
-    text = repr(dataclasses.asdict(detail))
+    text = repr(detail.as_dict())
     for value in (pii.name, pii.name_kana, pii.phone, pii.email, app.street_address):
         assert value not in text
     assert detail.pseudonym == app.pseudonym
@@ -54,11 +53,24 @@ def test_the_permission_alone_does_not_open_an_unverified_application(
 def test_verified_masking_alone_does_not_open_it_either(
     new_application, clerk, supervisor, retail_user
 ):
+    app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+
+    withdraw_retail_view(app, actor=None)  # the grant goes: the publication goes with it
+
+    assert retail_application_list(user=retail_user) == []
+
+
+def test_a_grant_removed_behind_the_services_is_found_and_its_publication_withdrawn(
+    new_application, clerk, supervisor, retail_user
+):
     from guardian.shortcuts import remove_perm
 
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
     remove_perm("view_application", retail_group(), app)
 
+    found = barrier_check(repair=True)
+
+    assert PublicationMismatch(app.pk, Mismatch.NOT_VISIBLE) in found
     assert retail_application_list(user=retail_user) == []
 
 
@@ -112,5 +124,6 @@ def test_a_per_person_grant_does_not_open_anything_for_retail(
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
     remove_perm("view_application", retail_group(), app)
     assign_perm("view_application", retail_user, app)  # only the group's grant counts
+    barrier_check(repair=True)
 
     assert retail_application_list(user=retail_user) == []

@@ -17,6 +17,7 @@ from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerificat
 from apps.core.tasks import enqueue
 from apps.notifications.models import OutboxMessage
 from apps.notifications.sla import NON_AFFILIATED_FLAG
+from apps.publication.models import PublishedApplication
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault"])
@@ -60,6 +61,17 @@ def test_barrier_check_withdraws_a_stray_permission(entered, retail_user):
     assert not retail_user.has_perm(VIEW_PERM, per_person)
     revoked = AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED)
     assert {e.object_id for e in revoked} == {str(stray.pk), str(per_person.pk)}
+    assert enqueue(app_tasks.barrier_check).get()["disagreements"] == 0
+
+
+def test_barrier_check_repairs_the_published_table(entered, clerk, supervisor):
+    app = advance(entered(), "verified", clerk=clerk, supervisor=supervisor)
+    PublishedApplication.objects.filter(application_id=app.pk).delete()
+
+    result = enqueue(app_tasks.barrier_check).get()
+
+    assert result["disagreements"] == result["publication_repaired"] == 1
+    assert PublishedApplication.objects.filter(application_id=app.pk).exists()
     assert enqueue(app_tasks.barrier_check).get()["disagreements"] == 0
 
 

@@ -398,3 +398,53 @@ def test_the_list_page_query_count_does_not_grow_with_the_rows_shown(retail_clie
         retail_client.get(LIST)
 
     assert len(more.captured_queries) == len(few.captured_queries)
+
+
+# --- what the supervisor checked is what retail reads -----------------------------------
+
+
+def _retail_fields(html: str) -> str:
+    match = re.search(r'<dl data-testid="retail-fields">.*?</dl>', html, re.DOTALL)
+    assert match, "the retail fields are missing"
+    return match.group(0)
+
+
+def test_retail_reads_byte_for_byte_the_preview_the_supervisor_verified(
+    retail_client, new_application, clerk, supervisor
+):
+    # given: the supervisor's review page of an encoded application
+    app = advance(
+        new_application(remarks="引込柱は北側\n工事は午前中"),
+        "encoded",
+        clerk=clerk,
+        supervisor=supervisor,
+    )
+    reviewer = Client()
+    reviewer.force_login(supervisor)
+    preview = _retail_fields(reviewer.get(reverse("review-page", args=[app.pk])).content.decode())
+
+    # when: verified, and read by retail
+    services.application_verify(
+        acting_user=supervisor, application_id=app.pk, expected_version=app.version
+    )
+    shown = _retail_fields(retail_client.get(_detail(app)).content.decode())
+
+    # then
+    assert 'data-field="remarks">引込柱は北側<br>工事は午前中' in preview
+    assert shown == preview
+
+
+def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads(
+    retail_client, verified, retailer, administrator
+):
+    from apps.retailers.services import retailer_rename
+
+    app = verified()
+    before = _retail_fields(retail_client.get(_detail(app)).content.decode())
+    assert retailer.name in before
+
+    retailer_rename(acting_user=administrator, retailer_id=retailer.pk, name="新しい名前電力")
+
+    # Withdrawn until checked again under the new name; never shown unchecked.
+    assert retail_client.get(_detail(app)).status_code == 404
+    assert "新しい名前電力" not in retail_client.get(LIST).content.decode()

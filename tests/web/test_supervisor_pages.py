@@ -249,7 +249,8 @@ def test_review_page_shows_the_customer_data_beside_exactly_what_retail_will_see
         "contract_class": "低圧",
         "contract_capacity_kw": "6.0 kW",
         "contractor_name": app.contractor_name,
-        "retailer": f"{app.retailer.code} {app.retailer.name}",
+        "retailer_code": app.retailer.code,
+        "retailer_name": app.retailer.name,
         "remarks": "引込柱は北側",
     }
     for field, value in expected.items():

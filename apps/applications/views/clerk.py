@@ -34,7 +34,7 @@ from apps.applications.forms import (
 )
 from apps.applications.leaks import Leak
 from apps.applications.models import Application
-from apps.applications.projection import SCANNED_FIELDS, RetailApplication, project
+from apps.applications.projection import RETAIL_FIELDS, RetailApplication, project
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
 from apps.applications.states import ApplicationState as S
@@ -335,28 +335,10 @@ def _td_rows(application: Application, customer: CustomerPII) -> list[Row]:
 
 
 def _retail_rows(p: RetailApplication) -> list[Row]:
+    # Named like the scanner's fields (the projection's field names), so leaks mark them.
     return [
-        Row("reference", _("Reference number"), p.reference),
-        Row("pseudonym", _("Customer (pseudonym)"), p.pseudonym),
-        Row("supply_point_id", FIELD_LABELS["supply_point_id"], p.supply_point_id),
-        Row("prefecture", FIELD_LABELS["prefecture"], p.prefecture),
-        Row("municipality", FIELD_LABELS["municipality"], p.municipality),
-        Row("contract_class", FIELD_LABELS["contract_class"], p.contract_class_label),
-        Row(
-            "contract_capacity_kw",
-            FIELD_LABELS["contract_capacity_kw"],
-            p.contract_capacity_kw,
-        ),
-        Row(
-            "requested_start_date",
-            FIELD_LABELS["requested_start_date"],
-            p.requested_start_date,
-            is_date=True,
-        ),
-        Row("contractor_name", FIELD_LABELS["contractor_name"], p.contractor_name),
-        Row("remarks", FIELD_LABELS["remarks"], p.remarks),
-        Row("retailer", FIELD_LABELS["retailer"], f"{p.retailer_code} {p.retailer_name}"),
-        Row("state", _("State"), p.state_label),
+        Row(spec.name, spec.label, value, is_date=spec.display == "date")
+        for spec, value in p.shown()
     ]
 
 
@@ -388,7 +370,7 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
             "td_rows": td_rows,
             "retail_rows": retail_rows,
             "leaks": [(leak.field, FIELD_LABELS[leak.field], leak.kind.label) for leak in leaks],
-            "scanned_labels": [FIELD_LABELS[name] for name in SCANNED_FIELDS],
+            "scanned_labels": [f.label for f in RETAIL_FIELDS if f.scanned],
         },
     )
 
