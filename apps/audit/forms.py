@@ -11,7 +11,6 @@ from apps.applications.normalize import to_halfwidth
 from .models import AuditAction
 from .search import EventFilter
 
-
 # Far inside the calendar, so the day after `date_to` and Tokyo midnights always exist.
 SEARCH_EARLIEST = datetime.date(2000, 1, 1)
 SEARCH_LATEST = datetime.date(2099, 12, 31)
