@@ -86,4 +86,4 @@ def personal_data(view: View) -> View:
     or a proxy (`Cache-Control: no-store`, so Back after sign-out shows nothing), and an
     error report must not copy the POST parameters (Django's SafeExceptionReporterFilter
     masks all of them)."""
-    return cast(View, never_cache(sensitive_post_parameters()(view)))
+    return never_cache(sensitive_post_parameters()(view))
