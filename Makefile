@@ -5,10 +5,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install keys migrate demo lock clean-db messages
+.PHONY: run test lint install keys migrate demo static lock clean-db messages
 
-## run: install, migrate both databases, generate dev keys, load demo data, serve on 127.0.0.1:8000
-run: install keys migrate demo
+## run: install, migrate both databases, generate dev keys, load demo data, collect the static
+## files, serve on 127.0.0.1:8000 with DEBUG off (DJANGO_DEBUG=true make run for a developer)
+run: install keys migrate demo static
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL)
@@ -40,6 +41,10 @@ migrate: install keys
 
 demo: install migrate
 	$(PY) manage.py load_demo
+
+# Into var/static, where WhiteNoise serves them from; copies only what changed.
+static: install
+	$(PY) manage.py collectstatic --no-input --verbosity 0
 
 ## messages: refresh the Japanese catalog from the code (needs GNU gettext) and compile it
 ## with polib, so a fresh clone needs no gettext: the compiled .mo is committed.

@@ -26,9 +26,10 @@ from apps.audit.models import AuditAction
 
 METHOD = "hmac-sha256-v1"
 # The accesses a day's sample is drawn from: every read of a customer's personal data
-# (reveal on a work page or by construction, one event per read) and every retail view
-# (detail pages, and one event per application a list page showed).
-SAMPLED_ACTIONS = (AuditAction.PII_READ, AuditAction.RETAIL_VIEWED)
+# (reveal on a work page or by construction, one event per read), every retail view
+# (detail pages, and one event per application a list page showed) and every retail
+# request for an application retail cannot see (probing, or a reference learnt elsewhere).
+SAMPLED_ACTIONS = (AuditAction.PII_READ, AuditAction.RETAIL_VIEWED, AuditAction.RETAIL_NOT_FOUND)
 # The legal day is the Japanese one, whatever TIME_ZONE a deployment runs with.
 JAPAN = ZoneInfo("Asia/Tokyo")
 

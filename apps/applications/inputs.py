@@ -55,16 +55,31 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
+# Above every contract class's limit: refused before any arithmetic on the number, since
+# Decimal accepts 1e999 and quantizing it to 0.1 kW overflows the context's precision.
+MAX_CAPACITY = max(high for _low, high in CAPACITY_LIMITS.values())
+# A start date further ahead than this is a typo (9999, 2206 for 2026), not a plan.
+START_DATE_YEARS_AHEAD = 5
+
+
 def _capacity(value: Any) -> Decimal:
     try:
         amount = Decimal(to_halfwidth(str(value)).replace(",", "").strip())
     except (InvalidOperation, ValueError):
         raise ValidationError(_("Enter the capacity as a number of kW."), code="invalid") from None
-    if not amount.is_finite() or amount <= 0:
+    if amount.is_nan() or amount.is_infinite():
+        raise ValidationError(_("Enter the capacity as a number of kW."), code="invalid")
+    if amount <= 0:
         raise ValidationError(_("Enter a capacity greater than zero."), code="invalid")
-    if amount != amount.quantize(Decimal("0.1")):
+    if amount > MAX_CAPACITY:
+        raise ValidationError(
+            _("Enter a capacity of at most %(high)s kW.") % {"high": MAX_CAPACITY},
+            code="out_of_range",
+        )
+    rounded = amount.quantize(Decimal("0.1"))
+    if amount != rounded:
         raise ValidationError(_("Give the capacity to one decimal place."), code="precision")
-    return amount
+    return rounded
 
 
 def _date(value: Any) -> datetime.date:
@@ -77,6 +92,13 @@ def _date(value: Any) -> datetime.date:
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise ValidationError(_("Enter a date like 2026-04-01."), code="invalid") from None
+
+
+def _years_after(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _retailer(value: Any) -> Retailer:
@@ -163,10 +185,21 @@ def clean_application_input(
                 )
             )
     start = cleaned.get("requested_start_date")
-    if start is not None and start != previous_start_date and start < timezone.localdate():
-        errors.setdefault("requested_start_date", []).append(
-            ValidationError(_("The requested start date cannot be in the past."), code="past")
-        )
+    if start is not None and start != previous_start_date:
+        today = timezone.localdate()
+        latest = _years_after(today, START_DATE_YEARS_AHEAD)
+        if start < today:
+            errors.setdefault("requested_start_date", []).append(
+                ValidationError(_("The requested start date cannot be in the past."), code="past")
+            )
+        elif start > latest:
+            errors.setdefault("requested_start_date", []).append(
+                ValidationError(
+                    _("The requested start date must be on or before %(latest)s.")
+                    % {"latest": latest.isoformat()},
+                    code="too_far",
+                )
+            )
     if errors:
         raise ValidationError(errors)
     return cleaned

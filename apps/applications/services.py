@@ -63,9 +63,12 @@ class LeakFound(WrongState):
 
 
 def _lock(application_id: int) -> Application:
+    # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row too
+    # and serialise every application of that retailer (the affiliated one holds most).
+    # SQLite ignores row locks altogether, `of` included.
     try:
         return (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .select_related("retailer")
             .get(pk=application_id)
         )

@@ -38,7 +38,8 @@ def check_audit_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
                 id="audit.E002",
             )
         )
-    if CHAIN_ID_PLACEHOLDER in str(settings.AUDIT_CHECKPOINT_DIR) and not settings.DEBUG:
+    development = settings.DEBUG or settings.SHADAN_LOCAL_DEVELOPMENT
+    if CHAIN_ID_PLACEHOLDER in str(settings.AUDIT_CHECKPOINT_DIR) and not development:
         messages.append(
             checks.Error(
                 "AUDIT_CHECKPOINT_DIR contains {chain_id}: that lets a replaced audit trail "

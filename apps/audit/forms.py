@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +10,10 @@ from apps.applications.normalize import to_halfwidth
 
 from .models import AuditAction
 from .search import EventFilter
+
+# Far inside the calendar, so the day after `date_to` and Tokyo midnights always exist.
+SEARCH_EARLIEST = datetime.date(2000, 1, 1)
+SEARCH_LATEST = datetime.date(2099, 12, 31)
 
 
 class EventSearchForm(forms.Form):
@@ -33,6 +39,18 @@ class EventSearchForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
+        for name in ("date_from", "date_to"):
+            day = cleaned.get(name)
+            # 9999-12-31 has no next day to end the search at: a 500 once.
+            if isinstance(day, datetime.date) and not SEARCH_EARLIEST <= day <= SEARCH_LATEST:
+                self.add_error(
+                    name,
+                    _("Enter a date between %(earliest)s and %(latest)s.")
+                    % {
+                        "earliest": SEARCH_EARLIEST.isoformat(),
+                        "latest": SEARCH_LATEST.isoformat(),
+                    },
+                )
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("The end date is before the start date."))

@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     # Reads
     PII_READ = "pii.read", _("Personal data read")
     RETAIL_VIEWED = "retail.viewed", _("Viewed by retail")
+    RETAIL_NOT_FOUND = "retail.not_found", _("Retail asked for an application it cannot see")
     # Barrier
     PERMISSION_GRANTED = "permission.granted", _("Permission granted")
     PERMISSION_REVOKED = "permission.revoked", _("Permission revoked")

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import TRAIL
+from .services import period_errors
 
 
 class ExposureForm(forms.Form):
@@ -31,6 +32,8 @@ class ExposureForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("period_from"), cleaned.get("period_to")
-        if start and end and start > end:
-            self.add_error("period_to", _("The end of the period is before its start."))
+        if start and end:
+            for name, messages in period_errors(start, end).items():
+                for message in messages:
+                    self.add_error(name, message)
         return cleaned

@@ -3,6 +3,8 @@ row the page shows, and the finished report (JSON) or the bad rows that stopped 
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -10,12 +12,31 @@ from django.utils.translation import gettext_lazy as _
 
 TRAIL = "trail"  # the source value for shadan's own audit trail
 
+# The periods a report can be asked for. Nothing before 2000 can be an exposure to a
+# retailer (retail competition began in March 2000), and bounds far inside the calendar
+# keep the engine's date arithmetic (the day after `to`, Tokyo midnights) from
+# overflowing: 0001-01-01 to 9999-12-31 gave a 500 once.
+PERIOD_EARLIEST = date(2000, 1, 1)
+PERIOD_LATEST = date(2099, 12, 31)
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+class FailureReason(models.TextChoices):
+    BAD_ROWS = "bad_rows", _("The source files hold bad rows.")
+    UNREADABLE = "unreadable", _("The source could not be read.")
+    INTERNAL = (
+        "internal",
+        _(
+            "The report stopped on an internal error. The administrator finds it in the "
+            "server log under this run's number."
+        ),
+    )
 
 
 class ExposureRun(models.Model):
@@ -42,6 +63,10 @@ class ExposureRun(models.Model):
     # anything else stopped the run.
     problems = models.JSONField(_("problems"), default=list, blank=True)
     problem_count = models.BigIntegerField(default=0)
+    # Why a failed run failed (shown on its page); empty for every other status.
+    failure_reason = models.CharField(
+        _("failure reason"), max_length=16, choices=FailureReason, blank=True
+    )
 
     class Meta:
         verbose_name = _("investigation report run")

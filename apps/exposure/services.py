@@ -23,7 +23,14 @@ from apps.core.errors import NotFound
 from apps.core.tasks import enqueue
 
 from .legacy import LegacyDataError
-from .models import TRAIL, ExposureRun, RunStatus
+from .models import (
+    PERIOD_EARLIEST,
+    PERIOD_LATEST,
+    TRAIL,
+    ExposureRun,
+    FailureReason,
+    RunStatus,
+)
 from .reports import report_from_legacy, report_from_trail
 
 logger = logging.getLogger(__name__)
@@ -33,6 +40,21 @@ PROGRESS_SAVE_EVERY = 500_000
 
 def legacy_dirs() -> dict[str, Path]:
     return {key: Path(path) for key, path in settings.SHADAN_EXPOSURE_LEGACY_DIRS.items()}
+
+
+def period_errors(period_from: date, period_to: date) -> dict[str, list[Any]]:
+    """Field-named errors of a period, empty when the report can be made for it."""
+    errors: dict[str, list[Any]] = {}
+    outside = _("The investigation period must lie between %(earliest)s and %(latest)s.") % {
+        "earliest": PERIOD_EARLIEST.isoformat(),
+        "latest": PERIOD_LATEST.isoformat(),
+    }
+    for name, day in (("period_from", period_from), ("period_to", period_to)):
+        if not PERIOD_EARLIEST <= day <= PERIOD_LATEST:
+            errors[name] = [outside]
+    if period_to < period_from and "period_to" not in errors:
+        errors["period_to"] = [_("The end of the period is before its start.")]
+    return errors
 
 
 def _run_report(
@@ -73,9 +95,7 @@ def exposure_request(
     *, acting_user: User, period_from: date, period_to: date, source: str
 ) -> ExposureRun:
     require(acting_user, "audit.view_auditevent", division=DivisionCode.AUDIT)
-    errors: dict[str, list[Any]] = {}
-    if period_to < period_from:
-        errors["period_to"] = [_("The end of the period is before its start.")]
+    errors = period_errors(period_from, period_to)
     if source != TRAIL and source not in legacy_dirs():
         errors["source"] = [_("Choose a source.")]
     if errors:
@@ -125,7 +145,7 @@ def exposure_execute(*, run_id: int) -> ExposureRun:
             ExposureRun.objects.filter(pk=run.pk).update(events_read=read)
 
     legacy_dir = None if run.source == TRAIL else legacy_dirs().get(run.source)
-    fields: dict[str, Any] = {"finished_at": None}
+    fields: dict[str, Any] = {"finished_at": None, "failure_reason": ""}
     try:
         if run.source != TRAIL and legacy_dir is None:
             raise FileNotFoundError(run.source)
@@ -138,16 +158,18 @@ def exposure_execute(*, run_id: int) -> ExposureRun:
     except LegacyDataError as bad:
         fields.update(
             status=RunStatus.FAILED,
+            failure_reason=FailureReason.BAD_ROWS,
             problems=[p.__dict__ for p in bad.problems],
             problem_count=bad.count,
         )
     except (OSError, ValueError) as failure:
         logger.warning("exposure run %s failed: %s", run.pk, type(failure).__name__)
-        fields.update(
-            status=RunStatus.FAILED,
-            problems=[{"file": "", "line": 0, "reason": str(_("The source could not be read."))}],
-            problem_count=1,
-        )
+        fields.update(status=RunStatus.FAILED, failure_reason=FailureReason.UNREADABLE)
+    except Exception as failure:
+        # Anything else must still end the run: a run left "running" is followed by its
+        # page for ever. The type only: a message could quote the data it choked on.
+        logger.error("exposure run %s failed: %s", run.pk, type(failure).__name__)
+        fields.update(status=RunStatus.FAILED, failure_reason=FailureReason.INTERNAL)
     else:
         fields.update(
             status=RunStatus.DONE,

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_safe
 from apps.accounts.models import RoleCode
 from apps.applications.states import MaskingState
 from apps.core.errors import NotFound
-from apps.web.access import role_required
+from apps.web.access import acting_user, role_required
 
 from .forms import RetailSearchForm
 from .selectors import retail_application_open, retail_application_page
+from .services import retail_record_not_found
 
 # Retail only ever sees verified masking: the badge is constant, but it is still shown.
 VERIFIED = MaskingState.VERIFIED.value
@@ -52,6 +53,7 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         application = retail_application_open(user=request.user, reference=reference)
     except NotFound as refused:
+        retail_record_not_found(acting_user=acting_user(request), reference=reference)
         raise Http404 from refused
     return render(
         request,

@@ -131,7 +131,7 @@ def retailer_decide_affiliation(
     with transaction.atomic():
         try:
             proposal = (
-                AffiliationProposal.objects.select_for_update()
+                AffiliationProposal.objects.select_for_update(of=("self",))
                 .select_related("retailer")
                 .get(pk=proposal_id)
             )

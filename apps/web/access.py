@@ -15,6 +15,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
 
@@ -76,3 +78,12 @@ def role_required(*roles: RoleCode) -> Callable[[View], View]:
         return cast(View, wrapped)
 
     return decorator
+
+
+def personal_data(view: View) -> View:
+    """For every view that shows customers' personal data or takes it (or a free-text
+    reason that might hold it) in a POST: the response must not be stored by the browser
+    or a proxy (`Cache-Control: no-store`, so Back after sign-out shows nothing), and an
+    error report must not copy the POST parameters (Django's SafeExceptionReporterFilter
+    masks all of them)."""
+    return never_cache(sensitive_post_parameters()(view))

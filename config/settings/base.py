@@ -174,7 +174,8 @@ TIME_ZONE = "Asia/Tokyo"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# `manage.py collectstatic` writes here; WhiteNoise serves it (production and `make run`).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -218,6 +219,11 @@ CELERY_TASK_PUBLISH_RETRY = False
 # --- Domain ----------------------------------------------------------------
 # The two leading digits of every supply point ID identify the T&D area
 # (01 Hokkaido … 10 Okinawa); a utility only accepts its own.
+# True only in config.settings.local (the embedded default on one machine): disposable
+# databases and generated keys. It, not DEBUG, allows the demo data and a checkpoint
+# directory per chain, so `make run` can serve with DEBUG off.
+SHADAN_LOCAL_DEVELOPMENT = False
+
 SHADAN_AREA_CODE = env.str("SHADAN_AREA_CODE", default="10")
 # Service levels: hours an application may wait to be encoded, and to be verified.
 SHADAN_SLA_ENCODE_HOURS = env.int("SHADAN_SLA_ENCODE_HOURS", default=48)

@@ -19,14 +19,18 @@ if _KEYS.exists():
 (_BASE / "var").mkdir(exist_ok=True)
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'shadan.sqlite3'}")
 os.environ.setdefault("VAULT_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'vault.sqlite3'}")
-os.environ.setdefault("DJANGO_DEBUG", "true")
+# Off, as in production: a demo user must never see Django's technical 404 page (it lists
+# every URL) or a stack trace. DJANGO_DEBUG=true turns it on for a developer.
+os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Only for a machine that has not run init_local_keys yet (e.g. `manage.py check`).
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
 
 from .base import *  # noqa: E402,F403
-from .base import env  # noqa: E402
+from .base import MIDDLEWARE, env  # noqa: E402
+
+SHADAN_LOCAL_DEVELOPMENT = True
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -37,3 +41,11 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 AUDIT_CHECKPOINT_DIR = Path(
     env.str("AUDIT_CHECKPOINT_DIR", default=str(_BASE / "var" / "audit-checkpoints" / "{chain_id}"))
 )
+
+# With DEBUG off runserver serves no static files: WhiteNoise serves what `make run`
+# collected into STATIC_ROOT (var/static), as gunicorn does in production.
+MIDDLEWARE = [
+    MIDDLEWARE[0],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[1:],
+]

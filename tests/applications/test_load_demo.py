@@ -238,6 +238,16 @@ def test_a_weak_password_loads_nothing(settings):
     assert not Application.objects.exists()
 
 
+def test_the_local_settings_load_the_demo_with_debug_off(settings):
+    # `make run` serves with DEBUG off; the embedded default is still a development setup.
+    settings.DEBUG = False
+    settings.SHADAN_LOCAL_DEVELOPMENT = True
+
+    _load()
+
+    assert Application.objects.count() == sum(EXPECTED_STATES.values())
+
+
 def test_refuses_without_debug_unless_forced(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):

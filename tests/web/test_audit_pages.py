@@ -67,6 +67,26 @@ def test_a_bad_date_range_is_refused_with_the_input_kept(auditing):
     assert 'class="error"' in html
 
 
+def test_a_search_to_the_end_of_the_calendar_is_refused_not_a_server_error(auditing):
+    response = auditing.get(
+        reverse("audit-search"), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+    )
+
+    form = response.context["form"]
+    assert set(form.errors) == {"date_from", "date_to"}
+    assert "2099-12-31" in str(form.errors["date_to"])
+    assert form.data["date_to"] == "9999-12-31"
+
+
+def test_an_export_to_the_end_of_the_calendar_exports_nothing(auditing):
+    response = auditing.get(
+        reverse("audit-export"), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+    )
+
+    assert response.status_code == 404  # an invalid filter exports nothing
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
 def test_the_application_timeline_shows_its_events_and_no_personal_data(
     auditing, new_application, clerk, supervisor
 ):

@@ -217,6 +217,57 @@ def test_create_with_errors_keeps_the_input_and_shows_each_error_next_to_its_fie
     assert not Application.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("capacity", "message"),
+    [
+        ("1e27", "2000 kW以下"),
+        ("1e999", "2000 kW以下"),
+        ("NaN", "数値"),
+        ("-Infinity", "数値"),
+        ("-3", "0より大きい"),
+    ],
+)
+def test_a_capacity_no_contract_can_have_is_refused_in_japanese_with_the_input_kept(
+    client, clerk, retailer, capacity, message
+):
+    client.force_login(clerk)
+
+    response = client.post(reverse("clerk-create"), _typed(retailer, contract_capacity_kw=capacity))
+
+    assert response.status_code == 200
+    block = _field(_html(response), "contract_capacity_kw")
+    assert "has-error" in block
+    assert message in block
+    assert f'value="{capacity}"' in block
+    assert not Application.objects.exists()
+
+
+def test_editing_to_an_overflowing_capacity_or_a_start_in_year_9999_changes_nothing(
+    client, clerk, new_application
+):
+    app = new_application()
+    client.force_login(clerk)
+    form = client.get(reverse("clerk-edit", args=[app.pk])).context["form"]
+
+    response = client.post(
+        reverse("clerk-edit", args=[app.pk]),
+        {
+            **form.initial,
+            "contract_capacity_kw": "1e999",
+            "requested_start_date": "9999-12-31",
+            "version": app.version,
+        },
+    )
+
+    assert response.status_code == 200
+    html = _html(response)
+    assert "has-error" in _field(html, "contract_capacity_kw")
+    assert "以前の日付" in _field(html, "requested_start_date")
+    assert 'value="9999-12-31"' in _field(html, "requested_start_date")
+    app.refresh_from_db()
+    assert app.version == 1
+
+
 def test_an_error_the_service_finds_is_shown_next_to_its_field_with_the_input_kept(
     client, clerk, retailer, monkeypatch
 ):

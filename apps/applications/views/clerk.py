@@ -41,7 +41,7 @@ from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.core.errors import ServiceError, StaleVersion
 from apps.vault.types import CustomerPII
-from apps.web.access import acting_user, persona, role_required
+from apps.web.access import acting_user, persona, personal_data, role_required
 from apps.web.forms import add_service_error
 
 PAGE_SIZE = 50
@@ -142,6 +142,7 @@ def returned_list(request: HttpRequest) -> HttpResponse:
 # --- create and edit --------------------------------------------------------------------
 
 
+@personal_data
 @role_required(CLERK)
 def application_create(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST or None)
@@ -162,6 +163,7 @@ def application_create(request: HttpRequest) -> HttpResponse:
     return render(request, "applications/form.html", {"form": form, "application": None})
 
 
+@personal_data
 @role_required(CLERK)
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application = _get(pk)
@@ -375,6 +377,7 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
     )
 
 
+@personal_data
 @role_required(CLERK)
 def application_encode(request: HttpRequest, pk: int) -> HttpResponse:
     application = _get(pk)
@@ -404,6 +407,7 @@ def application_encode(request: HttpRequest, pk: int) -> HttpResponse:
 # --- change retailer ----------------------------------------------------------------------
 
 
+@personal_data
 @role_required(CLERK)
 def change_retailer(request: HttpRequest, pk: int) -> HttpResponse:
     application = _get(pk)

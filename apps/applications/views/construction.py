@@ -19,13 +19,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import RoleCode
 from apps.core.errors import NotFound, ServiceError
 from apps.vault.types import CustomerPII
-from apps.web.access import acting_user, role_required
+from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
 
 from .. import selectors, services
@@ -91,14 +90,14 @@ def _render_detail(
     return render(request, "applications/construction_detail.html", context)
 
 
-@never_cache
+@personal_data
 @role_required(RoleCode.CONSTRUCTION)
 @require_GET
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, pk)
 
 
-@never_cache
+@personal_data
 @role_required(RoleCode.CONSTRUCTION)
 @require_POST
 def reveal(request: HttpRequest, pk: int) -> HttpResponse:

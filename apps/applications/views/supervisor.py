@@ -20,12 +20,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import RoleCode
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
-from apps.web.access import acting_user, role_required
+from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
 
 from .. import selectors, services
@@ -144,14 +143,14 @@ def _render_review(
     return render(request, "applications/review_page.html", context)
 
 
-@never_cache
+@personal_data
 @role_required(RoleCode.SUPERVISOR)
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, pk)
 
 
-@never_cache
+@personal_data
 @role_required(RoleCode.SUPERVISOR)
 @require_POST
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
@@ -177,7 +176,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("review-queue")
 
 
-@never_cache
+@personal_data
 @role_required(RoleCode.SUPERVISOR)
 @require_POST
 def return_application(request: HttpRequest, pk: int) -> HttpResponse:
@@ -232,6 +231,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("application-detail", pk=pk)
 
 
+@personal_data
 @role_required(RoleCode.SUPERVISOR)
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:

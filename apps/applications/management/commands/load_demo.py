@@ -7,8 +7,9 @@ proposed by `admin` and approved by `admin2`; each application is created, submi
 and encoded by its clerk, checked, released, returned or cancelled by its supervisor
 (never the same person) and built by `koji1`.
 
-Idempotent: when the demo users already exist nothing is loaded. Refuses to run with
-DEBUG off unless --force, so a production database never gets demo users. It ends by
+Idempotent: when the demo users already exist nothing is loaded. Refuses to run outside
+the embedded default (config.settings.local) with DEBUG off unless --force, so a
+production database never gets demo users. It ends by
 printing the demo logins; it prints and logs no customer data.
 """
 
@@ -89,10 +90,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, password: str, force: bool, **options: Any) -> None:
-        if not settings.DEBUG and not force:
+        if not (settings.DEBUG or settings.SHADAN_LOCAL_DEVELOPMENT) and not force:
             raise CommandError(
-                "DEBUG is off: this looks like a production setup, which must never get demo "
-                "users. Use --force only on a disposable database."
+                "DEBUG is off outside the local settings: this looks like a production setup, "
+                "which must never get demo users. Use --force only on a disposable database."
             )
         demo = self._read_fixture(Path(settings.BASE_DIR) / FIXTURE)
         usernames = [entry["username"] for entry in demo["users"]]

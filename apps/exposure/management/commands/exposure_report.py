@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.exposure.legacy import LegacyDataError
+from apps.exposure.models import PERIOD_EARLIEST, PERIOD_LATEST
 from apps.exposure.output import render
 from apps.exposure.services import exposure_record_run
 
@@ -50,8 +51,10 @@ class Command(BaseCommand):
         output: Path | None,
         **options: Any,
     ) -> None:
-        if period_to < period_from:
-            raise CommandError("--to is before --from")
+        if not PERIOD_EARLIEST <= period_from <= period_to <= PERIOD_LATEST:
+            if period_to < period_from:
+                raise CommandError("--to is before --from")
+            raise CommandError(f"the period must lie between {PERIOD_EARLIEST} and {PERIOD_LATEST}")
         if legacy is not None and not legacy.is_dir():
             raise CommandError(f"not a directory: {legacy}")
         try:

@@ -1,0 +1,63 @@
+"""A transition locks its own application, not the retailer's row (PostgreSQL).
+
+The affiliated retailer holds most applications: a lock on its row would make every
+clerk and supervisor of the company wait on each other."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+
+from apps.applications import services
+from apps.applications.models import Application
+from tests.conftest import require_postgres
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+]
+
+
+def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_other(
+    new_application, clerk
+):
+    require_postgres()
+    first, second = new_application(), new_application()
+    assert first.retailer_id == second.retailer_id
+    holding = threading.Event()
+    release = threading.Event()
+    failures: list[BaseException] = []
+
+    def submit_first_and_hold_the_transaction_open() -> None:
+        try:
+            with transaction.atomic():
+                services.application_submit(acting_user=clerk, application_id=first.pk)
+                holding.set()
+                release.wait(timeout=30)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            holding.set()
+            for conn in connections.all():
+                conn.close()
+
+    holder = threading.Thread(target=submit_first_and_hold_the_transaction_open)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        # given: the first transition's locks are held; when: a second transition on
+        # another application of the same retailer runs with a short lock timeout
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            services.application_submit(acting_user=clerk, application_id=second.pk)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    # then: it completed instead of timing out, and so did the first
+    assert not failures
+    assert Application.objects.get(pk=second.pk).state == "entered"
+    assert Application.objects.get(pk=first.pk).state == "entered"
