@@ -25,8 +25,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, User
-from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.accounts.permissions import require
+from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.applications.leaks import scan_text
 from apps.applications.models import Application
 from apps.audit.models import AuditAction, AuditEvent

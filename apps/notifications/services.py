@@ -264,9 +264,7 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
             if not sent:
                 message.save(update_fields=["dropped_at", "drop_reason"])
                 dropped += 1
-                logger.warning(
-                    "outbox message %s dropped: %s", message.pk, message.drop_reason
-                )
+                logger.warning("outbox message %s dropped: %s", message.pk, message.drop_reason)
                 continue
             message.attempts += 1
             message.delivered_at = timezone.now()
@@ -274,9 +272,7 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
             message.save(update_fields=["attempts", "delivered_at", "last_error"])
             delivered += 1
     if delivered or failed or dropped:
-        logger.info(
-            "outbox relay: %s delivered, %s dropped, %s failed", delivered, dropped, failed
-        )
+        logger.info("outbox relay: %s delivered, %s dropped, %s failed", delivered, dropped, failed)
     return {"delivered": delivered, "failed": failed}
 
 

@@ -70,9 +70,7 @@ def test_only_administrators_name_a_compliance_contact(supervisor):
     assert _td_contact_id() is None
 
 
-def test_the_admin_refuses_a_contact_of_another_division_with_a_clear_error(
-    client, retail_user
-):
+def test_the_admin_refuses_a_contact_of_another_division_with_a_clear_error(client, retail_user):
     root = _person("root", "admin", "administrator", is_superuser=True)
     client.force_login(root)
 
@@ -88,9 +86,7 @@ def test_the_admin_refuses_a_contact_of_another_division_with_a_clear_error(
     assert _td_contact_id() is None
 
 
-def test_a_transfer_clears_the_compliance_contact_post_and_records_it(
-    administrator, supervisor
-):
+def test_a_transfer_clears_the_compliance_contact_post_and_records_it(administrator, supervisor):
     division_set_compliance_contact(
         acting_user=administrator, division="td", contact_id=supervisor.pk
     )

@@ -168,7 +168,9 @@ def _grant_everything(user: User, application) -> None:
     from django.contrib.auth.models import Group
 
     user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="applications", codename="verify_application")
+        Permission.objects.get(
+            content_type__app_label="applications", codename="verify_application"
+        )
     )
     assign_perm("applications.view_application", user, application)
     side_group = Group.objects.create(name="side-channel")
@@ -177,7 +179,9 @@ def _grant_everything(user: User, application) -> None:
     User.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
 
 
-def test_transfer_leaves_no_permission_of_any_kind(administrator, new_application, clerk, supervisor):
+def test_transfer_leaves_no_permission_of_any_kind(
+    administrator, new_application, clerk, supervisor
+):
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     _grant_everything(supervisor, app)
 
@@ -201,9 +205,7 @@ def test_a_direct_model_permission_does_not_come_back_with_a_return_to_td(
     returned = User.objects.get(pk=supervisor.pk)
     role_perms = {
         f"{p.content_type.app_label}.{p.codename}"
-        for p in Permission.objects.filter(group__role__code="clerk").select_related(
-            "content_type"
-        )
+        for p in Permission.objects.filter(group__role__code="clerk").select_related("content_type")
     }
     assert returned.get_all_permissions() == role_perms
     assert not returned.has_perm("applications.verify_application")

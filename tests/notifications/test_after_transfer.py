@@ -57,7 +57,7 @@ def test_a_message_queued_before_a_transfer_is_not_delivered_after_it(
     assert queued.delivered_at is None and queued.dropped_at is not None
     assert queued.drop_reason == DropReason.DIVISION
     assert not InboxEntry.objects.filter(user=supervisor).exists()
-    assert app.reference not in " ".join(m.subject + m.body for m in mail.outbox)
+    assert not [m for m in mail.outbox if str(app.reference) in f"{m.subject} {m.body}"]
     event = AuditEvent.objects.get(action=AuditAction.NOTIFICATION_DROPPED)
     assert event.details == {
         "message": queued.pk,
@@ -159,7 +159,7 @@ def test_after_a_transfer_an_old_entry_cannot_be_opened_directly(moved_to_retail
 
 
 def test_after_a_transfer_entries_of_the_new_division_are_shown_and_counted(moved_to_retail):
-    person, td_entries = moved_to_retail
+    person, _old = moved_to_retail
     outbox_write(
         recipient_ids=[person.pk], kind="test", subject="[R-new] retail", body="", dedupe_key="n"
     )
@@ -178,7 +178,7 @@ def test_after_a_transfer_entries_of_the_new_division_are_shown_and_counted(move
 
 
 def test_the_migration_gives_existing_rows_the_division_of_their_time(moved_to_retail):
-    person, td_entries = moved_to_retail
+    person, _old = moved_to_retail
     InboxEntry.objects.filter(user=person).update(division="")
     OutboxMessage.objects.filter(recipient=person).update(division="")
     migration = importlib.import_module(
@@ -187,9 +187,7 @@ def test_the_migration_gives_existing_rows_the_division_of_their_time(moved_to_r
 
     migration._division_when_written(django_apps, None)
 
-    assert set(InboxEntry.objects.filter(user=person).values_list("division", flat=True)) == {
-        "td"
-    }
+    assert set(InboxEntry.objects.filter(user=person).values_list("division", flat=True)) == {"td"}
     assert set(
         OutboxMessage.objects.filter(recipient=person).values_list("division", flat=True)
     ) == {"td"}
