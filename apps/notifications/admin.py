@@ -98,7 +98,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
 
 @admin.register(InboxEntry)
 class InboxEntryAdmin(admin.ModelAdmin[InboxEntry]):
-    list_display = ("id", "user", "message", "created_at", "read_at")
+    list_display = ("id", "user", "division", "message", "created_at", "read_at")
     actions = None
 
     def has_add_permission(self, request: HttpRequest) -> bool:

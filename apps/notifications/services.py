@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -167,15 +167,20 @@ def outbox_withhold(
     key = f"{dedupe_key}:u{recipient_id}"
     if OutboxMessage.objects.filter(dedupe_key=key).exists():
         return 0
-    message = OutboxMessage.objects.create(
-        recipient_id=recipient_id,
-        kind=kind,
-        application_id=application_id,
-        subject=subject[:200],
-        body=body,
-        dedupe_key=key,
-        division=division,
-    )
+    try:
+        # A savepoint: a concurrent writer of the same key wins without aborting ours.
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                recipient_id=recipient_id,
+                kind=kind,
+                application_id=application_id,
+                subject=subject[:200],
+                body=body,
+                dedupe_key=key,
+                division=division,
+            )
+    except IntegrityError:
+        return 0
     _record_drop(message, reason, at="write")
     message.save(update_fields=["dropped_at", "drop_reason"])
     logger.warning(
