@@ -32,8 +32,7 @@ from apps.applications.models import Application
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotFound, StaleVersion, WrongState
-from apps.notifications.services import outbox_withhold, outbox_write
-from apps.notifications.sla import withhold_reason
+from apps.notifications.services import outbox_withhold, outbox_write, withhold_reason
 from apps.vault.errors import VaultError
 from apps.vault.services import vault_read
 from apps.vault.types import CustomerPII
@@ -175,13 +174,6 @@ def compliance_contacts(division: str) -> list[ComplianceContact]:
         divisions.append(division)
     found = [compliance_contact_of(code) for code in divisions]
     return [contact for contact in found if contact.user_id is not None]
-
-
-def compliance_contact_ids(division: str) -> list[int]:
-    """The contacts of `compliance_contacts` still active members of their division."""
-    return sorted(
-        {c.user_id for c in compliance_contacts(division) if c.entitled and c.user_id is not None}
-    )
 
 
 def _notify_suspicious(item: ReviewItem, event: AuditEvent, reviewer: User) -> None:

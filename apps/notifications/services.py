@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionMembership, User
+from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
@@ -148,6 +149,11 @@ def _record_drop(message: OutboxMessage, reason: str, *, at: str) -> None:
             "application": message.application_id,
         },
     )
+
+
+def withhold_reason(contact: ComplianceContact) -> DropReason:
+    """Why a named compliance contact who is not entitled is told nothing."""
+    return DropReason.INACTIVE if not contact.active else DropReason.DIVISION
 
 
 def outbox_withhold(

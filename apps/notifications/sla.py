@@ -33,12 +33,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, RoleCode
-from apps.accounts.selectors import ComplianceContact, compliance_contact_of
+from apps.accounts.selectors import compliance_contact_of
 from apps.applications import selectors
 from apps.applications.models import Application
 
-from .models import DropReason
-from .services import outbox_withhold, outbox_write
+from .services import outbox_withhold, outbox_write, withhold_reason
 from .workflow import td_members
 
 logger = logging.getLogger(__name__)
@@ -97,16 +96,6 @@ def td_supervisor_ids(now: dt.datetime | None = None) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)
     )
-
-
-def td_compliance_contact_id() -> int | None:
-    """The T&D compliance contact, if that person is active and in T&D right now."""
-    contact = compliance_contact_of(DivisionCode.TD)
-    return contact.user_id if contact.entitled else None
-
-
-def withhold_reason(contact: ComplianceContact) -> DropReason:
-    return DropReason.INACTIVE if not contact.active else DropReason.DIVISION
 
 
 def _period(since: dt.datetime) -> int:
