@@ -24,15 +24,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Division, DivisionCode, User
+from apps.accounts.models import DivisionCode, User
 from apps.accounts.permissions import require
+from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.applications.leaks import scan_text
 from apps.applications.models import Application
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotFound, StaleVersion, WrongState
-from apps.notifications.services import outbox_write
-from apps.notifications.sla import td_compliance_contact_id
+from apps.notifications.services import outbox_withhold, outbox_write, withhold_reason
 from apps.vault.errors import VaultError
 from apps.vault.services import vault_read
 from apps.vault.types import CustomerPII
@@ -165,21 +165,20 @@ def _clean_note(note: str, *, outcome: str, event: AuditEvent) -> str:
     return note
 
 
-def compliance_contact_ids(division: str) -> list[int]:
+def compliance_contacts(division: str) -> list[ComplianceContact]:
     """Whom a suspicious access is reported to: the T&D compliance contact (the barrier is
-    T&D's obligation) and the compliance contact of the division the person acted from."""
-    contacts = {td_compliance_contact_id()}
-    if division and division != DivisionCode.TD:
-        own = Division.objects.filter(code=division).values_list("compliance_contact", flat=True)
-        contact = own.first()
-        if contact is not None and User.objects.filter(pk=contact, is_active=True).exists():
-            contacts.add(contact)
-    return sorted(c for c in contacts if c is not None)
+    T&D's obligation) and the compliance contact of the division the person acted from,
+    each as named now (whether still entitled is for the caller to check)."""
+    divisions = [DivisionCode.TD.value]
+    if division and division != DivisionCode.TD and division in DivisionCode.values:
+        divisions.append(division)
+    found = [compliance_contact_of(code) for code in divisions]
+    return [contact for contact in found if contact.user_id is not None]
 
 
 def _notify_suspicious(item: ReviewItem, event: AuditEvent, reviewer: User) -> None:
-    recipients = compliance_contact_ids(event.actor_division)
-    if not recipients:
+    contacts = compliance_contacts(event.actor_division)
+    if not contacts:
         logger.warning("suspicious access (review item %s): no compliance contact", item.pk)
         return
     # Written once, in the default language, for whoever reads it; ids and codes only.
@@ -202,13 +201,28 @@ def _notify_suspicious(item: ReviewItem, event: AuditEvent, reviewer: User) -> N
             "object_type": event.object_type or "-",
             "object_id": event.object_id or "-",
         }
-    outbox_write(
-        recipient_ids=recipients,
-        kind="access_review.suspicious",
-        subject=subject,
-        body=body,
-        dedupe_key=f"access_review.suspicious:i{item.pk}",
-    )
+    for contact in contacts:
+        assert contact.user_id is not None
+        if contact.entitled:
+            outbox_write(
+                recipient_ids=[contact.user_id],
+                kind="access_review.suspicious",
+                subject=subject,
+                body=body,
+                dedupe_key=f"access_review.suspicious:i{item.pk}",
+                division=contact.division,
+            )
+        else:
+            # Named, but no longer an active member of that division: told nothing.
+            outbox_withhold(
+                recipient_id=contact.user_id,
+                kind="access_review.suspicious",
+                subject=subject,
+                body=body,
+                dedupe_key=f"access_review.suspicious:i{item.pk}",
+                division=contact.division,
+                reason=withhold_reason(contact),
+            )
 
 
 def access_review_mark(

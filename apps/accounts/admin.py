@@ -152,14 +152,17 @@ class DivisionAdmin(admin.ModelAdmin[Division]):
     actions = None
 
     def save_model(self, request: HttpRequest, obj: Division, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit_record(
-            actor=request.user if isinstance(request.user, User) else None,
-            action=AuditAction.CONFIGURATION_CHANGED,
-            obj=obj,
-            changed_fields=form.changed_data,
-            details={"via": "admin"},
-        )
+        # The form has already run Division.clean (the contact's division); the service
+        # checks it again under the lock, saves and audits.
+        try:
+            services.division_set_compliance_contact(
+                acting_user=request.user if isinstance(request.user, User) else None,
+                division=obj.code,
+                contact_id=obj.compliance_contact_id,
+                via="admin",
+            )
+        except (ServiceError, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

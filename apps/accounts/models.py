@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser, Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -57,6 +58,23 @@ class Division(models.Model):
 
     def __str__(self) -> str:
         return str(DivisionCode(self.code).label)
+
+    def clean(self) -> None:
+        super().clean()
+        # The contact hears of suspicious accesses and SLA escalations of this division:
+        # someone of another division (retail, for T&D) must never be named.
+        contact = self.compliance_contact
+        if contact is not None and contact.division_at() != self.code:
+            raise ValidationError(
+                {
+                    "compliance_contact": _(
+                        "The compliance contact must be a current member of the %(division)s "
+                        "division."
+                    )
+                    % {"division": DivisionCode(self.code).label}
+                },
+                code="contact_outside_division",
+            )
 
 
 class Role(models.Model):

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
-from .models import DivisionCode, PasswordResetRequest, PasswordResetStatus, Role, User
+from .models import (
+    Division,
+    DivisionCode,
+    PasswordResetRequest,
+    PasswordResetStatus,
+    Role,
+    User,
+)
 
 
 def is_in_division(user: User | AnonymousUser, division: DivisionCode) -> bool:
@@ -46,3 +55,37 @@ def password_reset_request(request_id: int) -> PasswordResetRequest | None:
 def password_reset_candidates(*, excluding: User) -> QuerySet[User]:
     """Whose reset an administrator may propose: anyone but themselves."""
     return User.objects.exclude(pk=excluding.pk).order_by("username")
+
+
+@dataclass(frozen=True)
+class ComplianceContact:
+    """The person named as a division's compliance contact, and whether they may still
+    be told: active and a member of that division at this moment."""
+
+    division: str
+    user_id: int | None
+    active: bool = False
+    member: bool = False
+
+    @property
+    def entitled(self) -> bool:
+        return self.user_id is not None and self.active and self.member
+
+
+def compliance_contact_of(division: str) -> ComplianceContact:
+    """Asked at the moment of notifying (two small queries): the name may be stale if the
+    person left the division by a path that did not clear it."""
+    named = (
+        Division.objects.filter(code=division)
+        .values_list("compliance_contact_id", flat=True)
+        .first()
+    )
+    user = User.objects.filter(pk=named).first() if named is not None else None
+    if user is None:
+        return ComplianceContact(division=division, user_id=None)
+    return ComplianceContact(
+        division=division,
+        user_id=user.pk,
+        active=user.is_active,
+        member=user.division_at() == division,
+    )

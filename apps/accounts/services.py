@@ -137,9 +137,58 @@ def user_revoke_role(*, acting_user: User | None, user_id: int, role: str) -> Us
     return user
 
 
+def division_set_compliance_contact(
+    *, acting_user: User | None, division: str, contact_id: int | None, via: str = "service"
+) -> Division:
+    """Name (or clear, with None) the division's compliance contact: a current member of
+    that division. The person's row is locked first, as a transfer locks it, so a transfer
+    running at the same moment either is seen here or clears the name right after."""
+    _require_admin(acting_user, "accounts.change_division")
+    with transaction.atomic():
+        if contact_id is not None:
+            contact = User.objects.select_for_update().filter(pk=contact_id).first()
+            if contact is None:
+                raise ValidationError({"compliance_contact": [_("Choose a user.")]})
+        row = Division.objects.select_for_update().filter(pk=division).first()
+        if row is None:
+            raise ValidationError({"division": [_("Choose a division.")]})
+        previous = row.compliance_contact_id
+        row.compliance_contact_id = contact_id
+        row.full_clean()
+        if previous != contact_id:
+            row.save(update_fields=["compliance_contact"])
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.CONFIGURATION_CHANGED,
+                obj=row,
+                changed_fields=["compliance_contact"],
+                details={"via": via, "compliance_contact": contact_id, "previous": previous},
+            )
+    return row
+
+
+def _clear_compliance_contact(acting_user: User | None, user: User) -> list[str]:
+    """A person who leaves a division stops being anyone's compliance contact."""
+    cleared = []
+    for row in Division.objects.select_for_update().filter(compliance_contact=user).order_by("pk"):
+        row.compliance_contact = None
+        row.save(update_fields=["compliance_contact"])
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.CONFIGURATION_CHANGED,
+            obj=row,
+            changed_fields=["compliance_contact"],
+            details={"via": "transfer", "compliance_contact": None, "previous": user.pk},
+        )
+        cleared.append(row.code)
+    return cleared
+
+
 def user_transfer(*, acting_user: User | None, user_id: int, to_division: str) -> User:
     """人事異動: takes effect now. Closes the old membership and opens the new one, removes
-    every role and object permission the old division gave, and ends every session."""
+    every permission the old division gave (roles, the user's own model permissions,
+    object permissions, superuser status), clears the compliance contact post the user held
+    for the old division, and ends every session."""
     _require_admin(acting_user, "accounts.change_user")
     if to_division not in DivisionCode.values:
         raise ValidationError({"to_division": [_("Choose a division.")]})
@@ -165,18 +214,31 @@ def user_transfer(*, acting_user: User | None, user_id: int, to_division: str) -
 
         removed_roles = sorted(Role.objects.filter(group__user=user).values_list("code", flat=True))
         user.groups.clear()
+        # Permissions given to the person directly (the admin's "user permissions"): they
+        # outlive the groups and would come back with a return to the old division.
+        removed_perms = sorted(
+            f"{app_label}.{codename}"
+            for app_label, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        )
+        user.user_permissions.clear()
         revoked = 0
         for model in django_apps.get_models():
             if issubclass(model, UserObjectPermissionBase):
                 revoked += model.objects.filter(user=user).delete()[0]
 
-        # Administrative powers belong to the administration division alone.
-        if to_division != DivisionCode.ADMIN:
-            user.is_staff = False
-            user.is_superuser = False
+        # Superuser status is never carried across a transfer, in either direction: only
+        # the administration division may hold it (as in user_create), and a person who
+        # arrives there gets the administrator role deliberately, not powers from before.
+        # Staff status (the admin site) follows the division, as user_create sets it.
+        was_superuser = user.is_superuser
+        user.is_superuser = False
+        user.is_staff = to_division == DivisionCode.ADMIN
         user.session_stamp = uuid.uuid4()
         user.save(update_fields=["is_staff", "is_superuser", "session_stamp"])
         _end_sessions(user)
+        contact_cleared = _clear_compliance_contact(acting_user, user)
 
         audit_record(
             actor=acting_user,
@@ -186,7 +248,10 @@ def user_transfer(*, acting_user: User | None, user_id: int, to_division: str) -
                 "from_division": from_division,
                 "to_division": to_division,
                 "roles_removed": removed_roles,
+                "model_permissions_removed": removed_perms,
                 "object_permissions_revoked": revoked,
+                "superuser_removed": was_superuser,
+                "compliance_contact_cleared": contact_cleared,
             },
         )
     return user

@@ -68,6 +68,10 @@ class AuditAction(models.TextChoices):
     CONFIGURATION_CHANGED = "system.configuration_changed", _("Configuration changed")
     EXPORT = "system.export", _("Export")
     NOTIFICATION_RETRIED = "system.notification_retried", _("Notification delivery retried")
+    NOTIFICATION_DROPPED = (
+        "system.notification_dropped",
+        _("Notification dropped (recipient no longer entitled)"),
+    )
     # Oversight
     ACCESS_REVIEWED = "access.reviewed", _("Sampled access reviewed")
 

@@ -26,17 +26,21 @@ class DeliveryFilter(admin.SimpleListFilter):
             ("failed", _("Failed, waiting for a retry")),
             ("waiting", _("Waiting (not delivered)")),
             ("delivered", _("Delivered")),
+            ("dropped", _("Dropped (recipient no longer entitled)")),
         ]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[OutboxMessage]
     ) -> QuerySet[OutboxMessage]:
+        pending = queryset.filter(delivered_at__isnull=True, dropped_at__isnull=True)
         if self.value() == "failed":
-            return queryset.filter(delivered_at__isnull=True, attempts__gt=0)
+            return pending.filter(attempts__gt=0)
         if self.value() == "waiting":
-            return queryset.filter(delivered_at__isnull=True)
+            return pending
         if self.value() == "delivered":
             return queryset.filter(delivered_at__isnull=False)
+        if self.value() == "dropped":
+            return queryset.filter(dropped_at__isnull=False)
         return queryset
 
 
@@ -53,6 +57,8 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "attempts",
         "next_attempt_at",
         "last_error",
+        "dropped_at",
+        "drop_reason",
     )
     list_filter = (DeliveryFilter, "kind")
     search_fields = ("dedupe_key", "subject")
@@ -62,8 +68,8 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     @admin.action(description=_("Retry the delivery now"))
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         """Make the chosen undelivered messages due at once and ask for a relay; the
-        attempts and the last error stay, delivered messages are left alone."""
-        waiting = queryset.filter(delivered_at__isnull=True)
+        attempts and the last error stay, delivered and dropped messages are left alone."""
+        waiting = queryset.filter(delivered_at__isnull=True, dropped_at__isnull=True)
         ids = list(waiting.values_list("pk", flat=True))
         due = waiting.update(next_attempt_at=timezone.now())
         if due:
@@ -92,7 +98,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
 
 @admin.register(InboxEntry)
 class InboxEntryAdmin(admin.ModelAdmin[InboxEntry]):
-    list_display = ("id", "user", "message", "created_at", "read_at")
+    list_display = ("id", "user", "division", "message", "created_at", "read_at")
     actions = None
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -14,6 +14,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class DropReason(models.TextChoices):
+    """Why a message was not delivered: its recipient is no longer the person it was
+    written for (a transfer, a role removed, an account closed)."""
+
+    INACTIVE = "inactive", _("The recipient's account is inactive")
+    DIVISION = "division", _("The recipient is no longer in the division")
+    ROLE = "role", _("The recipient no longer holds the role")
+
+
 class OutboxMessage(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -35,6 +44,14 @@ class OutboxMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
+    # Whom the message was written for: the recipient as a member of this division,
+    # holding one of these roles (none: any). Checked again at delivery.
+    division = models.CharField(_("division"), max_length=16, blank=True)
+    roles = models.JSONField(_("roles"), default=list, blank=True)
+    dropped_at = models.DateTimeField(_("dropped at"), null=True, blank=True)
+    drop_reason = models.CharField(
+        _("reason dropped"), max_length=16, blank=True, choices=DropReason
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -48,8 +65,8 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "id"],
-                condition=models.Q(delivered_at__isnull=True),
-                name="outbox_due_idx",
+                condition=models.Q(delivered_at__isnull=True, dropped_at__isnull=True),
+                name="outbox_pending_idx",
             ),
         ]
 
@@ -64,6 +81,9 @@ class InboxEntry(models.Model):
     message = models.OneToOneField(
         OutboxMessage, on_delete=models.PROTECT, related_name="inbox_entry"
     )
+    # The division the reader belonged to when the entry arrived: the inbox shows only
+    # entries of the reader's current division (a transfer leaves the old ones behind).
+    division = models.CharField(_("division"), max_length=16, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -71,7 +91,9 @@ class InboxEntry(models.Model):
         verbose_name = _("inbox entry")
         verbose_name_plural = _("inbox entries")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"], name="inbox_user_unread_idx")]
+        indexes = [
+            models.Index(fields=["user", "division", "read_at"], name="inbox_user_div_unread_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.message_id}"

@@ -5,6 +5,10 @@ their current division: the review page for a supervisor while it waits for the 
 the application page for the T&D desk, the construction page for released work, the
 audit timeline for an auditor. A retail reader gets a link only to an application the
 retail selectors (both locks of the barrier) let them see, and nothing else.
+
+Only entries received in the reader's current division are listed or counted: after a
+transfer, what T&D told the person (reference numbers, states of unverified work) stays
+behind in T&D.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ INBOX_PAGE_SIZE = 25
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads the inbox: the user and the roles their current division allows."""
+    """Who reads the inbox: the user, their current division and the roles it allows."""
 
     user: User
     roles: frozenset[str]
     is_retail: bool
+    division: str | None
 
 
 @dataclass(frozen=True)
@@ -46,16 +51,21 @@ class InboxItem:
 UNREAD_SHOWN = 99
 
 
-def unread_count(user: User, *, cap: int = UNREAD_SHOWN + 1) -> int:
-    """Unread entries, counted up to `cap`: one query over the (user, read_at) index that
-    reads at most `cap` index entries, however many thousands someone leaves unread."""
-    unread = InboxEntry.objects.filter(user_id=user.pk, read_at__isnull=True)
+def unread_count(user: User, division: str | None, *, cap: int = UNREAD_SHOWN + 1) -> int:
+    """Unread entries of the current division, counted up to `cap`: one query over the
+    (user, division, read_at) index that reads at most `cap` index entries, however many
+    thousands someone leaves unread."""
+    if division is None:
+        return 0
+    unread = InboxEntry.objects.filter(user_id=user.pk, division=division, read_at__isnull=True)
     return len(unread.values_list("id", flat=True)[:cap])
 
 
-def _entries(user: User) -> QuerySet[InboxEntry]:
+def _entries(user: User, division: str | None) -> QuerySet[InboxEntry]:
+    if division is None:
+        return InboxEntry.objects.none()
     return (
-        InboxEntry.objects.filter(user_id=user.pk)
+        InboxEntry.objects.filter(user_id=user.pk, division=division)
         .select_related("message")
         .only(
             "id",
@@ -124,7 +134,7 @@ def inbox_page(
     *, reader: Reader, page_number: int | str | None = 1, per_page: int = INBOX_PAGE_SIZE
 ) -> Page[InboxItem]:
     """One page of the reader's own entries, newest first, each with its link."""
-    page = Paginator(_entries(reader.user), per_page).get_page(page_number)
+    page = Paginator(_entries(reader.user, reader.division), per_page).get_page(page_number)
     entries = list(page.object_list)
     links = links_for(reader, (e.message.application_id for e in entries))
     items = [InboxItem(entry=e, link=links.get(e.message.application_id or 0)) for e in entries]

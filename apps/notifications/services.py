@@ -9,6 +9,12 @@ locked (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so two relays runnin
 never deliver the same row. The inbox entry is unique per message, so a row is shown in
 the inbox once even if an e-mail had to be retried. A failure leaves the row undelivered
 with its error and the next attempt pushed back exponentially.
+
+A message is written for its recipient as a member of one division holding one of some
+roles. Delivery checks that again: a recipient transferred (or who lost the role, or
+whose account was closed) in between gets nothing; the row is marked dropped with the
+reason and an audit event records it. `outbox_withhold` records the same for a message
+its writer already knew it must not send (a stale compliance contact).
 """
 
 from __future__ import annotations
@@ -20,15 +26,19 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import User
+from apps.accounts.models import DivisionMembership, User
+from apps.accounts.selectors import ComplianceContact
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
 from apps.core.errors import NotFound
 from apps.core.tasks import enqueue
 
-from .models import InboxEntry, OutboxMessage
+from .models import DropReason, InboxEntry, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +67,17 @@ def request_relay() -> None:
         logger.warning("outbox relay not enqueued (broker unreachable?): rows wait for beat")
 
 
+def current_divisions(user_ids: Iterable[int], now: dt.datetime | None = None) -> dict[int, str]:
+    """The division each user belongs to at `now`, in one query."""
+    now = now or timezone.now()
+    rows = DivisionMembership.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        user_id__in=list(user_ids),
+        valid_from__lte=now,
+    ).values_list("user_id", "division_id")
+    return dict(rows)
+
+
 def outbox_write(
     *,
     recipient_ids: Iterable[int],
@@ -65,11 +86,20 @@ def outbox_write(
     body: str,
     dedupe_key: str,
     application_id: int | None = None,
+    division: str | None = None,
+    roles: Iterable[str] = (),
 ) -> int:
     """Queue one message per recipient inside the caller's transaction; returns how many
     were new. `dedupe_key` is suffixed with the recipient, and a key already written is
-    skipped, so calling this again for the same event writes nothing."""
+    skipped, so calling this again for the same event writes nothing.
+
+    `division` and `roles` say whom the message is for (a T&D supervisor, say); delivery
+    drops it if the recipient no longer is. Without `division`, each recipient's division
+    at this moment is recorded (a message about the person's own account)."""
     now = timezone.now()
+    ids = sorted(set(recipient_ids))
+    divisions = current_divisions(ids, now) if division is None and ids else {}
+    wanted_roles = sorted({str(role) for role in roles})
     rows = [
         OutboxMessage(
             recipient_id=user_id,
@@ -78,10 +108,12 @@ def outbox_write(
             subject=subject[:200],
             body=body,
             dedupe_key=f"{dedupe_key}:u{user_id}",
+            division=division if division is not None else divisions.get(user_id, ""),
+            roles=wanted_roles,
             created_at=now,
             next_attempt_at=now,
         )
-        for user_id in sorted(set(recipient_ids))
+        for user_id in ids
     ]
     if not rows:
         return 0
@@ -97,12 +129,100 @@ def outbox_write(
     return len(new)
 
 
+def _record_drop(message: OutboxMessage, reason: str, *, at: str) -> None:
+    """Mark the row dropped and write the audit event, in the caller's transaction."""
+    message.dropped_at = timezone.now()
+    message.drop_reason = reason
+    audit_record(
+        actor=None,
+        action=AuditAction.NOTIFICATION_DROPPED,
+        obj=message,
+        object_label=f"{message.kind} #{message.pk}"[:64],
+        details={
+            "message": message.pk,
+            "kind": message.kind,
+            "recipient": message.recipient_id,
+            "division": message.division,
+            "roles": list(message.roles),
+            "reason": reason,
+            "at": at,
+            "application": message.application_id,
+        },
+    )
+
+
+def withhold_reason(contact: ComplianceContact) -> DropReason:
+    """Why a named compliance contact who is not entitled is told nothing."""
+    return DropReason.INACTIVE if not contact.active else DropReason.DIVISION
+
+
+def outbox_withhold(
+    *,
+    recipient_id: int,
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    reason: DropReason,
+    division: str,
+    application_id: int | None = None,
+) -> int:
+    """Record, once per dedupe key, a message that is not sent because its writer found
+    the recipient no longer entitled to it (in the caller's transaction); returns 1 if
+    this is the first record, 0 if it was recorded before."""
+    key = f"{dedupe_key}:u{recipient_id}"
+    if OutboxMessage.objects.filter(dedupe_key=key).exists():
+        return 0
+    try:
+        # A savepoint: a concurrent writer of the same key wins without aborting ours.
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                recipient_id=recipient_id,
+                kind=kind,
+                application_id=application_id,
+                subject=subject[:200],
+                body=body,
+                dedupe_key=key,
+                division=division,
+            )
+    except IntegrityError:
+        return 0
+    _record_drop(message, reason, at="write")
+    message.save(update_fields=["dropped_at", "drop_reason"])
+    logger.warning(
+        "outbox message %s withheld from user %s (%s): %s",
+        message.pk,
+        recipient_id,
+        kind,
+        reason,
+    )
+    return 1
+
+
 def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def _deliver(message: OutboxMessage) -> None:
+def _drop_reason(message: OutboxMessage, recipient: User, division: str | None) -> str | None:
+    """Is the recipient still the person the message was written for? None if so."""
+    if not recipient.is_active:
+        return DropReason.INACTIVE
+    if message.division and division != message.division:
+        return DropReason.DIVISION
+    if message.roles and not set(message.roles) & set(recipient.role_codes()):
+        return DropReason.ROLE
+    return None
+
+
+def _deliver(message: OutboxMessage) -> bool:
+    """Send the e-mail and write the inbox entry; False (and nothing sent) if the
+    recipient is no longer entitled to the message."""
     recipient = User.objects.get(pk=message.recipient_id)
+    division = recipient.division_at()
+    reason = _drop_reason(message, recipient, division)
+    if reason is not None:
+        _record_drop(message, reason, at="delivery")
+        return False
     if recipient.email:
         send_mail(
             message.subject,
@@ -111,21 +231,25 @@ def _deliver(message: OutboxMessage) -> None:
             [recipient.email],
             fail_silently=False,
         )
-    InboxEntry.objects.get_or_create(message=message, defaults={"user_id": recipient.pk})
+    InboxEntry.objects.get_or_create(
+        message=message, defaults={"user_id": recipient.pk, "division": division or ""}
+    )
+    return True
 
 
 def _next_due(now: dt.datetime) -> OutboxMessage | None:
     return (
         OutboxMessage.objects.select_for_update(skip_locked=True)
-        .filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+        .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")
         .first()
     )
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
-    """Deliver up to `limit` due messages; returns counts of delivered and failed."""
-    delivered = failed = 0
+    """Deliver up to `limit` due messages; returns counts of delivered and failed (the
+    messages dropped, their recipient no longer entitled, are logged and audited)."""
+    delivered = dropped = failed = 0
     now = timezone.now()
     for _attempt in range(limit):
         with transaction.atomic():
@@ -134,7 +258,7 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                 break
             try:
                 with transaction.atomic():
-                    _deliver(message)
+                    sent = _deliver(message)
             except Exception as exc:
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -148,13 +272,18 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                     type(exc).__name__,
                 )
                 continue
+            if not sent:
+                message.save(update_fields=["dropped_at", "drop_reason"])
+                dropped += 1
+                logger.warning("outbox message %s dropped: %s", message.pk, message.drop_reason)
+                continue
             message.attempts += 1
             message.delivered_at = timezone.now()
             message.last_error = ""
             message.save(update_fields=["attempts", "delivered_at", "last_error"])
             delivered += 1
-    if delivered or failed:
-        logger.info("outbox relay: %s delivered, %s failed", delivered, failed)
+    if delivered or failed or dropped:
+        logger.info("outbox relay: %s delivered, %s dropped, %s failed", delivered, dropped, failed)
     return {"delivered": delivered, "failed": failed}
 
 
@@ -162,12 +291,16 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
 
 
 def inbox_mark_read(*, acting_user: User, entry_id: int) -> InboxEntry:
-    """Mark one of the user's own entries read; someone else's entry does not exist."""
+    """Mark one of the user's own entries read; someone else's entry, and an entry the
+    user received in another division, do not exist."""
+    division = acting_user.division_at()
     with transaction.atomic():
         entry = (
             InboxEntry.objects.select_for_update()
-            .filter(pk=entry_id, user_id=acting_user.pk)
+            .filter(pk=entry_id, user_id=acting_user.pk, division=division)
             .first()
+            if division is not None
+            else None
         )
         if entry is None:
             raise NotFound(_("The message does not exist."))
@@ -178,7 +311,11 @@ def inbox_mark_read(*, acting_user: User, entry_id: int) -> InboxEntry:
 
 
 def inbox_mark_all_read(*, acting_user: User) -> int:
-    """Mark every unread entry of the user read in one UPDATE; returns how many."""
-    return InboxEntry.objects.filter(user_id=acting_user.pk, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    """Mark every unread entry of the user's current division read in one UPDATE;
+    returns how many."""
+    division = acting_user.division_at()
+    if division is None:
+        return 0
+    return InboxEntry.objects.filter(
+        user_id=acting_user.pk, division=division, read_at__isnull=True
+    ).update(read_at=timezone.now())

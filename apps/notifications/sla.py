@@ -7,12 +7,16 @@ Two limits (settings SHADAN_SLA_ENCODE_HOURS and SHADAN_SLA_VERIFY_HOURS):
 - not verified: encoded for the current version, waiting since `encoded_at`.
 
 Past the limit the T&D supervisors are notified; past twice the limit the T&D division's
-compliance contact is notified too. Applications of non-affiliated retailers come first
-and are marked as such: an unencoded one is the failure behind the original incident.
+compliance contact is notified too, if that person is still an active member of T&D (a
+contact who is not is skipped, and the skipped message is recorded: a dropped outbox row
+and an audit event). Applications of non-affiliated retailers come first and are marked
+as such: an unencoded one is the failure behind the original incident.
 
-Idempotent: the dedupe key names the application, its version, the limit and the kind,
-so a second sweep writes nothing; a new version (an edit, a re-encode) starts afresh.
-Messages carry reference numbers and ids only.
+Each overdue period is reported once: the dedupe key names the application, the limit,
+the kind and the start of the period (the moment the wait began, `updated_at` or
+`encoded_at`), so a second sweep in the same period writes nothing, while a return and
+a new wait (which keep the version) are reported again. Messages carry reference numbers
+and ids only.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Division, DivisionCode, RoleCode, User
+from apps.accounts.models import DivisionCode, RoleCode
+from apps.accounts.selectors import compliance_contact_of
 from apps.applications import selectors
 from apps.applications.models import Application
 
-from .services import outbox_write
+from .services import outbox_withhold, outbox_write, withhold_reason
 from .workflow import td_members
 
 logger = logging.getLogger(__name__)
@@ -93,16 +98,9 @@ def td_supervisor_ids(now: dt.datetime | None = None) -> list[int]:
     )
 
 
-def td_compliance_contact_id() -> int | None:
-    contact = (
-        Division.objects.filter(code=DivisionCode.TD)
-        .values_list("compliance_contact_id", flat=True)
-        .first()
-    )
-    if contact is None:
-        return None
-    active = User.objects.filter(pk=contact, is_active=True).exists()
-    return contact if active else None
+def _period(since: dt.datetime) -> int:
+    """The start of the overdue period, to the microsecond, as the dedupe key names it."""
+    return int(since.timestamp() * 1_000_000)
 
 
 def _overdue(
@@ -119,7 +117,7 @@ def _overdue(
 def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     supervisors = td_supervisor_ids(now)
-    contact = td_compliance_contact_id()
+    contact = compliance_contact_of(DivisionCode.TD)
     limits = [
         ("encode", selectors.awaiting_encoding(), "updated_at", settings.SHADAN_SLA_ENCODE_HOURS),
         (
@@ -146,31 +144,48 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                 hours=hours,
                 flag=not affiliated,
             )
+            period = f"a{app_id}:p{_period(since)}"
             with transaction.atomic():
                 messages += outbox_write(
                     recipient_ids=supervisors,
                     kind=f"sla.{limit}.overdue",
                     subject=subject,
                     body=body,
-                    dedupe_key=f"sla.{limit}.overdue:a{app_id}:v{version}",
+                    dedupe_key=f"sla.{limit}.overdue:{period}",
                     application_id=app_id,
+                    division=DivisionCode.TD,
+                    roles=[RoleCode.SUPERVISOR],
                 )
                 if now - since >= dt.timedelta(hours=2 * hours):
                     escalated += 1
-                    if contact is None:
+                    if contact.user_id is None:
                         logger.warning(
                             "SLA escalation for application %s: T&D has no compliance contact",
                             app_id,
                         )
                         continue
-                    messages += outbox_write(
-                        recipient_ids=[contact],
-                        kind=f"sla.{limit}.escalated",
-                        subject=escalation_subject,
-                        body=escalation_body,
-                        dedupe_key=f"sla.{limit}.escalated:a{app_id}:v{version}",
-                        application_id=app_id,
-                    )
+                    if contact.entitled:
+                        messages += outbox_write(
+                            recipient_ids=[contact.user_id],
+                            kind=f"sla.{limit}.escalated",
+                            subject=escalation_subject,
+                            body=escalation_body,
+                            dedupe_key=f"sla.{limit}.escalated:{period}",
+                            application_id=app_id,
+                            division=DivisionCode.TD,
+                        )
+                    else:
+                        # Named, but no longer an active member of T&D: told nothing.
+                        outbox_withhold(
+                            recipient_id=contact.user_id,
+                            kind=f"sla.{limit}.escalated",
+                            subject=escalation_subject,
+                            body=escalation_body,
+                            dedupe_key=f"sla.{limit}.escalated:{period}",
+                            application_id=app_id,
+                            division=DivisionCode.TD,
+                            reason=withhold_reason(contact),
+                        )
     if not supervisors:
         logger.warning("SLA sweep: no active T&D supervisor to notify")
     logger.info(

@@ -15,7 +15,9 @@ from . import selectors, services
 
 def _reader(request: HttpRequest) -> selectors.Reader:
     me = persona(request)
-    return selectors.Reader(user=acting_user(request), roles=me.roles, is_retail=me.is_retail)
+    return selectors.Reader(
+        user=acting_user(request), roles=me.roles, is_retail=me.is_retail, division=me.division
+    )
 
 
 def _back(request: HttpRequest) -> HttpResponse:

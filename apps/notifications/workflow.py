@@ -147,4 +147,7 @@ def notify_application_event(*, event: str, application: Application, actor: Use
         body=body,
         dedupe_key=f"{kind_of(event)}:a{application.pk}:v{application.version}:t{stamp}",
         application_id=application.pk,
+        # Delivered only to someone still in T&D with one of these roles (see services).
+        division=DivisionCode.TD,
+        roles=_audience(event, application)[0],
     )

@@ -15,12 +15,13 @@ class InboxBadge:
     """The unread count, counted on first use only (pages without the header pay nothing);
     more than UNREAD_SHOWN shows as "99+"."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, division: str | None) -> None:
         self._user = user
+        self._division = division
 
     @cached_property
     def unread(self) -> int:
-        return unread_count(self._user)
+        return unread_count(self._user, self._division)
 
     @property
     def label(self) -> str:
@@ -37,5 +38,5 @@ def signed_in(request: HttpRequest) -> dict[str, Any]:
         "me": me,
         "me_division": DivisionCode(me.division).label if me.division else "",
         "me_roles": [RoleCode(code).label for code in sorted(me.roles)],
-        "inbox": InboxBadge(me.user),
+        "inbox": InboxBadge(me.user, me.division),
     }

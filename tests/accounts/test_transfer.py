@@ -117,3 +117,121 @@ def test_grant_and_revoke_are_audited(administrator, clerk):
 def test_retail_role_carries_no_model_permission(retail_user):
     assert not retail_user.has_perm("applications.view_application")
     assert not Permission.objects.filter(group__role__code="retail").exists()
+
+
+# --- every kind of permission a person can hold -------------------------------------------
+
+
+def _every_grant(user: User, application) -> dict[str, object]:
+    """Each way Django and guardian can give this person a permission, read afresh."""
+    from django.apps import apps as django_apps
+    from guardian.core import ObjectPermissionChecker
+    from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+    user = User.objects.get(pk=user.pk)  # no cached permissions
+    per_user = per_group = 0
+    for model in django_apps.get_models():
+        if issubclass(model, UserObjectPermissionBase):
+            per_user += model.objects.filter(user=user).count()
+        if issubclass(model, GroupObjectPermissionBase):
+            per_group += model.objects.filter(group__user=user).count()
+    return {
+        "groups": list(user.groups.values_list("name", flat=True)),
+        "model permissions of the person": list(user.user_permissions.all()),
+        "every model permission": user.get_all_permissions(),
+        "object permissions of the person": per_user,
+        "object permissions through groups": per_group,
+        "object permissions on the application": ObjectPermissionChecker(user).get_perms(
+            application
+        ),
+        "superuser": user.is_superuser,
+        "staff": user.is_staff,
+    }
+
+
+NOTHING = {
+    "groups": [],
+    "model permissions of the person": [],
+    "every model permission": set(),
+    "object permissions of the person": 0,
+    "object permissions through groups": 0,
+    "object permissions on the application": [],
+    "superuser": False,
+    "staff": False,
+}
+
+
+def _grant_everything(user: User, application) -> None:
+    """One grant of every kind, as an administrator could give them in the admin or the
+    database: a direct model permission, per-user and per-group object permissions, and
+    superuser status (which the services refuse outside administration)."""
+    from django.contrib.auth.models import Group
+
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="applications", codename="verify_application"
+        )
+    )
+    assign_perm("applications.view_application", user, application)
+    side_group = Group.objects.create(name="side-channel")
+    user.groups.add(side_group)
+    assign_perm("applications.change_application", side_group, application)
+    User.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+
+
+def test_transfer_leaves_no_permission_of_any_kind(
+    administrator, new_application, clerk, supervisor
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    _grant_everything(supervisor, app)
+
+    user_transfer(acting_user=administrator, user_id=supervisor.pk, to_division="retail")
+
+    assert _every_grant(supervisor, app) == NOTHING
+
+
+def test_a_direct_model_permission_does_not_come_back_with_a_return_to_td(
+    administrator, new_application, clerk, supervisor
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    _grant_everything(supervisor, app)
+
+    user_transfer(acting_user=administrator, user_id=supervisor.pk, to_division="retail")
+    user_transfer(acting_user=administrator, user_id=supervisor.pk, to_division="td")
+
+    assert _every_grant(supervisor, app) == NOTHING
+    # Given the role again, the person holds exactly what the role gives, nothing from before.
+    user_grant_role(acting_user=administrator, user_id=supervisor.pk, role="clerk")
+    returned = User.objects.get(pk=supervisor.pk)
+    role_perms = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.filter(group__role__code="clerk").select_related("content_type")
+    }
+    assert returned.get_all_permissions() == role_perms
+    assert not returned.has_perm("applications.verify_application")
+
+
+def test_the_transfer_records_the_model_permissions_and_superuser_status_it_removed(
+    administrator, new_application, clerk, supervisor
+):
+    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    _grant_everything(supervisor, app)
+
+    user_transfer(acting_user=administrator, user_id=supervisor.pk, to_division="audit")
+
+    event = AuditEvent.objects.filter(action=AuditAction.USER_TRANSFERRED).get()
+    assert event.details["model_permissions_removed"] == ["applications.verify_application"]
+    assert event.details["superuser_removed"] is True
+    assert event.details["object_permissions_revoked"] == 1
+    assert event.details["roles_removed"] == ["supervisor"]
+
+
+def test_a_transfer_into_administration_gives_staff_but_never_superuser_status(
+    administrator, clerk
+):
+    User.objects.filter(pk=clerk.pk).update(is_superuser=True)  # as a database edit could
+
+    user_transfer(acting_user=administrator, user_id=clerk.pk, to_division="admin")
+
+    arrived = User.objects.get(pk=clerk.pk)
+    assert arrived.is_staff and not arrived.is_superuser

@@ -597,9 +597,8 @@ class BarrierMachine(RuleBasedStateMachine):
 
     def do_transfer(self, person: Person, to: str, role: str | None) -> None:
         user_transfer(acting_user=self.user(ADMIN), user_id=person.pk, to_division=to)
-        person.division, person.roles = to, set()
-        if to != str(DivisionCode.ADMIN):
-            person.superuser = False
+        # A transfer never carries superuser status, not even into administration.
+        person.division, person.roles, person.superuser = to, set(), False
         if role is not None:
             user_grant_role(acting_user=self.user(ADMIN), user_id=person.pk, role=role)
             person.roles.add(role)
