@@ -34,6 +34,7 @@ from .textfold import (
     fold_with_positions,
     has_hidden,
     letters_as_digits,
+    upper_case_confusables_table,
     visual_order,
 )
 
@@ -274,7 +275,8 @@ _EMAIL_RE = re.compile(
 
 def _prepare_email(text: str) -> str:
     """Folded so that look-alikes from other scripts read as the ASCII they imitate."""
-    return _AT_RE.sub("@", drop_invisible(text).casefold().translate(confusables_table()))
+    text = drop_invisible(text).translate(upper_case_confusables_table()).casefold()
+    return _AT_RE.sub("@", text.translate(confusables_table()))
 
 
 # --- the scan ---------------------------------------------------------------

@@ -39,9 +39,10 @@ _INVISIBLE_BUT_VARIATION_SELECTORS_RE = regex.compile(
 )
 # Control characters other than tab and line breaks (a remark has several lines).
 _CONTROL_RE = regex.compile(r"(?![\t\n\r])\p{Cc}")
-# What folding drops: the invisible characters and combining marks left after NFKC
-# (NFKC has already composed those that belong to the letter before them).
-_DROPPED_RE = regex.compile(f"[{_INVISIBLE_CLASS}\\p{{Mn}}\\p{{Me}}]+")
+# What folding drops: the invisible characters and every combining mark but the kana voiced
+# marks (ガ is not カ), so that accents go too: "é", "ё" and "ό" fold to e, е and ο,
+# which the confusables then fold to e and o.
+_DROPPED_RE = regex.compile(f"(?:[{_INVISIBLE_CLASS}\\p{{Me}}]|(?![\\u3099\\u309a])\\p{{Mn}})+")
 
 BIDI_RIGHT_TO_LEFT_OVERRIDE = "\u202e"
 BIDI_POP = "\u202c"
@@ -85,9 +86,10 @@ def visual_order(text: str) -> str:
 
 
 def drop_invisible(text: str) -> str:
-    """NFKC, then without invisible characters and stray combining marks."""
-    text = unicodedata.normalize("NFKC", text.translate(_SPACING_VOICED_MARKS))
-    return _DROPPED_RE.sub("", text)
+    """NFKC, without invisible characters and combining marks (the kana voiced marks
+    stay, joined to their kana)."""
+    text = unicodedata.normalize("NFKD", text.translate(_SPACING_VOICED_MARKS))
+    return unicodedata.normalize("NFC", _DROPPED_RE.sub("", text))
 
 
 # --- look-alikes ---------------------------------------------------------------------
@@ -135,6 +137,11 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[set[str]]:
     return groups
 
 
+# Added to the table (docs/decisions.md): its prototype for the Cyrillic к and the Greek
+# κ is the Latin kra ĸ, which in lower-case text reads as k.
+_SUPPLEMENT = (("ĸ", "k"),)
+
+
 @functools.cache
 def _confusable_pairs() -> tuple[tuple[str, str], ...]:
     # Imported here: the data (about 1 MB of JSON) is read on the first scan only.
@@ -148,13 +155,14 @@ def _confusable_pairs() -> tuple[tuple[str, str], ...]:
             # Sequences ("rn" for "m") are left out: a character is folded to a character.
             if len(source) == 1 and len(target) == 1:
                 pairs.append((source, target))
-    return tuple(pairs)
+    return (*pairs, *_SUPPLEMENT)
 
 
 @functools.cache
 def confusables_table() -> dict[int, str]:
     """A ``str.translate`` table from each look-alike to the character standing for its
-    group, for text already in NFKC, katakana and case folded. Digits and 一 stay."""
+    group (in NFKC, katakana and case folded). Apply it before case folding too: the
+    Cyrillic К looks like K, its lower case к does not look like k."""
     table: dict[int, str] = {}
     for group in _groups(_confusable_pairs()):
         members = group - _NEVER_FOLDED
@@ -164,16 +172,14 @@ def confusables_table() -> dict[int, str]:
         for member in members:
             if member != representative:
                 table[ord(member)] = representative
-    # Latin letters with diacritics fold to the bare letter ("Yamáda" is Yamada).
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        if code in table:
-            continue
-        bare = "".join(
-            c for c in unicodedata.normalize("NFD", chr(code)) if not unicodedata.combining(c)
-        ).casefold()
-        if bare != chr(code).casefold() and bare.isascii() and bare.isalpha():
-            table[code] = bare
     return table
+
+
+@functools.cache
+def upper_case_confusables_table() -> dict[int, str]:
+    """The table for text not yet case folded: ASCII is left to case folding ("I" is i,
+    not the l it looks like); the Cyrillic К still folds to k, before it turns into к."""
+    return {code: char for code, char in confusables_table().items() if code >= 0x80}
 
 
 @functools.cache
@@ -203,19 +209,15 @@ def _digit_near(text: str, index: int, step: int) -> bool:
     return 0 <= index < len(text) and text[index].isdecimal()
 
 
-def _is_letter(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and unicodedata.category(text[index]).startswith("L")
-
-
 def letters_as_digits(text: str) -> str:
-    """Letters that pass for digits, read as digits where they stand among digits:
-    "O98-765-432l" → "098-765-4321". A run of them inside a word ("ROOM", "Oil") stays."""
+    """Letters that pass for digits, read as digits where they touch a digit:
+    "O98-765-432l" and "090xl234x5678" read 098-765-4321 and 090x1234x5678. A run of
+    them away from digits ("ROOM", "Oil") stays; one inside a word next to a digit
+    ("CO2") turns into digits too, which only matters if the result is a phone number."""
     lookalikes = digit_lookalikes()
 
     def replace(match: re.Match[str]) -> str:
         start, end = match.span()
-        if _is_letter(text, start - 1) or _is_letter(text, end):
-            return match.group()
         if not (_digit_near(text, start - 1, -1) or _digit_near(text, end, 1)):
             return match.group()
         return "".join(lookalikes[char] for char in match.group())
@@ -297,7 +299,8 @@ class Folded:
 
 
 def _prefold(text: str) -> str:
-    text = drop_invisible(text).casefold().translate(_fold_table())
+    text = drop_invisible(text).translate(upper_case_confusables_table())
+    text = text.casefold().translate(_fold_table())
     if _ITERATION_MARK not in text:
         return text
     chars: list[str] = []
@@ -314,11 +317,14 @@ def _is_katakana(char: str) -> bool:
 def _kept_in_fold(source: str, index: int) -> bool:
     char = source[index]
     if char == KANJI_ONE:
-        # 一 between two katakana is a prolonged sound mark in disguise ("カ一ド").
+        # 一 between two katakana is a prolonged sound mark in disguise ("カ一ド", "ス一一").
+        before = len(source[:index].rstrip(KANJI_ONE)) - 1
+        after = len(source) - len(source[index:].lstrip(KANJI_ONE))
         return not (
-            0 < index < len(source) - 1
-            and _is_katakana(source[index - 1])
-            and _is_katakana(source[index + 1])
+            before >= 0
+            and after < len(source)
+            and _is_katakana(source[before])
+            and _is_katakana(source[after])
         )
     return char not in _FOLD_IGNORED
 
