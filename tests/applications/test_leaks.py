@@ -378,8 +378,8 @@ surroundings = st.text(
 
 
 def _has_no_digit(char: str) -> bool:
-    # Letters that pass for digits (O, l…) are digits next to digits: not digit-free.
-    folded = unicodedata.normalize("NFKC", char)
+    # Letters that pass for digits (O, l…, accented too: Ò) are digits next to digits.
+    folded = unicodedata.normalize("NFKD", char)
     return (
         char not in KANJI_NUMERALS
         and not any(c.isdigit() or c in digit_lookalikes() for c in folded)
