@@ -1,8 +1,9 @@
 """Undoing the disguises people can put on text: invisible characters, look-alikes.
 
 The leak scanner compares folded texts, and the input validators refuse what nobody
-types by accident. Three pieces, all built from maintained Unicode data rather than
-lists typed here:
+types by accident. Three pieces, built from maintained Unicode data rather than lists
+typed here (the only lists typed here are the kanji variants of surnames and one pair
+added to the look-alikes):
 
 - characters nobody can see: default-ignorable code points (zero-width characters,
   joiners, fillers such as U+3164, the combining grapheme joiner, variation
@@ -33,7 +34,7 @@ from .normalize import HYPHENS, hiragana_to_katakana
 # is not default-ignorable but shows as a blank, like a filler.
 _INVISIBLE_CLASS = r"\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{Cf}\u2800"
 _INVISIBLE_RE = regex.compile(f"[{_INVISIBLE_CLASS}]")
-# Ideographic variation selectors pick the glyph of a kanji in a person's name (異体字).
+# Variation selectors pick the glyph of a kanji in a person's name (異体字).
 _INVISIBLE_BUT_VARIATION_SELECTORS_RE = regex.compile(
     rf"(?!\p{{Variation_Selector}})[{_INVISIBLE_CLASS}]"
 )
@@ -49,7 +50,7 @@ BIDI_POP = "\u202c"
 # The spacing voiced marks an IME may produce; as combining marks NFKC joins them to the kana.
 _SPACING_VOICED_MARKS = str.maketrans({"\u309b": "\u3099", "\u309c": "\u309a"})
 # The kanji 一 passes for the prolonged sound mark ー, but it is also a digit and part of
-# names (一郎): it is folded only between two katakana (see leaks.py).
+# names (一郎): it is folded only between two katakana (see _kept_in_fold).
 KANJI_ONE = "\u4e00"
 _NEVER_FOLDED = frozenset("0123456789" + KANJI_ONE)
 
@@ -86,8 +87,8 @@ def visual_order(text: str) -> str:
 
 
 def drop_invisible(text: str) -> str:
-    """NFKC, without invisible characters and combining marks (the kana voiced marks
-    stay, joined to their kana)."""
+    """NFKC of ``text`` without its invisible characters and combining marks (the kana
+    voiced marks stay, joined to their kana)."""
     text = unicodedata.normalize("NFKD", text.translate(_SPACING_VOICED_MARKS))
     return unicodedata.normalize("NFC", _DROPPED_RE.sub("", text))
 
@@ -137,8 +138,8 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[set[str]]:
     return groups
 
 
-# Added to the table (docs/decisions.md): its prototype for the Cyrillic к and the Greek
-# κ is the Latin kra ĸ, which in lower-case text reads as k.
+# One pair added to the table (docs/decisions.md): the table's prototype for the Cyrillic
+# к and the Greek κ is the Latin kra ĸ, which reads as k in lower-case text.
 _SUPPLEMENT = (("ĸ", "k"),)
 
 
