@@ -28,14 +28,11 @@ from apps.accounts.models import DivisionCode, User
 from apps.accounts.permissions import require
 from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.applications.leaks import scan_text
-from apps.applications.models import Application
+from apps.applications.validators import refuse_invisible
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotFound, StaleVersion, WrongState
 from apps.notifications.services import outbox_withhold, outbox_write, withhold_reason
-from apps.vault.errors import VaultError
-from apps.vault.services import vault_read
-from apps.vault.types import CustomerPII
 
 from .models import Outcome, ReviewItem, SampleRun
 from .sampling import METHOD, SAMPLED_ACTIONS, SampleConfig, day_bounds, draw, japan_day
@@ -134,23 +131,13 @@ def access_sample_due(*, now: dt.datetime | None = None) -> list[SampleResult]:
 # --- reviewing ----------------------------------------------------------------------------
 
 
-def _customer_behind(event: AuditEvent) -> CustomerPII | None:
-    """The customer whose record the access was about, only to scan the note for their
-    data; never shown. None when there is none or the vault cannot be read here."""
-    if event.object_type != APPLICATION_TYPE or "vault" not in settings.DATABASES:
-        return None
-    ref = Application.objects.filter(pk=event.object_id).values_list("customer_ref", flat=True)
-    customer_ref = ref.first()
-    if customer_ref is None:
-        return None
-    try:
-        return vault_read(customer_ref)
-    except VaultError:
-        return None
+def _clean_note(note: str, *, outcome: str) -> str:
+    """Notes are read by auditors and the compliance contact: no personal data in them.
 
-
-def _clean_note(note: str, *, outcome: str, event: AuditEvent) -> str:
-    """Notes are read by auditors and the compliance contact: no personal data in them."""
+    Only the shapes of personal data (phone numbers, e-mail addresses) are refused, never
+    anything checked against the customer behind the access: a refusal that depended on
+    the customer would let an auditor confirm a guessed name, one note at a time.
+    """
     note = (note or "").strip()
     if outcome == Outcome.SUSPICIOUS and not note:
         raise ValidationError({"note": [_("Say what makes this access suspicious.")]})
@@ -158,7 +145,11 @@ def _clean_note(note: str, *, outcome: str, event: AuditEvent) -> str:
         raise ValidationError(
             {"note": [_("Use at most %(max)d characters.") % {"max": NOTE_MAX_LENGTH}]}
         )
-    if note and scan_text(text=note, customer=_customer_behind(event)):
+    try:
+        refuse_invisible(note, field=_("Note"))
+    except ValidationError as refused:
+        raise ValidationError({"note": refused.error_list}) from None
+    if note and scan_text(text=note, customer=None):
         raise ValidationError(
             {"note": [_("Do not write personal data (names, phone numbers, e-mail) here.")]}
         )
@@ -251,7 +242,7 @@ def access_review_mark(
         event = AuditEvent.objects.get(pk=item.event_id)
         if event.actor_id is not None and event.actor_id == acting_user.pk:
             raise FourEyesViolation(_("Nobody reviews their own access."))
-        item.note = _clean_note(note, outcome=outcome, event=event)
+        item.note = _clean_note(note, outcome=outcome)
         item.outcome = outcome
         item.reviewed_by = acting_user
         item.reviewed_at = timezone.now()

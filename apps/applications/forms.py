@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -22,6 +21,7 @@ from .inputs import (
     APPLICATION_FIELDS,
     CLEANERS,
     CUSTOMER_FIELDS,
+    FIELD_LABELS,
     MAX_LENGTH,
     clean_application_input,
 )
@@ -33,17 +33,6 @@ from .validators import (
     KANA_MAX_LENGTH,
     NAME_MAX_LENGTH,
 )
-
-FIELD_LABELS: dict[str, StrOrPromise] = {
-    **{
-        name: capfirst(Application._meta.get_field(name).verbose_name)
-        for name in APPLICATION_FIELDS
-    },
-    "customer_name": _("Customer name"),
-    "customer_name_kana": _("Customer name (kana)"),
-    "customer_phone": _("Phone number"),
-    "customer_email": _("E-mail address"),
-}
 
 RETAIL_SEES = _("Retail sees this field.")
 

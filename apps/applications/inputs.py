@@ -13,11 +13,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from apps.retailers.models import Retailer
 
 from . import validators
+from .models import Application
 from .normalize import to_halfwidth
 from .states import PREFECTURES, ContractClass
 
@@ -37,6 +40,16 @@ APPLICATION_FIELDS = (
     "remarks",
 )
 ALL_FIELDS = APPLICATION_FIELDS + CUSTOMER_FIELDS
+FIELD_LABELS: dict[str, StrOrPromise] = {
+    **{
+        name: capfirst(Application._meta.get_field(name).verbose_name)
+        for name in APPLICATION_FIELDS
+    },
+    "customer_name": _("Customer name"),
+    "customer_name_kana": _("Customer name (kana)"),
+    "customer_phone": _("Phone number"),
+    "customer_email": _("E-mail address"),
+}
 OPTIONAL_FIELDS = frozenset({"remarks", "customer_email"})
 MAX_LENGTH = {
     "municipality": 60,
@@ -121,7 +134,23 @@ def _choice(choices: list[tuple[str, Any]]) -> Callable[[Any], str]:
     return clean
 
 
-CLEANERS: dict[str, Callable[[Any], Any]] = {
+def _visible(name: str, clean: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``clean``, after refusing invisible and text-direction characters in typed text:
+    what the clerk and the supervisor see must be what is stored and scanned."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            validators.refuse_invisible(
+                value,
+                field=FIELD_LABELS[name],
+                allow_variation_selectors=name == "customer_name",
+            )
+        return clean(value)
+
+    return check
+
+
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "supply_point_id": lambda v: validators.normalize_supply_point_id(str(v)),
     "postal_code": lambda v: validators.normalize_postal_code(str(v)),
     "prefecture": _choice(PREFECTURES),
@@ -138,6 +167,9 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "customer_name_kana": lambda v: validators.normalize_kana(str(v)),
     "customer_phone": lambda v: validators.normalize_phone(str(v)),
     "customer_email": lambda v: validators.normalize_email(str(v)),
+}
+CLEANERS: dict[str, Callable[[Any], Any]] = {
+    name: _visible(name, clean) for name, clean in _CLEANERS.items()
 }
 
 

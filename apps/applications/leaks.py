@@ -3,7 +3,11 @@
 It looks, in every retail-visible text field, for the customer's own name,
 name in kana, phone number and e-mail address however they were typed
 (full-width, half-width katakana, hiragana, other hyphens, spaces inside the
-name), and for anything that looks like some phone number or e-mail address.
+name) or disguised (invisible characters, look-alike letters from other
+scripts, kanji for katakana, letters for digits, other characters between the
+digit groups), and for anything that looks like some phone number or e-mail
+address. A text holding invisible or text-direction characters is a leak on
+its own: what retail would see is not what the scanner reads.
 
 It errs on the side of reporting: a false alarm costs a clerk one rewording,
 a miss is a breach of the conduct rules. Results name the field and the kind
@@ -13,27 +17,35 @@ of leak, never the matched text, so they can be logged and shown to anyone.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+import regex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .normalize import (
-    HYPHENS,
-    ZERO_WIDTH,
-    collapse_spaces,
-    hiragana_to_katakana,
-    to_halfwidth,
-    unify_hyphens,
+from .normalize import collapse_spaces, to_halfwidth, unify_hyphens
+from .textfold import (
+    Folded,
+    confusables_table,
+    drop_invisible,
+    fold,
+    fold_with_positions,
+    has_hidden,
+    letters_as_digits,
+    upper_case_confusables_table,
+    visual_order,
 )
 
 # Shorter needles (a one-kanji given name, "林") would match everywhere.
 MIN_NAME_NEEDLE_LENGTH = 2
 MIN_PHONE_NEEDLE_DIGITS = 6
+MIN_EMAIL_LOCAL_NEEDLE_LENGTH = 5
 PHONE_PATTERN_LENGTHS = (10, 11)
+# Between two digit groups, up to this many characters other than spaces and
+# punctuation still join them ("098の765の4321", "090 内線 12345678").
+MAX_DIGIT_GAP = 3
 
 
 class LeakKind(models.TextChoices):
@@ -43,6 +55,7 @@ class LeakKind(models.TextChoices):
     EMAIL = "email", _("the customer's e-mail address")
     PHONE_PATTERN = "phone_pattern", _("a phone number")
     EMAIL_PATTERN = "email_pattern", _("an e-mail address")
+    HIDDEN = "hidden", _("invisible or text-direction control characters")
 
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(LeakKind)}
@@ -72,108 +85,14 @@ class CustomerIdentity(Protocol):
     def email(self) -> str: ...
 
 
-# --- folding --------------------------------------------------------------
-
-# Old and variant forms of kanji common in surnames (異体字): a clerk may type
-# the everyday form of a name the customer writes with the old one, or back.
-_KANJI_VARIANTS = str.maketrans(
-    {
-        "髙": "高",
-        "﨑": "崎",
-        "嵜": "崎",
-        "邊": "辺",
-        "邉": "辺",
-        "濵": "浜",
-        "濱": "浜",
-        "澤": "沢",
-        "櫻": "桜",
-        "國": "国",
-        "眞": "真",
-        "廣": "広",
-        "德": "徳",
-        "嶋": "島",
-        "嶌": "島",
-        "冨": "富",
-        "齋": "斎",
-        "齊": "斉",
-        "槇": "槙",
-        "惠": "恵",
-        "萬": "万",
-        "藏": "蔵",
-        "增": "増",
-        "淺": "浅",
-        "實": "実",
-        "團": "団",
-        "彌": "弥",
-        "榮": "栄",
-        "壽": "寿",
-        "與": "与",
-        "遙": "遥",
-        "瀨": "瀬",
-        "龍": "竜",
-    }
-)
-_FOLD_IGNORED: frozenset[str] = HYPHENS | ZERO_WIDTH | {"・", "=", "゠"}
-_ITERATION_MARK = "々"
-
-
-def _is_ignored_in_fold(char: str) -> bool:
-    code = ord(char)
-    return (
-        char.isspace()
-        or char in _FOLD_IGNORED
-        # Variation selectors (an IVS picks a glyph of the same kanji).
-        or 0xFE00 <= code <= 0xFE0F
-        or 0xE0100 <= code <= 0xE01EF
-    )
-
-
-@dataclass(frozen=True)
-class _Folded:
-    """A folded text and, per folded character, its index in ``source``.
-
-    ``source`` is the text before ignorable characters were dropped; the
-    positions let a match be checked against its real neighbours.
-    """
-
-    source: str
-    text: str
-    positions: tuple[int, ...]
-
-
-def _prefold(text: str) -> str:
-    text = hiragana_to_katakana(to_halfwidth(text)).casefold().translate(_KANJI_VARIANTS)
-    chars: list[str] = []
-    for char in text:
-        # 佐々木 and 佐佐木 are the same name.
-        chars.append(chars[-1] if char == _ITERATION_MARK and chars else char)
-    return "".join(chars)
-
-
-def _fold_with_positions(text: str) -> _Folded:
-    source = _prefold(text)
-    kept = [(index, char) for index, char in enumerate(source) if not _is_ignored_in_fold(char)]
-    return _Folded(
-        source=source,
-        text="".join(char for _index, char in kept),
-        positions=tuple(index for index, _char in kept),
-    )
-
-
-def fold(text: str) -> str:
-    """The comparison form of a text: apply it to both the needle and the haystack.
-
-    Full-width → half-width (NFKC), hiragana → katakana, case folded, common
-    kanji variants unified, and every space, hyphen variant, ー and ・ removed.
-    """
-    return _fold_with_positions(text).text
+# --- matching -----------------------------------------------------------------
 
 
 def _is_ascii_letter(char: str) -> bool:
     return char.isascii() and char.isalpha()
 
 
-def _at_word_boundary(haystack: _Folded, start: int, end: int) -> bool:
+def _at_word_boundary(haystack: Folded, start: int, end: int) -> bool:
     # Latin names need word boundaries: "li" must not match inside "online".
     # Japanese text has no spaces, so kana and kanji need none.
     if _is_ascii_letter(haystack.text[start]):
@@ -187,7 +106,7 @@ def _at_word_boundary(haystack: _Folded, start: int, end: int) -> bool:
     return True
 
 
-def _contains(haystack: _Folded, needle: str) -> bool:
+def _contains(haystack: Folded, needle: str) -> bool:
     start = haystack.text.find(needle)
     while start != -1:
         if _at_word_boundary(haystack, start, start + len(needle)):
@@ -211,20 +130,46 @@ def _replace_country_code(match: re.Match[str]) -> str:
 
 
 def _prepare_digits(text: str) -> str:
-    text = to_halfwidth(text).translate(_KANJI_NUMERALS)
-    text = unify_hyphens(text, numeric=True)
+    text = drop_invisible(text).translate(_KANJI_NUMERALS)
+    text = letters_as_digits(unify_hyphens(text, numeric=True))
     return _INTERNATIONAL_RE.sub(_replace_country_code, text)
 
 
-def _loose_digit_runs(text: str) -> Iterator[str]:
-    """Digit runs where anything but a letter between digits is ignored."""
+_DIGITS_SPLIT_RE = re.compile(r"([0-9]+)")
+
+
+@dataclass(frozen=True)
+class _DigitGroups:
+    """The digit groups of a text and the text around them: ``gaps[i]`` comes before
+    ``groups[i]``, the last gap after the last group; ``short[i]`` says whether
+    ``gaps[i]`` is short enough to join the groups on either side."""
+
+    groups: list[str]
+    gaps: list[str]
+    short: list[bool]
+
+    @classmethod
+    def of(cls, text: str) -> _DigitGroups:
+        parts = _DIGITS_SPLIT_RE.split(text)
+        gaps = parts[0::2]
+        return cls(groups=parts[1::2], gaps=gaps, short=[_is_short_gap(gap) for gap in gaps])
+
+
+_SIGNIFICANT_RE = regex.compile(r"[^\s\p{P}]")
+
+
+def _is_short_gap(gap: str) -> bool:
+    return len(gap) <= MAX_DIGIT_GAP or len(_SIGNIFICANT_RE.findall(gap)) <= MAX_DIGIT_GAP
+
+
+def _loose_digit_runs(digits: _DigitGroups) -> Iterator[str]:
+    """Digit groups joined across every short gap: "090 内線 1234x5678" is one run."""
     run: list[str] = []
-    for char in text:
-        if char in _ASCII_DIGITS:
-            run.append(char)
-        elif unicodedata.category(char).startswith("L") and run:
+    for index, group in enumerate(digits.groups):
+        if run and not digits.short[index]:
             yield "".join(run)
             run = []
+        run.append(group)
     if run:
         yield "".join(run)
 
@@ -260,6 +205,53 @@ def _digit_chains(text: str) -> Iterator[list[str]]:
         yield chain
 
 
+def _gap_key(gap: str) -> str:
+    return "".join(gap.split())
+
+
+def _is_phone_shape(groups: list[str]) -> bool:
+    """Area code, local exchange and subscriber number as Japan writes them: the area code
+    starts with a single 0, the exchange never with 0 (a date or a time often does)."""
+    first, second = groups[0], groups[1]
+    if not (first.startswith("0") and first[1:2] not in ("", "0") and len(first) <= 5):
+        return False
+    if second.startswith("0") or sum(map(len, groups)) not in PHONE_PATTERN_LENGTHS:
+        return False
+    if len(groups) == 2:
+        return len(second) >= 6
+    return len(second) <= 4 and 3 <= len(groups[2]) <= 4
+
+
+def _continues(digits: _DigitGroups, index: int, separators: set[str]) -> bool:
+    """Whether the gap at ``index``, next to a candidate, joins it to more digits of the
+    same number (the first and the last gap have digits on one side only)."""
+    if not 0 < index < len(digits.groups) or not digits.short[index]:
+        return False
+    key = _gap_key(digits.gaps[index])
+    return key in separators or (bool(key) and set(key) <= _PHONE_JOINERS)
+
+
+def _has_disguised_phone(digits: _DigitGroups) -> bool:
+    """Two or three digit groups in the shape of a phone number, separated by anything
+    short ("098の765の4321", "090x1234x5678"), and not part of a longer number written
+    with the same separators (a supply point id)."""
+    groups = digits.groups
+    for first, group in enumerate(groups):
+        if not group.startswith("0"):
+            continue
+        for size in (3, 2):
+            last = first + size - 1
+            if last >= len(groups) or not all(digits.short[first + 1 : last + 1]):
+                continue
+            if not _is_phone_shape(groups[first : last + 1]):
+                continue
+            separators = {_gap_key(gap) for gap in digits.gaps[first + 1 : last + 1]}
+            if _continues(digits, first, separators) or _continues(digits, last + 1, separators):
+                continue
+            return True
+    return False
+
+
 def _has_phone_pattern(text: str) -> bool:
     for chain in _digit_chains(text):
         for first in range(len(chain)):
@@ -282,7 +274,9 @@ _EMAIL_RE = re.compile(
 
 
 def _prepare_email(text: str) -> str:
-    return _AT_RE.sub("@", to_halfwidth(text))
+    """Folded so that look-alikes from other scripts read as the ASCII they imitate."""
+    text = drop_invisible(text).translate(upper_case_confusables_table()).casefold()
+    return _AT_RE.sub("@", text.translate(confusables_table()))
 
 
 # --- the scan ---------------------------------------------------------------
@@ -293,7 +287,7 @@ class _Needles:
     names: frozenset[str]
     kana: frozenset[str]
     phone: str
-    email: str
+    emails: frozenset[str]
 
 
 def _name_needles(value: str) -> frozenset[str]:
@@ -309,39 +303,55 @@ def _phone_needle(value: str) -> str:
     return digits if len(digits) >= MIN_PHONE_NEEDLE_DIGITS else ""
 
 
-def _email_needle(value: str) -> str:
+def _email_needles(value: str) -> frozenset[str]:
+    """The address, and its local part if long enough to be telling on its own: with
+    the @ written some other way ("hanako.y at example dot com") it is still there."""
     needle = fold(_prepare_email(value).strip())
-    return needle if "@" in needle else ""
+    if "@" not in needle:
+        return frozenset()
+    local = needle.rpartition("@")[0]
+    return frozenset({needle, local} if len(local) >= MIN_EMAIL_LOCAL_NEEDLE_LENGTH else {needle})
 
 
 def _needles(customer: CustomerIdentity | None) -> _Needles:
     if customer is None:
-        return _Needles(names=frozenset(), kana=frozenset(), phone="", email="")
+        return _Needles(names=frozenset(), kana=frozenset(), phone="", emails=frozenset())
     return _Needles(
         names=_name_needles(customer.name or ""),
         kana=_name_needles(customer.name_kana or ""),
         phone=_phone_needle(customer.phone or ""),
-        email=_email_needle(customer.email or ""),
+        emails=_email_needles(customer.email or ""),
     )
 
 
 def _kinds_in(text: str, needles: _Needles) -> set[LeakKind]:
+    kinds = {LeakKind.HIDDEN} if has_hidden(text) else set()
+    # What a right-to-left override displays is scanned as well as what it stores.
+    for variant in {text, visual_order(text)}:
+        kinds |= _content_kinds(variant, needles)
+    return kinds
+
+
+def _content_kinds(text: str, needles: _Needles) -> set[LeakKind]:
     kinds: set[LeakKind] = set()
-    folded = _fold_with_positions(text)
+    folded = fold_with_positions(text)
     if any(_contains(folded, needle) for needle in needles.names):
         kinds.add(LeakKind.NAME)
     if any(_contains(folded, needle) for needle in needles.kana):
         kinds.add(LeakKind.NAME_KANA)
 
     digits_text = _prepare_digits(text)
-    if needles.phone and any(needles.phone in run for run in _loose_digit_runs(digits_text)):
+    digits = _DigitGroups.of(digits_text)
+    if needles.phone and any(needles.phone in run for run in _loose_digit_runs(digits)):
         kinds.add(LeakKind.PHONE)
-    if _has_phone_pattern(digits_text):
+    if _has_phone_pattern(digits_text) or _has_disguised_phone(digits):
         kinds.add(LeakKind.PHONE_PATTERN)
 
     email_text = _prepare_email(text)
-    if needles.email and _contains(_fold_with_positions(email_text), needles.email):
-        kinds.add(LeakKind.EMAIL)
+    if needles.emails:
+        folded_email_text = fold_with_positions(email_text)
+        if any(_contains(folded_email_text, needle) for needle in needles.emails):
+            kinds.add(LeakKind.EMAIL)
     if _EMAIL_RE.search(email_text):
         kinds.add(LeakKind.EMAIL_PATTERN)
     return kinds
@@ -351,7 +361,8 @@ def scan(*, fields: Mapping[str, str], customer: CustomerIdentity | None) -> lis
     """Every (field, kind) of personal data found in the retail-visible ``fields``.
 
     Sorted by the order of ``fields``, then by the order of ``LeakKind``.
-    Without a customer only the generic phone and e-mail patterns are checked.
+    Without a customer only the generic phone and e-mail patterns and the invisible
+    characters are checked.
     """
     needles = _needles(customer)
     leaks: list[Leak] = []

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from .normalize import (
     collapse_spaces,
@@ -25,6 +26,7 @@ from .normalize import (
     to_halfwidth,
     unify_hyphens,
 )
+from .textfold import has_invisible
 
 SUPPLY_POINT_ID_LENGTH = 22
 NAME_MAX_LENGTH = 100
@@ -44,6 +46,29 @@ _KANA_RE = re.compile(r"[\u30a1-\u30fa\u30fb\u30fc\u30fd\u30fe ]+")
 # A dash typed right after a kana letter is a long vowel mark that went wrong.
 _KANA_DASH_RE = re.compile(r"(?<=[\u30a1-\u30fa\u30fc])-")
 _NAME_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def refuse_invisible(
+    value: str, *, field: StrOrPromise, allow_variation_selectors: bool = False
+) -> None:
+    """Refuse characters nobody types by accident and nobody can see: zero-width and
+    format characters, text-direction controls, fillers, variation selectors and
+    control characters other than tab and line breaks. They hide personal data from
+    the leak scanner and from the supervisor who checks what retail will see.
+
+    Variation selectors may be allowed where they choose the glyph of a kanji in a
+    person's name (異体字), which never reaches retail.
+    """
+    if has_invisible(value, allow_variation_selectors=allow_variation_selectors):
+        raise ValidationError(
+            _(
+                "%(field)s contains invisible characters or characters that change the "
+                "direction of the text (such as zero-width spaces, direction controls, "
+                "fillers or variation selectors). Delete them and type the text again."
+            ),
+            code="invisible_characters",
+            params={"field": field},
+        )
 
 
 def _is_blank(value: str) -> bool:

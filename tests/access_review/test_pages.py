@@ -109,6 +109,30 @@ def test_bad_input_keeps_the_note(as_auditor, items):
     assert item.outcome == ""
 
 
+def test_the_page_answers_the_real_customers_name_exactly_like_any_other_name(
+    as_auditor, access, new_application
+):
+    customer = "鵜飼 審査子"
+    application = new_application(customer_name=customer, customer_name_kana="ウカイ シンサコ")
+    access(jst(DAY, 10), obj=application)
+    access(jst(DAY, 11), obj=application)
+    access_sample(day=DAY, size=10, now=AFTER)
+    real, other = ReviewItem.objects.order_by("event__occurred_at")
+
+    def mark(item: ReviewItem, name: str) -> tuple[int, list[tuple[str, int]], str]:
+        response = as_auditor.post(
+            reverse("access-review-item", args=[item.pk]),
+            {"outcome": "suspicious", "note": f"{name}さんの記録", "version": item.version},
+            follow=True,
+        )
+        page = response.content.decode().replace(f"#{item.pk}", "#N")
+        messages = re.findall(r'class="message[^"]*"[^>]*>(.*?)<', page, re.S)
+        return response.status_code, response.redirect_chain, "".join(messages)
+
+    assert mark(real, customer) == mark(other, "佐藤 花子")
+    assert set(ReviewItem.objects.values_list("outcome", flat=True)) == {"suspicious"}
+
+
 def test_a_missing_verdict_keeps_the_note(as_auditor, items):
     item = items[0]
 

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.applications import reveal, services
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent
 from apps.core.errors import NotFound, ServiceError, WrongState
 from apps.vault.models import CustomerRecord
+from apps.vault.services import vault_read
 from tests.conftest import advance
 from tests.factories import application_input
 
@@ -129,6 +130,102 @@ def test_update_refuses_bad_value_and_keeps_the_record(new_application, clerk):
             changes={"customer_phone": "電話なし", "postal_code": "x"},
         )
     assert _fields(refused) == {"customer_phone", "postal_code"}
+
+
+# Characters nobody sees: each one hid personal data from the scanner or the supervisor.
+INVISIBLE = [
+    "\u202e",  # right-to-left override (a reversed phone number reads right)
+    "\u2066",  # left-to-right isolate
+    "\u2063",  # invisible separator
+    "\u200b",  # zero-width space
+    "\u00ad",  # soft hyphen
+    "\u034f",  # combining grapheme joiner
+    "\u3164",  # hangul filler
+    "\u115f",  # hangul choseong filler
+    "\uffa0",  # half-width hangul filler
+    "\ufe0f",  # variation selector
+    "\U000e0100",  # ideographic variation selector
+    "\u2800",  # braille blank
+]
+TYPED_TEXT = {
+    "municipality": "那覇{}市",
+    "street_address": "港町1-2{}-3",
+    "contractor_name": "沖縄{}電設",
+    "contractor_registration": "沖縄県知事登録 第1234{}5号",
+    "remarks": "引込は{}東側",
+    "customer_name": "山田{}太郎",
+    "customer_name_kana": "ヤマダ{}タロウ",
+    "customer_phone": "090-1234{}-5678",
+    "customer_email": "taro{}@example.com",
+    "supply_point_id": "10000000000000{}00077777",
+    "postal_code": "900-{}0001",
+}
+
+
+@pytest.mark.parametrize("field", sorted(TYPED_TEXT))
+@pytest.mark.parametrize("char", ["\u202e", "\u2063", "\u3164"])
+def test_create_refuses_invisible_characters_in_every_typed_field(clerk, retailer, field, char):
+    data = application_input(retailer, **{field: TYPED_TEXT[field].format(char)})
+
+    with nothing_stored(), pytest.raises(ValidationError) as refused:
+        services.application_create(acting_user=clerk, data=data)
+
+    assert _fields(refused) == {field}
+    [error] = refused.value.error_dict[field]
+    assert error.code == "invisible_characters"
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_every_kind_of_invisible_character_is_refused_in_the_remarks(clerk, retailer, char):
+    data = application_input(retailer, remarks=f"工事日程は{char}来週")
+
+    with nothing_stored(), pytest.raises(ValidationError) as refused:
+        services.application_create(acting_user=clerk, data=data)
+
+    assert refused.value.error_dict["remarks"][0].code == "invisible_characters"
+
+
+def test_the_refusal_names_the_field_in_japanese(clerk, retailer):
+    data = application_input(retailer, contractor_name="沖縄\u2063電設")
+
+    with pytest.raises(ValidationError) as refused:
+        services.application_create(acting_user=clerk, data=data)
+
+    with translation.override("ja"):
+        [message] = refused.value.message_dict["contractor_name"]
+    assert "「電気工事店」" in message
+    assert "見えない文字" in message
+
+
+def test_an_ideographic_variation_selector_in_the_customer_name_is_kept(clerk, retailer):
+    # 葛 with an IVS is how some people write their name (異体字); it never reaches retail.
+    name = "葛\U000e0100城 次郎"
+
+    app = services.application_create(
+        acting_user=clerk, data=application_input(retailer, customer_name=name)
+    )
+
+    assert vault_read(app.customer_ref).name == name
+
+
+def test_line_breaks_in_the_remarks_are_not_invisible_characters(clerk, retailer):
+    app = services.application_create(
+        acting_user=clerk, data=application_input(retailer, remarks="1行目\r\n2行目\t補足")
+    )
+
+    assert app.remarks == "1行目\r\n2行目\t補足"
+
+
+def test_update_refuses_a_direction_control_and_keeps_the_record(new_application, clerk):
+    app = new_application()
+    with nothing_stored(app), pytest.raises(ValidationError) as refused:
+        services.application_update(
+            acting_user=clerk,
+            application_id=app.pk,
+            expected_version=app.version,
+            changes={"remarks": "連絡先 \u202e1234-567-890\u202c"},
+        )
+    assert _fields(refused) == {"remarks"}
 
 
 def test_update_of_a_missing_application_is_not_found(clerk):

@@ -18,6 +18,7 @@ from apps.applications.leaks import (
     scan,
     scan_text,
 )
+from apps.applications.textfold import digit_lookalikes
 
 K = LeakKind
 
@@ -173,8 +174,15 @@ def test_customer_phone_stored_in_international_form_is_found():
     assert K.PHONE in kinds("携帯09012345678", customer)
 
 
-def test_letters_between_digits_break_the_customer_phone():
-    assert K.PHONE not in kinds("090 内線 12345678")
+def test_a_short_word_between_the_digit_groups_does_not_hide_the_customer_phone():
+    # Once this was the opposite: a word broke the number. "098の765の4321" reached
+    # retail that way, so any short run of other characters now joins the groups.
+    assert K.PHONE in kinds("090 内線 12345678")
+    assert K.PHONE in kinds("090の1234の5678")
+
+
+def test_a_sentence_between_two_numbers_breaks_the_customer_phone():
+    assert K.PHONE not in kinds("090 は工事店の番号ではありません 12345678")
 
 
 # --- e-mail ------------------------------------------------------------------
@@ -370,8 +378,13 @@ surroundings = st.text(
 
 
 def _has_no_digit(char: str) -> bool:
-    folded = unicodedata.normalize("NFKC", char)
-    return char not in KANJI_NUMERALS and not any(c.isdigit() for c in folded) and char != "+"
+    # Letters that pass for digits (O, l…, accented too: Ò) are digits next to digits.
+    folded = unicodedata.normalize("NFKD", char)
+    return (
+        char not in KANJI_NUMERALS
+        and not any(c.isdigit() or c in digit_lookalikes() for c in folded)
+        and char != "+"
+    )
 
 
 digit_free_surroundings = st.text(

@@ -280,3 +280,21 @@ def test_completion_date_cannot_be_in_the_future(new_application, clerk, supervi
 
 def app_customer_name(app: Application) -> str:
     return vault_read(app.customer_ref).name
+
+
+def test_encoding_refuses_text_stored_with_a_direction_control_before_input_refused_it(
+    new_application, clerk, supervisor
+):
+    # A reversed phone number inside a right-to-left override reached retail this way.
+    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    Application.objects.filter(pk=app.pk).update(remarks="連絡先 \u202e1234-567-890\u202c")
+
+    with pytest.raises(services.LeakFound) as refused:
+        services.application_encode(acting_user=clerk, application_id=app.pk)
+
+    assert {(leak.field, leak.kind) for leak in refused.value.leaks} >= {
+        ("remarks", "hidden"),
+        ("remarks", "phone_pattern"),
+    }
+    app.refresh_from_db()
+    assert app.masking_state == "unmasked"

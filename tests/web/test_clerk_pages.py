@@ -268,6 +268,23 @@ def test_editing_to_an_overflowing_capacity_or_a_start_in_year_9999_changes_noth
     assert app.version == 1
 
 
+def test_create_refuses_an_invisible_character_naming_the_field_in_japanese(
+    client, clerk, retailer
+):
+    client.force_login(clerk)
+    data = _typed(retailer, remarks="引込は東側、カ\u2063ナリア様宅", contractor_name="沖縄電設")
+
+    response = client.post(reverse("clerk-create"), data)
+
+    assert response.status_code == 200
+    remarks = _field(_html(response), "remarks")
+    assert "has-error" in remarks
+    assert "「備考」に、見えない文字" in remarks
+    assert "引込は東側" in remarks
+    assert "has-error" not in _field(_html(response), "contractor_name")
+    assert not Application.objects.exists()
+
+
 def test_an_error_the_service_finds_is_shown_next_to_its_field_with_the_input_kept(
     client, clerk, retailer, monkeypatch
 ):
