@@ -22,6 +22,7 @@ from apps.vault.types import PII_FIELDS, CustomerPII
 from .leaks import scan_text
 from .models import Application
 from .states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, RevealPurpose
+from .validators import refuse_invisible_in
 
 # Which permission makes a purpose legitimate.
 _PURPOSE_PERMISSION = {
@@ -58,6 +59,7 @@ def application_reveal_customer(
     if purpose == RevealPurpose.OTHER:
         if not reason_text:
             raise ValidationError({"reason_text": [_("Describe the reason.")]})
+        refuse_invisible_in(reason_text, field_name="reason_text", label=_("Reason"))
         if len(reason_text) > 500 or scan_text(text=reason_text, customer=pii):
             raise ValidationError(
                 {"reason_text": [_("Describe the reason briefly, without personal data.")]}

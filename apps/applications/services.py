@@ -40,6 +40,7 @@ from .pseudonym import new_pseudonym
 from .states import EDITABLE_STATES, POST_RELEASE_STATES, Contribution
 from .states import ApplicationState as S
 from .states import MaskingState as M
+from .validators import refuse_invisible_in
 from .visibility import grant_retail_view, withdraw_retail_view
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def _clean_reason(reason: str, *, customer: CustomerPII | None, field: str = "re
         raise ValidationError({field: [_("Give a reason.")]})
     if len(reason) > 1000:
         raise ValidationError({field: [_("Use at most 1000 characters.")]})
+    refuse_invisible_in(reason, field_name=field, label=_("Reason"))
     if scan_text(text=reason, customer=customer):
         raise ValidationError(
             {field: [_("Do not write personal data (names, phone numbers, e-mail) here.")]}

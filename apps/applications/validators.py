@@ -71,6 +71,15 @@ def refuse_invisible(
         )
 
 
+def refuse_invisible_in(value: str, *, field_name: str, label: StrOrPromise) -> None:
+    """`refuse_invisible` for a service's free text (a reason), keyed by its form field so
+    the page shows the error beside it."""
+    try:
+        refuse_invisible(value, field=label)
+    except ValidationError as error:
+        raise ValidationError({field_name: error.error_list}) from None
+
+
 def _is_blank(value: str) -> bool:
     return collapse_spaces(value) == ""
 

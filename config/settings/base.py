@@ -242,7 +242,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Paths are user input: logged as the route they matched, never as typed
+    # (apps.core.logging).
+    "filters": {"redact_paths": {"()": "apps.core.logging.RedactRequestPaths"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django.request": {"filters": ["redact_paths"]},
+        "django.server": {"filters": ["redact_paths"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

@@ -281,6 +281,38 @@ def test_cancel_refuses_a_reason_with_the_customers_phone(new_application, super
         )
 
 
+def _codes(refused: pytest.ExceptionInfo[ValidationError]) -> set[str]:
+    return {error.code or "" for errors in refused.value.error_dict.values() for error in errors}
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u3164"])
+def test_return_and_cancel_name_invisible_characters_in_the_reason(
+    new_application, clerk, supervisor, hidden
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    reason = f"図面{hidden}の確認をお願いします"
+
+    for service in (services.application_return, services.application_cancel):
+        with nothing_stored(app), pytest.raises(ValidationError) as refused:
+            service(acting_user=supervisor, application_id=app.pk, reason=reason)
+        assert _fields(refused) == {"reason"}
+        assert _codes(refused) == {"invisible_characters"}
+
+
+def test_reveal_names_invisible_characters_in_the_other_reason(
+    new_application, clerk, supervisor, construction
+):
+    app = advance(new_application(), "released", clerk=clerk, supervisor=supervisor)
+    with nothing_stored(app), pytest.raises(ValidationError) as refused:
+        reveal.application_reveal_customer(
+            acting_user=construction,
+            application_id=app.pk,
+            purpose="other",
+            reason_text="現地\u2063確認",
+        )
+    assert _codes(refused) == {"invisible_characters"}
+
+
 def test_completion_with_an_unreadable_date_is_refused(
     new_application, clerk, supervisor, construction
 ):
