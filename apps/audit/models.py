@@ -202,7 +202,7 @@ class VerificationProblem(models.TextChoices):
     OUT_OF_ORDER = "out_of_order", _("Events out of order")
     REWRITTEN = "rewritten", _("Chain rewritten (checkpoint mismatch)")
     CHECKPOINT_INVALID = "checkpoint_invalid", _("Checkpoint invalid")
-    UNPROTECTED = "unprotected", _("Append-only triggers missing")
+    UNPROTECTED = "unprotected", _("Append-only triggers missing or disarmed")
 
 
 class AuditVerification(AppendOnlyModel):

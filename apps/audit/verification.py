@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from . import checkpoints as cp
 from .chain import Payload, canonical_of, known_formats, link_hash
-from .db import missing_triggers
+from .db import trigger_problems
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
 from .sealing import payloads
@@ -527,14 +527,15 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
             alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
         )
     _unsealed(alias, report, report.started_at)
-    missing = missing_triggers(connections[alias])
-    if missing:
+    disarmed = trigger_problems(connections[alias])
+    if disarmed:
         report.add(
             Finding(
                 P.UNPROTECTED,
-                "append-only triggers missing: "
-                + ", ".join(missing)
-                + " (run `manage.py migrate`, or re-install them with apps.audit.db)",
+                "append-only triggers disarmed: "
+                + "; ".join(disarmed)
+                + " (re-install them with apps.audit.db.install_triggers, and find out who "
+                "changed them)",
             )
         )
     report.finished_at = timezone.now()
