@@ -177,6 +177,11 @@ class _Walk:
         self.after_good_checkpoint: tuple[int, int] | None = None
         self.good_checkpoint_seq = 0
         self.start_seq = 0
+        # After a removal with the seals behind it renumbered, every later seal still
+        # hashes with its original seq = seq + shift: those are one finding, not one each.
+        self.shift = 0
+        self.renumbered = 0
+        self.renumbering: Finding | None = None
 
     def begin_at(self, start: cp.CheckpointFile) -> None:
         """Trust the chain up to a verified checkpoint (what came before may be archived):
@@ -233,6 +238,21 @@ class _Walk:
         self.report.head_seq = self.last_seq or None
         self.report.head_hash = self.last_hash
         self._checkpoints_beyond_head()
+        self._count_renumbered()
+
+    def _count_renumbered(self) -> None:
+        finding = self.renumbering
+        if finding is None or not self.renumbered or finding not in self.report.findings:
+            return
+        index = self.report.findings.index(finding)
+        self.report.findings[index] = Finding(
+            finding.problem,
+            f"{finding.message}; the {self.renumbered} event(s) after it were renumbered with "
+            "it and are otherwise intact (each hashes at its original seq)",
+            seq=finding.seq,
+            event_id=finding.event_id,
+            seen_at=finding.seen_at,
+        )
 
     def _seal(self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None) -> None:
         add = self.report.add
@@ -267,7 +287,11 @@ class _Walk:
                 )
             )
             return
-        if link_hash(prev_hash, seq, canonical_of(row)) == digest:
+        canonical = canonical_of(row)
+        if link_hash(prev_hash, seq, canonical) == digest:
+            return
+        if self.shift and link_hash(prev_hash, seq + self.shift, canonical) == digest:
+            self.renumbered += 1
             return
         moved = None
         if self.order_searches > 0:
@@ -320,17 +344,18 @@ class _Walk:
             )
             return
         if canonical is not None:
-            for shift in range(1, _MAX_RENUMBERING + 1):
+            for shift in range(self.shift + 1, self.shift + _MAX_RENUMBERING + 1):
                 if link_hash(prev_hash, seq + shift, canonical) == digest:
-                    self.report.add(
-                        Finding(
-                            P.REMOVED,
-                            f"{shift} event(s) removed before event #{event_id}, which was "
-                            f"sealed at seq {seq + shift} and renumbered to seq {seq}",
-                            seq=seq,
-                            event_id=event_id,
-                        )
+                    finding = Finding(
+                        P.REMOVED,
+                        f"{shift - self.shift} event(s) removed before event #{event_id}, "
+                        f"which was sealed at seq {seq + shift} and renumbered to seq {seq}",
+                        seq=seq,
+                        event_id=event_id,
                     )
+                    self.report.add(finding)
+                    self._count_renumbered()
+                    self.shift, self.renumbered, self.renumbering = shift, 0, finding
                     return
         self.report.add(
             Finding(
@@ -349,7 +374,9 @@ class _Walk:
     def _checkpoints_up_to(self, seq: int, event_id: int, digest: str) -> None:
         if self.good_checkpoint_seq + 1 == seq:
             self.after_good_checkpoint = (seq, event_id)
-        while self.next_file < len(self.files) and self.files[self.next_file][0] <= seq:
+        # A checkpoint signed the seal under its original seq (the removal is a finding).
+        original = seq + self.shift
+        while self.next_file < len(self.files) and self.files[self.next_file][0] <= original:
             file_seq = self.files[self.next_file][0]
             index = self.next_file
             self.next_file += 1
@@ -359,7 +386,7 @@ class _Walk:
             checkpoint = self._file(index)
             if checkpoint.problem:
                 self._invalid(checkpoint)
-            elif file_seq != seq:
+            elif file_seq != original:
                 continue  # its seq is missing from the chain: already a finding
             elif checkpoint.chain_id != self.chain_id:
                 self.report.add(
