@@ -180,9 +180,17 @@ def trigger_problems(
             )
             expected_body = _digest(_PG_FUNCTION_BODY)
             reported_functions: set[str] = set()
-            for table, name, enabled, tgtype, no_when, columns, proname, language, body in (
-                cursor.fetchall()
-            ):
+            for (
+                table,
+                name,
+                enabled,
+                tgtype,
+                no_when,
+                columns,
+                proname,
+                language,
+                body,
+            ) in cursor.fetchall():
                 key = next((k for k, n in _names(table).items() if n == name), None)
                 if key is None:
                     continue

@@ -12,6 +12,11 @@ from the event's canonical bytes. What each kind of tampering looks like:
   a checkpoint beyond the head means events were cut off the end;
 - inserted: an event older than AUDIT_SEAL_GRACE_SECONDS without a seal (the sealer
   would have sealed a genuine one by then);
+- forged: an event without a valid MAC (apps.audit.mac) that is sealed (someone wrote
+  its seal by hand) or waiting to be (the sealer refuses it), a copy of another event
+  (same MAC), or a seal without a MAC (format 1 or 2) after the chain's first seal
+  with one (format 3 or 4): what was written before MACs existed stays valid, nothing
+  written after may pretend to be that old;
 - rewritten: the chain is consistent but disagrees with a signed checkpoint (every
   hash recomputed after a change); the change lies between the last checkpoint that
   matches and the first that does not.
@@ -29,11 +34,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, router, transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import checkpoints as cp
-from .chain import Payload, canonical_of, known_formats, link_hash
+from .chain import MAC_FORMATS, Authenticated, Payload, canonical_of, known_formats, link_hash
 from .db import trigger_problems
+from .mac import MAC_VALUES, mac_problem
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
 from .sealing import payloads
@@ -182,6 +189,8 @@ class _Walk:
         self.shift = 0
         self.renumbered = 0
         self.renumbering: Finding | None = None
+        # The seq of the first seal with a MAC: from there on every seal must have one.
+        self.mac_from: int | None = None
 
     def begin_at(self, start: cp.CheckpointFile) -> None:
         """Trust the chain up to a verified checkpoint (what came before may be archived):
@@ -190,6 +199,13 @@ class _Walk:
         self.last_hash, self.last_event_id = start.hash, start.event_id
         self.chain_id = start.chain_id
         self.files = [(seq, path) for seq, path in self.files if seq > start.seq]
+        self.mac_from = (
+            AuditSeal.objects.using(self.alias)
+            .filter(seq__lte=start.seq, format__in=MAC_FORMATS)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
         stored = (
             AuditSeal.objects.using(self.alias)
             .filter(seq=start.seq)
@@ -231,6 +247,7 @@ class _Walk:
                         )
                     )
                 else:
+                    self._format_after_macs(seq, event_id, fmt)
                     self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
                 self._checkpoints_up_to(seq, event_id, digest)
                 self.last_seq, self.last_event_id, self.last_hash = seq, event_id, digest
@@ -239,6 +256,37 @@ class _Walk:
         self.report.head_hash = self.last_hash
         self._checkpoints_beyond_head()
         self._count_renumbered()
+
+    def _format_after_macs(self, seq: int, event_id: int, fmt: int) -> None:
+        if fmt in MAC_FORMATS:
+            if self.mac_from is None:
+                self.mac_from = seq
+        elif self.mac_from is not None:
+            self.report.add(
+                Finding(
+                    P.FORGED,
+                    f"event #{event_id} at seq {seq} is sealed without a MAC (format {fmt}) "
+                    f"although every event from seq {self.mac_from} on has one: it was "
+                    "sealed behind the product's back",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+
+    def _authentic(self, seq: int, event_id: int, row: Row) -> None:
+        if not isinstance(row, Authenticated):
+            return  # sealed before MACs existed (format 1 or 2)
+        problem = mac_problem(row.mac_row)
+        if problem is not None:
+            self.report.add(
+                Finding(
+                    P.FORGED,
+                    f"event #{event_id} at seq {seq} is in the chain although {problem}: "
+                    "the product did not write it (its seal was written by hand)",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
 
     def _count_renumbered(self) -> None:
         finding = self.renumbering
@@ -289,9 +337,11 @@ class _Walk:
             return
         canonical = canonical_of(row)
         if link_hash(prev_hash, seq, canonical) == digest:
+            self._authentic(seq, event_id, row)
             return
         if self.shift and link_hash(prev_hash, seq + self.shift, canonical) == digest:
             self.renumbered += 1
+            self._authentic(seq, event_id, row)
             return
         moved = None
         if self.order_searches > 0:
@@ -483,6 +533,60 @@ def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
         )
 
 
+def _unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) -> None:
+    """Events waiting for the sealer (inside the grace period) that it will refuse."""
+    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    waiting = (
+        AuditEvent.objects.using(alias)
+        .filter(seal__isnull=True, occurred_at__gte=cutoff)
+        .order_by("id")
+        .values_list("id", *MAC_VALUES)
+    )
+    bad = [
+        (pk, why)
+        for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
+        if (why := mac_problem(row)) is not None
+    ]
+    if bad:
+        first, why = bad[0]
+        report.add(
+            Finding(
+                P.FORGED,
+                f"event #{first} is waiting to be sealed although {why} ({len(bad)} such "
+                "event(s)): inserted behind the product's back; the sealer will not chain it",
+                event_id=first,
+            )
+        )
+
+
+def _copies(alias: str, report: VerificationReport) -> None:
+    """Events with the same MAC: the nonce makes every genuine MAC unique, so all but
+    the first of each are copies (a replayed event carries a valid MAC)."""
+    groups = (
+        AuditEvent.objects.using(alias)
+        .exclude(mac="")
+        .values("mac")
+        .annotate(n=Count("id"), original=Min("id"), copy=Max("id"))
+        .filter(n__gt=1)
+        .order_by("original")
+        .values_list("original", "copy", "n")
+    )
+    found = list(groups[:_MAX_FINDINGS])
+    if found:
+        original, copy, _n = found[0]
+        copies = sum(n - 1 for _o, _c, n in found)
+        report.add(
+            Finding(
+                P.FORGED,
+                f"event #{copy} is a copy of event #{original} (the same MAC and nonce; "
+                f"{copies} cop{'y' if copies == 1 else 'ies'} in all"
+                + (" or more" if len(found) == _MAX_FINDINGS else "")
+                + "): replayed behind the product's back",
+                event_id=copy,
+            )
+        )
+
+
 class StartError(Exception):
     """`--from-checkpoint` cannot start: no such checkpoint, or no key to check it with."""
 
@@ -554,6 +658,8 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
             alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
         )
     _unsealed(alias, report, report.started_at)
+    _unauthenticated(alias, report, report.started_at)
+    _copies(alias, report)
     disarmed = trigger_problems(connections[alias])
     if disarmed:
         report.add(

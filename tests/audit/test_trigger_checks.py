@@ -65,9 +65,7 @@ def test_a_trigger_function_replaced_by_one_that_lets_everything_through_fails_v
 def test_a_disabled_trigger_fails_verification(trail):
     require_postgres()
     with connection.cursor() as cursor:
-        cursor.execute(
-            'ALTER TABLE audit_auditevent DISABLE TRIGGER "audit_auditevent_no_update"'
-        )
+        cursor.execute('ALTER TABLE audit_auditevent DISABLE TRIGGER "audit_auditevent_no_update"')
 
     summary = unprotected_summary()
 
@@ -130,6 +128,9 @@ def test_installing_the_triggers_again_puts_a_tampered_one_right(trail):
     install_triggers(connection)
 
     assert trigger_problems(connection) == []
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET reason = 'rewritten'")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditevent SET reason = 'rewritten'")
