@@ -89,7 +89,9 @@ def _lock(alias: str) -> None:
     # SQLite serialises writers; a second sealer fails on the seq primary key instead.
 
 
-def _seal_batch(alias: str, batch_size: int, look_at_all: bool, after_id: int | None) -> _Batch:
+def _seal_batch(
+    alias: str, batch_size: int, look_at_all: bool, after_id: int | None, fmt: int | None = None
+) -> _Batch:
     with transaction.atomic(using=alias):
         _lock(alias)
         head = (
@@ -108,7 +110,7 @@ def _seal_batch(alias: str, batch_size: int, look_at_all: bool, after_id: int | 
             if not look_at_all:
                 grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
                 unsealed = unsealed.filter(occurred_at__gte=head_time - grace)
-        fmt = sealing_format(connections[alias])
+        fmt = fmt or sealing_format(connections[alias])
         rows = payloads(unsealed.order_by("id"), fmt, limit=batch_size)
         refused = _refusals(alias, rows) if fmt in MAC_FORMATS else {}
         now = timezone.now()
@@ -245,6 +247,23 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     except IntegrityError:  # another sealer recorded the same head a moment ago
         pass
     return path, f"checkpoint {path.name} written"
+
+
+def seal_before_macs(alias: str) -> int:
+    """Only for migration audit.0009, before the MAC columns exist: seal what the
+    sealer would have sealed next, in the format of the time (1 on SQLite, 2 on
+    PostgreSQL), so events written before MACs existed do not wait for a sealer that
+    refuses them. The grace window applies as in any run: an old unsealed event stays
+    what it was, a finding."""
+    fmt = BASE_FORMAT[sealing_format(connections[alias])]
+    sealed = 0
+    after_id: int | None = None
+    while True:
+        batch = _seal_batch(alias, DEFAULT_BATCH_SIZE, False, after_id, fmt)
+        sealed += batch.sealed
+        if batch.read < DEFAULT_BATCH_SIZE:
+            return sealed
+        after_id = batch.last_id
 
 
 def audit_seal(*, batch_size: int = DEFAULT_BATCH_SIZE, look_at_all: bool = False) -> SealResult:
