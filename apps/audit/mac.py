@@ -48,7 +48,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .chain import MAC_COLUMNS
+from .chain import CANONICAL_COLUMNS, MAC_COLUMNS
 
 if TYPE_CHECKING:
     from .models import AuditEvent
@@ -197,8 +197,11 @@ def _exploded(value: str) -> str:
         return value  # SQLite keeps any text; it comes back as written
 
 
-def _utc(value: dt.datetime) -> str:
-    """Format 1's time text (apps.audit.chain.utc_timestamp), by the faster isoformat."""
+def _utc(value: dt.datetime | str) -> str:
+    """Format 1's time text (apps.audit.chain.utc_timestamp), by the faster isoformat;
+    a string is that text already (read from format 2, `values_from_text`)."""
+    if isinstance(value, str):
+        return value
     if value.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
@@ -216,6 +219,36 @@ def message(key_id: str, nonce: str, values: Sequence[Any]) -> bytes:
     return b"".join(
         (_DOMAIN, key_id.encode("ascii"), b"\x00", nonce.encode("ascii"), b"\x00", body)
     )
+
+
+_UNESCAPE = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+_ESCAPED = re.compile(r"\\(.)")
+_TEXT_INDEX = tuple(CANONICAL_COLUMNS.index(name) for name in MAC_FIELDS)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(1)], value)
+
+
+def values_from_text(text: str) -> list[Any]:
+    """The MAC_FIELDS values out of an event's format 2 text (apps.audit.chain), as the
+    ORM would read them, except the time, which stays the text the message uses: the
+    verifier reads each event once, as the text it hashes, on PostgreSQL."""
+    columns = text.split("\t")
+    values: list[Any] = []
+    for index, name in zip(_TEXT_INDEX, MAC_FIELDS, strict=True):
+        raw = columns[index]
+        if name == "occurred_at":
+            values.append(raw)
+        elif name in {"actor_id", "client_ip"}:
+            values.append(None if raw == "\\N" else int(raw) if name == "actor_id" else raw)
+        elif name in {"changed_fields", "details"}:
+            values.append(json.loads(raw))
+        else:
+            values.append(_unescape(raw))
+    return values
 
 
 def _as_written(values: Iterable[Any]) -> list[Any]:

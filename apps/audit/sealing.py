@@ -47,7 +47,7 @@ from .chain import (
     sealing_format,
 )
 from .checkpoints import checkpoint_dir, write_checkpoint
-from .mac import MAC_FIELDS, MAC_VALUES, mac_problem
+from .mac import MAC_FIELDS, mac_problem, values_from_text
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .signing import key_id, signing_key
 
@@ -161,7 +161,8 @@ def _refusals(alias: str, rows: list[tuple[int, Payload]]) -> dict[int, str]:
             refused[event_id] = f"a copy of event #{first_with[mac]} (same MAC)"
             continue
         first_with[mac] = event_id
-        times.add(payload.mac_row[_TIME])
+        moment = payload.mac_row[_TIME]
+        times.add(dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
     if first_with:
         # A copy keeps the original's time, so the time index narrows the search.
         sealed = (
@@ -185,11 +186,14 @@ def payloads(
     """(event id, what `canonical_of` hashes) for the events, in the given format."""
     if fmt in MAC_FORMATS:
         if BASE_FORMAT[fmt] == FORMAT_TEXT:
+            # The MAC's values come out of the text itself: one column read, no ORM
+            # conversion per value (apps.audit.mac.values_from_text).
             texts = events.annotate(canonical=canonical_text()).values_list(
-                "id", "canonical", *MAC_VALUES
+                "id", "canonical", *MAC_COLUMNS
             )
             return [
-                (pk, Authenticated(text.encode("utf-8"), rest)) for pk, text, *rest in texts[:limit]
+                (pk, Authenticated(text.encode("utf-8"), (*values_from_text(text), *rest)))
+                for pk, text, *rest in texts[:limit]
             ]
         width = len(VALUES_FIELDS)
         full = events.values_list(*VALUES_FIELDS, *MAC_COLUMNS)[:limit]
