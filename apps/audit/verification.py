@@ -27,94 +27,31 @@ further down are reported too; the first one (lowest seq) is the headline.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import checkpoints as cp
+from . import trail_checks
 from .chain import MAC_FORMATS, Authenticated, Payload, canonical_of, known_formats, link_hash
 from .db import trigger_problems
-from .mac import MAC_VALUES, mac_problem
+from .findings import Finding, VerificationReport
+from .mac import mac_problem
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
 from .sealing import payloads
 from .signing import verify_keys
 
-CHUNK_SIZE = 5000
-_MAX_FINDINGS = 100
+__all__ = ["Finding", "StartError", "VerificationReport", "audit_verify"]
+
+CHUNK_SIZE = trail_checks.CHUNK_SIZE
 _MAX_ORDER_SEARCHES = 3
 _MAX_RENUMBERING = 16
 
 Row = Payload  # what apps.audit.chain.canonical_of hashes, in the seal's format
 SealRow = tuple[int, int, str, str, int]  # seq, event id, prev_hash, hash, format
-
-
-@dataclass(frozen=True)
-class Finding:
-    problem: P
-    message: str
-    seq: int | None = None
-    event_id: int | None = None
-    # Where the problem is seen, when that differs from where it is located: a checkpoint
-    # mismatch locates a range that starts before the checkpoint that reveals it.
-    seen_at: int | None = None
-
-    @property
-    def sort_key(self) -> tuple[bool, int]:
-        position = self.seen_at if self.seen_at is not None else self.seq
-        return (position is None, position or 0)
-
-
-@dataclass
-class VerificationReport:
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    events_checked: int = 0
-    head_seq: int | None = None
-    head_hash: str = ""
-    checkpoints_configured: bool = True
-    checkpoints_verified: int = 0
-    checkpoint_files_unchecked: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    more_findings: int = 0
-    from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    @property
-    def first(self) -> Finding | None:
-        return min(self.findings, key=lambda f: f.sort_key, default=None)
-
-    @property
-    def summary(self) -> str:
-        first = self.first
-        if first is not None:
-            others = len(self.findings) - 1 + self.more_findings
-            tail = f" (and {others} more problem(s))" if others else ""
-            return f"audit chain FAILED: {first.problem}: {first.message}{tail}"
-        head = f"head seq {self.head_seq} hash {self.head_hash}" if self.head_seq else "empty chain"
-        if self.checkpoints_configured:
-            marks = f"{self.checkpoints_verified} checkpoints verified"
-        else:
-            marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
-            if self.checkpoint_files_unchecked:
-                marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
-        start = f" from checkpoint seq {self.from_seq}" if self.from_seq is not None else ""
-        return f"audit chain OK{start}: {self.events_checked} events, {head}, {marks}"
-
-    def add(self, finding: Finding) -> None:
-        if len(self.findings) < _MAX_FINDINGS:
-            self.findings.append(finding)
-        else:
-            self.more_findings += 1
 
 
 def _seal_chunks(alias: str, *, after: int, head_seq: int) -> Iterator[list[SealRow]]:
@@ -495,98 +432,6 @@ class _Walk:
         )
 
 
-def _recorded_files_present(
-    alias: str, report: VerificationReport, directory: Path | None, files: set[int], after: int
-) -> None:
-    recorded = (
-        AuditCheckpoint.objects.using(alias)
-        .filter(seq__gt=after)
-        .order_by("seq")
-        .values_list("seq", "file_name")
-    )
-    for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
-        if seq not in files:
-            report.add(
-                Finding(
-                    P.CHECKPOINT_INVALID,
-                    f"checkpoint file {name} (seq {seq}) was written but is no longer in "
-                    f"{directory}",
-                    seq=seq,
-                )
-            )
-
-
-def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
-    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
-    first = stale.order_by("id").values_list("id", flat=True).first()
-    if first is not None:
-        count = stale.count()
-        report.add(
-            Finding(
-                P.INSERTED,
-                f"event #{first} is not in the chain although older than "
-                f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
-                "outside the product, or the sealer has not run (`manage.py audit_seal`)",
-                event_id=first,
-            )
-        )
-
-
-def _unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) -> None:
-    """Events waiting for the sealer (inside the grace period) that it will refuse."""
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
-    waiting = (
-        AuditEvent.objects.using(alias)
-        .filter(seal__isnull=True, occurred_at__gte=cutoff)
-        .order_by("id")
-        .values_list("id", *MAC_VALUES)
-    )
-    bad = [
-        (pk, why)
-        for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
-        if (why := mac_problem(row)) is not None
-    ]
-    if bad:
-        first, why = bad[0]
-        report.add(
-            Finding(
-                P.FORGED,
-                f"event #{first} is waiting to be sealed although {why} ({len(bad)} such "
-                "event(s)): inserted behind the product's back; the sealer will not chain it",
-                event_id=first,
-            )
-        )
-
-
-def _copies(alias: str, report: VerificationReport) -> None:
-    """Events with the same MAC: the nonce makes every genuine MAC unique, so all but
-    the first of each are copies (a replayed event carries a valid MAC)."""
-    groups = (
-        AuditEvent.objects.using(alias)
-        .exclude(mac="")
-        .values("mac")
-        .annotate(n=Count("id"), original=Min("id"), copy=Max("id"))
-        .filter(n__gt=1)
-        .order_by("original")
-        .values_list("original", "copy", "n")
-    )
-    found = list(groups[:_MAX_FINDINGS])
-    if found:
-        original, copy, _n = found[0]
-        copies = sum(n - 1 for _o, _c, n in found)
-        report.add(
-            Finding(
-                P.FORGED,
-                f"event #{copy} is a copy of event #{original} (the same MAC and nonce; "
-                f"{copies} cop{'y' if copies == 1 else 'ies'} in all"
-                + (" or more" if len(found) == _MAX_FINDINGS else "")
-                + "): replayed behind the product's back",
-                event_id=copy,
-            )
-        )
-
-
 class StartError(Exception):
     """`--from-checkpoint` cannot start: no such checkpoint, or no key to check it with."""
 
@@ -654,12 +499,12 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
             walk.begin_at(start)
         walk.run()
     if report.checkpoints_configured:
-        _recorded_files_present(
+        trail_checks.recorded_files_present(
             alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
         )
-    _unsealed(alias, report, report.started_at)
-    _unauthenticated(alias, report, report.started_at)
-    _copies(alias, report)
+    trail_checks.unsealed(alias, report, report.started_at)
+    trail_checks.unauthenticated(alias, report, report.started_at)
+    trail_checks.copies(alias, report)
     disarmed = trigger_problems(connections[alias])
     if disarmed:
         report.add(
