@@ -40,6 +40,7 @@ from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.applications.views import supervisor as supervisor_views
 from apps.audit.chain import canonical_of
+from apps.audit.mac import MAC_VALUES, authenticate, mac_problem
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
 from apps.audit.sealing import audit_seal, payloads
 from apps.audit.services import audit_record
@@ -636,9 +637,25 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                     note="skipped: needs PostgreSQL",
                 )
             )
+    write_rate = figures[0].median if figures and figures[0].median else None
+    figures += _mac(cast, write_rate)
     log("  sealing the chain (audit_seal)…")
+    began = time.perf_counter()
     sealed = audit_seal()
+    seal_seconds = time.perf_counter() - began
     log(f"  sealed {sealed.sealed:,}; head seq {sealed.head_seq:,}")
+    if sealed.sealed:
+        figures.append(
+            Figure(
+                f"4. audit sealing ({sealed.sealed:,} events)",
+                "events/s",
+                sealed.sealed / seal_seconds,
+                None,
+                note="one run of audit_seal(): reads the unsealed events, checks each MAC and "
+                f"looks for copies, appends the seals; refused: {len(sealed.refused)}",
+                samples=1,
+            )
+        )
     reports = []
 
     def verify() -> None:
@@ -687,6 +704,71 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
         )
     )
     return figures
+
+
+MAC_SAMPLE = 5000  # events authenticated / checked per timed sample
+
+
+def _mac(cast: Cast, write_rate: float | None) -> list[Figure]:
+    """What the event MAC costs on each side, in process: making it for an event like the
+    writers' (apps.audit.mac.authenticate, inside every audit write above) and checking
+    it for a row read back (apps.audit.mac.mac_problem, per event in sealing and
+    verification)."""
+    events = [
+        AuditEvent(
+            actor=cast.clerk,
+            actor_username=cast.clerk.username,
+            action=AuditAction.RETAIL_VIEWED,
+            object_label="bench",
+            details={"bench": n},
+            request_id=f"{n:032x}",
+            client_ip="10.0.0.1",
+            user_agent="bench",
+        )
+        for n in range(MAC_SAMPLE)
+    ]
+
+    def make() -> None:
+        for event in events:
+            authenticate(event)
+
+    make_rate, make_slow = rates(MAC_SAMPLE, timed(make, 9))
+    rows = [tuple(getattr(event, name) for name in MAC_VALUES) for event in events]
+
+    def check() -> None:
+        for row in rows:
+            if mac_problem(row) is not None:
+                raise SystemExit("bench: a MAC the bench just made does not check")
+
+    check_rate, check_slow = rates(MAC_SAMPLE, timed(check, 9))
+    share = (
+        f"{1e6 / make_rate:.1f} µs per event = {100 * write_rate / make_rate:.1f} % of one "
+        "audit write (1 writer)"
+        if write_rate
+        else f"{1e6 / make_rate:.1f} µs per event"
+    )
+    return [
+        Figure(
+            "4. audit event MAC, made at write",
+            "events/s",
+            make_rate,
+            make_slow,
+            comparison="audit writes, 1 writer" if write_rate else "",
+            comparison_median=write_rate,
+            ratio=make_rate / write_rate if write_rate else None,
+            note=f"in process, no database: HMAC-SHA256 + JSON round trip; {share}",
+            samples=9,
+        ),
+        Figure(
+            "4. audit event MAC, checked",
+            "events/s",
+            check_rate,
+            check_slow,
+            note=f"in process, no database: {1e6 / check_rate:.1f} µs per event, paid by the "
+            "sealer and by verification for every event",
+            samples=9,
+        ),
+    ]
 
 
 def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:

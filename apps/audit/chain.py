@@ -35,6 +35,14 @@ of PostgreSQL's COPY text format):
 explicit formats, so no session setting (time zone, DateStyle, client encoding)
 changes the bytes.
 
+Formats 3 (SQLite) and 4 (PostgreSQL), from issue 12: the bytes of format 1 and 2
+respectively, followed by a TAB, the event's MAC key id, a TAB, its nonce, a TAB and its
+MAC (apps.audit.mac; key ids are letters, digits, "_" and "-", nonce and MAC lowercase
+hex, so nothing is ambiguous). The sealer writes them only for an event whose MAC it
+has checked; binding the MAC into the hash means stripping it later breaks the chain.
+They mark the chain as authenticated from there on: a format 1 or 2 seal after the
+first format 3 or 4 seal is a finding (an event that claims to predate the MACs).
+
 Adding a column to AuditEvent changes nothing here by itself: CANONICAL_FIELDS is
 frozen (a test fails until someone decides how the new column enters the chain, which
 needs a new format for events sealed from then on).
@@ -47,6 +55,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -55,7 +64,12 @@ from django.db.models.expressions import RawSQL
 
 FORMAT_JSON = 1
 FORMAT_TEXT = 2
-CANONICAL_FORMAT = FORMAT_TEXT  # the newest; what PostgreSQL seals in
+FORMAT_JSON_MAC = 3
+FORMAT_TEXT_MAC = 4
+CANONICAL_FORMAT = FORMAT_TEXT_MAC  # the newest; what PostgreSQL seals in
+MAC_FORMATS = frozenset({FORMAT_JSON_MAC, FORMAT_TEXT_MAC})
+# The format whose bytes a MAC format extends.
+BASE_FORMAT = {FORMAT_JSON_MAC: FORMAT_JSON, FORMAT_TEXT_MAC: FORMAT_TEXT}
 
 # (column name in the canonical JSON, ORM path for values_list)
 CANONICAL_FIELDS: tuple[tuple[str, str], ...] = (
@@ -77,6 +91,8 @@ CANONICAL_FIELDS: tuple[tuple[str, str], ...] = (
     ("user_agent", "user_agent"),
 )
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(column for column, _ in CANONICAL_FIELDS)
+# What formats 3 and 4 append to the bytes of 1 and 2, in this order.
+MAC_COLUMNS: tuple[str, ...] = ("mac_key_id", "mac_nonce", "mac")
 VALUES_FIELDS: tuple[str, ...] = tuple(path for _, path in CANONICAL_FIELDS)
 _TIME_INDEX = CANONICAL_COLUMNS.index("occurred_at")
 _IP_INDEX = CANONICAL_COLUMNS.index("client_ip")
@@ -139,12 +155,14 @@ _TEXT_SQL = "concat_ws(E'\\t', " + ", ".join(_text_column(c) for c in CANONICAL_
 
 def sealing_format(connection: BaseDatabaseWrapper) -> int:
     """The format new seals are written in on this database."""
-    return FORMAT_TEXT if connection.vendor == "postgresql" else FORMAT_JSON
+    return FORMAT_TEXT_MAC if connection.vendor == "postgresql" else FORMAT_JSON_MAC
 
 
 def known_formats(connection: BaseDatabaseWrapper) -> tuple[int, ...]:
-    """The formats this database can have sealed in (format 2 is PostgreSQL's text)."""
-    return (FORMAT_JSON, FORMAT_TEXT) if connection.vendor == "postgresql" else (FORMAT_JSON,)
+    """The formats this database can have sealed in (2 and 4 are PostgreSQL's text)."""
+    if connection.vendor == "postgresql":
+        return (FORMAT_JSON, FORMAT_TEXT, FORMAT_TEXT_MAC)
+    return (FORMAT_JSON, FORMAT_JSON_MAC)
 
 
 def canonical_text_sql() -> str:
@@ -158,13 +176,30 @@ def canonical_text() -> RawSQL:
     return RawSQL(_TEXT_SQL, [], output_field=TextField())  # noqa: S611 - constant SQL
 
 
-Payload = Sequence[Any] | bytes
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """An event read for a MAC format (3, 4): what its base format hashes, and the
+    row of apps.audit.mac.MAC_VALUES (the covered values, key id, nonce, MAC)."""
+
+    base: Sequence[Any] | bytes
+    mac_row: Sequence[Any]
+
+    @property
+    def suffix(self) -> bytes:
+        *_values, key_id, nonce, mac = self.mac_row
+        return f"\t{key_id}\t{nonce}\t{mac}".encode()
+
+
+Payload = Sequence[Any] | bytes | Authenticated
 
 
 def canonical_of(payload: Payload, as_id: int | None = None) -> bytes:
     """The canonical bytes of an event read for its seal's format: a VALUES_FIELDS row
-    (format 1) or the format 2 text as bytes. `as_id`: the bytes the event would have
-    with another id (to recognise content moved between events)."""
+    (format 1), the format 2 text as bytes, or either followed by the MAC (3, 4).
+    `as_id`: the bytes the event would have with another id (to recognise content
+    moved between events)."""
+    if isinstance(payload, Authenticated):
+        return canonical_of(payload.base, as_id) + payload.suffix
     if isinstance(payload, bytes):
         if as_id is None:
             return payload

@@ -1,5 +1,7 @@
 """Start-up checks: a malformed audit key stops the process; a missing one is a warning
-(the chain still works, only the signed checkpoints are off)."""
+(without a signing key the chain still works, only the signed checkpoints are off;
+without a MAC key no event can be written; production refuses to start without
+either)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from .checkpoints import CHAIN_ID_PLACEHOLDER
+from .mac import mac_keys
 from .signing import key_id, signing_key, verify_keys
 
 
@@ -18,9 +21,18 @@ def check_audit_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     try:
         private = signing_key()
         trusted = verify_keys()
+        authenticating = mac_keys()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="audit.E001")]
     messages: list[checks.CheckMessage] = []
+    if authenticating is None:
+        messages.append(
+            checks.Warning(
+                "AUDIT_MAC_KEYS is not set: audit events cannot be authenticated, so every "
+                "write of an audit event fails (`manage.py init_local_keys` makes a key).",
+                id="audit.W002",
+            )
+        )
     if private is None and not trusted:
         messages.append(
             checks.Warning(

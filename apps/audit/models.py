@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     AFFILIATION_REJECTED = "retailer.affiliation_rejected", _("Affiliation change rejected")
     # Vault and system
     VAULT_ERASED = "vault.erased", _("Customer data erased")
+    VAULT_REWRAPPED = "vault.rewrapped", _("Vault data keys re-wrapped")
     CONFIGURATION_CHANGED = "system.configuration_changed", _("Configuration changed")
     EXPORT = "system.export", _("Export")
     NOTIFICATION_RETRIED = "system.notification_retried", _("Notification delivery retried")
@@ -107,6 +108,15 @@ class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
     def for_object(self, obj: models.Model) -> AuditEventQuerySet:
         return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        from .mac import authenticate
+
+        objs = list(objs)
+        for event in objs:
+            if not event.mac:
+                authenticate(event)
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class AuditEvent(AppendOnlyModel):
     occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
@@ -134,6 +144,12 @@ class AuditEvent(AppendOnlyModel):
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=256, blank=True)
+    # HMAC-SHA256 over the fields above that the application supplies (apps.audit.mac),
+    # made when the event is written: the sealer chains no event without a valid one.
+    # Empty on events written before MACs existed (sealed in format 1 or 2).
+    mac_key_id = models.CharField(_("MAC key"), max_length=32, blank=True)
+    mac_nonce = models.CharField(_("MAC nonce"), max_length=24, blank=True)
+    mac = models.CharField(_("MAC"), max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -152,6 +168,15 @@ class AuditEvent(AppendOnlyModel):
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_label}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whatever path the application inserts through is authenticated; what only the
+        # database sees (a raw INSERT) is not.
+        if self._state.adding and not self.mac:
+            from .mac import authenticate
+
+            authenticate(self)
+        super().save(*args, **kwargs)
+
 
 class AuditSeal(AppendOnlyModel):
     """The event's place in the hash chain. `seq` runs 1, 2, 3… without gaps;
@@ -167,7 +192,8 @@ class AuditSeal(AppendOnlyModel):
     )
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
-    # Which canonical bytes the hash covers (apps.audit.chain): 1 JSON, 2 database text.
+    # Which canonical bytes the hash covers (apps.audit.chain): 1 JSON, 2 database text,
+    # 3 and 4 the same followed by the event's MAC (checked before sealing).
     format = models.SmallIntegerField(_("canonical format"), default=1)
     sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
 
@@ -212,7 +238,8 @@ class VerificationProblem(models.TextChoices):
     OUT_OF_ORDER = "out_of_order", _("Events out of order")
     REWRITTEN = "rewritten", _("Chain rewritten (checkpoint mismatch)")
     CHECKPOINT_INVALID = "checkpoint_invalid", _("Checkpoint invalid")
-    UNPROTECTED = "unprotected", _("Append-only triggers missing")
+    UNPROTECTED = "unprotected", _("Append-only triggers missing or disarmed")
+    FORGED = "forged", _("Event not written by the product (no valid MAC)")
 
 
 class AuditVerification(AppendOnlyModel):

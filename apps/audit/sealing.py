@@ -11,6 +11,12 @@ Only events that occurred at most AUDIT_SEAL_GRACE_SECONDS before the newest sea
 event are looked at, so a run costs the size of the backlog, not of the table. An
 event older than that with no seal is what `audit_verify` reports as inserted;
 `audit_seal --all` looks at every event, for recovery.
+
+The sealer chains no event without a valid MAC (apps.audit.mac): an event inserted
+behind the product's back, or changed before it was sealed, or a copy of an event
+already in the chain (same MAC, so same nonce), is left out, logged as an error and
+reported by `audit_seal` (exit status 1) and by every `audit_verify`. Genuine events
+around it are sealed as usual, so one forged row cannot stop the protection of the rest.
 """
 
 from __future__ import annotations
@@ -26,9 +32,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .chain import (
+    BASE_FORMAT,
     FORMAT_JSON,
     FORMAT_TEXT,
+    MAC_COLUMNS,
+    MAC_FORMATS,
     VALUES_FIELDS,
+    Authenticated,
     Payload,
     canonical_of,
     canonical_text,
@@ -37,6 +47,7 @@ from .chain import (
     sealing_format,
 )
 from .checkpoints import checkpoint_dir, write_checkpoint
+from .mac import MAC_FIELDS, mac_problem, values_from_text
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .signing import key_id, signing_key
 
@@ -54,6 +65,16 @@ class SealResult:
     head_hash: str
     checkpoint: Path | None
     checkpoint_note: str
+    # (event id, why) of each event the sealer would not chain: no valid MAC.
+    refused: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Batch:
+    read: int
+    sealed: int
+    last_id: int | None
+    refused: list[tuple[int, str]]
 
 
 def _alias() -> str:
@@ -68,7 +89,9 @@ def _lock(alias: str) -> None:
     # SQLite serialises writers; a second sealer fails on the seq primary key instead.
 
 
-def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
+def _seal_batch(
+    alias: str, batch_size: int, look_at_all: bool, after_id: int | None, fmt: int | None = None
+) -> _Batch:
     with transaction.atomic(using=alias):
         _lock(alias)
         head = (
@@ -78,6 +101,8 @@ def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
             .first()
         )
         unsealed = AuditEvent.objects.using(alias).filter(seal__isnull=True)
+        if after_id is not None:
+            unsealed = unsealed.filter(id__gt=after_id)
         if head is None:
             seq, prev_hash = 0, new_chain_id()
         else:
@@ -85,11 +110,14 @@ def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
             if not look_at_all:
                 grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
                 unsealed = unsealed.filter(occurred_at__gte=head_time - grace)
-        fmt = sealing_format(connections[alias])
+        fmt = fmt or sealing_format(connections[alias])
         rows = payloads(unsealed.order_by("id"), fmt, limit=batch_size)
+        refused = _refusals(alias, rows) if fmt in MAC_FORMATS else {}
         now = timezone.now()
         seals = []
         for event_id, payload in rows:
+            if event_id in refused:
+                continue
             seq += 1
             digest = link_hash(prev_hash, seq, canonical_of(payload))
             seals.append(
@@ -104,13 +132,78 @@ def _seal_batch(alias: str, batch_size: int, look_at_all: bool) -> int:
             )
             prev_hash = digest
         AuditSeal.objects.using(alias).bulk_create(seals)
-    return len(rows)
+    for event_id, why in refused.items():
+        # Ids and reasons only: the event's own fields may be anything a forger wrote.
+        logger.error("audit event #%s not sealed: %s", event_id, why)
+    return _Batch(
+        read=len(rows),
+        sealed=len(seals),
+        last_id=rows[-1][0] if rows else after_id,
+        refused=sorted(refused.items()),
+    )
+
+
+def _refusals(alias: str, rows: list[tuple[int, Payload]]) -> dict[int, str]:
+    """Why each event the sealer must not chain is refused, by id: no valid MAC, or the
+    same MAC as an event already sealed or earlier in this batch (a copy: the nonce
+    makes every genuine MAC unique)."""
+    refused: dict[int, str] = {}
+    first_with: dict[str, int] = {}
+    times = set()
+    for event_id, payload in rows:
+        assert isinstance(payload, Authenticated)
+        problem = mac_problem(payload.mac_row)
+        if problem is not None:
+            refused[event_id] = f"{problem}: not written by the product"
+            continue
+        mac = payload.mac_row[-1]
+        if mac in first_with:
+            refused[event_id] = f"a copy of event #{first_with[mac]} (same MAC)"
+            continue
+        first_with[mac] = event_id
+        moment = payload.mac_row[_TIME]
+        times.add(dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
+    if first_with:
+        # A copy keeps the original's time, so the time index narrows the search.
+        sealed = (
+            AuditEvent.objects.using(alias)
+            .filter(seal__isnull=False, occurred_at__in=times, mac__in=list(first_with))
+            .values_list("mac", "id")
+        )
+        for mac, original in sealed:
+            refused[first_with[mac]] = f"a copy of event #{original} (same MAC)"
+    return refused
+
+
+_TIME = MAC_FIELDS.index("occurred_at")
+# Where format 1's row holds each value a MAC check needs.
+_MAC_IN_JSON_ROW = tuple(VALUES_FIELDS.index(name) for name in MAC_FIELDS)
 
 
 def payloads(
     events: QuerySet[AuditEvent], fmt: int, *, limit: int | None = None
 ) -> list[tuple[int, Payload]]:
     """(event id, what `canonical_of` hashes) for the events, in the given format."""
+    if fmt in MAC_FORMATS:
+        if BASE_FORMAT[fmt] == FORMAT_TEXT:
+            # The MAC's values come out of the text itself: one column read, no ORM
+            # conversion per value (apps.audit.mac.values_from_text).
+            texts = events.annotate(canonical=canonical_text()).values_list(
+                "id", "canonical", *MAC_COLUMNS
+            )
+            return [
+                (pk, Authenticated(text.encode("utf-8"), (*values_from_text(text), *rest)))
+                for pk, text, *rest in texts[:limit]
+            ]
+        width = len(VALUES_FIELDS)
+        full = events.values_list(*VALUES_FIELDS, *MAC_COLUMNS)[:limit]
+        return [
+            (
+                int(row[0]),
+                Authenticated(row[:width], (*(row[i] for i in _MAC_IN_JSON_ROW), *row[width:])),
+            )
+            for row in full
+        ]
     if fmt == FORMAT_TEXT:
         texts = events.annotate(canonical=canonical_text()).values_list("id", "canonical")
         return [(pk, text.encode("utf-8")) for pk, text in texts[:limit]]
@@ -160,20 +253,48 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     return path, f"checkpoint {path.name} written"
 
 
+def seal_before_macs(alias: str) -> int:
+    """Only for migration audit.0009, before the MAC columns exist: seal what the
+    sealer would have sealed next, in the format of the time (1 on SQLite, 2 on
+    PostgreSQL), so events written before MACs existed do not wait for a sealer that
+    refuses them. The grace window applies as in any run: an old unsealed event stays
+    what it was, a finding."""
+    fmt = BASE_FORMAT[sealing_format(connections[alias])]
+    sealed = 0
+    after_id: int | None = None
+    while True:
+        batch = _seal_batch(alias, DEFAULT_BATCH_SIZE, False, after_id, fmt)
+        sealed += batch.sealed
+        if batch.read < DEFAULT_BATCH_SIZE:
+            return sealed
+        after_id = batch.last_id
+
+
 def audit_seal(*, batch_size: int = DEFAULT_BATCH_SIZE, look_at_all: bool = False) -> SealResult:
-    """Seal every committed, unsealed event, then checkpoint the head if it moved."""
+    """Seal every committed, unsealed event that carries a valid MAC, then checkpoint
+    the head if it moved."""
     alias = _alias()
     sealed = 0
+    refused: list[tuple[int, str]] = []
+    after_id: int | None = None
     while True:
-        count = _seal_batch(alias, batch_size, look_at_all)
-        sealed += count
-        if count < batch_size:
+        # Keyset on id: refused events stay unsealed and must not fill every batch.
+        batch = _seal_batch(alias, batch_size, look_at_all, after_id)
+        sealed += batch.sealed
+        refused += batch.refused
+        if batch.read < batch_size:
             break
+        after_id = batch.last_id
     path, note = _checkpoint(alias)
     head = AuditSeal.objects.using(alias).order_by("-seq").values_list("seq", "hash").first()
     head_seq, head_hash = head if head is not None else (0, "")
     if sealed:
         logger.info("audit sealed %s event(s), head seq %s", sealed, head_seq)
     return SealResult(
-        sealed=sealed, head_seq=head_seq, head_hash=head_hash, checkpoint=path, checkpoint_note=note
+        sealed=sealed,
+        head_seq=head_seq,
+        head_hash=head_hash,
+        checkpoint=path,
+        checkpoint_note=note,
+        refused=tuple(refused),
     )

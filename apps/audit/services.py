@@ -20,6 +20,7 @@ from django.db.models.signals import post_save, pre_save
 from apps.accounts.models import User
 
 from .context import current_request_context
+from .mac import authenticate
 from .models import AuditAction, AuditEvent
 from .snapshot import snapshot_sql
 
@@ -130,6 +131,9 @@ def _insert(event: AuditEvent) -> None:
     connection = connections[alias]
     # What save() would send, so a receiver on AuditEvent sees these inserts too.
     pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
+    # In Python, before the one statement: the MAC covers none of what the INSERT's
+    # subqueries compute (apps.audit.mac).
+    authenticate(event)
     with_snapshot = event.actor_id is not None
     division_sql, roles_sql = snapshot_sql(connection) if with_snapshot else ("", "")
     quote = connection.ops.quote_name("x")[0]

@@ -15,8 +15,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="audit.seal")
 def seal() -> dict[str, int]:
-    result = audit_seal()
-    return {"sealed": result.sealed, "head_seq": result.head_seq}
+    result = audit_seal()  # logs an error for each event it refuses to chain
+    return {"sealed": result.sealed, "head_seq": result.head_seq, "refused": len(result.refused)}
 
 
 @shared_task(name="audit.verify")

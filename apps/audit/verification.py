@@ -12,6 +12,11 @@ from the event's canonical bytes. What each kind of tampering looks like:
   a checkpoint beyond the head means events were cut off the end;
 - inserted: an event older than AUDIT_SEAL_GRACE_SECONDS without a seal (the sealer
   would have sealed a genuine one by then);
+- forged: an event without a valid MAC (apps.audit.mac) that is sealed (someone wrote
+  its seal by hand) or waiting to be (the sealer refuses it), a copy of another event
+  (same MAC), or a seal without a MAC (format 1 or 2) after the chain's first seal
+  with one (format 3 or 4): what was written before MACs existed stays valid, nothing
+  written after may pretend to be that old;
 - rewritten: the chain is consistent but disagrees with a signed checkpoint (every
   hash recomputed after a change); the change lies between the last checkpoint that
   matches and the first that does not.
@@ -22,92 +27,31 @@ further down are reported too; the first one (lowest seq) is the headline.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from . import checkpoints as cp
-from .chain import Payload, canonical_of, known_formats, link_hash
-from .db import missing_triggers
+from . import trail_checks
+from .chain import MAC_FORMATS, Authenticated, Payload, canonical_of, known_formats, link_hash
+from .db import trigger_problems
+from .findings import Finding, VerificationReport
+from .mac import mac_problem
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
 from .sealing import payloads
 from .signing import verify_keys
 
-CHUNK_SIZE = 5000
-_MAX_FINDINGS = 100
+__all__ = ["Finding", "StartError", "VerificationReport", "audit_verify"]
+
+CHUNK_SIZE = trail_checks.CHUNK_SIZE
 _MAX_ORDER_SEARCHES = 3
 _MAX_RENUMBERING = 16
 
 Row = Payload  # what apps.audit.chain.canonical_of hashes, in the seal's format
 SealRow = tuple[int, int, str, str, int]  # seq, event id, prev_hash, hash, format
-
-
-@dataclass(frozen=True)
-class Finding:
-    problem: P
-    message: str
-    seq: int | None = None
-    event_id: int | None = None
-    # Where the problem is seen, when that differs from where it is located: a checkpoint
-    # mismatch locates a range that starts before the checkpoint that reveals it.
-    seen_at: int | None = None
-
-    @property
-    def sort_key(self) -> tuple[bool, int]:
-        position = self.seen_at if self.seen_at is not None else self.seq
-        return (position is None, position or 0)
-
-
-@dataclass
-class VerificationReport:
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    events_checked: int = 0
-    head_seq: int | None = None
-    head_hash: str = ""
-    checkpoints_configured: bool = True
-    checkpoints_verified: int = 0
-    checkpoint_files_unchecked: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    more_findings: int = 0
-    from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    @property
-    def first(self) -> Finding | None:
-        return min(self.findings, key=lambda f: f.sort_key, default=None)
-
-    @property
-    def summary(self) -> str:
-        first = self.first
-        if first is not None:
-            others = len(self.findings) - 1 + self.more_findings
-            tail = f" (and {others} more problem(s))" if others else ""
-            return f"audit chain FAILED: {first.problem}: {first.message}{tail}"
-        head = f"head seq {self.head_seq} hash {self.head_hash}" if self.head_seq else "empty chain"
-        if self.checkpoints_configured:
-            marks = f"{self.checkpoints_verified} checkpoints verified"
-        else:
-            marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
-            if self.checkpoint_files_unchecked:
-                marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
-        start = f" from checkpoint seq {self.from_seq}" if self.from_seq is not None else ""
-        return f"audit chain OK{start}: {self.events_checked} events, {head}, {marks}"
-
-    def add(self, finding: Finding) -> None:
-        if len(self.findings) < _MAX_FINDINGS:
-            self.findings.append(finding)
-        else:
-            self.more_findings += 1
 
 
 def _seal_chunks(alias: str, *, after: int, head_seq: int) -> Iterator[list[SealRow]]:
@@ -177,6 +121,13 @@ class _Walk:
         self.after_good_checkpoint: tuple[int, int] | None = None
         self.good_checkpoint_seq = 0
         self.start_seq = 0
+        # After a removal with the seals behind it renumbered, every later seal still
+        # hashes with its original seq = seq + shift: those are one finding, not one each.
+        self.shift = 0
+        self.renumbered = 0
+        self.renumbering: Finding | None = None
+        # The seq of the first seal with a MAC: from there on every seal must have one.
+        self.mac_from: int | None = None
 
     def begin_at(self, start: cp.CheckpointFile) -> None:
         """Trust the chain up to a verified checkpoint (what came before may be archived):
@@ -185,6 +136,13 @@ class _Walk:
         self.last_hash, self.last_event_id = start.hash, start.event_id
         self.chain_id = start.chain_id
         self.files = [(seq, path) for seq, path in self.files if seq > start.seq]
+        self.mac_from = (
+            AuditSeal.objects.using(self.alias)
+            .filter(seq__lte=start.seq, format__in=MAC_FORMATS)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
         stored = (
             AuditSeal.objects.using(self.alias)
             .filter(seq=start.seq)
@@ -226,6 +184,7 @@ class _Walk:
                         )
                     )
                 else:
+                    self._format_after_macs(seq, event_id, fmt)
                     self._seal(seq, event_id, prev_hash, digest, events.get(event_id))
                 self._checkpoints_up_to(seq, event_id, digest)
                 self.last_seq, self.last_event_id, self.last_hash = seq, event_id, digest
@@ -233,6 +192,52 @@ class _Walk:
         self.report.head_seq = self.last_seq or None
         self.report.head_hash = self.last_hash
         self._checkpoints_beyond_head()
+        self._count_renumbered()
+
+    def _format_after_macs(self, seq: int, event_id: int, fmt: int) -> None:
+        if fmt in MAC_FORMATS:
+            if self.mac_from is None:
+                self.mac_from = seq
+        elif self.mac_from is not None:
+            self.report.add(
+                Finding(
+                    P.FORGED,
+                    f"event #{event_id} at seq {seq} is sealed without a MAC (format {fmt}) "
+                    f"although every event from seq {self.mac_from} on has one: it was "
+                    "sealed behind the product's back",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+
+    def _authentic(self, seq: int, event_id: int, row: Row) -> None:
+        if not isinstance(row, Authenticated):
+            return  # sealed before MACs existed (format 1 or 2)
+        problem = mac_problem(row.mac_row)
+        if problem is not None:
+            self.report.add(
+                Finding(
+                    P.FORGED,
+                    f"event #{event_id} at seq {seq} is in the chain although {problem}: "
+                    "the product did not write it (its seal was written by hand)",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            )
+
+    def _count_renumbered(self) -> None:
+        finding = self.renumbering
+        if finding is None or not self.renumbered or finding not in self.report.findings:
+            return
+        index = self.report.findings.index(finding)
+        self.report.findings[index] = Finding(
+            finding.problem,
+            f"{finding.message}; the {self.renumbered} event(s) after it were renumbered with "
+            "it and are otherwise intact (each hashes at its original seq)",
+            seq=finding.seq,
+            event_id=finding.event_id,
+            seen_at=finding.seen_at,
+        )
 
     def _seal(self, seq: int, event_id: int, prev_hash: str, digest: str, row: Row | None) -> None:
         add = self.report.add
@@ -267,7 +272,13 @@ class _Walk:
                 )
             )
             return
-        if link_hash(prev_hash, seq, canonical_of(row)) == digest:
+        canonical = canonical_of(row)
+        if link_hash(prev_hash, seq, canonical) == digest:
+            self._authentic(seq, event_id, row)
+            return
+        if self.shift and link_hash(prev_hash, seq + self.shift, canonical) == digest:
+            self.renumbered += 1
+            self._authentic(seq, event_id, row)
             return
         moved = None
         if self.order_searches > 0:
@@ -320,17 +331,18 @@ class _Walk:
             )
             return
         if canonical is not None:
-            for shift in range(1, _MAX_RENUMBERING + 1):
+            for shift in range(self.shift + 1, self.shift + _MAX_RENUMBERING + 1):
                 if link_hash(prev_hash, seq + shift, canonical) == digest:
-                    self.report.add(
-                        Finding(
-                            P.REMOVED,
-                            f"{shift} event(s) removed before event #{event_id}, which was "
-                            f"sealed at seq {seq + shift} and renumbered to seq {seq}",
-                            seq=seq,
-                            event_id=event_id,
-                        )
+                    finding = Finding(
+                        P.REMOVED,
+                        f"{shift - self.shift} event(s) removed before event #{event_id}, "
+                        f"which was sealed at seq {seq + shift} and renumbered to seq {seq}",
+                        seq=seq,
+                        event_id=event_id,
                     )
+                    self.report.add(finding)
+                    self._count_renumbered()
+                    self.shift, self.renumbered, self.renumbering = shift, 0, finding
                     return
         self.report.add(
             Finding(
@@ -349,7 +361,9 @@ class _Walk:
     def _checkpoints_up_to(self, seq: int, event_id: int, digest: str) -> None:
         if self.good_checkpoint_seq + 1 == seq:
             self.after_good_checkpoint = (seq, event_id)
-        while self.next_file < len(self.files) and self.files[self.next_file][0] <= seq:
+        # A checkpoint signed the seal under its original seq (the removal is a finding).
+        original = seq + self.shift
+        while self.next_file < len(self.files) and self.files[self.next_file][0] <= original:
             file_seq = self.files[self.next_file][0]
             index = self.next_file
             self.next_file += 1
@@ -359,7 +373,7 @@ class _Walk:
             checkpoint = self._file(index)
             if checkpoint.problem:
                 self._invalid(checkpoint)
-            elif file_seq != seq:
+            elif file_seq != original:
                 continue  # its seq is missing from the chain: already a finding
             elif checkpoint.chain_id != self.chain_id:
                 self.report.add(
@@ -414,44 +428,6 @@ class _Walk:
                 P.CHECKPOINT_INVALID,
                 f"checkpoint {checkpoint.path.name}: {checkpoint.problem}",
                 seq=checkpoint.seq,
-            )
-        )
-
-
-def _recorded_files_present(
-    alias: str, report: VerificationReport, directory: Path | None, files: set[int], after: int
-) -> None:
-    recorded = (
-        AuditCheckpoint.objects.using(alias)
-        .filter(seq__gt=after)
-        .order_by("seq")
-        .values_list("seq", "file_name")
-    )
-    for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
-        if seq not in files:
-            report.add(
-                Finding(
-                    P.CHECKPOINT_INVALID,
-                    f"checkpoint file {name} (seq {seq}) was written but is no longer in "
-                    f"{directory}",
-                    seq=seq,
-                )
-            )
-
-
-def _unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
-    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
-    first = stale.order_by("id").values_list("id", flat=True).first()
-    if first is not None:
-        count = stale.count()
-        report.add(
-            Finding(
-                P.INSERTED,
-                f"event #{first} is not in the chain although older than "
-                f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
-                "outside the product, or the sealer has not run (`manage.py audit_seal`)",
-                event_id=first,
             )
         )
 
@@ -523,18 +499,21 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
             walk.begin_at(start)
         walk.run()
     if report.checkpoints_configured:
-        _recorded_files_present(
+        trail_checks.recorded_files_present(
             alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
         )
-    _unsealed(alias, report, report.started_at)
-    missing = missing_triggers(connections[alias])
-    if missing:
+    trail_checks.unsealed(alias, report, report.started_at)
+    trail_checks.unauthenticated(alias, report, report.started_at)
+    trail_checks.copies(alias, report)
+    disarmed = trigger_problems(connections[alias])
+    if disarmed:
         report.add(
             Finding(
                 P.UNPROTECTED,
-                "append-only triggers missing: "
-                + ", ".join(missing)
-                + " (run `manage.py migrate`, or re-install them with apps.audit.db)",
+                "append-only triggers disarmed: "
+                + "; ".join(disarmed)
+                + " (re-install them with apps.audit.db.install_triggers, and find out who "
+                "changed them)",
             )
         )
     report.finished_at = timezone.now()

@@ -111,10 +111,11 @@ def vault_find(*, kind: str, value: str) -> list[uuid.UUID]:
     )
 
 
-def vault_erase(record_id: uuid.UUID) -> None:
-    """Crypto-shred a record: destroy its data key and its index entries. Idempotent."""
+def vault_erase(record_id: uuid.UUID) -> bool:
+    """Crypto-shred a record: destroy its data key and its index entries. Idempotent:
+    True if this call destroyed the key, False if it was already gone."""
     _keyring()
-    _erase(record_id)
+    return _erase(record_id)
 
 
 def _erase(record_id: uuid.UUID) -> bool:
@@ -141,11 +142,17 @@ def vault_rewrap_all(*, batch_size: int = 500) -> int:
     Only data keys are unwrapped and wrapped again; no record is decrypted and
     ciphertexts and nonces stay as they are.
     """
+    return sum(vault_rewrap_by_key(batch_size=batch_size).values())
+
+
+def vault_rewrap_by_key(*, batch_size: int = 500) -> dict[str, int]:
+    """`vault_rewrap_all`, counting the re-wrapped data keys by the master key id they
+    were under (for the audit event of a rotation)."""
     keyring = _keyring()
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     active = keyring.active_key_id
-    total = 0
+    moved: dict[str, int] = {}
     while True:
         with transaction.atomic(using=VAULT_DB_ALIAS):
             # Rewrapped rows leave the filter, so each batch takes the next ones.
@@ -157,13 +164,13 @@ def vault_rewrap_all(*, batch_size: int = 500) -> int:
                 .only("id", "key_id", "wrapped_key")[:batch_size]
             )
             for record in batch:
+                moved[record.key_id] = moved.get(record.key_id, 0) + 1
                 record.rewrap(keyring=keyring)
                 record.save(update_fields=["key_id", "wrapped_key"])
-        total += len(batch)
         if batch:
             logger.info("vault rewrapped %d data keys under key %s", len(batch), active)
         if len(batch) < batch_size:
-            return total
+            return moved
 
 
 def vault_sweep_unreferenced(

@@ -263,6 +263,12 @@ LOGGING = {
 # AUDIT_SEAL_GRACE_SECONDS: an event older than this without a seal is a finding.
 # AUDIT_TRUST_X_FORWARDED_FOR: record the address our own proxy appended instead of
 # REMOTE_ADDR; only behind exactly one trusted reverse proxy.
+# AUDIT_MAC_KEYS: "id:base64key,id:base64key" (each at least 32 bytes): HMAC keys that
+# authenticate each event when it is written (apps.audit.mac); the sealer chains no
+# event without a valid MAC. Keep old ids listed while their events are kept.
+# AUDIT_MAC_ACTIVE_KEY_ID: the id new events are authenticated with.
+AUDIT_MAC_KEYS = env.str("AUDIT_MAC_KEYS", default="")
+AUDIT_MAC_ACTIVE_KEY_ID = env.str("AUDIT_MAC_ACTIVE_KEY_ID", default="")
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
 AUDIT_CHECKPOINT_DIR = Path(

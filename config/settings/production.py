@@ -9,6 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    AUDIT_MAC_ACTIVE_KEY_ID,
+    AUDIT_MAC_KEYS,
     AUDIT_SIGNING_KEY,
     DATABASES,
     MIDDLEWARE,
@@ -41,6 +43,13 @@ if SHADAN_SITE_ROLE == "td":
         raise ImproperlyConfigured("AUDIT_SIGNING_KEY is required in production")
 elif "vault" in DATABASES or VAULT_MASTER_KEYS:
     raise ImproperlyConfigured("A retail site must not be given vault credentials")
+
+# Every process that writes audit events authenticates them (apps.audit.mac); without
+# the key the sealer would refuse every event. Malformed values stop the start-up checks.
+if not (AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID):
+    raise ImproperlyConfigured(
+        "AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID are required in production"
+    )
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

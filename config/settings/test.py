@@ -1,6 +1,6 @@
 """Test settings: SQLite in memory by default; DATABASE_URL/VAULT_DATABASE_URL switch to PostgreSQL.
 
-The vault keys here are fixed, public test values: they protect nothing real.
+The vault and audit keys here are fixed, public test values: they protect nothing real.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
 os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
 os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())
+os.environ.setdefault("AUDIT_MAC_KEYS", "test-m1:" + base64.b64encode(b"\x05" * 32).decode())
+os.environ.setdefault("AUDIT_MAC_ACTIVE_KEY_ID", "test-m1")
 
 from .base import *  # noqa: F403
 

@@ -13,7 +13,8 @@ import pytest
 from django.db import connection, models
 
 from apps.audit import db as audit_db
-from apps.audit.chain import canonical_of, link_hash
+from apps.audit.chain import MAC_FORMATS, canonical_of, link_hash
+from apps.audit.mac import authenticate
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
 from apps.audit.sealing import payloads
 from apps.audit.services import audit_record
@@ -67,13 +68,28 @@ def event_values(event_id: int) -> dict[str, Any]:
     }
 
 
+def reauthenticate(event_id: int) -> None:
+    """What only a forger who also stole the MAC key can do: give an event, as it now
+    is, a valid MAC. The tests of the chain and the checkpoints use it to show those
+    hold on their own; tests/audit/test_event_mac.py shows the MAC holds without them."""
+    event = AuditEvent.objects.get(pk=event_id)
+    event.mac = ""
+    authenticate(event)
+    unguarded(AuditEvent).filter(pk=event_id).update(
+        mac_key_id=event.mac_key_id, mac_nonce=event.mac_nonce, mac=event.mac
+    )
+
+
 def recompute_seals(from_seq: int, to_seq: int | None = None) -> None:
-    """Recompute the hashes from `from_seq` on (to the end), as a careful forger would."""
+    """Recompute the hashes from `from_seq` on (to the end), as a careful forger would,
+    one who holds the MAC key too (`reauthenticate`)."""
     prev = AuditSeal.objects.get(seq=from_seq).prev_hash
     seals = AuditSeal.objects.filter(seq__gte=from_seq).order_by("seq")
     if to_seq is not None:
         seals = seals.filter(seq__lte=to_seq)
     for seq, event_id, fmt in seals.values_list("seq", "event", "format"):
+        if fmt in MAC_FORMATS:
+            reauthenticate(event_id)
         [(_, payload)] = payloads(AuditEvent.objects.filter(pk=event_id), fmt)
         digest = link_hash(prev, seq, canonical_of(payload))
         unguarded(AuditSeal).filter(seq=seq).update(prev_hash=prev, hash=digest)

@@ -1,5 +1,6 @@
 """Format 2 of the canonical bytes (PostgreSQL): the database's text rendering of an
-event, hashed as is; seals written in format 1 before it still verify."""
+event, hashed as is; seals written in format 1 before it still verify. Formats 3 and 4
+are 1 and 2 followed by the event's MAC."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from apps.audit.chain import FORMAT_JSON, FORMAT_TEXT, canonical_text, sealing_format
+from apps.audit.chain import (
+    FORMAT_JSON,
+    FORMAT_JSON_MAC,
+    FORMAT_TEXT,
+    FORMAT_TEXT_MAC,
+    canonical_text,
+    sealing_format,
+)
 from apps.audit.context import RequestContext, bound_request_context
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
 from apps.audit.models import VerificationProblem as P
@@ -36,11 +44,11 @@ def _awkward_event(actor: Any) -> AuditEvent:
         )
 
 
-def test_postgresql_seals_in_format_2_and_sqlite_in_format_1(record_events):
+def test_postgresql_seals_in_format_4_and_sqlite_in_format_3(record_events):
     record_events(2)
     audit_seal()
 
-    expected = FORMAT_TEXT if on_postgres() else FORMAT_JSON
+    expected = FORMAT_TEXT_MAC if on_postgres() else FORMAT_JSON_MAC
     assert sealing_format(connection) == expected
     assert set(AuditSeal.objects.values_list("format", flat=True)) == {expected}
 
@@ -75,12 +83,13 @@ def test_format_2_is_the_documented_text(clerk):
             "UA\\tx",
         ]
     )
+    mac = f"\t{event.mac_key_id}\t{event.mac_nonce}\t{event.mac}"
     expected = hashlib.sha256(
-        bytes.fromhex(seal.prev_hash) + seal.seq.to_bytes(8, "big") + text.encode()
+        bytes.fromhex(seal.prev_hash) + seal.seq.to_bytes(8, "big") + (text + mac).encode()
     ).hexdigest()
     rendered = AuditEvent.objects.annotate(c=canonical_text()).values_list("c", flat=True)
     assert rendered.get(pk=event.pk) == text
-    assert seal.format == FORMAT_TEXT
+    assert seal.format == FORMAT_TEXT_MAC
     assert seal.hash == expected
 
 
@@ -111,7 +120,7 @@ def test_seals_of_format_1_and_2_verify_side_by_side_and_tampering_is_found_in_e
     new = record_events(3)
     audit_seal()
     formats = list(AuditSeal.objects.order_by("seq").values_list("format", flat=True))
-    assert formats == [1, 1, 1, 2, 2, 2]
+    assert formats == [1, 1, 1, 4, 4, 4]
     assert audit_verify(record=False).ok
 
     # when: one event of each format is altered

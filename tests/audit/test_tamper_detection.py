@@ -226,3 +226,32 @@ def test_lifted_triggers_are_themselves_a_finding(trail):
 
     assert [f.problem for f in report.findings] == [P.UNPROTECTED]
     assert "audit_auditseal_no_update" in report.summary
+
+
+def test_a_removal_in_a_long_chain_renumbered_behind_it_is_one_finding_with_a_count(
+    record_events,
+):
+    # given a chain of 320 events sealed in four runs, each with its signed checkpoint
+    for _ in range(4):
+        record_events(80)
+        audit_seal()
+    victim = AuditSeal.objects.get(seq=100)
+    # when one event is removed and every seal behind it moved up one place
+    with triggers_lifted():
+        unguarded(AuditSeal).filter(seq=100)._raw_delete("default")
+        unguarded(AuditEvent).filter(pk=victim.event_id)._raw_delete("default")
+        for seq in range(101, 321):
+            unguarded(AuditSeal).filter(seq=seq).update(seq=seq - 1)
+
+    report = audit_verify(record=False)
+
+    # then the removal is the one finding, with the untouched events after it counted
+    assert len(report.findings) == 1, report.summary
+    first = report.first
+    assert first is not None
+    assert (first.problem, first.seq) == (P.REMOVED, 100)
+    assert "1 event(s) removed" in first.message
+    assert "the 219 event(s) after it were renumbered with it" in first.message
+    assert report.more_findings == 0
+    # the checkpoints after the removal still match the events they signed
+    assert report.checkpoints_verified == 4

@@ -18,6 +18,8 @@ GOOD = {
     "VAULT_ACTIVE_KEY_ID": "prod-1",
     "VAULT_INDEX_KEY": "B" * 43 + "=",
     "AUDIT_SIGNING_KEY": "C" * 43 + "=",
+    "AUDIT_MAC_KEYS": "prod-1:" + "D" * 43 + "=",
+    "AUDIT_MAC_ACTIVE_KEY_ID": "prod-1",
 }
 
 
@@ -60,7 +62,11 @@ def test_production_refuses_a_short_secret_key():
 
 
 def test_a_retail_site_runs_without_vault_settings_and_refuses_them():
-    retail = {k: GOOD[k] for k in ("DJANGO_SECRET_KEY", "DATABASE_URL")}
+    # The audit MAC key it needs: it writes the retail views' audit events.
+    retail = {
+        k: GOOD[k]
+        for k in ("DJANGO_SECRET_KEY", "DATABASE_URL", "AUDIT_MAC_KEYS", "AUDIT_MAC_ACTIVE_KEY_ID")
+    }
     assert (
         _load("config.settings.production", {**retail, "SHADAN_SITE_ROLE": "retail"}).returncode
         == 0

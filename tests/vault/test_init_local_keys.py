@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from apps.audit.mac import parse_mac_keys
 from apps.audit.signing import signing_key
 from apps.vault.keyring import parse_keyring
 from apps.vault.services import vault_read, vault_store
@@ -18,6 +19,8 @@ KEYS = (
     "VAULT_ACTIVE_KEY_ID",
     "VAULT_INDEX_KEY",
     "AUDIT_SIGNING_KEY",
+    "AUDIT_MAC_KEYS",
+    "AUDIT_MAC_ACTIVE_KEY_ID",
 )
 
 
@@ -40,6 +43,7 @@ def _values(base_dir: Path) -> dict[str, str]:
 def _key_material(values: dict[str, str]) -> list[str]:
     material = [values["DJANGO_SECRET_KEY"], values["VAULT_INDEX_KEY"], values["AUDIT_SIGNING_KEY"]]
     material += [e.partition(":")[2] for e in values["VAULT_MASTER_KEYS"].split(",")]
+    material += [e.partition(":")[2] for e in values["AUDIT_MAC_KEYS"].split(",")]
     return material
 
 
@@ -59,6 +63,11 @@ def test_init_local_keys_creates_a_private_file_with_usable_keys(tmp_path):
     assert ring.key_ids == {"dev-1"}
     with override_settings(AUDIT_SIGNING_KEY=values["AUDIT_SIGNING_KEY"], AUDIT_VERIFY_KEY=""):
         assert signing_key() is not None
+    mac = parse_mac_keys(
+        keys=values["AUDIT_MAC_KEYS"], active_key_id=values["AUDIT_MAC_ACTIVE_KEY_ID"]
+    )
+    assert mac is not None
+    assert mac.active_key_id == "dev-1"
     assert stat.S_IMODE((tmp_path / ".local-keys.env").stat().st_mode) == 0o600
     assert "Created" in out
     for secret in _key_material(values):
@@ -96,7 +105,8 @@ def test_init_local_keys_adds_an_audit_signing_key_to_an_older_file(tmp_path):
     path = tmp_path / ".local-keys.env"
     before = _values(tmp_path)
     path.write_text(
-        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_" not in line) + "\n"
+        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_SIGNING" not in line)
+        + "\n"
     )
 
     out = _run(tmp_path)
@@ -108,6 +118,25 @@ def test_init_local_keys_adds_an_audit_signing_key_to_an_older_file(tmp_path):
         k: v for k, v in before.items() if k != "AUDIT_SIGNING_KEY"
     }
     assert after["AUDIT_SIGNING_KEY"] not in out
+
+
+def test_init_local_keys_adds_an_audit_mac_key_to_an_older_file(tmp_path):
+    # given: a file written before audit events were authenticated
+    _run(tmp_path)
+    path = tmp_path / ".local-keys.env"
+    before = _values(tmp_path)
+    path.write_text(
+        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_MAC" not in line) + "\n"
+    )
+
+    out = _run(tmp_path)
+
+    after = _values(tmp_path)
+    assert "AUDIT_MAC_KEYS" in out
+    assert after["AUDIT_MAC_ACTIVE_KEY_ID"] == "dev-1"
+    assert after["AUDIT_MAC_KEYS"] != before["AUDIT_MAC_KEYS"]
+    assert after["AUDIT_SIGNING_KEY"] == before["AUDIT_SIGNING_KEY"]
+    assert after["AUDIT_MAC_KEYS"].partition(":")[2] not in out
 
 
 def test_init_local_keys_rotate_adds_a_new_active_key_and_keeps_the_old(tmp_path):

@@ -1,4 +1,5 @@
-"""Chain the committed audit events and write a signed checkpoint of the head."""
+"""Chain the committed audit events and write a signed checkpoint of the head.
+Exits 1 after naming each event it refused to chain (no valid MAC)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,9 @@ class Command(BaseCommand):
             + (f" hash {result.head_hash}" if result.head_hash else "")
             + f"; {result.checkpoint_note}."
         )
+        if result.refused:
+            # An alarm for whoever runs this from cron: events in the trail that the
+            # product did not write.
+            for event_id, why in result.refused:
+                self.stderr.write(f"Not sealed: event #{event_id}: {why}.")
+            raise SystemExit(1)

@@ -1,5 +1,5 @@
 """Generate development secrets into the git-ignored .local-keys.env (never for production):
-the secret key, the vault keys and the audit checkpoint signing key.
+the secret key, the vault keys, the audit checkpoint signing key and the audit MAC key.
 
 Idempotent: values already in the file are kept, missing ones are added.
 ``--rotate`` adds a new master key ``dev-N`` and makes it active; then run
@@ -26,6 +26,8 @@ KEY_NAMES = (
     "VAULT_ACTIVE_KEY_ID",
     "VAULT_INDEX_KEY",
     "AUDIT_SIGNING_KEY",
+    "AUDIT_MAC_KEYS",
+    "AUDIT_MAC_ACTIVE_KEY_ID",
 )
 FIRST_KEY_ID = "dev-1"
 _LINE_RE = re.compile(r"\A(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
@@ -47,6 +49,10 @@ def _generate(name: str) -> str:
         return _new_aes_key()
     if name == "AUDIT_SIGNING_KEY":
         return base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    if name == "AUDIT_MAC_KEYS":
+        return f"{FIRST_KEY_ID}:{_new_aes_key()}"
+    if name == "AUDIT_MAC_ACTIVE_KEY_ID":
+        return FIRST_KEY_ID
     raise ValueError(name)
 
 

@@ -1,0 +1,322 @@
+"""Each audit event is authenticated when it is written: an HMAC-SHA256 with a key the
+application servers hold and the database does not, so whoever can only write to the
+database cannot make an event the sealer will chain (issue 12, item 7).
+
+Settings (from the environment, see config/settings/base.py):
+
+- ``AUDIT_MAC_KEYS``: ``"id:base64key,id:base64key"``, each key at least 32 bytes;
+- ``AUDIT_MAC_ACTIVE_KEY_ID``: the id new events are authenticated with.
+
+Rotation: add a key, make it active; keep the old ones listed for as long as events
+authenticated with them are kept (the verifier needs them; an append-only event cannot
+be authenticated again). An unknown key id is a finding, like a wrong MAC.
+
+What the MAC covers: the columns the application supplies (MAC_FIELDS), a random
+nonce and the key id; not the id (the database assigns it) nor the actor's division and
+roles (scalar subqueries evaluated by the INSERT itself, apps.audit.snapshot), which
+Python does not know before the one statement that writes the event. The seal's hash
+covers those once the event is chained. The message, for key id K, nonce N (hex):
+
+    b"shadan.audit.mac.v1\\x00" K b"\\x00" N b"\\x00" JSON array of the MAC_FIELDS values
+
+the JSON array in the format 1 style (UTF-8, no whitespace, keys sorted, non-ASCII as
+is), `occurred_at` in UTC as 2026-11-25T08:05:03.123456Z (four-digit year), the client
+address exploded (every IPv6 group in full), the JSON columns as the JSON values the
+database gives back, a float with an integral value as that integer (PostgreSQL's jsonb
+returns 1e20 as 100000000000000000000). The same function computes it from the values
+the application is about to write and from the values read back, so it needs no extra
+round trip at write time and no rendering by the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import hmac
+import ipaddress
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .chain import CANONICAL_COLUMNS, MAC_COLUMNS
+
+if TYPE_CHECKING:
+    from .models import AuditEvent
+
+# The attnames the MAC covers, in message order (ORM paths for values_list too).
+MAC_FIELDS: tuple[str, ...] = (
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_label",
+    "changed_fields",
+    "details",
+    "reason",
+    "request_id",
+    "client_ip",
+    "user_agent",
+)
+# Everything a check needs from a row: the covered values, then key id, nonce and MAC.
+MAC_VALUES: tuple[str, ...] = (*MAC_FIELDS, *MAC_COLUMNS)
+
+KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MIN_KEY_BYTES = 32
+NONCE_BYTES = 12
+_DOMAIN = b"shadan.audit.mac.v1\x00"
+_TIME = MAC_FIELDS.index("occurred_at")
+_IP = MAC_FIELDS.index("client_ip")
+_JSON = frozenset(MAC_FIELDS.index(name) for name in ("changed_fields", "details"))
+_TEXT = frozenset(
+    MAC_FIELDS.index(name)
+    for name in (
+        "actor_username",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "reason",
+        "request_id",
+        "user_agent",
+    )
+)
+_encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_SETTINGS = frozenset({"AUDIT_MAC_KEYS", "AUDIT_MAC_ACTIVE_KEY_ID"})
+
+
+class MacKeys:
+    """The MAC keys by id and the active id. The repr names ids only."""
+
+    __slots__ = ("_keys", "active_key_id")
+
+    def __init__(self, *, keys: Mapping[str, bytes], active_key_id: str) -> None:
+        self._keys = dict(keys)
+        self.active_key_id = active_key_id
+
+    def __repr__(self) -> str:
+        return f"MacKeys(key_ids={sorted(self._keys)!r}, active_key_id={self.active_key_id!r})"
+
+    def get(self, key_id: str) -> bytes | None:
+        return self._keys.get(key_id)
+
+
+def parse_mac_keys(*, keys: str, active_key_id: str) -> MacKeys | None:
+    """The two settings parsed; None when no key is configured. Malformed values raise
+    ImproperlyConfigured without echoing key material."""
+    if not keys.strip():
+        return None
+    parsed: dict[str, bytes] = {}
+    for position, entry in enumerate(keys.split(","), start=1):
+        key_id, sep, encoded = entry.strip().partition(":")
+        if not sep or not key_id or not encoded:
+            raise ImproperlyConfigured(
+                f"AUDIT_MAC_KEYS entry {position} must look like 'id:base64key'"
+            )
+        if not KEY_ID_RE.fullmatch(key_id):
+            raise ImproperlyConfigured(
+                f"AUDIT_MAC_KEYS entry {position}: a key id is 1-32 letters, digits, '_' or '-'"
+            )
+        if key_id in parsed:
+            raise ImproperlyConfigured(f"AUDIT_MAC_KEYS names key id {key_id!r} twice")
+        try:
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ImproperlyConfigured(
+                f"AUDIT_MAC_KEYS key {key_id!r} is not valid base64"
+            ) from None
+        if len(raw) < MIN_KEY_BYTES:
+            raise ImproperlyConfigured(
+                f"AUDIT_MAC_KEYS key {key_id!r} must be at least {MIN_KEY_BYTES} bytes"
+            )
+        parsed[key_id] = raw
+    active = active_key_id.strip()
+    if not active:
+        raise ImproperlyConfigured("AUDIT_MAC_ACTIVE_KEY_ID is required when AUDIT_MAC_KEYS is set")
+    if active not in parsed:
+        raise ImproperlyConfigured(
+            f"AUDIT_MAC_ACTIVE_KEY_ID {active!r} is not one of the ids in AUDIT_MAC_KEYS"
+        )
+    return MacKeys(keys=parsed, active_key_id=active)
+
+
+_lock = threading.Lock()
+_cache: dict[str, MacKeys | None] = {}
+
+
+def mac_keys() -> MacKeys | None:
+    """The keys from settings (parsed once, again after a settings change)."""
+    if "keys" in _cache:  # the common case, without the lock (a dict read is atomic)
+        return _cache["keys"]
+    with _lock:
+        if "keys" not in _cache:
+            _cache["keys"] = parse_mac_keys(
+                keys=getattr(settings, "AUDIT_MAC_KEYS", "") or "",
+                active_key_id=getattr(settings, "AUDIT_MAC_ACTIVE_KEY_ID", "") or "",
+            )
+        return _cache["keys"]
+
+
+@receiver(setting_changed)
+def _reset_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in _SETTINGS:
+        with _lock:
+            _cache.clear()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value as it comes back from either database (see the module docstring)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _address(value: Any) -> str | None:
+    return None if value is None else _exploded(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exploded(value: str) -> str:
+    # Cached: the same few addresses recur on thousands of events.
+    try:
+        return ipaddress.ip_address(value).exploded
+    except ValueError:
+        return value  # SQLite keeps any text; it comes back as written
+
+
+def _utc(value: dt.datetime | str) -> str:
+    """Format 1's time text (apps.audit.chain.utc_timestamp), by the faster isoformat;
+    a string is that text already (read from format 2, `values_from_text`)."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def message(key_id: str, nonce: str, values: Sequence[Any]) -> bytes:
+    """The bytes the MAC covers. `values`: the MAC_FIELDS values, as read back from the
+    database (or normalised by `_as_written`)."""
+    fields = list(values)
+    fields[_TIME] = _utc(fields[_TIME])
+    fields[_IP] = _address(fields[_IP])
+    for index in _JSON:
+        fields[index] = _plain(fields[index])
+    body = _encoder.encode(fields).encode("utf-8")
+    return b"".join(
+        (_DOMAIN, key_id.encode("ascii"), b"\x00", nonce.encode("ascii"), b"\x00", body)
+    )
+
+
+_UNESCAPE = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+_ESCAPED = re.compile(r"\\(.)")
+_COLUMN = {name: CANONICAL_COLUMNS.index(name) for name in MAC_FIELDS}
+_loads = json.JSONDecoder().decode
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(1)], value)
+
+
+def _json(value: str) -> Any:
+    # Most events have no changed fields and few details: skip the parser for those.
+    if value == "[]":
+        return []
+    if value == "{}":
+        return {}
+    return _loads(value)
+
+
+def values_from_text(text: str) -> list[Any]:
+    """The MAC_FIELDS values out of an event's format 2 text (apps.audit.chain), as the
+    ORM would read them, except the time, which stays the text the message uses: the
+    verifier reads each event once, as the text it hashes, on PostgreSQL. Unrolled:
+    it runs once per event of every verification."""
+    c = text.split("\t")
+    col, u = _COLUMN, _unescape
+    actor, address = c[col["actor_id"]], c[col["client_ip"]]
+    return [
+        c[col["occurred_at"]],
+        None if actor == "\\N" else int(actor),
+        u(c[col["actor_username"]]),
+        u(c[col["action"]]),
+        u(c[col["object_type"]]),
+        u(c[col["object_id"]]),
+        u(c[col["object_label"]]),
+        _json(c[col["changed_fields"]]),
+        _json(c[col["details"]]),
+        u(c[col["reason"]]),
+        u(c[col["request_id"]]),
+        None if address == "\\N" else address,
+        u(c[col["user_agent"]]),
+    ]
+
+
+def _as_written(values: Iterable[Any]) -> list[Any]:
+    """What the database will give back for values about to be written: JSON through a
+    JSON round trip (tuples become lists, keys become strings), text as str (a lazy
+    translation, say)."""
+    fields = list(values)
+    for index in _JSON:
+        fields[index] = json.loads(json.dumps(fields[index]))
+    for index in _TEXT:
+        if fields[index] is not None:
+            fields[index] = str(fields[index])
+    return fields
+
+
+def _digest(key: bytes, key_id: str, nonce: str, values: Sequence[Any]) -> str:
+    return hmac.digest(key, message(key_id, nonce, values), "sha256").hex()
+
+
+def authenticate(event: AuditEvent) -> None:
+    """Give an event about to be inserted its key id, nonce and MAC. Without
+    AUDIT_MAC_KEYS no event can be written: the sealer would refuse it anyway."""
+    keys = mac_keys()
+    if keys is None:
+        raise ImproperlyConfigured(
+            "AUDIT_MAC_KEYS is not set: audit events cannot be authenticated "
+            "(run `manage.py init_local_keys` on a development machine)"
+        )
+    key_id = keys.active_key_id
+    key = keys.get(key_id)
+    assert key is not None
+    nonce = secrets.token_hex(NONCE_BYTES)
+    values = _as_written(getattr(event, name) for name in MAC_FIELDS)
+    event.mac_key_id, event.mac_nonce = key_id, nonce
+    event.mac = _digest(key, key_id, nonce, values)
+
+
+def mac_problem(row: Sequence[Any]) -> str | None:
+    """Why an event read back with MAC_VALUES is not authentic, or None if it is."""
+    *values, key_id, nonce, mac = row
+    if not mac:
+        return "it has no MAC"
+    keys = mac_keys()
+    key = keys.get(key_id) if keys is not None else None
+    if key is None:
+        return f"its MAC key id {key_id!r} is not in AUDIT_MAC_KEYS"
+    try:
+        expected = _digest(key, key_id, nonce, values)
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return "its MAC fields cannot be read"
+    if not hmac.compare_digest(expected, mac):
+        return "its MAC does not match"
+    return None

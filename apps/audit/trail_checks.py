@@ -1,0 +1,110 @@
+"""The checks of `audit_verify` that look at the tables as a whole rather than walk the
+chain: recorded checkpoint files still present, old events never sealed, events waiting
+to be sealed without a valid MAC, copies of events, and the append-only triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, Max, Min
+
+from .findings import MAX_FINDINGS, Finding, VerificationReport
+from .mac import MAC_VALUES, mac_problem
+from .models import AuditCheckpoint, AuditEvent
+from .models import VerificationProblem as P
+
+CHUNK_SIZE = 5000
+
+
+def recorded_files_present(
+    alias: str, report: VerificationReport, directory: Path | None, files: set[int], after: int
+) -> None:
+    recorded = (
+        AuditCheckpoint.objects.using(alias)
+        .filter(seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "file_name")
+    )
+    for seq, name in recorded.iterator(chunk_size=CHUNK_SIZE):
+        if seq not in files:
+            report.add(
+                Finding(
+                    P.CHECKPOINT_INVALID,
+                    f"checkpoint file {name} (seq {seq}) was written but is no longer in "
+                    f"{directory}",
+                    seq=seq,
+                )
+            )
+
+
+def unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
+    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
+    first = stale.order_by("id").values_list("id", flat=True).first()
+    if first is not None:
+        count = stale.count()
+        report.add(
+            Finding(
+                P.INSERTED,
+                f"event #{first} is not in the chain although older than "
+                f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
+                "outside the product, or the sealer has not run (`manage.py audit_seal`)",
+                event_id=first,
+            )
+        )
+
+
+def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) -> None:
+    """Events waiting for the sealer (inside the grace period) that it will refuse."""
+    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    waiting = (
+        AuditEvent.objects.using(alias)
+        .filter(seal__isnull=True, occurred_at__gte=cutoff)
+        .order_by("id")
+        .values_list("id", *MAC_VALUES)
+    )
+    bad = [
+        (pk, why)
+        for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
+        if (why := mac_problem(row)) is not None
+    ]
+    if bad:
+        first, why = bad[0]
+        report.add(
+            Finding(
+                P.FORGED,
+                f"event #{first} is waiting to be sealed although {why} ({len(bad)} such "
+                "event(s)): inserted behind the product's back; the sealer will not chain it",
+                event_id=first,
+            )
+        )
+
+
+def copies(alias: str, report: VerificationReport) -> None:
+    """Events with the same MAC: the nonce makes every genuine MAC unique, so all but
+    the first of each are copies (a replayed event carries a valid MAC)."""
+    groups = (
+        AuditEvent.objects.using(alias)
+        .exclude(mac="")
+        .values("mac")
+        .annotate(n=Count("id"), original=Min("id"), copy=Max("id"))
+        .filter(n__gt=1)
+        .order_by("original")
+        .values_list("original", "copy", "n")
+    )
+    found = list(groups[:MAX_FINDINGS])
+    if found:
+        original, copy, _n = found[0]
+        copies = sum(n - 1 for _o, _c, n in found)
+        report.add(
+            Finding(
+                P.FORGED,
+                f"event #{copy} is a copy of event #{original} (the same MAC and nonce; "
+                f"{copies} cop{'y' if copies == 1 else 'ies'} in all"
+                + (" or more" if len(found) == MAX_FINDINGS else "")
+                + "): replayed behind the product's back",
+                event_id=copy,
+            )
+        )
