@@ -30,8 +30,6 @@ round trip at write time and no rendering by the database.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import functools
 import hmac
@@ -47,6 +45,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from apps.core.keys import parse_key_ring
 
 from .chain import CANONICAL_COLUMNS, MAC_COLUMNS
 
@@ -72,7 +72,6 @@ MAC_FIELDS: tuple[str, ...] = (
 # Everything a check needs from a row: the covered values, then key id, nonce and MAC.
 MAC_VALUES: tuple[str, ...] = (*MAC_FIELDS, *MAC_COLUMNS)
 
-KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MIN_KEY_BYTES = 32
 NONCE_BYTES = 12
 _DOMAIN = b"shadan.audit.mac.v1\x00"
@@ -115,39 +114,19 @@ class MacKeys:
 def parse_mac_keys(*, keys: str, active_key_id: str) -> MacKeys | None:
     """The two settings parsed; None when no key is configured. Malformed values raise
     ImproperlyConfigured without echoing key material."""
-    if not keys.strip():
+    ring = parse_key_ring(
+        keys=keys,
+        active_key_id=active_key_id,
+        keys_setting="AUDIT_MAC_KEYS",
+        active_setting="AUDIT_MAC_ACTIVE_KEY_ID",
+        size_problem=lambda raw: (
+            None if len(raw) >= MIN_KEY_BYTES else f"must be at least {MIN_KEY_BYTES} bytes"
+        ),
+        max_id_length=32,  # the event's mac_key_id column
+    )
+    if ring is None:
         return None
-    parsed: dict[str, bytes] = {}
-    for position, entry in enumerate(keys.split(","), start=1):
-        key_id, sep, encoded = entry.strip().partition(":")
-        if not sep or not key_id or not encoded:
-            raise ImproperlyConfigured(
-                f"AUDIT_MAC_KEYS entry {position} must look like 'id:base64key'"
-            )
-        if not KEY_ID_RE.fullmatch(key_id):
-            raise ImproperlyConfigured(
-                f"AUDIT_MAC_KEYS entry {position}: a key id is 1-32 letters, digits, '_' or '-'"
-            )
-        if key_id in parsed:
-            raise ImproperlyConfigured(f"AUDIT_MAC_KEYS names key id {key_id!r} twice")
-        try:
-            raw = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise ImproperlyConfigured(
-                f"AUDIT_MAC_KEYS key {key_id!r} is not valid base64"
-            ) from None
-        if len(raw) < MIN_KEY_BYTES:
-            raise ImproperlyConfigured(
-                f"AUDIT_MAC_KEYS key {key_id!r} must be at least {MIN_KEY_BYTES} bytes"
-            )
-        parsed[key_id] = raw
-    active = active_key_id.strip()
-    if not active:
-        raise ImproperlyConfigured("AUDIT_MAC_ACTIVE_KEY_ID is required when AUDIT_MAC_KEYS is set")
-    if active not in parsed:
-        raise ImproperlyConfigured(
-            f"AUDIT_MAC_ACTIVE_KEY_ID {active!r} is not one of the ids in AUDIT_MAC_KEYS"
-        )
+    parsed, active = ring
     return MacKeys(keys=parsed, active_key_id=active)
 
 

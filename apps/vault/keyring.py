@@ -12,12 +12,9 @@ site); any other malformed value stops the process with ImproperlyConfigured.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
-import re
 import threading
 import uuid
 from collections.abc import Mapping
@@ -30,9 +27,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from apps.core.keys import decode_key, parse_key_ring
+
 from .errors import VaultIntegrityError, VaultKeyMissing
 
-KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 MASTER_KEY_BYTES = 32
 DATA_KEY_BYTES = 32
 MIN_INDEX_KEY_BYTES = 32
@@ -96,48 +94,25 @@ def _wrap_aad(*, key_id: str, record_id: uuid.UUID) -> bytes:
     return _WRAP_AAD_PREFIX + key_id.encode() + b"|" + str(record_id).encode()
 
 
-def _decode_key(value: str, *, what: str) -> bytes:
-    try:
-        return base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        # Never echo the value: it is key material.
-        raise ImproperlyConfigured(f"{what} is not valid base64") from None
-
-
 def parse_keyring(*, master_keys: str, active_key_id: str, index_key: str) -> KeyRing | None:
     """Parse the three settings; None when no master keys are configured at all."""
-    if not master_keys.strip():
+    ring = parse_key_ring(
+        keys=master_keys,
+        active_key_id=active_key_id,
+        keys_setting="VAULT_MASTER_KEYS",
+        active_setting="VAULT_ACTIVE_KEY_ID",
+        size_problem=lambda raw: (
+            None
+            if len(raw) == MASTER_KEY_BYTES
+            else f"must be {MASTER_KEY_BYTES} bytes, not {len(raw)}"
+        ),
+    )
+    if ring is None:
         return None
-    keys: dict[str, bytes] = {}
-    for position, entry in enumerate(master_keys.split(","), start=1):
-        key_id, sep, encoded = entry.strip().partition(":")
-        if not sep or not key_id or not encoded:
-            raise ImproperlyConfigured(
-                f"VAULT_MASTER_KEYS entry {position} must look like 'id:base64key'"
-            )
-        if not KEY_ID_RE.fullmatch(key_id):
-            raise ImproperlyConfigured(
-                f"VAULT_MASTER_KEYS entry {position}: key ids may contain only "
-                "letters, digits, '_' and '-'"
-            )
-        if key_id in keys:
-            raise ImproperlyConfigured(f"VAULT_MASTER_KEYS names key id {key_id!r} twice")
-        raw = _decode_key(encoded, what=f"VAULT_MASTER_KEYS key {key_id!r}")
-        if len(raw) != MASTER_KEY_BYTES:
-            raise ImproperlyConfigured(
-                f"VAULT_MASTER_KEYS key {key_id!r} must be {MASTER_KEY_BYTES} bytes, not {len(raw)}"
-            )
-        keys[key_id] = raw
-    active = active_key_id.strip()
-    if not active:
-        raise ImproperlyConfigured("VAULT_ACTIVE_KEY_ID is required when VAULT_MASTER_KEYS is set")
-    if active not in keys:
-        raise ImproperlyConfigured(
-            f"VAULT_ACTIVE_KEY_ID {active!r} is not one of the ids in VAULT_MASTER_KEYS"
-        )
+    keys, active = ring
     if not index_key.strip():
         raise ImproperlyConfigured("VAULT_INDEX_KEY is required when VAULT_MASTER_KEYS is set")
-    index_raw = _decode_key(index_key, what="VAULT_INDEX_KEY")
+    index_raw = decode_key(index_key, what="VAULT_INDEX_KEY")
     if len(index_raw) < MIN_INDEX_KEY_BYTES:
         raise ImproperlyConfigured(f"VAULT_INDEX_KEY must be at least {MIN_INDEX_KEY_BYTES} bytes")
     return KeyRing(keys=keys, active_key_id=active, index_key=index_raw)
