@@ -141,7 +141,7 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
     found = _marker()
     if found == wanted:
         log(f"reusing the {scale.name} data ({connection.vendor})")
-        _analyze()
+        analyze()
         return cast_of_users(scale), False
     if found is not None or Application.objects.exists():
         log(f"database holds {found or 'other data'}: wiping it for {wanted}")
@@ -151,7 +151,7 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
     started = time.perf_counter()
     _generate(scale)
     _set_marker(wanted)
-    _analyze()
+    analyze()
     log(f"generated {scale.name} data in {time.perf_counter() - started:.1f} s")
     problems = barrier_check(repair=False)
     if problems:
@@ -160,7 +160,7 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
     return cast_of_users(scale), True
 
 
-def _analyze() -> None:
+def analyze() -> None:
     """Planner statistics, as a database that has been in use has them (PostgreSQL's
     autovacuum gathers them; SQLite only when asked). Full, not sampled: SQLite's
     analysis_limit estimates made it prefer the one-column masking-state index over the
