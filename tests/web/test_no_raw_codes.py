@@ -179,3 +179,18 @@ def test_the_user_history_of_a_transferred_user_shows_no_raw_code(
 
     assert response.status_code == 200
     assert raw_codes_in(response.content.decode()) == []
+
+
+HTML_PAGES_BY_ROLE = [
+    (role, name)
+    for name, statuses in EXPECTED.items()
+    for i, role in enumerate(ROLES)
+    if statuses[i] == 200 and name not in NOT_HTML and role != "auditor"
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "name"), HTML_PAGES_BY_ROLE, ids=[f"{n}-{r}" for r, n in HTML_PAGES_BY_ROLE]
+)
+def test_no_page_of_another_role_shows_a_raw_code(role, name, signed_in, application_in):  # noqa: F811
+    assert _walk(signed_in(role), [name], application_in) == {}
