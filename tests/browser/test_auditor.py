@@ -232,3 +232,45 @@ def test_the_audit_pages_are_closed_to_retail_and_to_clerks(page, request, who, 
         response = page.goto(path)
         assert response is not None and response.status == status, (path, response)
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
+    page, clerk, supervisor, retail_user, auditor, retailer
+):
+    application = app_services.application_create(
+        acting_user=clerk, data=application_input(retailer)
+    )
+    application = advance(application, "verified", clerk=clerk, supervisor=supervisor)
+
+    # --- 小売 retail: opens the list three times (one event per application shown) ---
+    sign_in(page, retail_user.username, PASSWORD)
+    for _ in range(3):
+        page.goto("/retail/")
+        expect(page.locator("main")).to_contain_text(application.reference)
+    sign_out(page)
+    views = list(
+        AuditEvent.objects.filter(
+            action=AuditAction.RETAIL_VIEWED, object_id=str(application.pk)
+        ).values_list("id", flat=True)
+    )
+    assert len(views) == 3
+
+    # --- 監査 auditor: the timeline shows one row ×3, which opens on the three views ---
+    sign_in(page, auditor.username, PASSWORD)
+    page.goto(f"/audit/applications/{application.pk}/")
+    grouped = page.locator(f"[data-testid=events] tr[data-event='{views[0]}']")
+    expect(grouped).to_have_attribute("data-count", "3")
+    expect(grouped.locator("[data-testid=group-count]")).to_have_text("×3")
+    members = grouped.locator("details.group li")
+    expect(members.first).to_be_hidden()
+    grouped.locator("details.group summary").click()
+    expect(members).to_have_count(3)
+    expect(members.nth(2)).to_be_visible()
+    expect(page.locator(f"[data-testid=events] tr[data-event='{views[1]}']")).to_have_count(0)
+    screenshot(page, "22-audit-timeline-grouped")
+
+    # Only the reads: the workflow's rows go, the grouped views stay.
+    page.select_option("#id_kind", "reads")
+    click_and_wait(page, "[data-testid=kind-filter] button[type=submit]")
+    expect(page.locator("[data-testid=events] tbody tr")).to_have_count(1)
+    expect(grouped).to_have_attribute("data-count", "3")
