@@ -116,9 +116,7 @@ def test_the_timeline_groups_a_users_retail_list_views_of_one_day_with_their_cou
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
     for _ in range(4):
         retail_application_page(user=retail_user)
-    views = list(
-        AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED, object_id=str(app.pk))
-    )
+    views = list(AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED, object_id=str(app.pk)))
     assert len(views) == 4
 
     html = auditing.get(reverse("audit-application", args=[app.pk])).content.decode()
@@ -127,7 +125,7 @@ def test_the_timeline_groups_a_users_retail_list_views_of_one_day_with_their_cou
     for later in views[1:]:
         assert f'data-event="{later.pk}"' not in html  # folded into the first row…
         assert f"#{later.pk} " in html  # …and listed inside it
-    assert "<details class=\"group\">" in html
+    assert '<details class="group">' in html
 
 
 def test_the_timeline_filters_by_kind_of_action(
