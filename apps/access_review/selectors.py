@@ -25,6 +25,12 @@ def review_queue() -> QuerySet[ReviewItem]:
     )
 
 
+def next_pending(*, reviewer_id: int) -> ReviewItem | None:
+    """The item the reviewer goes to after a verdict: the oldest one still waiting that is
+    not their own access (another auditor must review that)."""
+    return review_queue().exclude(event__actor_id=reviewer_id).first()
+
+
 def reviewed_items(*, outcome: str = "") -> QuerySet[ReviewItem]:
     """Reviewed items, latest review first; optionally only one outcome."""
     items = ReviewItem.objects.reviewed().select_related("event", "event__actor", "reviewed_by")
