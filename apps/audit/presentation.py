@@ -69,7 +69,9 @@ def field_label(name: object) -> str:
     from apps.applications.inputs import FIELD_LABELS
 
     text = str(name)
-    label = FIELD_LABELS.get(text)
+    # A read of personal data names the vault's fields (name, phone…): the form's
+    # customer_ fields.
+    label = FIELD_LABELS.get(text, FIELD_LABELS.get(f"customer_{text}"))
     return str(label) if label is not None else humanise(text)
 
 

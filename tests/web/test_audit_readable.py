@@ -64,6 +64,17 @@ def test_details_read_as_labelled_items_with_codes_translated():
     assert shown["Some new key"] == "3"  # unknown keys humanised, never dropped
 
 
+def test_the_personal_data_fields_of_a_read_are_named_like_on_the_form():
+    with translation.override("ja"):
+        (item,) = detail_items({"fields": ["name", "name_kana", "phone", "email"]})
+        expected = "、".join(
+            str(FIELD_LABELS[f"customer_{name}"])
+            for name in ("name", "name_kana", "phone", "email")
+        )
+
+    assert item.text == expected
+
+
 def test_a_hash_is_shortened_with_the_full_value_kept_for_on_demand():
     full = "a" * 64
 

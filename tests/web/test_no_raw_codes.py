@@ -24,6 +24,7 @@ from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction, AuditEvent
 from apps.retail.selectors import retail_application_page
+from apps.vault.types import PII_FIELDS
 from tests.conftest import _person, advance
 from tests.web.test_role_matrix import (  # noqa: F401  (fixtures used by name)
     EXPECTED,
@@ -45,6 +46,7 @@ RAW_CODES = sorted(
         *AuditAction.values,
         *(f.name for f in Application._meta.concrete_fields if f.name != "id"),
         *(f.attname for f in Application._meta.concrete_fields if f.name != "id"),
+        *PII_FIELDS,  # the vault's names of the personal data fields, in reads' details
     },
     key=len,
     reverse=True,
