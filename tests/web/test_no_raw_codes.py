@@ -123,7 +123,7 @@ def busy_trail(new_application, clerk, supervisor, construction, retail_user, ad
         action=AuditAction.PII_READ,
         object_type="applications.application",
         object_id=str(shown.pk),
-        object_label=shown.reference,
+        object_label=shown.reference or "",
         details={"purpose": "scheduling", "fields": ["customer_name", "customer_phone"]},
     )
     access_sample(day=timezone.localdate() - dt.timedelta(days=3), size=10)
