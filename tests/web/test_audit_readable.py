@@ -235,3 +235,32 @@ def test_a_transferred_users_history_names_the_divisions(auditing, administrator
 
         assert str(DivisionCode.RETAIL.label) in html
     assert "to_division" not in html and "roles_removed" not in html
+
+
+def test_the_chain_page_says_what_to_do_before_anything_is_sealed(auditing):
+    html = auditing.get(reverse("audit-chain")).content.decode()
+
+    advice = html.split('data-testid="chain-advice">')[1].split("</dd>")[0]
+    assert "audit_seal" in advice and "audit_verify" in advice
+
+
+def test_the_chain_page_names_the_first_problem_of_a_failed_verification(auditing, clerk):
+    from apps.audit.models import AuditVerification
+
+    event = _event(actor=clerk, action=AuditAction.LOGIN)
+    now = timezone.now()
+    AuditVerification.objects.create(
+        started_at=now,
+        finished_at=now,
+        ok=False,
+        summary="altered",
+        problem="altered",
+        problem_seq=7,
+        problem_event_id=event.pk,
+    )
+
+    html = auditing.get(reverse("audit-chain")).content.decode()
+
+    assert f"?before={event.pk + 1}" in html  # the event, one click away
+    advice = html.split('data-testid="chain-advice">')[1].split("</dd>")[0]
+    assert "コンプライアンス窓口" in advice
