@@ -267,7 +267,7 @@ def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
     expect(members).to_have_count(3)
     expect(members.nth(2)).to_be_visible()
     expect(page.locator(f"[data-testid=events] tr[data-event='{views[1]}']")).to_have_count(0)
-    screenshot(page, "22-audit-timeline-grouped")
+    screenshot(page, "16b-audit-timeline-grouped")
 
     # Only the reads: the workflow's rows go, the grouped views stay.
     page.select_option("#id_kind", "reads")
