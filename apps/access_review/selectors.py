@@ -20,14 +20,20 @@ def review_queue() -> QuerySet[ReviewItem]:
     """Waiting items, oldest access first."""
     return (
         ReviewItem.objects.pending()
-        .select_related("event")
+        .select_related("event", "event__actor")
         .order_by("event__occurred_at", "event_id")
     )
 
 
+def next_pending(*, reviewer_id: int) -> ReviewItem | None:
+    """The item the reviewer goes to after a verdict: the oldest one still waiting that is
+    not their own access (another auditor must review that)."""
+    return review_queue().exclude(event__actor_id=reviewer_id).first()
+
+
 def reviewed_items(*, outcome: str = "") -> QuerySet[ReviewItem]:
     """Reviewed items, latest review first; optionally only one outcome."""
-    items = ReviewItem.objects.reviewed().select_related("event", "reviewed_by")
+    items = ReviewItem.objects.reviewed().select_related("event", "event__actor", "reviewed_by")
     if outcome in Outcome.values:
         items = items.filter(outcome=outcome)
     return items.order_by("-reviewed_at", "-id")
@@ -35,7 +41,9 @@ def reviewed_items(*, outcome: str = "") -> QuerySet[ReviewItem]:
 
 def review_item(item_id: int) -> ReviewItem | None:
     return (
-        ReviewItem.objects.select_related("event", "reviewed_by", "run").filter(pk=item_id).first()
+        ReviewItem.objects.select_related("event", "event__actor", "reviewed_by", "run")
+        .filter(pk=item_id)
+        .first()
     )
 
 

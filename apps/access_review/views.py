@@ -116,6 +116,9 @@ def item(request: HttpRequest, item_id: int) -> HttpResponse:
                 else _("Item #%(item)s marked legitimate.")
             )
             messages.success(request, text % {"item": done.pk})
+            following = selectors.next_pending(reviewer_id=acting_user(request).pk)
+            if following is not None:
+                return redirect("access-review-item", item_id=following.pk)
             return redirect("access-review-queue")
     # What was typed stays; the item is read again (someone may have reviewed it since).
     return _render_item(request, selectors.review_item(item_id) or found, form)

@@ -67,3 +67,30 @@ class EventSearchForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
+
+
+class JumpForm(forms.Form):
+    """Jump to a date on the audit search: the page then starts at that day's last event."""
+
+    at = forms.DateField(
+        label=_("Jump to date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_at(self) -> datetime.date | None:
+        day = self.cleaned_data.get("at")
+        if day is not None and not SEARCH_EARLIEST <= day <= SEARCH_LATEST:
+            raise forms.ValidationError(
+                _("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": SEARCH_EARLIEST.isoformat(), "latest": SEARCH_LATEST.isoformat()}
+            )
+        return day
+
+
+class TimelineKindForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of action"), required=False, choices=())
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from .presentation import action_kind_choices
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["kind"].choices = action_kind_choices()  # type: ignore[attr-defined]

@@ -85,17 +85,49 @@ def search_events(criteria: EventFilter) -> QuerySet[AuditEvent]:
 @dataclass(frozen=True)
 class EventPage:
     events: list[AuditEvent]
-    next_before: int | None
+    next_before: int | None  # the older page starts below this id
+    prev_after: int | None  # the newer page starts above this id
 
 
-def page_of(events: QuerySet[AuditEvent], *, before: int | None) -> EventPage:
-    """Newest first, PAGE_SIZE at a time; one extra row tells whether there is more."""
-    if before:
-        events = events.filter(id__lt=before)
-    rows = list(events.select_related(None)[: PAGE_SIZE + 1])
+def page_of(
+    events: QuerySet[AuditEvent], *, before: int | None, after: int | None = None
+) -> EventPage:
+    """Newest first, PAGE_SIZE at a time, both ways: one extra row tells whether there is
+    more in the direction walked, one EXISTS whether there is anything the other way."""
+    events = events.select_related(None)
+    if after and not before:
+        upward = list(events.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
+        newer = len(upward) > PAGE_SIZE
+        rows = list(reversed(upward[:PAGE_SIZE]))
+        older = bool(rows) and events.filter(id__lt=rows[-1].pk).exists()
+        return EventPage(
+            rows,
+            rows[-1].pk if older else None,
+            rows[0].pk if newer and rows else None,
+        )
+    page = events.filter(id__lt=before) if before else events
+    rows = list(page[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return EventPage(rows, rows[-1].pk if more and rows else None)
+    newer = bool(before) and bool(rows) and events.filter(id__gt=rows[0].pk).exists()
+    return EventPage(
+        rows,
+        rows[-1].pk if more and rows else None,
+        rows[0].pk if newer else None,
+    )
+
+
+def cursor_for_day(events: QuerySet[AuditEvent], day: datetime.date) -> int | None:
+    """Jump to a date: the `before` cursor whose page starts with the last events of that
+    (Tokyo) day; None (the newest page) when nothing happened after it. By the indexed
+    time of the first event after the day, so paging on from there stays on the id."""
+    first_after = (
+        events.filter(occurred_at__gte=_day_start(day + datetime.timedelta(days=1)))
+        .order_by("occurred_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return first_after
 
 
 def application_timeline(application: Application) -> QuerySet[AuditEvent]:

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 
+from apps.access_review import selectors as review
 from apps.accounts.models import RoleCode
 from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
@@ -18,6 +19,8 @@ from apps.retail.selectors import retail_application_count
 
 from .access import acting_user, persona
 from .forms import OwnPasswordChangeForm, add_service_error
+
+HOME_REVIEW_ITEMS = 5
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,11 +34,19 @@ def home(request: HttpRequest) -> HttpResponse:
         sections.append((RoleCode.SUPERVISOR.label, td.supervisor_queues()))
     if me.has(RoleCode.CONSTRUCTION):
         sections.append((RoleCode.CONSTRUCTION.label, td.construction_queues()))
+    waiting = None
+    if me.has(RoleCode.AUDITOR):
+        # The oldest few items of the review queue, and how many wait in all.
+        waiting = {
+            "items": list(review.review_queue()[:HOME_REVIEW_ITEMS]),
+            "count": review.pending_count(),
+        }
     return render(
         request,
         "web/home.html",
         {
             "sections": sections,
+            "review_waiting": waiting,
             "retail_count": retail_application_count(user=me.user) if me.is_retail else None,
             "is_auditor": me.has(RoleCode.AUDITOR),
             "is_administrator": me.has(RoleCode.ADMINISTRATOR),

@@ -172,6 +172,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "Asia/Tokyo"
 USE_TZ = True
+# 2026/12/03 09:24 everywhere (issue 14); Django's own formats for everything else.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 # `manage.py collectstatic` writes here; WhiteNoise serves it (production and `make run`).

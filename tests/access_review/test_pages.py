@@ -87,9 +87,38 @@ def test_marking_an_item_from_its_page(as_auditor, items, auditor):
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("access-review-queue")
+    assert response["Location"] == reverse("access-review-item", args=[items[1].pk])
     item.refresh_from_db()
     assert (item.outcome, item.note, item.reviewed_by) == ("legitimate", "受付業務", auditor)
+
+
+def test_after_the_last_verdict_the_reviewer_is_back_on_the_queue(as_auditor, items, auditor):
+    for item in items[:2]:
+        access_review_mark(acting_user=auditor, item_id=item.pk, outcome="legitimate")
+    last = items[2]
+
+    response = as_auditor.post(
+        reverse("access-review-item", args=[last.pk]),
+        {"outcome": "legitimate", "note": "", "version": last.version},
+    )
+
+    assert response["Location"] == reverse("access-review-queue")
+
+
+def test_the_next_item_is_never_the_reviewers_own_access(as_auditor, auditor, access):
+    first = access(jst(DAY, 8))
+    access(jst(DAY, 9), actor=auditor)  # older than the other one still waiting
+    other = access(jst(DAY, 10))
+    access_sample(day=DAY, size=10, now=AFTER)
+    item = ReviewItem.objects.get(event=first)
+
+    response = as_auditor.post(
+        reverse("access-review-item", args=[item.pk]),
+        {"outcome": "legitimate", "note": "", "version": item.version},
+    )
+
+    following = ReviewItem.objects.get(event=other)
+    assert response["Location"] == reverse("access-review-item", args=[following.pk])
 
 
 def test_bad_input_keeps_the_note(as_auditor, items):
@@ -116,8 +145,9 @@ def test_the_page_answers_the_real_customers_name_exactly_like_any_other_name(
     application = new_application(customer_name=customer, customer_name_kana="ウカイ シンサコ")
     access(jst(DAY, 10), obj=application)
     access(jst(DAY, 11), obj=application)
+    access(jst(DAY, 12), obj=application)  # still waiting after both: each goes on to it
     access_sample(day=DAY, size=10, now=AFTER)
-    real, other = ReviewItem.objects.order_by("event__occurred_at")
+    real, other, _waiting = ReviewItem.objects.order_by("event__occurred_at")
 
     def mark(item: ReviewItem, name: str) -> tuple[int, list[tuple[str, int]], str]:
         response = as_auditor.post(
@@ -127,10 +157,13 @@ def test_the_page_answers_the_real_customers_name_exactly_like_any_other_name(
         )
         page = response.content.decode().replace(f"#{item.pk}", "#N")
         messages = re.findall(r'class="message[^"]*"[^>]*>(.*?)<', page, re.S)
-        return response.status_code, response.redirect_chain, "".join(messages)
+        chain = [(re.sub(r"\d+", "N", url), status) for url, status in response.redirect_chain]
+        return response.status_code, chain, "".join(messages)
 
     assert mark(real, customer) == mark(other, "佐藤 花子")
-    assert set(ReviewItem.objects.values_list("outcome", flat=True)) == {"suspicious"}
+    assert set(
+        ReviewItem.objects.filter(pk__in=[real.pk, other.pk]).values_list("outcome", flat=True)
+    ) == {"suspicious"}
 
 
 def test_a_missing_verdict_keeps_the_note(as_auditor, items):
@@ -196,6 +229,16 @@ def test_the_reviewed_list_filters_by_verdict(as_auditor, items, auditor):
     assert sorted(everything) == sorted([items[0].pk, items[1].pk])
     assert suspicious == [items[1].pk]
     assert legitimate == [items[0].pk]
+
+
+def test_the_reviewed_list_shows_each_note(as_auditor, items, auditor):
+    access_review_mark(
+        acting_user=auditor, item_id=items[1].pk, outcome="suspicious", note="業務時間外"
+    )
+
+    html = as_auditor.get(reverse("access-review-reviewed")).content.decode()
+
+    assert '<td class="note" data-testid="note">業務時間外</td>' in html
 
 
 def test_the_share_reviewed_per_day_and_month(access, auditor):

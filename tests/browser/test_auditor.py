@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import models
 from django.utils import translation
 from playwright.sync_api import expect
 
-from apps.accounts.models import User
+from apps.accounts.models import DivisionCode, User
 from apps.applications import services as app_services
 from apps.audit import search
 from apps.audit.export import BOM, COLUMNS
+from apps.audit.export import header as export_header
 from apps.audit.models import AuditAction, AuditCheckpoint, AuditEvent, AuditVerification
 from apps.audit.sealing import audit_seal
 from tests.browser.conftest import screenshot, sign_in, sign_out
@@ -50,10 +50,8 @@ def _private_checkpoints(settings: Any, tmp_path: Path) -> Path:
     return path
 
 
-def _verbose_name(name: str) -> str:
-    field = AuditEvent._meta.get_field(name)
-    assert isinstance(field, models.Field)
-    return str(field.verbose_name)
+with translation.override("ja"):
+    RETAIL_LABEL = str(DivisionCode.RETAIL.label)
 
 
 def _rows(page: Any) -> Any:
@@ -141,7 +139,7 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
     expect(row).to_have_count(1)
     cells = row.locator("td")
     expect(cells.nth(3)).to_have_text(retail_user.username)
-    expect(cells.nth(4)).to_have_text("retail")
+    expect(cells.nth(4)).to_have_text(RETAIL_LABEL)
     expect(cells.nth(6)).to_have_text(reference)
     assert_absent(page.content(), canaries, "the filtered audit search")
     screenshot(page, "15-audit-search")
@@ -163,7 +161,7 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
         AuditAction.RETAIL_VIEWED,
     } <= actions
     retail_row = _rows(page).filter(has_text=retail_user.username)
-    expect(retail_row.locator("td").nth(4)).to_have_text("retail")
+    expect(retail_row.locator("td").nth(4)).to_have_text(RETAIL_LABEL)
     assert_absent(page.content(), canaries, "the application timeline")
     screenshot(page, "16-audit-timeline")
 
@@ -201,7 +199,7 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
     body = raw.decode("utf-8")
     rows = list(csv.reader(io.StringIO(body.removeprefix(BOM))))
     with translation.override("ja"):
-        header = [_verbose_name(name) for name in COLUMNS]
+        header = export_header()
     assert rows[0] == header
     exported = rows[1:]
     assert [int(r[0]) for r in exported] == expected_ids
@@ -210,6 +208,7 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
     assert only[column["action"]] == AuditAction.RETAIL_VIEWED
     assert only[column["actor_username"]] == retail_user.username
     assert only[column["actor_division"]] == "retail"
+    assert only[column["actor_division_label"]] == RETAIL_LABEL
     assert only[column["object_label"]] == reference
     assert_absent(body, canaries, "the CSV export")
 
@@ -233,3 +232,45 @@ def test_the_audit_pages_are_closed_to_retail_and_to_clerks(page, request, who, 
         response = page.goto(path)
         assert response is not None and response.status == status, (path, response)
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
+    page, clerk, supervisor, retail_user, auditor, retailer
+):
+    application = app_services.application_create(
+        acting_user=clerk, data=application_input(retailer)
+    )
+    application = advance(application, "verified", clerk=clerk, supervisor=supervisor)
+
+    # --- 小売 retail: opens the list three times (one event per application shown) ---
+    sign_in(page, retail_user.username, PASSWORD)
+    for _ in range(3):
+        page.goto("/retail/")
+        expect(page.locator("main")).to_contain_text(application.reference)
+    sign_out(page)
+    views = list(
+        AuditEvent.objects.filter(
+            action=AuditAction.RETAIL_VIEWED, object_id=str(application.pk)
+        ).values_list("id", flat=True)
+    )
+    assert len(views) == 3
+
+    # --- 監査 auditor: the timeline shows one row ×3, which opens on the three views ---
+    sign_in(page, auditor.username, PASSWORD)
+    page.goto(f"/audit/applications/{application.pk}/")
+    grouped = page.locator(f"[data-testid=events] tr[data-event='{views[0]}']")
+    expect(grouped).to_have_attribute("data-count", "3")
+    expect(grouped.locator("[data-testid=group-count]")).to_have_text("×3")
+    members = grouped.locator("details.group li")
+    expect(members.first).to_be_hidden()
+    grouped.locator("details.group summary").click()
+    expect(members).to_have_count(3)
+    expect(members.nth(2)).to_be_visible()
+    expect(page.locator(f"[data-testid=events] tr[data-event='{views[1]}']")).to_have_count(0)
+    screenshot(page, "16b-audit-timeline-grouped")
+
+    # Only the reads: the workflow's rows go, the grouped views stay.
+    page.select_option("#id_kind", "reads")
+    click_and_wait(page, "[data-testid=kind-filter] button[type=submit]")
+    expect(page.locator("[data-testid=events] tbody tr")).to_have_count(1)
+    expect(grouped).to_have_attribute("data-count", "3")
