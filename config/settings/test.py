@@ -8,6 +8,10 @@ from __future__ import annotations
 import base64
 import os
 
+from config.environment import refuse_under_production
+
+refuse_under_production(__name__)
+
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())

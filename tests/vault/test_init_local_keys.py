@@ -18,6 +18,8 @@ KEYS = (
     "VAULT_ACTIVE_KEY_ID",
     "VAULT_INDEX_KEY",
     "AUDIT_SIGNING_KEY",
+    "AUDIT_MAC_KEYS",
+    "AUDIT_MAC_ACTIVE_KEY_ID",
 )
 
 
@@ -40,6 +42,7 @@ def _values(base_dir: Path) -> dict[str, str]:
 def _key_material(values: dict[str, str]) -> list[str]:
     material = [values["DJANGO_SECRET_KEY"], values["VAULT_INDEX_KEY"], values["AUDIT_SIGNING_KEY"]]
     material += [e.partition(":")[2] for e in values["VAULT_MASTER_KEYS"].split(",")]
+    material += [e.partition(":")[2] for e in values["AUDIT_MAC_KEYS"].split(",")]
     return material
 
 
@@ -96,7 +99,8 @@ def test_init_local_keys_adds_an_audit_signing_key_to_an_older_file(tmp_path):
     path = tmp_path / ".local-keys.env"
     before = _values(tmp_path)
     path.write_text(
-        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_" not in line) + "\n"
+        "\n".join(line for line in path.read_text().splitlines() if "AUDIT_SIGNING" not in line)
+        + "\n"
     )
 
     out = _run(tmp_path)
