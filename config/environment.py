@@ -18,7 +18,6 @@ Imports nothing of Django: it runs before Django is configured.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 

@@ -12,7 +12,7 @@ import secrets
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
 os.environ.pop("VAULT_DATABASE_URL", None)
 
-from .base import *  # noqa: E402,F403
+from .base import *  # noqa: F403
 
 # A throwaway value for this process only: nothing is signed with it.
 SECRET_KEY = secrets.token_urlsafe(50)

@@ -18,7 +18,7 @@ os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01"
 os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
 os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: E402,F403
 
 SECRET_KEY = "test-only-not-a-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

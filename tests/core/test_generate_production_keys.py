@@ -81,7 +81,7 @@ def test_it_prints_every_production_secret_and_production_accepts_them():
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(values["AUDIT_VERIFY_KEY"]))
     public.verify(private.sign(b"checkpoint"), b"checkpoint")
 
-    started = subprocess.run(  # noqa: S603
+    started = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
         env={
