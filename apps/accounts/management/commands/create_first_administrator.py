@@ -26,7 +26,7 @@ from django.utils import timezone
 from apps.accounts.models import Division, DivisionCode, RoleCode, User
 from apps.accounts.services import user_create
 
-PASSWORD_VARIABLE = "SHADAN_FIRST_ADMIN_PASSWORD"
+PASSWORD_VARIABLE = "SHADAN_FIRST_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 
 
 def administrators_exist() -> bool:
