@@ -164,3 +164,58 @@ def test_two_gunicorn_sites_on_one_host_each_keep_their_own_control_socket(tmp_p
             process.send_signal(signal.SIGTERM)
         for _, process in sites:
             process.communicate(timeout=60)
+
+
+def _shadan_manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    keys = subprocess.run(
+        [sys.executable, "manage.py", "generate_production_keys"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    (tmp_path / "keys.env").write_text(keys)
+    (tmp_path / "shadan.env").write_text(
+        "DATABASE_URL=postgres://shadan_app@db/shadan\n"
+        "VAULT_DATABASE_URL=postgres://shadan_vault_app@db/shadan_vault\n"
+        "DJANGO_ALLOWED_HOSTS=shadan.example.jp\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.update(SHADAN_HOME=str(ROOT), SHADAN_ETC=str(tmp_path), **env)
+    return subprocess.run(  # noqa: S603
+        [str(DEPLOY / "shadan-manage"), *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+SHOW = (
+    "from django.conf import settings as s; "
+    "print(s.SETTINGS_MODULE, s.DATABASES['default']['USER'], s.ALLOWED_HOSTS[0])"
+)
+
+
+def test_shadan_manage_runs_manage_py_in_the_units_environment(tmp_path):
+    result = _shadan_manage(
+        tmp_path, "shell", "-v", "0", "-c", SHOW, DJANGO_SETTINGS_MODULE="x.local"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "config.settings.production",
+        "shadan_app",
+        "shadan.example.jp",
+    ]
+
+
+def test_shadan_manage_lets_the_owner_role_migrate(tmp_path):
+    result = _shadan_manage(
+        tmp_path, "shell", "-v", "0", "-c", SHOW, DATABASE_URL="postgres://shadan_owner@db/shadan"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == "shadan_owner"
