@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.core.keys import KEY_NAMES, generate, public_key_of
+from apps.core.keygen import KEY_NAMES, generate, public_key_of
 
 # Besides what every environment holds: the ranking key of the access sample, which
 # would otherwise fall back to the secret key (rotating that would change re-draws).

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.keys import KEY_NAMES, generate, new_symmetric_key
+from apps.core.keygen import KEY_NAMES, generate, new_symmetric_key
 
 FILE_NAME = ".local-keys.env"
 FIRST_KEY_ID = "dev-1"
