@@ -4,13 +4,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Every target here is a developer's: local settings, said explicitly (config/environment.py;
+# production processes get SHADAN_ENV=production from their units).
+MANAGE := SHADAN_ENV=local $(PY) manage.py
 
 .PHONY: run test lint install keys migrate demo static lock clean-db messages
 
 ## run: install, migrate both databases, generate dev keys, load demo data, collect the static
 ## files, serve on 127.0.0.1:8000 with DEBUG off (DJANGO_DEBUG=true make run for a developer)
 run: install keys migrate demo static
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(MANAGE) runserver 127.0.0.1:8000
 
 ## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL)
 test: install
@@ -33,23 +36,23 @@ $(STAMP):
 	touch $@
 
 keys: install
-	$(PY) manage.py init_local_keys
+	$(MANAGE) init_local_keys
 
 migrate: install keys
-	$(PY) manage.py migrate --database default --no-input
-	$(PY) manage.py migrate --database vault --no-input
+	$(MANAGE) migrate --database default --no-input
+	$(MANAGE) migrate --database vault --no-input
 
 demo: install migrate
-	$(PY) manage.py load_demo
+	$(MANAGE) load_demo
 
 # Into var/static, where WhiteNoise serves them from; copies only what changed.
 static: install
-	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(MANAGE) collectstatic --no-input --verbosity 0
 
 ## messages: refresh the Japanese catalog from the code (needs GNU gettext) and compile it
 ## with polib, so a fresh clone needs no gettext: the compiled .mo is committed.
 messages: install
-	$(PY) manage.py makemessages -l ja --ignore=.venv --ignore=tests --ignore=var
+	$(MANAGE) makemessages -l ja --ignore=.venv --ignore=tests --ignore=var
 	$(PY) -c "import polib; polib.pofile('locale/ja/LC_MESSAGES/django.po').save_as_mofile('locale/ja/LC_MESSAGES/django.mo')"
 
 ## lock: re-resolve every dependency to its newest allowed version and rewrite constraints.txt

@@ -1,7 +1,8 @@
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+from config.environment import configure
+
+# SHADAN_ENV=production in the unit (deploy/shadan-td.service); never a guess.
+configure()
 
 application = get_wsgi_application()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -200,6 +201,16 @@ def require_postgres() -> None:
     if on_postgres():
         return
     reason = "needs PostgreSQL: run with DATABASE_URL and VAULT_DATABASE_URL set (see README)"
+    if os.environ.get("SHADAN_REQUIRE_SERVICES") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def require_tool(command: str, *, package: str) -> None:
+    """Skip with the reason when a system command is missing; fail instead under CI."""
+    if shutil.which(command):
+        return
+    reason = f"needs {command} (apt-get install {package}; .ci/run installs it under CI=true)"
     if os.environ.get("SHADAN_REQUIRE_SERVICES") == "true":
         pytest.fail(reason)
     pytest.skip(reason)

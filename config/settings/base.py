@@ -217,6 +217,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0),
 }
 CELERY_TASK_PUBLISH_RETRY = False
+# Beat's record of when each periodic task last ran: never in the working tree (Celery's
+# default is the current directory). Production defaults to the unit's StateDirectory.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
 
 # --- Domain ----------------------------------------------------------------
 # The two leading digits of every supply point ID identify the T&D area

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import environ
 
+from config.environment import refuse_under_production
+
+refuse_under_production(__name__)
+
 _BASE = Path(__file__).resolve().parent.parent.parent
 _KEYS = _BASE / ".local-keys.env"
 if _KEYS.exists():

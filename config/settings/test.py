@@ -8,6 +8,10 @@ from __future__ import annotations
 import base64
 import os
 
+from config.environment import refuse_under_production
+
+refuse_under_production(__name__)
+
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
@@ -16,7 +20,7 @@ os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode()
 os.environ.setdefault("AUDIT_MAC_KEYS", "test-m1:" + base64.b64encode(b"\x05" * 32).decode())
 os.environ.setdefault("AUDIT_MAC_ACTIVE_KEY_ID", "test-m1")
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: E402,F403
 
 SECRET_KEY = "test-only-not-a-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,52 +8,20 @@ Idempotent: values already in the file are kept, missing ones are added.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.keygen import KEY_NAMES, generate, new_symmetric_key
+
 FILE_NAME = ".local-keys.env"
-KEY_NAMES = (
-    "DJANGO_SECRET_KEY",
-    "VAULT_MASTER_KEYS",
-    "VAULT_ACTIVE_KEY_ID",
-    "VAULT_INDEX_KEY",
-    "AUDIT_SIGNING_KEY",
-    "AUDIT_MAC_KEYS",
-    "AUDIT_MAC_ACTIVE_KEY_ID",
-)
 FIRST_KEY_ID = "dev-1"
 _LINE_RE = re.compile(r"\A(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
 _DEV_ID_RE = re.compile(r"\Adev-(\d+)\Z")
-
-
-def _new_aes_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def _generate(name: str) -> str:
-    if name == "DJANGO_SECRET_KEY":
-        return secrets.token_urlsafe(50)
-    if name == "VAULT_MASTER_KEYS":
-        return f"{FIRST_KEY_ID}:{_new_aes_key()}"
-    if name == "VAULT_ACTIVE_KEY_ID":
-        return FIRST_KEY_ID
-    if name == "VAULT_INDEX_KEY":
-        return _new_aes_key()
-    if name == "AUDIT_SIGNING_KEY":
-        return base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
-    if name == "AUDIT_MAC_KEYS":
-        return f"{FIRST_KEY_ID}:{_new_aes_key()}"
-    if name == "AUDIT_MAC_ACTIVE_KEY_ID":
-        return FIRST_KEY_ID
-    raise ValueError(name)
 
 
 def _read(path: Path) -> tuple[list[str], dict[str, int]]:
@@ -105,7 +73,7 @@ class Command(BaseCommand):
 
         added = [name for name in KEY_NAMES if name not in positions]
         for name in added:
-            lines.append(f"{name}={_generate(name)}")
+            lines.append(f"{name}={generate(name, key_id=FIRST_KEY_ID)}")
             positions[name] = len(lines) - 1
 
         new_id = None
@@ -135,7 +103,7 @@ class Command(BaseCommand):
             raise CommandError(f"Key id {new_id} already exists in VAULT_MASTER_KEYS")
         entries = [
             *filter(None, (e.strip() for e in ring.split(","))),
-            f"{new_id}:{_new_aes_key()}",
+            f"{new_id}:{new_symmetric_key()}",
         ]
         lines[positions["VAULT_MASTER_KEYS"]] = f"VAULT_MASTER_KEYS={','.join(entries)}"
         lines[positions["VAULT_ACTIVE_KEY_ID"]] = f"VAULT_ACTIVE_KEY_ID={new_id}"

@@ -1,0 +1,191 @@
+"""deploy/shadan-backup and deploy/shadan-restore on a real PostgreSQL: a backup of a
+live deployment restores into new databases and a new checkpoint directory, where the
+audit chain verifies against the checkpoints written before it and the vault opens with
+the same keys; a restore never writes over a live directory or database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from apps.accounts.management.commands.database_grants import grants_sql
+from tests.accounts.test_database_grants import _psql, _url
+from tests.conftest import require_postgres
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+WRITE = r"""
+import json
+from django.core.management import call_command
+from apps.accounts.services import user_create
+from apps.vault.services import vault_store
+from apps.vault.types import CustomerPII
+user_create(acting_user=None, username="backup_probe", password="x" * 20,
+            division="admin", roles=["administrator"])
+record = vault_store(CustomerPII(name="n", name_kana="ｎ", phone="0000000000"))
+call_command("audit_seal", verbosity=0)
+print(json.dumps({"record": str(record)}))
+"""
+READ = r"""
+import json, uuid
+from apps.vault.services import vault_read
+print(json.dumps({"name": vault_read(uuid.UUID("RECORD")).name}))
+"""
+
+
+def _names(suffix: str) -> dict[str, str]:
+    return {
+        "database": f"restore_{suffix}",
+        "vault_database": f"restore_{suffix}_vault",
+        "owner": f"restore_{suffix}_owner",
+        "app_role": f"restore_{suffix}_app",
+        "vault_role": f"restore_{suffix}_vault_app",
+    }
+
+
+def _etc(directory: Path, names: dict[str, str], checkpoints: Path, keys: str) -> Path:
+    directory.mkdir()
+    (directory / "keys.env").write_text(keys)
+    (directory / "shadan.env").write_text(
+        f"DATABASE_URL={_url(names['app_role'], names['database'])}\n"
+        f"VAULT_DATABASE_URL={_url(names['vault_role'], names['vault_database'])}\n"
+        f"AUDIT_CHECKPOINT_DIR={checkpoints}\n"
+        "DJANGO_ALLOWED_HOSTS=shadan.example.jp\n"
+    )
+    return directory
+
+
+def _script(name: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "VAULT_", "AUDIT_")) and k != "DATABASE_URL"
+    }
+    clean.update(SHADAN_HOME=str(ROOT), **env)
+    return subprocess.run(  # noqa: S603 (our own scripts)
+        [str(DEPLOY / name), *args], env=clean, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    if "postgres" not in os.environ.get("DATABASE_URL", ""):
+        yield {}
+        return
+    tmp = tmp_path_factory.mktemp("restore")
+    suffix = uuid.uuid4().hex[:8]
+    live, copy = _names(f"{suffix}_live"), _names(f"{suffix}_copy")
+    keys = subprocess.run(
+        [sys.executable, "manage.py", "generate_production_keys"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    live_etc = _etc(tmp / "live-etc", live, tmp / "live-checkpoints", keys)
+    copy_etc = _etc(tmp / "copy-etc", copy, tmp / "copy-checkpoints", keys)
+    try:
+        for names in (live, copy):
+            _psql(grants_sql(**names))
+        owner_urls = {
+            "DATABASE_URL": _url(live["owner"], live["database"]),
+            "VAULT_DATABASE_URL": _url(live["owner"], live["vault_database"]),
+        }
+        for alias in ("default", "vault"):
+            migrated = _script(
+                "shadan-manage",
+                "migrate",
+                "--database",
+                alias,
+                "-v",
+                "0",
+                SHADAN_ETC=str(live_etc),
+                **owner_urls,
+            )
+            assert migrated.returncode == 0, migrated.stderr[-3000:]
+        _psql(grants_sql(**live))
+        wrote = _script("shadan-manage", "shell", "-v", "0", "-c", WRITE, SHADAN_ETC=str(live_etc))
+        assert wrote.returncode == 0, wrote.stderr[-3000:]
+        record = json.loads(wrote.stdout.strip().splitlines()[-1])["record"]
+
+        backup = _script("shadan-backup", str(tmp / "backups"), SHADAN_ETC=str(live_etc))
+        assert backup.returncode == 0, backup.stderr
+        backup_dir = backup.stdout.strip().splitlines()[-1]
+
+        restore_env = {
+            "DATABASE_URL": _url(copy["owner"], copy["database"]),
+            "VAULT_DATABASE_URL": _url(copy["owner"], copy["vault_database"]),
+            "AUDIT_CHECKPOINT_DIR": str(tmp / "copy-checkpoints"),
+        }
+        restore = _script("shadan-restore", backup_dir, **restore_env)
+        assert restore.returncode == 0, restore.stderr
+        _psql(grants_sql(**copy))
+        again = _script("shadan-restore", backup_dir, **restore_env)
+        over_live = _script(
+            "shadan-restore",
+            backup_dir,
+            **{**restore_env, "AUDIT_CHECKPOINT_DIR": str(tmp / "live-checkpoints")},
+        )
+        verify = _script("shadan-manage", "audit_verify", SHADAN_ETC=str(copy_etc))
+        read = _script(
+            "shadan-manage",
+            "shell",
+            "-v",
+            "0",
+            "-c",
+            READ.replace("RECORD", record),
+            SHADAN_ETC=str(copy_etc),
+        )
+        yield {
+            "verify": verify,
+            "read": read,
+            "again": again,
+            "over_live": over_live,
+            "checkpoints": sorted(p.name for p in (tmp / "copy-checkpoints").rglob("*.json")),
+            "live_checkpoints": sorted(p.name for p in (tmp / "live-checkpoints").rglob("*.json")),
+        }
+    finally:
+        drops = [
+            f"DROP DATABASE IF EXISTS {names[db]} WITH (FORCE);"
+            for names in (live, copy)
+            for db in ("database", "vault_database")
+        ]
+        drops += [
+            f"DROP ROLE IF EXISTS {names[role]};"
+            for names in (live, copy)
+            for role in ("app_role", "vault_role", "owner")
+        ]
+        _psql("\n".join(drops))
+
+
+def test_the_restored_chain_verifies_against_the_checkpoints_written_before_the_backup(restored):
+    require_postgres()
+    assert restored["live_checkpoints"]
+    assert restored["checkpoints"] == restored["live_checkpoints"]
+    verify = restored["verify"]
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_the_restored_vault_opens_with_the_same_keys(restored):
+    require_postgres()
+    read = restored["read"]
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.strip().splitlines()[-1]) == {"name": "n"}
+
+
+def test_a_restore_never_writes_over_a_database_or_checkpoint_directory_in_use(restored):
+    require_postgres()
+    assert restored["again"].returncode != 0
+    assert "not empty" in restored["again"].stderr
+    assert restored["over_live"].returncode != 0
+    assert "not empty" in restored["over_live"].stderr
