@@ -158,6 +158,34 @@ def user_revoke_role(*, acting_user: User | None, user_id: int, role: str) -> Us
     return user
 
 
+def user_set_roles(
+    *, acting_user: User | None, user_id: int, roles: list[str] | tuple[str, ...]
+) -> User:
+    """Give exactly `roles` (of the user's current division): each role added or removed
+    is its own event, all in one transaction. Moving to another division is a transfer."""
+    _require_admin(acting_user, "accounts.change_user")
+    wanted = set(roles)
+    with transaction.atomic():
+        user = _lock_user(user_id)
+        division = user.division_at()
+        if any(ROLE_DIVISION.get(role) != division for role in wanted):
+            raise ValidationError(
+                {"roles": [_("A member of this division cannot hold this role.")]}
+            )
+        held = {r.code: r for r in Role.objects.filter(group__user=user).select_related("group")}
+        for code in sorted(wanted - set(held)):
+            _grant(acting_user, user, code)
+        for code in sorted(set(held) - wanted):
+            user.groups.remove(held[code].group)
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.ROLE_REVOKED,
+                obj=user,
+                details={"role": code},
+            )
+    return user
+
+
 def division_set_compliance_contact(
     *, acting_user: User | None, division: str, contact_id: int | None, via: str = "service"
 ) -> Division:

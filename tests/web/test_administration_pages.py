@@ -250,3 +250,32 @@ def test_a_transfer_to_a_role_of_another_division_is_refused_with_the_error_at_t
 
     assert 'class="field has-error" data-field="roles"' in response.content.decode()
     assert supervisor.division_at() == "td"
+
+
+def test_roles_of_the_current_division_are_set_on_the_users_page(administrator, clerk):
+    response = _client(administrator).post(
+        reverse("admin-user", args=[clerk.pk]), {"roles": ["supervisor"]}
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=clerk.pk).role_codes() == ["supervisor"]
+    actions = list(
+        AuditEvent.objects.filter(
+            object_id=str(clerk.pk), action__in=[AuditAction.ROLE_GRANTED, AuditAction.ROLE_REVOKED]
+        ).values_list("action", "details__role")
+    )
+    assert (AuditAction.ROLE_REVOKED, "clerk") in actions
+    assert (AuditAction.ROLE_GRANTED, "supervisor") in actions
+
+
+def test_a_role_of_another_division_is_not_offered_and_not_accepted_on_the_users_page(
+    administrator, clerk
+):
+    client = _client(administrator)
+
+    page = client.get(reverse("admin-user", args=[clerk.pk])).content.decode()
+    response = client.post(reverse("admin-user", args=[clerk.pk]), {"roles": ["auditor"]})
+
+    assert 'value="auditor"' not in page
+    assert response.status_code == 200
+    assert User.objects.get(pk=clerk.pk).role_codes() == ["clerk"]

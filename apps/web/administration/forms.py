@@ -134,3 +134,17 @@ def _check_roles(form: forms.Form, division: str | None, roles: list[str]) -> No
             _("A member of this division cannot hold these roles: %(roles)s")
             % {"roles": "、".join(str(RoleCode(r).label) for r in wrong)},
         )
+
+
+class RolesForm(forms.Form):
+    """The roles of the user's current division, ticked as held."""
+
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, division: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = [  # type: ignore[attr-defined]
+            (code, label) for code, label in RoleCode.choices if ROLE_DIVISION[code] == division
+        ]

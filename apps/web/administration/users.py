@@ -19,12 +19,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import selectors
 from apps.accounts.models import DivisionCode, RoleCode
-from apps.accounts.services import user_create, user_deactivate, user_transfer
+from apps.accounts.services import user_create, user_deactivate, user_set_roles, user_transfer
 from apps.core.errors import NotAllowed, NotFound, ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
 
-from .forms import TransferForm, UserCreateForm, UserFilterForm
+from .forms import RolesForm, TransferForm, UserCreateForm, UserFilterForm
 
 
 @role_required(RoleCode.ADMINISTRATOR)
@@ -78,10 +78,9 @@ def _row_or_404(user_id: int) -> selectors.UserRow:
     return row
 
 
-@role_required(RoleCode.ADMINISTRATOR)
-@require_safe
-def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    row = _row_or_404(user_id)
+def _render_user(
+    request: HttpRequest, row: selectors.UserRow, form: RolesForm | None = None, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "web/administration/user.html",
@@ -90,8 +89,33 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "is_me": row.user.pk == acting_user(request).pk,
             "memberships": row.user.memberships.order_by("-valid_from"),
             "has_password": row.user.has_usable_password(),
+            "roles_form": form or RolesForm(division=row.division, initial={"roles": row.roles}),
         },
+        status=status,
     )
+
+
+@role_required(RoleCode.ADMINISTRATOR)
+@require_http_methods(["GET", "HEAD", "POST"])
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The person, and the roles of their current division (POST sets them)."""
+    row = _row_or_404(user_id)
+    if request.method != "POST":
+        return _render_user(request, row)
+    form = RolesForm(request.POST, division=row.division)
+    if not form.is_valid():
+        return _render_user(request, row, form)
+    try:
+        user_set_roles(
+            acting_user=acting_user(request), user_id=row.user.pk, roles=form.cleaned_data["roles"]
+        )
+    except NotFound:
+        raise Http404 from None
+    except (ValidationError, ServiceError) as refused:
+        add_service_error(form, refused)
+        return _render_user(request, row, form, 403 if isinstance(refused, NotAllowed) else 200)
+    messages.success(request, _("The roles were saved."))
+    return redirect("admin-user", user_id=row.user.pk)
 
 
 @role_required(RoleCode.ADMINISTRATOR)
