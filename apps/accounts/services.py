@@ -250,9 +250,7 @@ def user_transfer(
         raise ValidationError({"to_division": [_("Choose a division.")]})
     wrong = [role for role in roles if ROLE_DIVISION.get(role) != to_division]
     if wrong:
-        raise ValidationError(
-            {"roles": [_("A member of the new division cannot hold this role.")]}
-        )
+        raise ValidationError({"roles": [_("A member of the new division cannot hold this role.")]})
     with transaction.atomic():
         user = _lock_user(user_id)
         now = timezone.now()

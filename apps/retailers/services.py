@@ -61,9 +61,7 @@ def on_retailer_changed(listener: RetailerListener) -> None:
         _listeners.append(listener)
 
 
-def retailer_changed(
-    retailer: Retailer, *, actor: User | None, cause: str
-) -> list[Withdrawal]:
+def retailer_changed(retailer: Retailer, *, actor: User | None, cause: str) -> list[Withdrawal]:
     """Tell the listeners, inside the caller's transaction, that what the supervisors
     verified about this retailer's applications no longer holds; return what they withdrew."""
     withdrawn: list[Withdrawal] = []

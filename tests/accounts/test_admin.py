@@ -102,8 +102,8 @@ def test_the_user_admin_lists_division_and_roles_by_their_labels(client, root, c
 
     page = client.get(reverse("admin:accounts_user_changelist")).content.decode()
 
-    assert "<td class=\"field-division\">送配電部門</td>" in page
-    assert "<td class=\"field-roles\">受付担当</td>" in page
+    assert '<td class="field-division">送配電部門</td>' in page
+    assert '<td class="field-roles">受付担当</td>' in page
 
 
 def test_role_groups_have_no_bulk_delete_and_cannot_be_deleted(client, root):

@@ -81,7 +81,10 @@ def test_a_malformed_e_mail_is_refused_at_creation(administrator):
 
 def _new_clerk_with_email(administrator: User, email: str) -> User:
     return user_create(
-        acting_user=administrator, username="uketsuke_hanako", password=None, division="td",
+        acting_user=administrator,
+        username="uketsuke_hanako",
+        password=None,
+        division="td",
         email=email,
     )
 

@@ -14,7 +14,6 @@ from apps.retailers.services import (
     retailer_decide_affiliation,
     retailer_propose_affiliation,
 )
-
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault"])

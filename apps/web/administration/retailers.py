@@ -145,13 +145,9 @@ def affiliation_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         status = 403 if isinstance(refused, NotAllowed) else 409
         return _render_proposal(request, selectors.proposal(found.pk) or found, form, status)
     if approve:
-        messages.success(
-            request, _("Change #%(proposal)s approved.") % {"proposal": found.pk}
-        )
+        messages.success(request, _("Change #%(proposal)s approved.") % {"proposal": found.pk})
     else:
-        messages.success(
-            request, _("Change #%(proposal)s rejected.") % {"proposal": found.pk}
-        )
+        messages.success(request, _("Change #%(proposal)s rejected.") % {"proposal": found.pk})
     # The result (and what it withdrew) is the proposal's own page: reloading it re-sends
     # nothing.
     return redirect("admin-affiliation", proposal_id=found.pk)
