@@ -277,3 +277,18 @@ def test_a_role_of_another_division_is_not_offered_and_not_accepted_on_the_users
     assert 'value="auditor"' not in page
     assert response.status_code == 200
     assert User.objects.get(pk=clerk.pk).role_codes() == ["clerk"]
+
+
+def test_the_password_reset_pages_name_people_family_name_first(administrator, clerk):
+    from apps.accounts.password_reset import user_propose_password_reset
+
+    User.objects.filter(pk=clerk.pk).update(last_name="佐藤", first_name="一郎")
+    request = user_propose_password_reset(
+        acting_user=administrator, user_id=clerk.pk, reason="失念"
+    )
+
+    listing = _client(administrator).get(reverse("admin-password-resets")).content.decode()
+    detail = _client(administrator).get(reverse("admin-password-reset", args=[request.pk]))
+
+    assert "<td>佐藤 一郎</td>" in listing
+    assert "<dd>佐藤 一郎</dd>" in detail.content.decode()

@@ -17,8 +17,8 @@ from apps.retailers.services import REASON_MAX_LENGTH as RETAILER_REASON_MAX_LEN
 
 class UserChoiceField(forms.ModelChoiceField[User]):
     def label_from_instance(self, obj: User) -> str:
-        # The user name only: what an administrator knows a colleague by on this screen.
-        return obj.username
+        # The name colleagues know each other by, with the sign-in ID that tells namesakes apart.
+        return f"{obj.display_name}（{obj.username}）" if obj.last_name else obj.username
 
 
 class PasswordResetProposalForm(forms.Form):
