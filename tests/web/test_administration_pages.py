@@ -292,3 +292,16 @@ def test_the_password_reset_pages_name_people_family_name_first(administrator, c
 
     assert "<td>佐藤 一郎</td>" in listing
     assert "<dd>佐藤 一郎</dd>" in detail.content.decode()
+
+
+def test_the_administrators_home_links_their_pages_and_counts_what_waits(
+    administrator, administrator2, retailer
+):
+    _proposal(administrator2, retailer)
+
+    page = _client(administrator).get(reverse("home")).content.decode()
+    section = page.split('data-testid="administration"')[1]
+
+    for name in ("admin-users", "admin-user-create", "admin-retailers", "admin-affiliations"):
+        assert f'href="{reverse(name)}"' in section
+    assert "1 件待ち" in section
