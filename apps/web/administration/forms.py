@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
@@ -71,6 +72,16 @@ class AffiliationProposalForm(forms.Form):
 
 
 _DIVISIONS = [("", _("Choose a division")), *DivisionCode.choices]
+# Each role with the division that gives it: 受付担当（送配電部門）.
+_ROLES_WITH_DIVISION = [
+    (
+        code,
+        format_lazy(
+            _("{role} ({division})"), role=label, division=DivisionCode(ROLE_DIVISION[code]).label
+        ),
+    )
+    for code, label in RoleCode.choices
+]
 
 
 class UserFilterForm(forms.Form):
@@ -96,7 +107,7 @@ class UserCreateForm(forms.Form):
     division = forms.ChoiceField(label=_("Division"), choices=_DIVISIONS)
     roles = forms.MultipleChoiceField(
         label=_("Roles"),
-        choices=RoleCode.choices,
+        choices=_ROLES_WITH_DIVISION,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Only roles of the chosen division can be given."),
@@ -112,7 +123,7 @@ class TransferForm(forms.Form):
     to_division = forms.ChoiceField(label=_("New division"), choices=_DIVISIONS)
     roles = forms.MultipleChoiceField(
         label=_("Roles in the new division"),
-        choices=RoleCode.choices,
+        choices=_ROLES_WITH_DIVISION,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
