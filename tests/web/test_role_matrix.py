@@ -208,20 +208,26 @@ def _pending_affiliation_proposal(retailer_id: int) -> int:
     """A proposal to classify the application's retailer as affiliated, by an
     administrator of its own (the persona administrator may decide it)."""
     from apps.retailers.services import retailer_propose_affiliation
-    from tests.conftest import _person
 
-    proposer = _person("admin_matrix", "admin", "administrator")
+    proposer = _matrix_administrator()
     return retailer_propose_affiliation(
         acting_user=proposer, retailer_id=retailer_id, make_affiliated=True, reason="matrix"
     ).pk
 
 
+def _matrix_administrator() -> User:
+    """An administrator of the table's own, made once however many URLs need one."""
+    from tests.conftest import _person
+
+    found = User.objects.filter(username="admin_matrix").first()
+    return found or _person("admin_matrix", "admin", "administrator")
+
+
 def _pending_password_reset() -> int:
     """A reset of the first user's password, proposed by an administrator of its own."""
     from apps.accounts.password_reset import user_propose_password_reset
-    from tests.conftest import _person
 
-    proposer = _person("admin_matrix", "admin", "administrator")
+    proposer = _matrix_administrator()
     target = User.objects.order_by("pk").first()
     assert target is not None
     return user_propose_password_reset(acting_user=proposer, user_id=target.pk, reason="matrix").pk
