@@ -1,25 +1,23 @@
-"""User administration goes through the services: roles are checked against the user's
-current division and every change is audited; a transfer ends the user's sessions."""
+"""The Django admin for people is for inspection: every change to a person goes through
+the administrators' pages and their services (roles checked against the division, every
+change audited, a transfer confirmed and ending the sessions)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
 from apps.core.errors import ServiceError
 
 from . import services
 from .models import (
-    ROLE_DIVISION,
     Division,
     DivisionCode,
     DivisionMembership,
@@ -27,45 +25,6 @@ from .models import (
     RoleCode,
     User,
 )
-
-
-class ShadanUserChangeForm(forms.ModelForm[User]):
-    roles = forms.MultipleChoiceField(
-        label=_("roles"),
-        choices=RoleCode.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    transfer_to = forms.ChoiceField(
-        label=_("transfer to division"),
-        choices=[("", "—"), *DivisionCode.choices],
-        required=False,
-        help_text=_("Takes effect now: removes every role and permission and ends all sessions."),
-    )
-
-    class Meta:
-        model = User
-        fields = ("first_name", "last_name", "email", "is_active")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["roles"].initial = self.instance.role_codes()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("transfer_to"):
-            return cleaned
-        division = self.instance.division_at() if self.instance.pk else None
-        wrong = [r for r in cleaned.get("roles", []) if ROLE_DIVISION[r] != division]
-        if wrong:
-            raise ValidationError(
-                {
-                    "roles": _("A member of this division cannot hold these roles: %(roles)s")
-                    % {"roles": ", ".join(wrong)}
-                }
-            )
-        return cleaned
 
 
 class MembershipInline(admin.TabularInline[DivisionMembership, User]):
@@ -81,20 +40,39 @@ class MembershipInline(admin.TabularInline[DivisionMembership, User]):
 
 @admin.register(User)
 class ShadanUserAdmin(UserAdmin):
-    form = ShadanUserChangeForm
+    """Read-only inspection. People are created, given roles, transferred and deactivated
+    on the administrators' pages (apps.web.administration), where each change is one
+    service call with its confirmation; a plain save here used to transfer a user."""
+
     fieldsets = (
-        (None, {"fields": ("username", "first_name", "last_name", "email", "is_active")}),
-        (_("Division and roles"), {"fields": ("roles", "transfer_to")}),
+        (None, {"fields": ("username", "display_name", "email", "is_active")}),
+        (_("Division and roles"), {"fields": ("division", "roles")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    readonly_fields = ("username", "last_login", "date_joined")
-    list_display = ("username", "last_name", "first_name", "is_active")
+    readonly_fields = ("display_name", "division", "roles")
+    list_display = ("username", "display_name", "division", "roles", "last_login", "is_active")
     list_filter = ("is_active", "memberships__division")
+    search_fields = ("username", "last_name", "first_name")
     inlines = [MembershipInline]
     actions = None
 
+    @admin.display(description=_("name"))
+    def display_name(self, obj: User) -> str:
+        return obj.display_name
+
+    @admin.display(description=_("division"))
+    def division(self, obj: User) -> str:
+        code = obj.division_at()
+        return str(DivisionCode(code).label) if code else "—"
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj: User) -> str:
+        return "・".join(str(RoleCode(code).label) for code in obj.role_codes()) or "—"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # New users need a division from the start: `manage.py` / the user service create them.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -109,40 +87,22 @@ class ShadanUserAdmin(UserAdmin):
         target = reverse("admin-password-reset-propose")
         return HttpResponseRedirect(f"{target}?user={int(id)}" if id.isdigit() else target)
 
-    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        # Roles and transfers are recorded by their services (save_related); the user's
-        # own fields are recorded here, by name only.
-        own = [name for name in form.changed_data if name not in ("roles", "transfer_to")]
-        if own:
-            audit_record(
-                actor=request.user if isinstance(request.user, User) else None,
-                action=AuditAction.CONFIGURATION_CHANGED,
-                obj=obj,
-                changed_fields=own,
-                details={"via": "admin"},
-            )
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        user = form.instance
-        acting: User = request.user  # type: ignore[assignment]
-        try:
-            if form.cleaned_data.get("transfer_to"):
-                services.user_transfer(
-                    acting_user=acting,
-                    user_id=user.pk,
-                    to_division=form.cleaned_data["transfer_to"],
-                )
-                return
-            wanted = set(form.cleaned_data.get("roles", []))
-            held = set(user.role_codes())
-            for role in sorted(wanted - held):
-                services.user_grant_role(acting_user=acting, user_id=user.pk, role=role)
-            for role in sorted(held - wanted):
-                services.user_revoke_role(acting_user=acting, user_id=user.pk, role=role)
-        except (ServiceError, ValidationError) as exc:
-            messages.error(request, str(exc))
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """The roles' groups (shadan:clerk …) carry the permissions sync_roles() gives them:
+    no bulk action and no deletion here, so a role cannot vanish with a click."""
+
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Division)

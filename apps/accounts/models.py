@@ -107,6 +107,14 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    @property
+    def display_name(self) -> str:
+        """Family name first (受付 花子), as colleagues know each other; the login id when
+        no name is recorded."""
+        return " ".join(part for part in (self.last_name, self.first_name) if part) or (
+            self.username
+        )
+
     def get_session_auth_hash(self) -> str:
         return salted_hmac(
             "shadan.accounts.User.get_session_auth_hash",

@@ -2,15 +2,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.contrib.sessions.models import Session
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from .models import (
     Division,
     DivisionCode,
+    DivisionMembership,
     PasswordResetRequest,
     PasswordResetStatus,
     Role,
+    RoleCode,
     User,
 )
 
@@ -88,4 +94,100 @@ def compliance_contact_of(division: str) -> ComplianceContact:
         user_id=user.pk,
         active=user.is_active,
         member=user.division_at() == division,
+    )
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One person as the administrators' list shows them."""
+
+    user: User
+    division: str | None
+    roles: list[str]
+
+    @property
+    def division_label(self) -> str:
+        return str(DivisionCode(self.division).label) if self.division else ""
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(RoleCode(code).label) for code in self.roles]
+
+
+def user_rows(*, division: str | None = None, include_inactive: bool = True) -> list[UserRow]:
+    """Every user with the division they belong to now and their roles: three queries
+    whatever the number of users (users, open memberships, role memberships)."""
+    now = timezone.now()
+    current = dict(
+        DivisionMembership.objects.filter(valid_from__lte=now)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .values_list("user_id", "division_id")
+    )
+    users = User.objects.order_by("username")
+    if division:
+        users = users.filter(pk__in=[pk for pk, code in current.items() if code == division])
+    if not include_inactive:
+        users = users.filter(is_active=True)
+    roles: dict[int, list[str]] = {}
+    for user_id, code in Role.objects.values_list("group__user", "code").order_by("code"):
+        if user_id is not None:
+            roles.setdefault(user_id, []).append(code)
+    return [UserRow(u, current.get(u.pk), roles.get(u.pk, [])) for u in users]
+
+
+def user_row(user_id: int) -> UserRow | None:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return None
+    return UserRow(user, user.division_at(), user.role_codes())
+
+
+@dataclass(frozen=True)
+class TransferPreview:
+    """What a transfer of this person would remove now (apps.accounts.services.user_transfer
+    removes exactly these)."""
+
+    roles: list[str]
+    model_permissions: list[str]
+    object_permissions: int
+    sessions: int
+    superuser: bool
+    compliance_contact_of: list[str]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(RoleCode(code).label) for code in self.roles]
+
+    @property
+    def compliance_contact_labels(self) -> list[str]:
+        return [str(DivisionCode(code).label) for code in self.compliance_contact_of]
+
+
+def transfer_preview(user: User) -> TransferPreview:
+    object_permissions = 0
+    for model in django_apps.get_models():
+        if issubclass(model, UserObjectPermissionBase):
+            object_permissions += model.objects.filter(user=user).count()
+    return TransferPreview(
+        roles=user.role_codes(),
+        model_permissions=sorted(
+            f"{app_label}.{codename}"
+            for app_label, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+        object_permissions=object_permissions,
+        sessions=active_session_count(user),
+        superuser=user.is_superuser,
+        compliance_contact_of=sorted(
+            Division.objects.filter(compliance_contact=user).values_list("code", flat=True)
+        ),
+    )
+
+
+def active_session_count(user: User) -> int:
+    return sum(
+        1
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)
     )

@@ -8,6 +8,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from guardian.models import UserObjectPermissionBase
 
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
-from apps.core.errors import NotAllowed, NotFound
+from apps.core.errors import NotAllowed, NotFound, WrongState
 
 from .models import ROLE_DIVISION, Division, DivisionCode, DivisionMembership, Role, User
 from .permissions import require
@@ -38,7 +39,7 @@ def user_create(
     *,
     acting_user: User | None,
     username: str,
-    password: str,
+    password: str | None,
     division: str,
     roles: list[str] | tuple[str, ...] = (),
     first_name: str = "",
@@ -46,8 +47,12 @@ def user_create(
     email: str = "",
     is_superuser: bool = False,
 ) -> User:
+    """`password=None` (the administrators' page): the account has no usable password until
+    two administrators reset it (apps.accounts.password_reset), so no one administrator
+    ever knows a password they chose for someone else; the user must change it at once."""
     _require_admin(acting_user, "accounts.add_user")
     errors: dict[str, list[str]] = {}
+    first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
     username = username.strip()
     if not username:
         errors.setdefault("username", []).append(str(_("Enter a user name.")))
@@ -65,10 +70,18 @@ def user_create(
         errors.setdefault("is_superuser", []).append(
             str(_("Only members of the administration division can be superusers."))
         )
-    try:
-        validate_password(password, User(username=username, first_name=first_name))
-    except ValidationError as exc:
-        errors.setdefault("password", []).extend(exc.messages)
+    if len(set(roles)) != len(roles):
+        errors.setdefault("roles", []).append(str(_("Choose each role once.")))
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.setdefault("email", []).append(str(_("Enter a valid e-mail address.")))
+    if password is not None:
+        try:
+            validate_password(password, User(username=username, first_name=first_name))
+        except ValidationError as exc:
+            errors.setdefault("password", []).extend(exc.messages)
     if errors:
         raise ValidationError(errors)
 
@@ -81,14 +94,22 @@ def user_create(
             is_superuser=is_superuser,
             is_staff=is_superuser or division == DivisionCode.ADMIN,
         )
-        user.set_password(password)
+        if password is None:
+            user.set_unusable_password()
+            user.must_change_password = True
+        else:
+            user.set_password(password)
         user.save()
         DivisionMembership.objects.create(user=user, division_id=division)
         audit_record(
             actor=acting_user,
             action=AuditAction.USER_CREATED,
             obj=user,
-            details={"division": division, "superuser": is_superuser},
+            details={
+                "division": division,
+                "superuser": is_superuser,
+                "usable_password": password is not None,
+            },
         )
         for role in roles:
             _grant(acting_user, user, role)
@@ -134,6 +155,34 @@ def user_revoke_role(*, acting_user: User | None, user_id: int, role: str) -> Us
             obj=user,
             details={"role": role},
         )
+    return user
+
+
+def user_set_roles(
+    *, acting_user: User | None, user_id: int, roles: list[str] | tuple[str, ...]
+) -> User:
+    """Give exactly `roles` (of the user's current division): each role added or removed
+    is its own event, all in one transaction. Moving to another division is a transfer."""
+    _require_admin(acting_user, "accounts.change_user")
+    wanted = set(roles)
+    with transaction.atomic():
+        user = _lock_user(user_id)
+        division = user.division_at()
+        if any(ROLE_DIVISION.get(role) != division for role in wanted):
+            raise ValidationError(
+                {"roles": [_("A member of this division cannot hold this role.")]}
+            )
+        held = {r.code: r for r in Role.objects.filter(group__user=user).select_related("group")}
+        for code in sorted(wanted - set(held)):
+            _grant(acting_user, user, code)
+        for code in sorted(set(held) - wanted):
+            user.groups.remove(held[code].group)
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.ROLE_REVOKED,
+                obj=user,
+                details={"role": code},
+            )
     return user
 
 
@@ -184,14 +233,24 @@ def _clear_compliance_contact(acting_user: User | None, user: User) -> list[str]
     return cleared
 
 
-def user_transfer(*, acting_user: User | None, user_id: int, to_division: str) -> User:
+def user_transfer(
+    *,
+    acting_user: User | None,
+    user_id: int,
+    to_division: str,
+    roles: list[str] | tuple[str, ...] = (),
+) -> User:
     """人事異動: takes effect now. Closes the old membership and opens the new one, removes
     every permission the old division gave (roles, the user's own model permissions,
     object permissions, superuser status), clears the compliance contact post the user held
-    for the old division, and ends every session."""
+    for the old division, ends every session, and gives `roles` of the new division, all
+    in one transaction (a transfer never leaves the person without the new roles)."""
     _require_admin(acting_user, "accounts.change_user")
     if to_division not in DivisionCode.values:
         raise ValidationError({"to_division": [_("Choose a division.")]})
+    wrong = [role for role in roles if ROLE_DIVISION.get(role) != to_division]
+    if wrong:
+        raise ValidationError({"roles": [_("A member of the new division cannot hold this role.")]})
     with transaction.atomic():
         user = _lock_user(user_id)
         now = timezone.now()
@@ -251,6 +310,41 @@ def user_transfer(*, acting_user: User | None, user_id: int, to_division: str) -
                 "model_permissions_removed": removed_perms,
                 "object_permissions_revoked": revoked,
                 "superuser_removed": was_superuser,
+                "compliance_contact_cleared": contact_cleared,
+                "roles_granted": sorted(set(roles)),
+            },
+        )
+        for role in sorted(set(roles)):
+            _grant(acting_user, user, role)
+    return user
+
+
+def user_deactivate(*, acting_user: User, user_id: int) -> User:
+    """The person leaves: no sign-in any more, every session ends now. The row stays (the
+    audit trail names it) and nothing is deleted; roles stay on record but count for
+    nothing while the account is inactive. One administrator cannot deactivate themselves
+    (the last administrator would lock everyone out)."""
+    _require_admin(acting_user, "accounts.change_user")
+    if acting_user.pk == user_id:
+        raise NotAllowed(_("You cannot deactivate your own account."), code="own_account")
+    with transaction.atomic():
+        user = _lock_user(user_id)
+        if not user.is_active:
+            raise WrongState(_("The user is already deactivated."))
+        user.is_active = False
+        user.session_stamp = uuid.uuid4()
+        user.save(update_fields=["is_active", "session_stamp"])
+        _end_sessions(user)
+        contact_cleared = _clear_compliance_contact(acting_user, user)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.CONFIGURATION_CHANGED,
+            obj=user,
+            object_label=user.username,
+            changed_fields=["is_active"],
+            details={
+                "via": "deactivate",
+                "sessions_ended": True,
                 "compliance_contact_cleared": contact_cleared,
             },
         )

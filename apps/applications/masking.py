@@ -14,6 +14,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.retailers.services import Withdrawal
 
 from .models import Application
 from .states import ApplicationState as S
@@ -53,26 +54,38 @@ def invalidate_masking(
 
 def invalidate_locked(application_id: int, *, actor: User | None, cause: str) -> bool:
     """Lock one application and invalidate its encoding, if it has one."""
+    return _invalidate_locked(application_id, actor=actor, cause=cause) is not None
+
+
+def _invalidate_locked(application_id: int, *, actor: User | None, cause: str) -> Withdrawal | None:
     with transaction.atomic():
         application = (
             Application.objects.select_for_update()
             .select_related("retailer")
             .get(pk=application_id)
         )
+        was_visible = application.masking_state == M.VERIFIED
         fields = invalidate_masking(application, actor=actor, cause=cause)
-        if fields:
-            application.save(update_fields=[*fields, "updated_at"])
-    return bool(fields)
+        if not fields:
+            return None
+        application.save(update_fields=[*fields, "updated_at"])
+    return Withdrawal(
+        application_id=application.pk, reference=application.reference, was_visible=was_visible
+    )
 
 
-def invalidate_retailer_applications(*, retailer_id: int, actor: User | None, cause: str) -> int:
+def invalidate_retailer_applications(
+    *, retailer_id: int, actor: User | None, cause: str
+) -> list[Withdrawal]:
     """The retailer's name or affiliation changed: what the supervisor checked (the
     retailer shown, its classification) no longer holds for any of its encoded or
-    verified applications. Runs inside the transaction of the retailer change."""
+    verified applications. Runs inside the transaction of the retailer change; returns
+    what it withdrew, for the administrators' result page."""
     ids = list(
         Application.objects.filter(retailer_id=retailer_id)
         .exclude(masking_state=M.UNMASKED)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return sum(invalidate_locked(pk, actor=actor, cause=cause) for pk in ids)
+    found = (_invalidate_locked(pk, actor=actor, cause=cause) for pk in ids)
+    return [withdrawal for withdrawal in found if withdrawal is not None]

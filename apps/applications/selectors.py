@@ -153,3 +153,24 @@ def verify_sla_hours() -> int:
 
 def encode_sla_hours() -> int:
     return int(settings.SHADAN_SLA_ENCODE_HOURS)
+
+
+@dataclass(frozen=True)
+class RetailerExposure:
+    """What an approved change of a retailer would withdraw now: its applications visible
+    to retail (verified) and those encoded but not yet checked."""
+
+    visible: int
+    encoded: int
+
+
+def retailer_exposure(retailer_id: int) -> RetailerExposure:
+    counts = dict(
+        Application.objects.filter(
+            retailer_id=retailer_id, masking_state__in=(M.VERIFIED, M.ENCODED)
+        )
+        .values_list("masking_state")
+        .annotate(n=Count("id"))
+        .values_list("masking_state", "n")
+    )
+    return RetailerExposure(visible=counts.get(M.VERIFIED, 0), encoded=counts.get(M.ENCODED, 0))

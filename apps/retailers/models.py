@@ -49,6 +49,9 @@ class AffiliationProposal(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # What the approval withdrew, fixed at the decision: [{"application": id, "reference":
+    # "...", "was_visible": bool}]. References and ids only, never anything of a customer.
+    withdrawn = models.JSONField(_("withdrawn applications"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("affiliation proposal")

@@ -10,7 +10,8 @@ explicit, synchronous call in the caller's transaction, not a signal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,7 +30,28 @@ from .models import AffiliationProposal, ProposalStatus, Retailer
 RENAMED = "retailer_renamed"
 AFFILIATION_CHANGED = "retailer_affiliation_changed"
 
-RetailerListener = Callable[..., object]
+REASON_MAX_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """One application whose encoding a retailer change invalidated, as a listener reports
+    it: `was_visible` when retail could see it (verified), not merely encoded."""
+
+    application_id: int
+    reference: str
+    was_visible: bool
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "application": self.application_id,
+            "reference": self.reference,
+            "was_visible": self.was_visible,
+        }
+
+
+# A listener returns the withdrawals it made (or None when it withdraws nothing).
+RetailerListener = Callable[..., "Iterable[Withdrawal] | None"]
 _listeners: list[RetailerListener] = []
 
 
@@ -39,11 +61,13 @@ def on_retailer_changed(listener: RetailerListener) -> None:
         _listeners.append(listener)
 
 
-def retailer_changed(retailer: Retailer, *, actor: User | None, cause: str) -> None:
+def retailer_changed(retailer: Retailer, *, actor: User | None, cause: str) -> list[Withdrawal]:
     """Tell the listeners, inside the caller's transaction, that what the supervisors
-    verified about this retailer's applications no longer holds."""
+    verified about this retailer's applications no longer holds; return what they withdrew."""
+    withdrawn: list[Withdrawal] = []
     for listener in _listeners:
-        listener(retailer_id=retailer.pk, actor=actor, cause=cause)
+        withdrawn.extend(listener(retailer_id=retailer.pk, actor=actor, cause=cause) or ())
+    return withdrawn
 
 
 def retailer_rename(*, acting_user: User, retailer_id: int, name: str) -> Retailer:
@@ -99,6 +123,10 @@ def retailer_propose_affiliation(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": [_("Give a reason for the change.")]})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": [_("Keep the reason to %(max)s characters.") % {"max": REASON_MAX_LENGTH}]}
+        )
     with transaction.atomic():
         try:
             retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
@@ -146,12 +174,20 @@ def retailer_decide_affiliation(
         proposal.status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
         proposal.decided_by = acting_user
         proposal.decided_at = timezone.now()
-        proposal.save(update_fields=["status", "decided_by", "decided_at"])
         retailer = Retailer.objects.select_for_update().get(pk=proposal.retailer_id)
         changed = approve and retailer.is_affiliated != proposal.make_affiliated
         if approve:
             retailer.is_affiliated = proposal.make_affiliated
             retailer.save(update_fields=["is_affiliated"])
+        # The listeners run before the decision's event so that the event and the proposal
+        # both say what the change withdrew (each application has its own event too).
+        withdrawn = (
+            retailer_changed(retailer, actor=acting_user, cause=AFFILIATION_CHANGED)
+            if changed
+            else []
+        )
+        proposal.withdrawn = [w.as_json() for w in withdrawn]
+        proposal.save(update_fields=["status", "decided_by", "decided_at", "withdrawn"])
         audit_record(
             actor=acting_user,
             action=AuditAction.AFFILIATION_APPROVED
@@ -159,8 +195,10 @@ def retailer_decide_affiliation(
             else AuditAction.AFFILIATION_REJECTED,
             obj=retailer,
             changed_fields=["is_affiliated"] if approve else [],
-            details={"proposal": proposal.pk, "make_affiliated": proposal.make_affiliated},
+            details={
+                "proposal": proposal.pk,
+                "make_affiliated": proposal.make_affiliated,
+                "applications_withdrawn": [w.application_id for w in withdrawn],
+            },
         )
-        if changed:
-            retailer_changed(retailer, actor=acting_user, cause=AFFILIATION_CHANGED)
     return proposal

@@ -11,11 +11,13 @@ from django.shortcuts import render
 from django.utils.decorators import method_decorator
 
 from apps.access_review import selectors as review
+from apps.accounts import selectors as account_selectors
 from apps.accounts.models import RoleCode
 from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
 from apps.core.errors import ServiceError
 from apps.retail.selectors import retail_application_count
+from apps.retailers import selectors as retailer_selectors
 
 from .access import acting_user, persona
 from .forms import OwnPasswordChangeForm, add_service_error
@@ -50,8 +52,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "retail_count": retail_application_count(user=me.user) if me.is_retail else None,
             "is_auditor": me.has(RoleCode.AUDITOR),
             "is_administrator": me.has(RoleCode.ADMINISTRATOR),
+            "admin_pending": _admin_pending() if me.has(RoleCode.ADMINISTRATOR) else None,
         },
     )
+
+
+def _admin_pending() -> dict[str, int]:
+    """What waits for a second administrator."""
+    return {
+        "affiliations": retailer_selectors.pending_proposals().count(),
+        "password_resets": account_selectors.pending_password_resets().count(),
+    }
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -493,6 +493,10 @@ class BarrierMachine(RuleBasedStateMachine):
             if app.state == "entered":
                 app.state = "encoded"
             app.contributors.add(person.pk)
+            # verify counts only a review opened since this encoding (opened_at >=
+            # encoded_at): a re-encode of the same version after a retailer change
+            # invalidated it (no new version) needs the review page opened again.
+            app.reviews = {(version, pk) for version, pk in app.reviews if version != app.version}
 
     def do_open_review(self, person: Person, app: Model) -> None:
         if self.attempt(

@@ -110,6 +110,16 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "admin-password-resets":        (LOGIN, 403, 403, 403, 404, 403, 200),
     "admin-password-reset-propose": (LOGIN, 403, 403, 403, 404, 403, 200),
     "admin-password-reset":         (LOGIN, 403, 403, 403, 404, 403, 200),
+    # administrators: users, transfers (人事異動), retailers and the affiliation change
+    "admin-users":                  (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-user-create":            (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-user":                   (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-user-deactivate":        (LOGIN, 403, 403, 403, 404, 403, 405),
+    "admin-user-transfer":          (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-retailers":              (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-retailer":               (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-affiliations":           (LOGIN, 403, 403, 403, 404, 403, 200),
+    "admin-affiliation":            (LOGIN, 403, 403, 403, 404, 403, 200),
 }
 # fmt: on
 
@@ -140,6 +150,12 @@ STATE_FOR = {
     "exposure-json": "draft",
     "inbox-read": "draft",  # any: the pk is an inbox entry's, and GET is refused first
     "admin-password-reset": "draft",  # any: the page takes a password reset request
+    # any: these pages take a user, a retailer or an affiliation proposal
+    "admin-user": "draft",
+    "admin-user-deactivate": "draft",
+    "admin-user-transfer": "draft",
+    "admin-retailer": "draft",
+    "admin-affiliation": "draft",
 }
 
 
@@ -179,15 +195,39 @@ def url_for(name: str, application: Application | None) -> str:
         kwargs["item_id"] = _sampled_item()
     if "request_id" in converters:
         kwargs["request_id"] = _pending_password_reset()
+    if "retailer_id" in converters:
+        assert application is not None
+        kwargs["retailer_id"] = application.retailer_id
+    if "proposal_id" in converters:
+        assert application is not None
+        kwargs["proposal_id"] = _pending_affiliation_proposal(application.retailer_id)
     return reverse(name, kwargs=kwargs)
+
+
+def _pending_affiliation_proposal(retailer_id: int) -> int:
+    """A proposal to classify the application's retailer as affiliated, by an
+    administrator of its own (the persona administrator may decide it)."""
+    from apps.retailers.services import retailer_propose_affiliation
+
+    proposer = _matrix_administrator()
+    return retailer_propose_affiliation(
+        acting_user=proposer, retailer_id=retailer_id, make_affiliated=True, reason="matrix"
+    ).pk
+
+
+def _matrix_administrator() -> User:
+    """An administrator of the table's own, made once however many URLs need one."""
+    from tests.conftest import _person
+
+    found = User.objects.filter(username="admin_matrix").first()
+    return found or _person("admin_matrix", "admin", "administrator")
 
 
 def _pending_password_reset() -> int:
     """A reset of the first user's password, proposed by an administrator of its own."""
     from apps.accounts.password_reset import user_propose_password_reset
-    from tests.conftest import _person
 
-    proposer = _person("admin_matrix", "admin", "administrator")
+    proposer = _matrix_administrator()
     target = User.objects.order_by("pk").first()
     assert target is not None
     return user_propose_password_reset(acting_user=proposer, user_id=target.pk, reason="matrix").pk
