@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import polib
@@ -21,9 +22,18 @@ def test_every_message_has_a_japanese_translation():
     assert catalog.fuzzy_entries() == []
 
 
+def test_no_message_is_defined_twice():
+    # Branches append their entries and merge as a union (.gitattributes): a string two
+    # branches both added would be defined twice, which GNU msgfmt refuses and polib
+    # silently resolves to one of them.
+    keys = Counter((e.msgctxt, e.msgid) for e in polib.pofile(str(PO)) if not e.obsolete)
+
+    assert [key for key, times in keys.items() if times > 1] == []
+
+
 def test_the_committed_mo_file_matches_the_po_file():
-    po = {e.msgid: e.msgstr for e in polib.pofile(str(PO)) if not e.obsolete}
-    mo = {e.msgid: e.msgstr for e in polib.mofile(str(PO.with_suffix(".mo")))}
+    po = {(e.msgctxt, e.msgid): e.msgstr for e in polib.pofile(str(PO)) if not e.obsolete}
+    mo = {(e.msgctxt, e.msgid): e.msgstr for e in polib.mofile(str(PO.with_suffix(".mo")))}
 
     assert mo == po, "run `make messages` (or recompile with polib) and commit django.mo"
 
