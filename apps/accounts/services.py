@@ -148,14 +148,18 @@ def user_revoke_role(*, acting_user: User | None, user_id: int, role: str) -> Us
         found = Role.objects.filter(code=role, group__user=user).select_related("group").first()
         if found is None:
             raise ValidationError({"role": [_("The user does not hold this role.")]})
-        user.groups.remove(found.group)
-        audit_record(
-            actor=acting_user,
-            action=AuditAction.ROLE_REVOKED,
-            obj=user,
-            details={"role": role},
-        )
+        _revoke(acting_user, user, found)
     return user
+
+
+def _revoke(acting_user: User | None, user: User, role: Role) -> None:
+    user.groups.remove(role.group)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.ROLE_REVOKED,
+        obj=user,
+        details={"role": role.code},
+    )
 
 
 def user_set_roles(
@@ -176,13 +180,7 @@ def user_set_roles(
         for code in sorted(wanted - set(held)):
             _grant(acting_user, user, code)
         for code in sorted(set(held) - wanted):
-            user.groups.remove(held[code].group)
-            audit_record(
-                actor=acting_user,
-                action=AuditAction.ROLE_REVOKED,
-                obj=user,
-                details={"role": code},
-            )
+            _revoke(acting_user, user, held[code])
     return user
 
 
