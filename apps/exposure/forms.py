@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import TRAIL
+from .models import TRAIL, source_label
 from .services import period_errors
 
 
@@ -24,10 +24,7 @@ class ExposureForm(forms.Form):
         super().__init__(*args, **kwargs)
         source = self.fields["source"]
         assert isinstance(source, forms.ChoiceField)
-        source.choices = [
-            (TRAIL, _("shadan's own audit trail")),
-            *[(key, _("Legacy logs: %(name)s") % {"name": key}) for key in legacy_keys],
-        ]
+        source.choices = [(key, source_label(key)) for key in [TRAIL, *legacy_keys]]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

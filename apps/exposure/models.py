@@ -77,5 +77,17 @@ class ExposureRun(models.Model):
         return f"exposure run {self.pk} {self.period_from}..{self.period_to} {self.source}"
 
     @property
+    def source_label(self) -> str:
+        return source_label(self.source)
+
+    @property
     def finished(self) -> bool:
         return self.status in (RunStatus.DONE, RunStatus.FAILED)
+
+
+def source_label(source: str) -> str:
+    """What a report was made from (対象データ), by its label: shadan's own audit trail,
+    or the legacy logs of that name."""
+    if source == TRAIL:
+        return str(_("shadan's own audit trail"))
+    return str(_("Legacy logs: %(name)s") % {"name": source})

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 
 from .engine import REPORT_KEYS
 from .japanese import extreme_spans
+from .presentation import people_of, present
 from .timeline import timeline
 
 CSV_HEADER = ("table", "group", "measure", "value")
@@ -80,8 +81,14 @@ def as_csv(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def table_context(report: dict[str, Any]) -> dict[str, Any]:
-    return {"report": report, "spans": extreme_spans(report), "chart": timeline(report)}
+def table_context(report: dict[str, Any], *, source: str = "") -> dict[str, Any]:
+    """What the report templates read: the report as shown (apps.exposure.presentation),
+    its extreme spans and the timeline chart."""
+    return {
+        "report": present(report, source=source),
+        "spans": extreme_spans(report),
+        "chart": timeline(report, people=people_of(report, source)),
+    }
 
 
 def as_html(report: dict[str, Any]) -> str:

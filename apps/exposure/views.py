@@ -60,7 +60,7 @@ def exposure_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run(run_id)
     context = {"run": run, "done": run.status == RunStatus.DONE}
     if run.status == RunStatus.DONE and run.result is not None:
-        context.update(table_context(run.result))
+        context.update(table_context(run.result, source=run.source))
     return render(request, "exposure/run.html", context)
 
 

@@ -13,11 +13,14 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.utils import timezone
 
+from apps.access_review.models import ReviewItem, SampleRun
+from apps.access_review.sampling import SAMPLED_ACTIONS, japan_day
 from apps.accounts.models import RoleCode, User
 from apps.applications.management.commands.load_demo import DEFAULT_PASSWORD
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
-from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
 from apps.retail.selectors import retail_application_list
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
@@ -66,6 +69,12 @@ def _customer_values() -> list[str]:
         values += [customer["email"]] if customer["email"] else []
         values += customer["name"].split() + customer["name_kana"].split()
     return values
+
+
+@pytest.fixture(autouse=True)
+def _own_checkpoints(settings, tmp_path):
+    # load_demo seals the chain, which writes checkpoint files: each test its own.
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
 
 
 @pytest.fixture
@@ -265,3 +274,37 @@ def test_refuses_when_only_some_demo_users_exist(settings, administrator):
     with pytest.raises(CommandError, match="already taken"):
         _load()
     assert not Application.objects.exists()
+
+
+def test_the_access_review_queue_has_todays_sample_waiting(demo):
+    # Without the demo's accesses and draw, the queue stays empty until a day has ended.
+    today = japan_day(timezone.now())
+    run = SampleRun.objects.get(day=today)
+    items = ReviewItem.objects.filter(run=run)
+    assert run.sampled == items.count() > 0
+    assert items.filter(outcome="").count() == items.count()
+    drawn = set(AuditEvent.objects.filter(pk__in=items.values("event_id")).values_list("action"))
+    assert drawn <= {(action.value,) for action in SAMPLED_ACTIONS}
+    # Both kinds of access were made: retail pages and contact details read.
+    accesses = AuditEvent.objects.filter(action__in=SAMPLED_ACTIONS)
+    retail = accesses.filter(action=AuditAction.RETAIL_VIEWED, actor__username="kouri1")
+    assert retail.filter(details__view="list").exists()
+    assert retail.filter(details__view="detail").exists()
+    assert accesses.filter(action=AuditAction.PII_READ, actor__username="koji1").exists()
+    assert run.population == accesses.count()
+    assert "drawn into the review queue" in demo
+
+
+def test_the_audit_chain_is_sealed_and_verified(demo):
+    verification = AuditVerification.objects.latest("finished_at")
+    assert verification.ok, verification.summary
+    assert verification.head_seq == AuditSeal.objects.count() > 0
+    assert not AuditEvent.objects.filter(seal__isnull=True).exists()
+    assert "Audit chain: sealed" in demo and "intact" in demo
+
+
+def test_a_rerun_seals_and_verifies_again(demo, settings):
+    verifications = AuditVerification.objects.count()
+    _load()
+    assert AuditVerification.objects.count() == verifications + 1
+    assert SampleRun.objects.count() == 1

@@ -43,11 +43,17 @@ def test_an_auditor_makes_the_report_of_the_legacy_example(page, auditor):
     table = page.locator(".exposure-table")
     for heading in HEADINGS:
         expect(table).to_contain_text(heading)
-    expect(table).to_contain_text("2022-04-01 ～ 2023-01-11")
+    expect(table).to_contain_text("2022/04/01 ～ 2023/01/11")  # the common date format
     expect(table).to_contain_text("3件")  # customers whose data retail could read
     expect(table).to_contain_text("3名")  # retail users who looked
     expect(table).to_contain_text("2事業者")
     expect(page.locator(".exposure-timeline svg")).to_be_visible()
+    # Every year on the axis is named, and each bar and dot has hover text.
+    years = page.locator(".exposure-timeline text.tl-year").all_text_contents()
+    assert years == [str(year) for year in range(int(years[0]), int(years[-1]) + 1)]
+    for mark in ("rect.tl-window", "circle.tl-view"):
+        marks = page.locator(f".exposure-timeline {mark}")
+        assert marks.count() == marks.locator("title").count() > 0
     screenshot(page, "19-exposure-report")
 
     with page.expect_download() as download_info:

@@ -7,6 +7,14 @@ proposed by `admin` and approved by `admin2`; each application is created, submi
 and encoded by its clerk, checked, released, returned or cancelled by its supervisor
 (never the same person) and built by `koji1`.
 
+Then the demo day's accesses (retail pages opened, contact details read) are made through
+the same services, and that day's sample is drawn into the access review queue, so an
+auditor has items to review at once. Audit events carry the time they were written and no
+other (nothing may backdate the trail), so the demo cannot have accesses on earlier days:
+the draw is of today, drawn before the day is over (`access_sample`'s `now` set to the
+day's end), and the periodic draw later finds today done. Last, the audit chain is sealed
+and verified (also on a rerun), so the chain status page shows a real chain.
+
 Idempotent: when the demo users already exist nothing is loaded. Refuses to run outside
 the embedded default (config.settings.local) with DEBUG off unless --force, so a
 production database never gets demo users. It ends by
@@ -29,12 +37,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone, translation
 
+from apps.access_review.models import SampleRun
+from apps.access_review.sampling import day_bounds, japan_day
+from apps.access_review.services import access_sample
 from apps.accounts.models import RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import PREFECTURES, ApplicationState
+from apps.audit.sealing import audit_seal
+from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
+from apps.retail.selectors import retail_application_open, retail_application_page
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
@@ -111,6 +126,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING("The demo data is already loaded; nothing changed.")
             )
+            self._seal_and_verify()
             self._print_logins(usernames, password, check=True)
             return
 
@@ -125,6 +141,12 @@ class Command(BaseCommand):
             len(demo["retailers"]),
             sum(counts.values()),
         )
+        sampled = self._draw_today()
+        self.stdout.write(
+            f"Access review: {sampled.sampled} of {sampled.population} accesses of "
+            f"{sampled.day.isoformat()} drawn into the review queue."
+        )
+        self._seal_and_verify()
         by_state = ", ".join(
             f"{state} {counts[state]}" for state in ApplicationState.values if counts[state]
         )
@@ -157,13 +179,59 @@ class Command(BaseCommand):
             entry["code"]: self._load_retailer(entry, people) for entry in demo["retailers"]
         }
         counts: Counter[str] = Counter()
+        applications: list[Application] = []
         for number, entry in enumerate(demo["applications"], start=1):
             try:
                 application = self._load_application(entry, people, retailers)
             except (DemoDataError, ValidationError, ServiceError, VaultError, KeyError) as exc:
                 raise DemoDataError(f"application #{number}: {_describe(exc)}") from exc
             counts[application.state] += 1
+            applications.append(application)
+        for number, entry in enumerate(demo.get("accesses", []), start=1):
+            try:
+                self._access(entry, people, applications)
+            except (ValidationError, ServiceError, VaultError, KeyError, IndexError) as exc:
+                raise DemoDataError(f"access #{number}: {_describe(exc)}") from exc
         return counts
+
+    def _access(
+        self, entry: dict[str, Any], people: dict[str, User], applications: list[Application]
+    ) -> None:
+        """One access of the demo day, through the service its page calls (which records it)."""
+        user = people[entry["user"]]
+        view = entry.get("view")
+        if view == "list":
+            retail_application_page(user=user)
+        elif view == "detail":
+            reference = applications[int(entry["application"]) - 1].reference
+            retail_application_open(user=user, reference=reference or "")
+        elif entry.get("reveal"):
+            application_reveal_customer(
+                acting_user=user,
+                application_id=applications[int(entry["application"]) - 1].pk,
+                purpose=entry["reveal"],
+            )
+        else:
+            raise DemoDataError(f"an access needs `view` or `reveal`: {sorted(entry)}")
+
+    def _draw_today(self) -> SampleRun:
+        """Today's sample, drawn now: the demo's accesses all happen today (see the module
+        docstring), and a queue that fills only tomorrow shows an auditor nothing."""
+        today = japan_day(timezone.now())
+        _start, end = day_bounds(today)
+        grace = datetime.timedelta(minutes=settings.SHADAN_ACCESS_SAMPLE_GRACE_MINUTES)
+        # access_sample refuses a day that is not over: ask it as of the day's end.
+        return access_sample(day=today, now=end + grace).run
+
+    def _seal_and_verify(self) -> None:
+        """What the periodic tasks do, once, so the chain status page has a chain."""
+        sealed = audit_seal()
+        report = audit_verify(record=True)
+        state = "intact" if report.ok else "NOT intact"
+        self.stdout.write(
+            f"Audit chain: sealed {sealed.sealed} event(s), head seq {sealed.head_seq}; "
+            f"verified {report.events_checked} event(s): {state}."
+        )
 
     def _load_user(self, entry: dict[str, Any], password: str) -> User:
         try:
