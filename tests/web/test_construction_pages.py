@@ -245,7 +245,8 @@ def test_completion_is_recorded_with_its_date(client, work, construction):
     client.force_login(construction)
 
     response = client.post(
-        reverse("construction-complete", args=[app.pk]), {"completed_on": day.isoformat(), "confirm": "on"}
+        reverse("construction-complete", args=[app.pk]),
+        {"completed_on": day.isoformat(), "confirm": "on"},
     )
 
     assert response.status_code == 302
@@ -261,7 +262,9 @@ def test_completion_accepts_full_width_digits(client, work, construction):
     today = timezone.localdate()
     typed = f"{today:%Y/%m/%d}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
 
-    response = client.post(reverse("construction-complete", args=[app.pk]), {"completed_on": typed, "confirm": "on"})
+    response = client.post(
+        reverse("construction-complete", args=[app.pk]), {"completed_on": typed, "confirm": "on"}
+    )
 
     assert response.status_code == 302
     assert _reload(app).completed_on == today
@@ -304,7 +307,9 @@ def test_energization_without_a_date_is_refused(client, work, construction):
     app = work("constructed")
     client.force_login(construction)
 
-    response = client.post(reverse("construction-energize", args=[app.pk]), {"energized_on": "", "confirm": "on"})
+    response = client.post(
+        reverse("construction-energize", args=[app.pk]), {"energized_on": "", "confirm": "on"}
+    )
 
     assert response.status_code == 200
     assert 'class="error"' in response.content.decode().split('data-field="energized_on"')[1]
@@ -355,9 +360,7 @@ def test_energization_is_not_recorded_until_it_is_confirmed(client, work, constr
     assert _reload(app).state == "constructed"
 
 
-def test_the_energization_form_names_the_completion_date_it_must_follow(
-    client, work, construction
-):
+def test_the_energization_form_names_the_completion_date_it_must_follow(client, work, construction):
     app = work("constructed")
     completed = _reload(app).completed_on
     html = _get(client, construction, "construction-detail", app.pk)
