@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .normalize import to_halfwidth
@@ -62,6 +63,14 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def _confirm_field(label: Any) -> forms.BooleanField:
+    """A required tick: the step cannot be undone, so it is confirmed before it is recorded
+    (a checkbox rather than a script dialog: the CSP allows no inline script)."""
+    field = forms.BooleanField(label=label, required=True)
+    field.error_messages["required"] = _("Tick the box to confirm before recording.")
+    return field
+
+
 class CompleteForm(forms.Form):
     completed_on = WorkDateField(label=_("construction completed on"), widget=_date_widget())
 
@@ -69,12 +78,26 @@ class CompleteForm(forms.Form):
         kwargs.setdefault("initial", {"completed_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
         self.fields["completed_on"].error_messages["invalid"] = _("Enter a date like 2026-04-01.")
+        self.fields["confirm"] = _confirm_field(
+            _("I confirm the construction is complete; this cannot be undone.")
+        )
 
 
 class EnergizeForm(forms.Form):
     energized_on = WorkDateField(label=_("energized on"), widget=_date_widget())
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, completed_on: datetime.date | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("initial", {"energized_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
-        self.fields["energized_on"].error_messages["invalid"] = _("Enter a date like 2026-04-01.")
+        field = self.fields["energized_on"]
+        field.error_messages["invalid"] = _("Enter a date like 2026-04-01.")
+        if completed_on is not None:
+            # Say which earlier date it must follow (the service refuses an earlier one).
+            field.help_text = _(
+                "On or after the completion date (%(date)s), and not in the future."
+            ) % {"date": date_format(completed_on, "SHORT_DATE_FORMAT")}
+        self.fields["confirm"] = _confirm_field(
+            _("I confirm the supply is energized; this cannot be undone.")
+        )

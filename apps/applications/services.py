@@ -605,6 +605,34 @@ def application_energize(
     return application
 
 
+def application_discard(
+    *, acting_user: User, application_id: int, expected_version: int | None = None
+) -> None:
+    """Delete a draft that was never submitted, on its author's word.
+
+    Nobody else has seen it (drafts are their author's own, nothing was encoded, retail was
+    never told), so the row goes rather than staying as "cancelled"; the audit event keeps
+    its id, reference and version. Its vault record is then referenced by nothing, and
+    `vault_sweep` crypto-shreds it on its next run (see docs/decisions.md).
+    """
+    require(acting_user, "applications.change_application", division=TD)
+    with transaction.atomic():
+        application = _lock(application_id)
+        _check_version(application, expected_version)
+        if application.state != S.DRAFT:
+            raise WrongState(_("Only a draft can be discarded."))
+        if application.created_by_id != acting_user.pk:
+            raise NotAllowed(_("Only the person who wrote a draft may discard it."))
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_DISCARDED,
+            obj=application,
+            details={"version": application.version},
+        )
+        Application.objects.filter(pk=application.pk).delete()  # contributions go with it
+    logger.info("application discarded id=%s", application_id)
+
+
 def application_cancel(
     *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
 ) -> Application:

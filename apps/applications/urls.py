@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", clerk.application_detail, name="application-detail"),
     path("<int:pk>/edit/", clerk.application_edit, name="clerk-edit"),
     path("<int:pk>/submit/", clerk.application_submit, name="clerk-submit"),
+    path("<int:pk>/discard/", clerk.application_discard, name="clerk-discard"),
     path("<int:pk>/encode/", clerk.application_encode, name="clerk-encode"),
     path("<int:pk>/retailer/", clerk.change_retailer, name="clerk-change-retailer"),
 ]

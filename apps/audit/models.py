@@ -35,6 +35,7 @@ class AuditAction(models.TextChoices):
     APPLICATION_COMPLETED = "application.completed", _("Construction completed")
     APPLICATION_ENERGIZED = "application.energized", _("Energized")
     APPLICATION_CANCELLED = "application.cancelled", _("Application cancelled")
+    APPLICATION_DISCARDED = "application.discarded", _("Draft discarded")
     APPLICATION_RETAILER_CHANGED = "application.retailer_changed", _("Retailer changed")
     MASKING_INVALIDATED = "application.masking_invalidated", _("Masking invalidated by a change")
     # Reads

@@ -5,9 +5,13 @@ after the audit record: the outbox rows commit (or roll back) with the transitio
 the relay delivers them afterwards. Cost per transition: one query for the recipients,
 one for the keys already written and one bulk INSERT.
 
-Who hears of what (people who must act, and the clerks whose work came back):
+Who hears of what (the people whose role does the next step, and the clerks whose work
+came back):
 
-- submitted: T&D supervisors (the encoding is due; they answer for the SLA);
+- submitted: the clerks who created or edited the draft, the submitter excepted (the
+  encoding is the clerk's next step; usually the submitter wrote the draft, so nobody is
+  told). Supervisors are not told: they do not encode, and the SLA sweep
+  (`apps.notifications.sla`) tells them when the encoding is overdue;
 - encoded: T&D supervisors who may verify it (not those who shaped this version);
 - returned: the clerks who created, edited or encoded it (they must correct and re-encode);
 - verified: the same clerks (their work passed; retail sees the masked record);
@@ -83,7 +87,8 @@ def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...
     """The roles that hear of `event` and a further condition on the user."""
     everyone = Q()
     if event == SUBMITTED:
-        return (RoleCode.SUPERVISOR,), everyone
+        # The encoding is a clerk's next step: the clerks whose draft this is hear of it.
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
     if event == ENCODED:
         # Four-eyes: whoever shaped any version up to this one cannot verify it.
         shaped = ApplicationContribution.objects.filter(

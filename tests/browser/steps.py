@@ -222,9 +222,11 @@ def reveal_contact(page: Any, purpose: str) -> None:
 
 def record_completion_and_energization(page: Any, on: datetime.date) -> None:
     page.fill("[data-testid=complete-form] input[name=completed_on]", on.isoformat())
+    page.check("[data-testid=complete-form] input[name=confirm]")
     click_and_wait(page, "[data-testid=complete-form] button[type=submit]")
     expect(page.locator("[data-testid=state]")).to_have_class(re.compile(r"state-constructed"))
     page.fill("[data-testid=energize-form] input[name=energized_on]", on.isoformat())
+    page.check("[data-testid=energize-form] input[name=confirm]")
     click_and_wait(page, "[data-testid=energize-form] button[type=submit]")
     expect(page.locator("[data-testid=state]")).to_have_class(re.compile(r"state-energized"))
 

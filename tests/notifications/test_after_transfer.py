@@ -43,9 +43,9 @@ def _badge(response) -> str | None:
 def test_a_message_queued_before_a_transfer_is_not_delivered_after_it(
     new_application, clerk, supervisor, administrator
 ):
-    # given: submitting queues "waiting to be encoded" for the T&D supervisors
-    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
-    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.submitted")
+    # given: encoding queues "waiting for the second-person check" for the T&D supervisors
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.encoded")
     assert queued.delivered_at is None
 
     # when: the supervisor moves to retail before the relay runs
@@ -61,7 +61,7 @@ def test_a_message_queued_before_a_transfer_is_not_delivered_after_it(
     event = AuditEvent.objects.get(action=AuditAction.NOTIFICATION_DROPPED)
     assert event.details == {
         "message": queued.pk,
-        "kind": "application.submitted",
+        "kind": "application.encoded",
         "recipient": supervisor.pk,
         "division": "td",
         "roles": ["supervisor"],
@@ -77,13 +77,13 @@ def test_a_message_queued_before_a_transfer_is_not_delivered_after_it(
 def test_a_message_is_not_delivered_to_someone_who_lost_the_role_it_was_written_for(
     new_application, clerk, supervisor, administrator
 ):
-    advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     user_grant_role(acting_user=administrator, user_id=supervisor.pk, role="clerk")
     user_revoke_role(acting_user=administrator, user_id=supervisor.pk, role="supervisor")
 
     relay_due()
 
-    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.submitted")
+    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.encoded")
     assert queued.drop_reason == DropReason.ROLE
     assert not InboxEntry.objects.filter(user=supervisor).exists()
 
@@ -91,11 +91,11 @@ def test_a_message_is_not_delivered_to_someone_who_lost_the_role_it_was_written_
 def test_a_message_is_delivered_to_someone_who_still_holds_division_and_role(
     new_application, clerk, supervisor
 ):
-    advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
     relay_due()
 
-    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.submitted")
+    queued = OutboxMessage.objects.get(recipient=supervisor, kind="application.encoded")
     assert queued.delivered_at is not None and queued.dropped_at is None
     assert InboxEntry.objects.get(user=supervisor).division == "td"
 
@@ -119,7 +119,7 @@ def test_a_message_about_the_persons_own_account_is_written_for_their_division(
 def moved_to_retail(new_application, clerk, supervisor, administrator):
     """A supervisor with read and unread T&D entries, then transferred to retail."""
     for _ in range(3):
-        advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+        advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     relay_due()
     td_entries = list(InboxEntry.objects.filter(user=supervisor).order_by("id"))
     assert len(td_entries) == 3

@@ -96,7 +96,7 @@ def test_each_transition_tells_the_people_who_must_act(new_application, staff):
 
     assert steps == [
         {},  # created: the clerk goes on by themselves
-        {"application.submitted": {sup.pk, sup2.pk}},
+        {},  # submitted by its author: the encoding is their own next step
         {"application.encoded": {sup.pk, sup2.pk}},
         {"application.returned": {clerk.pk}},
         {"application.encoded": {sup.pk, sup2.pk}},  # same version, a new encoding
@@ -107,6 +107,18 @@ def test_each_transition_tells_the_people_who_must_act(new_application, staff):
     ]
     # Every message points at the application; retail, audit and admin heard nothing.
     assert set(OutboxMessage.objects.values_list("application_id", flat=True)) == {pk}
+
+
+def test_a_submission_tells_the_clerk_whose_draft_it_is_and_no_supervisor(
+    retailer, clerk, supervisor, supervisor2
+):
+    author = _person("clerk_author", "td", "clerk")
+    app = app_services.application_create(acting_user=author, data=application_input(retailer))
+    before = _ids()
+    app_services.application_submit(acting_user=clerk, application_id=app.pk)
+
+    # the encoding is a clerk's next step; supervisors hear only from the SLA sweep
+    assert _new_since(before) == {"application.submitted": {author.pk}}
 
 
 def test_a_supervisor_who_shaped_the_version_is_not_asked_to_verify_it(retailer, clerk, supervisor):
@@ -143,16 +155,16 @@ def test_inactive_and_transferred_people_are_not_told(new_application, clerk, su
     from apps.accounts.services import user_transfer
 
     user_transfer(acting_user=None, user_id=moved.pk, to_division="retail")
-    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
-    assert _sent() == {"application.submitted": {supervisor.pk}}
+    assert _sent() == {"application.encoded": {supervisor.pk}}
     assert app.pk == OutboxMessage.objects.get().application_id
 
 
 def test_the_messages_roll_back_with_the_transition(new_application, clerk, supervisor):
-    app = new_application()
+    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
     with pytest.raises(RuntimeError), transaction.atomic():
-        app_services.application_submit(acting_user=clerk, application_id=app.pk)
+        app_services.application_encode(acting_user=clerk, application_id=app.pk)
         assert OutboxMessage.objects.exists()
         raise RuntimeError
     assert not OutboxMessage.objects.exists()
@@ -174,15 +186,13 @@ def test_a_refused_encoding_tells_nobody(new_application, clerk, supervisor):
 
 
 def test_writing_the_same_event_twice_writes_nothing_more(new_application, clerk, supervisor):
-    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     app.refresh_from_db()
-    again = workflow.notify_application_event(
-        event=workflow.SUBMITTED, application=app, actor=clerk
-    )
+    again = workflow.notify_application_event(event=workflow.ENCODED, application=app, actor=clerk)
     assert again == 0
     assert OutboxMessage.objects.count() == 1
     keys = list(OutboxMessage.objects.values_list("dedupe_key", flat=True))
-    assert keys[0].startswith(f"application.submitted:a{app.pk}:v{app.version}:")
+    assert keys[0].startswith(f"application.encoded:a{app.pk}:v{app.version}:")
     assert keys[0].endswith(f":u{supervisor.pk}")
 
 

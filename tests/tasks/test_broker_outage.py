@@ -138,7 +138,7 @@ def test_transitions_go_on_without_the_broker_and_nothing_is_lost(
 
     # Every transition succeeded; each commit that wrote a message tried the broker once.
     assert app.state == "energized"
-    assert commits_that_wrote == 6  # submit, encode, return, encode, verify, release
+    assert commits_that_wrote == 5  # encode, return, encode, verify, release
     assert len(broker_down["publish"]) == len(broker_down["refused"]) == commits_that_wrote
     # ... and gave up after at most two connection attempts each (no long retry loop).
     marks = [*broker_down["publish"], len(broker_down["connect"])]
@@ -147,7 +147,7 @@ def test_transitions_go_on_without_the_broker_and_nothing_is_lost(
         relay.apply_async(retry=False)
 
     waiting = list(OutboxMessage.objects.all())
-    assert len(waiting) == 9  # 2 submitted, 2+2 encoded, 1 returned, 1 verified, 1 released
+    assert len(waiting) == 7  # 2+2 encoded, 1 returned, 1 verified, 1 released
     assert all(m.delivered_at is None and m.attempts == 0 for m in waiting)
     assert not InboxEntry.objects.exists()
     # The broker is back: a worker relays on beat's behalf (twice, as two ticks would).
@@ -165,4 +165,4 @@ def test_transitions_go_on_without_the_broker_and_nothing_is_lost(
     assert sorted(entries) == sorted((m.pk, m.recipient_id) for m in delivered)
     sent = Counter((tuple(m["to"]), m["subject"]) for m in mails(worker.mail_log))
     expected = Counter(((m.recipient.email,), m.subject) for m in delivered)
-    assert sent == expected and sum(sent.values()) == 9
+    assert sent == expected and sum(sent.values()) == 7

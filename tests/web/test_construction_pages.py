@@ -245,7 +245,8 @@ def test_completion_is_recorded_with_its_date(client, work, construction):
     client.force_login(construction)
 
     response = client.post(
-        reverse("construction-complete", args=[app.pk]), {"completed_on": day.isoformat()}
+        reverse("construction-complete", args=[app.pk]),
+        {"completed_on": day.isoformat(), "confirm": "on"},
     )
 
     assert response.status_code == 302
@@ -261,7 +262,9 @@ def test_completion_accepts_full_width_digits(client, work, construction):
     today = timezone.localdate()
     typed = f"{today:%Y/%m/%d}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
 
-    response = client.post(reverse("construction-complete", args=[app.pk]), {"completed_on": typed})
+    response = client.post(
+        reverse("construction-complete", args=[app.pk]), {"completed_on": typed, "confirm": "on"}
+    )
 
     assert response.status_code == 302
     assert _reload(app).completed_on == today
@@ -273,7 +276,7 @@ def test_completion_in_the_future_is_refused_and_the_date_kept(client, work, con
     tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
 
     response = client.post(
-        reverse("construction-complete", args=[app.pk]), {"completed_on": tomorrow}
+        reverse("construction-complete", args=[app.pk]), {"completed_on": tomorrow, "confirm": "on"}
     )
 
     assert response.status_code == 200
@@ -291,7 +294,7 @@ def test_energization_is_recorded_with_its_date(client, work, construction):
 
     response = client.post(
         reverse("construction-energize", args=[app.pk]),
-        {"energized_on": timezone.localdate().isoformat()},
+        {"energized_on": timezone.localdate().isoformat(), "confirm": "on"},
     )
 
     assert response.status_code == 302
@@ -304,7 +307,9 @@ def test_energization_without_a_date_is_refused(client, work, construction):
     app = work("constructed")
     client.force_login(construction)
 
-    response = client.post(reverse("construction-energize", args=[app.pk]), {"energized_on": ""})
+    response = client.post(
+        reverse("construction-energize", args=[app.pk]), {"energized_on": "", "confirm": "on"}
+    )
 
     assert response.status_code == 200
     assert 'class="error"' in response.content.decode().split('data-field="energized_on"')[1]
@@ -317,13 +322,52 @@ def test_energizing_work_not_completed_is_refused_with_a_message(client, work, c
 
     response = client.post(
         reverse("construction-energize", args=[app.pk]),
-        {"energized_on": timezone.localdate().isoformat()},
+        {"energized_on": timezone.localdate().isoformat(), "confirm": "on"},
     )
 
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert 'class="message error"' in page
     assert _reload(app).state == "released"
+
+
+def test_completion_is_not_recorded_until_it_is_confirmed(client, work, construction):
+    app = work()
+    client.force_login(construction)
+    day = timezone.localdate().isoformat()
+
+    response = client.post(reverse("construction-complete", args=[app.pk]), {"completed_on": day})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="error"' in html.split('data-field="confirm"')[1].split("</div>")[0]
+    assert f'value="{day}"' in html.split('data-field="completed_on"')[1].split("</div>")[0]
+    assert _reload(app).state == "released"
+
+
+def test_energization_is_not_recorded_until_it_is_confirmed(client, work, construction):
+    app = work("constructed")
+    client.force_login(construction)
+
+    response = client.post(
+        reverse("construction-energize", args=[app.pk]),
+        {"energized_on": timezone.localdate().isoformat()},
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="error"' in html.split('data-field="confirm"')[1].split("</div>")[0]
+    assert _reload(app).state == "constructed"
+
+
+def test_the_energization_form_names_the_completion_date_it_must_follow(client, work, construction):
+    app = work("constructed")
+    completed = _reload(app).completed_on
+    html = _get(client, construction, "construction-detail", app.pk)
+
+    field = html.split('data-field="energized_on"')[1].split("</div>")[0]
+    assert f"{completed:%Y/%m/%d}" in field
+    assert 'name="confirm"' in html.split('data-testid="energize-form"')[1]
 
 
 # --- who may open these pages ---------------------------------------------------------
@@ -351,6 +395,7 @@ def test_other_roles_are_refused(request, client, work, method, name, with_pk, p
         "purpose": "scheduling",
         "completed_on": timezone.localdate().isoformat(),
         "energized_on": timezone.localdate().isoformat(),
+        "confirm": "on",
     }
 
     response = getattr(client, method)(url, data if method == "post" else {})

@@ -68,6 +68,7 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "application-detail":    (LOGIN, 200,  200,  403,  404,  403,  403),
     "clerk-edit":            (LOGIN, 200,  403,  403,  404,  403,  403),
     "clerk-submit":          (LOGIN, 405,  403,  403,  404,  403,  403),
+    "clerk-discard":         (LOGIN, 200,  403,  403,  404,  403,  403),  # asks to confirm
     "clerk-encode":          (LOGIN, 200,  403,  403,  404,  403,  403),
     "clerk-change-retailer": (LOGIN, 200,  403,  403,  404,  403,  403),
     # supervisor (上長)
@@ -128,6 +129,7 @@ STATE_FOR = {
     "application-detail": "entered",
     "clerk-edit": "entered",
     "clerk-submit": "draft",
+    "clerk-discard": "draft",
     "clerk-encode": "entered",
     "clerk-change-retailer": "verified",
     "review-page": "encoded",
@@ -341,7 +343,7 @@ def test_a_retail_user_gets_404_not_403_on_every_td_url(
                 refused.append(f"{method.upper()} {name}: {status}")
 
     assert refused == []
-    assert len(project_urls(TD_URLCONFS)) == 19
+    assert len(project_urls(TD_URLCONFS)) == 20
 
 
 def test_a_retail_user_gets_the_same_404_for_a_td_page_as_for_nothing_at_all(signed_in):

@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -245,6 +246,9 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "construction_link": me.has(CONSTRUCTION) and application.state in POST_RELEASE_STATES,
             "can_edit": is_clerk and application.state in EDITABLE_STATES,
             "can_submit": is_clerk and application.state == S.DRAFT,
+            "can_discard": is_clerk
+            and application.state == S.DRAFT
+            and application.created_by_id == request.user.pk,
             "can_encode": is_clerk and _can_encode(application),
             "can_change_retailer": is_clerk and application.state != S.CANCELLED,
         },
@@ -277,6 +281,42 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Submitted. The application now waits to be encoded."))
     return _to_detail(pk)
+
+
+@role_required(CLERK)
+def application_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what will be discarded, and the button; POST: discard it (the author's draft
+    only; the service says why not otherwise)."""
+    application = _get(pk)
+    if request.method == "POST":
+        form = VersionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("The page was out of date. Look at the application again."))
+            return redirect("clerk-discard", pk=pk)
+        try:
+            services.application_discard(
+                acting_user=acting_user(request),
+                application_id=pk,
+                expected_version=form.cleaned_data["version"],
+            )
+        except ServiceError as refused:
+            messages.error(request, str(refused.message))
+            return _to_detail(pk)
+        messages.success(
+            request,
+            _("The draft %(reference)s is discarded.") % {"reference": application.reference},
+        )
+        return redirect(f"{reverse('clerk-list')}?state=draft")
+    return render(
+        request,
+        "applications/discard.html",
+        {
+            "application": application,
+            "masking_state": application.masking_state,
+            "discardable": application.state == S.DRAFT
+            and application.created_by_id == request.user.pk,
+        },
+    )
 
 
 # --- encode -------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def _render_detail(
         "contact": contact,
         "contact_purpose": RevealPurpose(contact_purpose).label if contact_purpose else "",
         "complete_form": complete_form or CompleteForm(),
-        "energize_form": energize_form or EnergizeForm(),
+        "energize_form": energize_form or EnergizeForm(completed_on=application.completed_on),
     }
     return render(request, "applications/construction_detail.html", context)
 
@@ -172,13 +172,18 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _completed_on(pk: int) -> Any:
+    """The date the energization must follow, for the form's help text (None if unknown)."""
+    return _work().filter(pk=pk).values_list("completed_on", flat=True).first()
+
+
 @role_required(RoleCode.CONSTRUCTION)
 @require_POST
 def energize(request: HttpRequest, pk: int) -> HttpResponse:
     return _record_step(
         request,
         pk,
-        form=EnergizeForm(request.POST),
+        form=EnergizeForm(request.POST, completed_on=_completed_on(pk)),
         field="energized_on",
         record=services.application_energize,
         done=_("Energization of %(reference)s is recorded."),
