@@ -1,5 +1,6 @@
-"""The inbox in a real browser: a clerk's submit and encode (through the services, the
-relay running in-process as in the embedded default) reach the supervisors; the
+"""The inbox in a real browser: a clerk's encode (through the services, the relay
+running in-process as in the embedded default) reaches the supervisors, the submit
+before it does not (encoding is the clerk's own step); the
 supervisor sees the unread count in the header, opens the inbox, follows the link to
 the review page, and marks everything read. No customer data anywhere on the way."""
 
@@ -30,20 +31,23 @@ def test_a_supervisor_follows_the_inbox_to_the_review_page(page: Any) -> None:
     app_services.application_encode(acting_user=clerk, application_id=app.pk)
     pii = vault_read(app.customer_ref)
     secrets = [pii.name, pii.name_kana, pii.phone, pii.email]
-    assert InboxEntry.objects.filter(user__username="super_inbox").count() == 2
+    kinds = InboxEntry.objects.filter(user__username="super_inbox").values_list(
+        "message__kind", flat=True
+    )
+    assert list(kinds) == ["application.encoded"]
 
     sign_in(page, "super_inbox", PASSWORD)
     badge = page.locator("header [data-testid=inbox-unread]")
-    expect(badge).to_contain_text("2")
+    expect(badge).to_contain_text("1")
     click_and_wait(page, "header [data-testid=nav-inbox]")
 
     rows = page.locator("[data-testid=inbox-list] tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(str(app.reference))
     assert_absent(page.content(), secrets, "the inbox")
     screenshot(page, "18-inbox")
 
-    # The newest message (encoded) leads to the side-by-side review page.
+    # The message leads to the side-by-side review page.
     click_and_wait(page, "[data-testid=inbox-list] tbody tr:first-child a")
     assert page.url.endswith(f"/review/{app.pk}/")
 
