@@ -1,7 +1,8 @@
 """Reads that shape T&D pages: queues with counts and ages, application lists.
 
 No personal data here: these read the shared tables only. Each queue is one query
-(COUNT and MIN together); list pages select the retailer with the row.
+(its oldest item with a count capped at COUNT_CAP riding along); list pages select the
+retailer with the row.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+from apps.core.counting import COUNT_CAP, capped_count
 
 from .models import Application
 from .states import POST_RELEASE_STATES
@@ -27,10 +29,11 @@ from .states import MaskingState as M
 class Queue:
     key: str
     label: str | Promise
-    count: int
+    count: int  # at most COUNT_CAP; `count_capped` says there are more
     oldest: datetime.datetime | None
     url_name: str
     url_query: str = ""
+    count_capped: bool = False
 
     @property
     def oldest_age(self) -> datetime.timedelta | None:
@@ -45,8 +48,25 @@ def _queue(
     url_name: str,
     url_query: str = "",
 ) -> Queue:
-    found = queryset.aggregate(count=Count("id"), oldest=Min(since))
-    return Queue(key, label, found["count"], found["oldest"], url_name, url_query)
+    # The oldest item (NULLs last, as MIN ignores them) with the capped count riding
+    # along: one query whose cost stops at COUNT_CAP rows, however long the queue grows.
+    found = (
+        queryset.order_by(F(since).asc(nulls_last=True))
+        .annotate(queue_count=capped_count(queryset, COUNT_CAP))
+        .values(since, "queue_count")
+        .first()
+    )
+    count = found["queue_count"] if found else 0
+    oldest = found[since] if found else None
+    return Queue(
+        key,
+        label,
+        min(count, COUNT_CAP),
+        oldest,
+        url_name,
+        url_query,
+        count_capped=count > COUNT_CAP,
+    )
 
 
 def drafts_of(user: User) -> QuerySet[Application]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import transaction
-from django.db.models import Exists, F, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
@@ -28,13 +28,13 @@ from apps.applications.normalize import to_halfwidth
 from apps.applications.projection import FIELD_NAMES, RetailApplication, projection_from_values
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record, audit_record_each
+from apps.core.counting import COUNT_CAP, capped_count
 from apps.core.errors import NotFound
 from apps.publication.models import PublishedApplication
 
 RETAIL_PAGE_SIZE = 25
-# The list counts its rows up to here and then says "more than": an exact count walks
+# The list counts its rows up to COUNT_CAP and then says "more than": an exact count walks
 # every visible row on every page, and past a thousand nobody pages through the list.
-COUNT_CAP = 1000
 ORDER = ("-verified_at", "-application_id")
 # What a retail query loads: the projection, the cursor's key, the id as "id".
 COLUMNS = (*FIELD_NAMES, "verified_at")
@@ -147,12 +147,7 @@ def retail_application_page(
     searched = _searched(user, search)
     number = _page_number(page_number)
     # The capped count rides along with the page's rows: one query, not two.
-    capped_count = Func(
-        Subquery(searched.order_by().values("application_id")[: COUNT_CAP + 1]),
-        template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
-        output_field=IntegerField(),
-    )
-    rows_query = searched.annotate(visible_count=capped_count).values(
+    rows_query = searched.annotate(visible_count=capped_count(searched, COUNT_CAP)).values(
         *COLUMNS, "visible_count", **_ID
     )
     count: int | None = None
@@ -284,4 +279,18 @@ def _reference(term: str) -> str:
 
 
 def retail_application_count(*, user: User | AnonymousUser) -> int:
+    """The exact number of applications visible to `user` (walks every visible row)."""
     return _visible(user).count()
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    count: int  # at most COUNT_CAP
+    capped: bool  # there are more than COUNT_CAP
+
+
+def retail_application_count_capped(*, user: User | AnonymousUser) -> CappedCount:
+    """How many applications `user` sees, counted up to COUNT_CAP: what the home page
+    shows on every view, so it stops after COUNT_CAP + 1 rows."""
+    count = _visible(user).order_by()[: COUNT_CAP + 1].count()
+    return CappedCount(count=min(count, COUNT_CAP), capped=count > COUNT_CAP)

@@ -14,6 +14,7 @@ from apps.accounts.models import RoleCode
 from apps.applications.states import MaskingState
 from apps.core.errors import NotFound
 from apps.web.access import acting_user, role_required
+from apps.web.templatetags.shadan import url_prefix
 
 from .forms import RetailSearchForm
 from .selectors import retail_application_open, retail_application_page
@@ -43,6 +44,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
             "search": search,
             "page": page,
             "masking_state": VERIFIED,
+            "detail_prefix": url_prefix("retail-detail"),
         },
     )
 

@@ -16,7 +16,7 @@ from apps.accounts.models import RoleCode
 from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
 from apps.core.errors import ServiceError
-from apps.retail.selectors import retail_application_count
+from apps.retail.selectors import retail_application_count_capped
 from apps.retailers import selectors as retailer_selectors
 
 from .access import acting_user, persona
@@ -49,7 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "review_waiting": waiting,
-            "retail_count": retail_application_count(user=me.user) if me.is_retail else None,
+            "retail_count": (
+                retail_application_count_capped(user=me.user) if me.is_retail else None
+            ),
             "is_auditor": me.has(RoleCode.AUDITOR),
             "is_administrator": me.has(RoleCode.ADMINISTRATOR),
             "admin_pending": _admin_pending() if me.has(RoleCode.ADMINISTRATOR) else None,

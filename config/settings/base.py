@@ -70,6 +70,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# No "loaders": Django then wraps the filesystem and app loaders in its cached loader,
+# so a process compiles each template once (tests/config/test_production_settings.py).
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

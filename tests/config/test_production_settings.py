@@ -1,4 +1,5 @@
-"""Production reads its mail relay and beat's schedule file from the environment."""
+"""Production reads its mail relay, beat's schedule file and database connection lifetime
+from the environment, and renders through the cached template loader."""
 
 from __future__ import annotations
 
@@ -16,10 +17,19 @@ import json, django
 import config  # chooses the settings from SHADAN_ENV, as every entry point does
 django.setup()
 from django.conf import settings as s
-print(json.dumps({k: getattr(s, k) for k in (
+from django.template import engines
+values = {k: getattr(s, k) for k in (
     "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
     "EMAIL_USE_TLS", "EMAIL_USE_SSL", "CELERY_BEAT_SCHEDULE_FILENAME", "SECURE_PROXY_SSL_HEADER",
-)}))
+)}
+values["CONNECTIONS"] = {
+    alias: [db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]] for alias, db in s.DATABASES.items()
+}
+values["TEMPLATE_LOADERS"] = [
+    type(loader).__module__ + "." + type(loader).__name__
+    for loader in engines["django"].engine.template_loaders
+]
+print(json.dumps(values))
 """
 
 
@@ -78,3 +88,32 @@ def test_beats_schedule_file_is_outside_the_code_and_configurable():
 def test_production_trusts_the_proxys_x_forwarded_proto():
     values = json.loads(_production().stdout.strip().splitlines()[-1])
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_production_keeps_database_connections_open_for_a_minute_and_checks_them_first():
+    values = json.loads(_production().stdout.strip().splitlines()[-1])
+
+    assert values["CONNECTIONS"] == {"default": [60, True], "vault": [60, True]}
+
+
+def test_production_takes_the_connection_lifetime_from_the_environment():
+    chosen = json.loads(_production(DJANGO_CONN_MAX_AGE="300").stdout.strip().splitlines()[-1])
+    closed = json.loads(_production(DJANGO_CONN_MAX_AGE="0").stdout.strip().splitlines()[-1])
+
+    assert chosen["CONNECTIONS"] == {"default": [300, True], "vault": [300, True]}
+    assert closed["CONNECTIONS"] == {"default": [0, True], "vault": [0, True]}
+
+
+def test_production_refuses_a_negative_connection_lifetime():
+    result = _production(DJANGO_CONN_MAX_AGE="-1")
+
+    assert result.returncode != 0
+    assert "DJANGO_CONN_MAX_AGE" in result.stderr
+
+
+def test_production_renders_through_the_cached_template_loader():
+    # Django wraps the loaders in the cached one when TEMPLATES sets no "loaders"; a
+    # "loaders" option added later must keep it, or every page re-reads its templates.
+    values = json.loads(_production().stdout.strip().splitlines()[-1])
+
+    assert values["TEMPLATE_LOADERS"] == ["django.template.loaders.cached.Loader"]

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.applications.selectors import supervisor_queues
 from apps.web.templatetags.shadan import age
 from tests.conftest import advance
 
@@ -105,3 +106,76 @@ def test_auditors_header_links_their_three_pages_and_nobody_elses_does(
     for other in (supervisor, retail_user):
         html = _home(Client(), other)
         assert not any(f'href="{url}"' in html for url in auditor_pages)
+
+
+def test_a_long_queue_shows_the_cap_and_a_plus_and_its_query_stops_there(
+    client, new_application, clerk, supervisor, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.applications import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for _ in range(3):
+        advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    client.force_login(supervisor)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("home")).content.decode()
+
+    row = html.split('data-queue="to_verify"')[1].split("</tr>")[0]
+    assert '<td class="num">2+</td>' in row
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts
+    # Every count on the page reads at most the cap and one more row.
+    assert all("LIMIT 3" in sql for sql in counts)
+
+
+def test_a_queue_exactly_at_the_cap_shows_no_plus(
+    client, new_application, clerk, supervisor, monkeypatch
+):
+    from apps.applications import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for _ in range(2):
+        advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    row = _home(client, supervisor).split('data-queue="to_verify"')[1].split("</tr>")[0]
+
+    assert '<td class="num">2</td>' in row
+
+
+def test_the_queues_age_is_its_oldest_item(client, new_application, clerk, supervisor):
+    older = new_application()
+    advance(older, "encoded", clerk=clerk, supervisor=supervisor)
+    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    older.refresh_from_db()
+
+    (to_verify,) = [q for q in supervisor_queues() if q.key == "to_verify"]
+
+    assert (to_verify.count, to_verify.count_capped) == (2, False)
+    assert to_verify.oldest == older.encoded_at
+
+
+def test_the_retail_home_counts_up_to_the_cap_and_says_more_than(
+    client, new_application, clerk, supervisor, retail_user, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.retail import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    for _ in range(2):
+        advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    client.force_login(retail_user)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("home")).content.decode()
+
+    said = ("1 件超の申込みが小売部門に表示されています", "More than 1 applications are visible")
+    assert any(words in html for words in said)
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts
+    assert all("LIMIT 2" in sql for sql in counts)

@@ -44,6 +44,7 @@ from apps.core.errors import ServiceError, StaleVersion
 from apps.vault.types import CustomerPII
 from apps.web.access import acting_user, persona, personal_data, role_required
 from apps.web.forms import add_service_error
+from apps.web.templatetags.shadan import url_prefix
 
 PAGE_SIZE = 50
 CLERK = RoleCode.CLERK
@@ -125,6 +126,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
             "chosen": chosen,
             "page": page,
             "rows": [(app, now - app.created_at) for app in page.object_list],
+            "detail_prefix": url_prefix("application-detail"),
         },
     )
 

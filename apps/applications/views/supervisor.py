@@ -26,6 +26,7 @@ from apps.accounts.models import RoleCode
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
+from apps.web.templatetags.shadan import url_prefix
 
 from .. import selectors, services
 from ..forms_review import CancelForm, QueueFilterForm, ReturnForm, VerifyForm, VersionForm
@@ -81,7 +82,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "applications/review_queue.html",
-        {"form": form, "page": page, "rows": rows, "sla_hours": hours},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "sla_hours": hours,
+            "detail_prefix": url_prefix("review-page"),
+        },
     )
 
 
