@@ -15,7 +15,7 @@ MANAGE := SHADAN_ENV=local $(PY) manage.py
 run: install keys migrate demo static
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL)
+## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL)
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -41,6 +41,7 @@ keys: install
 migrate: install keys
 	$(MANAGE) migrate --database default --no-input
 	$(MANAGE) migrate --database vault --no-input
+	$(MANAGE) migrate --database retail --no-input
 
 demo: install migrate
 	$(MANAGE) load_demo
@@ -75,4 +76,4 @@ bench: install
 
 ## clean-db: forget the local databases (keys stay)
 clean-db:
-	rm -f var/shadan.sqlite3 var/vault.sqlite3
+	rm -f var/shadan.sqlite3 var/vault.sqlite3 var/retail.sqlite3

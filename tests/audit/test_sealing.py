@@ -16,7 +16,7 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import hours_ago
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_sealing_gives_every_event_one_gapless_position_in_id_order(record_events):

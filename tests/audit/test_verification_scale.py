@@ -12,7 +12,7 @@ from apps.audit.models import VerificationProblem as P
 from apps.audit.sealing import audit_seal
 from tests.audit.conftest import triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):

@@ -18,7 +18,7 @@ from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import recompute_seals, triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

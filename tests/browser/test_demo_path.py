@@ -42,7 +42,7 @@ from tests.browser.steps import (
 )
 from tests.conftest import PASSWORD, _person
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 HANAKO = Customer(
     name="見本 遮断花子",

@@ -16,7 +16,7 @@ from apps.vault.services import vault_read
 from tests.conftest import advance
 from tests.factories import application_input, make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 # Canary personal data: none of it may appear where it does not belong.
 CANARY = {

@@ -25,7 +25,7 @@ from apps.accounts.models import User
 from apps.applications.models import Application
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 # The URL modules of the product's pages (admin/ and i18n are Django's own).
 PAGE_URLCONFS = {

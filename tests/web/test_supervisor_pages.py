@@ -24,7 +24,7 @@ from apps.web.templatetags.shadan import age
 from tests.conftest import _person, advance
 from tests.factories import make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture
