@@ -68,6 +68,15 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
         audit_db.drop_triggers(connection)
 
 
+def replicate() -> dict[str, int]:
+    """Run the replication relay to completion now. Tests in `db` mode never fire
+    on_commit, so the relay that follows each commit in the embedded default never runs
+    there; this is it, synchronous. Messages waiting for a back-off stay waiting."""
+    from apps.replication.services import relay_until_done
+
+    return relay_until_done()
+
+
 def _person(username: str, division: str, *roles: str, **extra: Any) -> User:
     _ensure_roles()
     return user_create(
