@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,10 @@ def _published(pk: int) -> bool:
     return PublishedApplication.objects.filter(application_id=pk).exists()
 
 
+def _gone(pk: int) -> bool:
+    return not _published(pk)
+
+
 def _lags(cast: Cast, repeat: int) -> tuple[list[float], list[float]]:
     clerk, supervisor, retailer = cast.clerk, cast.supervisor, cast.retailer
     publication: list[float] = []
@@ -116,7 +121,7 @@ def _lags(cast: Cast, repeat: int) -> tuple[list[float], list[float]]:
         app = services.application_verify(
             acting_user=supervisor, application_id=app.pk, expected_version=app.version
         )
-        _wait(lambda pk=app.pk: _published(pk), "a publication")
+        _wait(partial(_published, app.pk), "a publication")
         publication.append(time.perf_counter() - started)
         started = time.perf_counter()
         services.application_update(
@@ -125,7 +130,7 @@ def _lags(cast: Cast, repeat: int) -> tuple[list[float], list[float]]:
             expected_version=app.version,
             changes={"remarks": f"工事日程は別途調整。{uuid.uuid4().hex[:6]}"},
         )
-        _wait(lambda pk=app.pk: not _published(pk), "a withdrawal")
+        _wait(partial(_gone, app.pk), "a withdrawal")
         withdrawal.append(time.perf_counter() - started)
     return publication[1:], withdrawal[1:]
 
@@ -140,14 +145,14 @@ def _rate() -> tuple[int, float]:
     )
     asked: list[Any] = []
     real = replication.request_relay
-    replication.request_relay = lambda: asked.append(1)  # type: ignore[assignment]
+    replication.request_relay = lambda: asked.append(1)
     try:
         with transaction.atomic():
             for application in Application.objects.select_related("retailer").filter(pk__in=ids):
                 if application.is_retail_visible:
                     publishing.publish(application)
     finally:
-        replication.request_relay = real  # type: ignore[assignment]
+        replication.request_relay = real
     pending = ReplicationMessage.objects.filter(applied_at__isnull=True)
     count = pending.count()
     started = time.perf_counter()

@@ -338,7 +338,7 @@ def test_the_barrier_check_invalidates_what_changed_behind_the_services(
     replicate()
     Retailer.objects.filter(pk=shown.retailer_id).update(name="裏口で改名")
 
-    assert sorted(barrier_check(repair=True), key=lambda f: f.application_id) == [
+    assert sorted(barrier_check(repair=True), key=lambda f: getattr(f, "application_id", 0)) == [
         PublicationMismatch(waiting.pk, Mismatch.DRIFTED),
         PublicationMismatch(shown.pk, Mismatch.DRIFTED),
     ]

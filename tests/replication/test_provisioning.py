@@ -3,6 +3,8 @@ their T&D fields, and leaving retail removes it with every retail session at onc
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.utils import timezone
 
@@ -36,7 +38,7 @@ def _session(user: User, key: str = "k") -> None:
     RetailSession.objects.create(
         session_key=f"{key}{user.pk}",
         session_data="x",
-        expire_date=timezone.now() + timezone.timedelta(days=1),
+        expire_date=timezone.now() + datetime.timedelta(days=1),
         account_id=user.pk,
     )
 
@@ -127,7 +129,7 @@ def test_an_administrators_reset_reaches_the_retail_account(
     )
 
     account = _account(retail_user)
-    assert account is not None
+    assert account is not None and decision.temporary_password is not None
     assert account.check_password(decision.temporary_password)
     assert account.must_change_password
     assert account.session_stamp != old.session_stamp
@@ -170,13 +172,14 @@ def test_a_reset_still_pending_is_not_lost_behind_a_newer_message(
     reset = ReplicationMessage.objects.filter(subject=Subject.ACCOUNT).latest("id")
     # the reset's message is held back (a failed attempt) while a newer one is written
     ReplicationMessage.objects.filter(pk=reset.pk).update(
-        next_attempt_at=timezone.now() + timezone.timedelta(hours=1)
+        next_attempt_at=timezone.now() + datetime.timedelta(hours=1)
     )
     user_grant_role(acting_user=administrator, user_id=retail_user.pk, role="retail")
 
     account = _account(retail_user)
 
-    assert account is not None and account.check_password(decision.temporary_password)
+    assert account is not None and decision.temporary_password is not None
+    assert account.check_password(decision.temporary_password)
     assert account.must_change_password
 
 
