@@ -241,3 +241,26 @@ def test_replication_write_queues_the_relay_for_after_the_commit(
         replication_write(subject=Subject.APPLICATION, subject_id=1, kind=Kind.REMOVE)
 
     assert [c.__name__ for c in callbacks] == ["request_relay"]
+
+
+def test_a_broker_outage_only_delays_the_relay_and_is_not_asked_again_at_once(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    attempts: list[int] = []
+
+    def broker_down(task, *args, **options):
+        attempts.append(1)
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(replication, "enqueue", broker_down)
+    monkeypatch.setattr(replication, "_broker_down_until", 0.0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replication_write(subject=Subject.APPLICATION, subject_id=1, kind=Kind.REMOVE)
+    with django_capture_on_commit_callbacks(execute=True):
+        replication_write(subject=Subject.APPLICATION, subject_id=2, kind=Kind.REMOVE)
+
+    # the commits went through, the messages wait for beat, the second commit did not
+    # spend another connection attempt
+    assert attempts == [1]
+    assert ReplicationMessage.objects.filter(applied_at__isnull=True).count() == 2
