@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.applications import publishing, services
 from apps.applications.models import Application
@@ -163,6 +163,11 @@ def _rate() -> tuple[int, float]:
 
 def replication_lag(cast: Cast, repeat: int) -> list[Figure]:
     problem = _broker_problem()
+    if connection.vendor == "sqlite":
+        # Two processes writing one SQLite file: a transaction that read before the
+        # worker's commit cannot write after it (SQLITE_BUSY at once, no waiting). A
+        # deployment with a worker runs PostgreSQL.
+        problem = "needs PostgreSQL (a worker process and this one write the same database)"
     if problem is not None:
         log(f"  not measured: {problem}")
         return [

@@ -6,8 +6,8 @@ for the relay (`replication.relay`): eagerly in-process in the embedded default 
 broker, apps.core.tasks.enqueue), through the broker otherwise. If the broker is
 unreachable nothing is lost: the message waits and beat runs the relay every minute.
 
-`relay_due` applies due messages one at a time, withdrawals (remove) before anything
-else, then in sequence order, each with its outbox row locked (`SELECT … FOR UPDATE SKIP
+`relay_due` applies due messages, withdrawals (remove) before anything else, then in
+sequence order, each with its outbox row locked (`SELECT … FOR UPDATE SKIP
 LOCKED` on PostgreSQL, so two relays never apply the same message at once). The retail
 side of one message is one transaction on the retail alias that locks the subject's
 AppliedMessage row: a message not newer than the one applied changes nothing (a late
@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 5
 RETRY_MAX_SECONDS = 3600
 DEFAULT_RELAY_BATCH = 500
+LOCK_BATCH = 50
 
 # After a failed enqueue, commits skip the attempt for a while (each costs seconds of
 # connection attempts while the broker is down); the beat relay applies meanwhile.
@@ -117,8 +118,10 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def _next_due(now: dt.datetime) -> ReplicationMessage | None:
-    return (
+def _due(now: dt.datetime, size: int) -> list[ReplicationMessage]:
+    """The next due messages, removals first, locked for this relay (another relay
+    skips them)."""
+    return list(
         ReplicationMessage.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, next_attempt_at__lte=now)
         .annotate(
@@ -126,8 +129,7 @@ def _next_due(now: dt.datetime) -> ReplicationMessage | None:
                 When(kind=Kind.REMOVE, then=Value(0)), default=Value(1), output_field=IntegerField()
             )
         )
-        .order_by("removes_first", "id")
-        .first()
+        .order_by("removes_first", "id")[:size]
     )
 
 
@@ -149,10 +151,14 @@ def _apply_application(message: ReplicationMessage, alias: str) -> None:
     if message.kind == Kind.REMOVE:
         rows.filter(application_id=message.subject_id).delete()
         return
-    values = _values(PublishedApplication, message.payload, _PUBLISHED_FIELDS)
-    rows.update_or_create(
-        application_id=message.subject_id, defaults={**values, "sequence": message.pk}
-    )
+    values = {
+        **_values(PublishedApplication, message.payload, _PUBLISHED_FIELDS),
+        "sequence": message.pk,
+        "published_at": timezone.now(),
+    }
+    # One UPDATE, or an INSERT for a new row (the AppliedMessage lock serialises both).
+    if not rows.filter(application_id=message.subject_id).update(**values):
+        rows.create(application_id=message.subject_id, **values)
 
 
 def _apply_account(message: ReplicationMessage, alias: str) -> None:
@@ -210,38 +216,41 @@ def _apply(message: ReplicationMessage) -> bool:
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     """Apply up to `limit` due messages; returns counts of the messages applied, those
     that changed nothing (older than or equal to what was applied) and those that failed
-    (retried later)."""
+    (retried later). Messages are locked and marked LOCK_BATCH at a time (one outbox
+    transaction per batch, one retail transaction per message): a crash in between
+    leaves applied messages unmarked, and their redelivery changes nothing."""
     applied = skipped = failed = 0
     now = timezone.now()
-    for _attempt in range(limit):
+    while applied + skipped + failed < limit:
         with transaction.atomic():
-            message = _next_due(now)
-            if message is None:
+            batch = _due(now, min(LOCK_BATCH, limit - applied - skipped - failed))
+            if not batch:
                 break
-            try:
-                changed = _apply(message)
-            except Exception as exc:
+            for message in batch:
                 message.attempts += 1
-                # Payloads hold no personal data, so neither can the error about them.
-                message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                message.next_attempt_at = timezone.now() + _backoff(message.attempts)
-                message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-                failed += 1
-                logger.warning(
-                    "replication message %s failed (attempt %s): %s",
-                    message.pk,
-                    message.attempts,
-                    type(exc).__name__,
-                )
-                continue
-            message.attempts += 1
-            message.applied_at = timezone.now()
-            message.last_error = ""
-            message.save(update_fields=["attempts", "applied_at", "last_error"])
-            if changed:
-                applied += 1
-            else:
-                skipped += 1
+                try:
+                    changed = _apply(message)
+                except Exception as exc:
+                    # Payloads hold no personal data, so neither can the error about them.
+                    message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                    message.next_attempt_at = timezone.now() + _backoff(message.attempts)
+                    failed += 1
+                    logger.warning(
+                        "replication message %s failed (attempt %s): %s",
+                        message.pk,
+                        message.attempts,
+                        type(exc).__name__,
+                    )
+                    continue
+                message.applied_at = timezone.now()
+                message.last_error = ""
+                if changed:
+                    applied += 1
+                else:
+                    skipped += 1
+            ReplicationMessage.objects.bulk_update(
+                batch, ["attempts", "applied_at", "last_error", "next_attempt_at"]
+            )
     if applied or skipped or failed:
         logger.info(
             "replication relay: %s applied, %s unchanged, %s failed", applied, skipped, failed
