@@ -4,8 +4,10 @@ their T&D fields, and leaving retail removes it with every retail session at onc
 from __future__ import annotations
 
 import datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -244,3 +246,16 @@ def test_the_barrier_check_restores_changed_account_fields(retail_user):
 def test_the_barrier_check_leaves_a_message_in_flight_to_the_relay(retail_user):
     # created, not yet relayed: not a disagreement
     assert barrier_check(repair=False) == []
+
+
+def test_the_barrier_check_command_names_an_account_mismatch(retail_user):
+    assert _account(retail_user) is not None
+    RetailAccount.objects.filter(pk=retail_user.pk).delete()
+    out = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("barrier_check", stdout=out)
+
+    assert f"user id={retail_user.pk} retail_account=account_missing" in out.getvalue()
+    call_command("barrier_check", "--repair", stdout=StringIO())
+    assert RetailAccount.objects.filter(pk=retail_user.pk).exists()
