@@ -10,8 +10,9 @@ whether the step must succeed or be refused, and after every step it checks that
 (c) the periodic consistency check finds no disagreement between the two locks;
 (d) the retail database (all retail reads) holds at no point a row of a version that was
     never verified (every published row's hash is one a supervisor verified for that
-    application and version); and once the replication relay has caught up (it runs at
-    random points, a rule of its own, as a stopped and restarted worker would), it
+    application and version); and once the replication relay has caught up (per
+    example, either after every change, as the embedded default's eager relay does, or
+    only at random points, a rule of its own, as a stopped and restarted worker), it
     equals the truth: one row per application verified for its current version and
     granted, holding that version's projection as the model predicts it (the retailer's
     current name included), its hash and its progress; one retail account per active
@@ -316,6 +317,9 @@ class BarrierMachine(RuleBasedStateMachine):
         self.people_by_pk = {p.pk: p for p in self.people.values()}
         self.apps: dict[int, Model] = {}
         self.customers: list[Customer] = []
+        # The relay after every successful call (the embedded default's eager relay), or
+        # only when the relay_runs_now rule fires (a stopped worker); drawn per example.
+        self.eager = False
         # (application, version, hash) of every verification: what may ever be published.
         self.verified_versions: set[tuple[int, int, str]] = set()
         self._pii_cache: dict[Any, Any] = {}
@@ -387,6 +391,8 @@ class BarrierMachine(RuleBasedStateMachine):
             return False
         assert expect_ok, f"{what} succeeded although the rules forbid it"
         event(f"{what}: done")
+        if self.eager:
+            replicate()
         return True
 
     def invalidate(self, app: Model, person: Person) -> None:
@@ -624,8 +630,15 @@ class BarrierMachine(RuleBasedStateMachine):
         if role is not None:
             user_grant_role(acting_user=self.user(ADMIN), user_id=person.pk, role=role)
             person.roles.add(role)
+        if self.eager:
+            replicate()
 
     # --- rules --------------------------------------------------------------------
+
+    @initialize(eager=st.booleans())
+    def relay_mode(self, eager: bool) -> None:
+        self.eager = eager
+        event(f"relay {'eager' if eager else 'at random points'}")
 
     @initialize()
     def first_application(self) -> None:
@@ -993,6 +1006,8 @@ class BarrierMachine(RuleBasedStateMachine):
         self.retailer_names[retailer.pk] = name
         self.withdraw_for_retailer(retailer.pk)
         event("retailer renamed")
+        if self.eager:
+            replicate()
 
     @rule(data=st.data(), approve=st.booleans())
     def change_affiliation(self, data: st.DataObject, approve: bool) -> None:
@@ -1009,6 +1024,8 @@ class BarrierMachine(RuleBasedStateMachine):
         if approve:
             self.affiliated[retailer.pk] = not self.affiliated[retailer.pk]
             self.withdraw_for_retailer(retailer.pk)
+        if self.eager:
+            replicate()
 
     # --- invariants -----------------------------------------------------------------
 
