@@ -45,13 +45,16 @@ def _no_page_scroll(page: Any, paths: list[str]) -> None:
 
 
 def _unwrapped(page: Any, selector: str) -> None:
-    """A reference cell is one line: its height is that of one line of its text."""
-    heights = page.locator(selector).evaluate_all(
-        "cells => cells.map(c => [c.getBoundingClientRect().height,"
-        " parseFloat(getComputedStyle(c).lineHeight) + parseFloat(getComputedStyle(c).paddingTop)"
-        " + parseFloat(getComputedStyle(c).paddingBottom) + 2])"
+    """Each cell's text lies on one line: its pieces share one top edge."""
+    lines = page.locator(selector).evaluate_all(
+        """cells => cells.map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const tops = Array.from(range.getClientRects()).map(r => Math.round(r.top));
+            return [cell.textContent.trim(), new Set(tops).size];
+        })"""
     )
-    assert heights and all(height <= limit for height, limit in heights), heights
+    assert lines and all(count == 1 for _, count in lines), lines
 
 
 @pytest.fixture
