@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # production processes get SHADAN_ENV=production from their units).
 MANAGE := SHADAN_ENV=local $(PY) manage.py
 
-.PHONY: run test lint install keys migrate demo static lock clean-db messages
+.PHONY: run test test-fast lint install keys migrate demo static lock clean-db messages
 
 ## run: install, migrate both databases, generate dev keys, load demo data, collect the static
 ## files, serve on 127.0.0.1:8000 with DEBUG off (DJANGO_DEBUG=true make run for a developer)
@@ -18,6 +18,10 @@ run: install keys migrate demo static
 ## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL)
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-fast: the inner loop: the suite without the browser tests, on every core (pytest-xdist)
+test-fast: install
+	$(PY) -m pytest -n auto -m "not browser" $(PYTEST_ARGS)
 
 ## lint: ruff, mypy and the import contracts
 lint: install
