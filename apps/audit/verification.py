@@ -1,8 +1,9 @@
 """`audit_verify`: recompute the chain, check it against the signed checkpoints.
 
 The walk reads seals by seq in keyset-paginated chunks (constant memory, one index
-range scan per chunk) and the chunk's events by primary key; every hash is recomputed
-from the event's canonical bytes. What each kind of tampering looks like:
+range scan per chunk) and the chunk's events by primary key; on PostgreSQL seals and
+events come through one server-side cursor instead (apps.audit.stream). Every hash is
+recomputed from the event's canonical bytes. What each kind of tampering looks like:
 
 - altered: the recomputed hash of an event differs from its seal;
 - out of order: same, but the content sealed at that position is found in another
