@@ -310,7 +310,11 @@ def _every(task: str, minutes_variable: str, default_minutes: float) -> dict[str
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
     "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
+    # Hourly from the last verified checkpoint (cost: the new events); weekly from seq 1.
     "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
+    "audit-verify-full": _every(
+        "audit.verify_full", "SHADAN_BEAT_AUDIT_VERIFY_FULL_MINUTES", 7 * 24 * 60
+    ),
     "applications-barrier-check": _every(
         "applications.barrier_check", "SHADAN_BEAT_BARRIER_MINUTES", 60
     ),
