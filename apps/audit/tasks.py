@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from .collector import retail_views_collect
 from .sealing import audit_seal
 from .verification import audit_verify
 
@@ -25,3 +26,9 @@ def verify() -> dict[str, object]:
     if not report.ok:
         logger.error("%s", report.summary)
     return {"ok": report.ok, "events_checked": report.events_checked}
+
+
+@shared_task(name="audit.collect_retail_views")
+def collect_retail_views() -> dict[str, int]:
+    result = retail_views_collect()
+    return {"collected": result.collected, "last_id": result.last_id}

@@ -311,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
     "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
     "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
+    # The retail site's view log into the trail (apps.audit.collector); every minute, so
+    # the access review and the exposure report see a retail view within one.
+    "audit-collect-retail-views": _every(
+        "audit.collect_retail_views", "SHADAN_BEAT_RETAIL_VIEWS_MINUTES", 1
+    ),
     "applications-barrier-check": _every(
         "applications.barrier_check", "SHADAN_BEAT_BARRIER_MINUTES", 60
     ),
