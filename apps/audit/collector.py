@@ -90,6 +90,16 @@ def retail_views_pending_since() -> dt.datetime | None:
     )
 
 
+def retail_views_complete_until() -> dt.datetime | None:
+    """Every retail view that happened before this moment is in the trail, as of the
+    collector's last run (None: it has never run, or never caught up)."""
+    return (
+        CollectionCursor.objects.filter(source=SOURCE)
+        .values_list("complete_until", flat=True)
+        .first()
+    )
+
+
 def _collect_batch(batch_size: int, now: dt.datetime) -> tuple[int, int, bool]:
     with transaction.atomic(using=router.db_for_write(AuditEvent)):
         CollectionCursor.objects.get_or_create(source=SOURCE)
@@ -101,8 +111,13 @@ def _collect_batch(batch_size: int, now: dt.datetime) -> tuple[int, int, bool]:
             .filter(id__gt=cursor.last_id)
             .order_by("id")[:batch_size]
         )
+        caught_up = len(rows) < batch_size
         rows, waiting = _without_unsettled_gap(rows, cursor.last_id, now)
+        if caught_up or waiting:
+            # What is not visible yet (or held back at a gap) is younger than this.
+            cursor.complete_until = now - dt.timedelta(seconds=SETTLE_SECONDS)
         if not rows:
+            cursor.save(update_fields=["complete_until", "updated_at"])
             return 0, cursor.last_id, waiting
         actors = User.objects.in_bulk({row.account_id for row in rows})
         known = [row for row in rows if row.account_id in actors]
@@ -115,7 +130,7 @@ def _collect_batch(batch_size: int, now: dt.datetime) -> tuple[int, int, bool]:
         if events:
             audit_seal_written(after_id=min(event.pk for event in events) - 1)
         cursor.last_id = rows[-1].pk
-        cursor.save(update_fields=["last_id", "updated_at"])
+        cursor.save(update_fields=["last_id", "complete_until", "updated_at"])
         return len(rows), cursor.last_id, waiting
 
 

@@ -280,6 +280,9 @@ class CollectionCursor(models.Model):
 
     source = models.CharField(_("source"), max_length=32, unique=True)
     last_id = models.BigIntegerField(_("last row copied"), default=0)
+    # Every row that happened before this moment is in the trail (None: not known yet):
+    # the access review draws a day only once it is behind this (apps.access_review).
+    complete_until = models.DateTimeField(_("complete until"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
