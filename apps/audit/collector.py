@@ -64,7 +64,9 @@ class CollectResult:
     waiting: bool
 
 
-def retail_views_collect(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None) -> CollectResult:
+def retail_views_collect(
+    *, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None
+) -> CollectResult:
     """Copy every view logged since the last run, batch by batch (one transaction each)."""
     collected = 0
     while True:

@@ -33,7 +33,9 @@ _ROLE_CHANGES = (AuditAction.ROLE_GRANTED, AuditAction.ROLE_REVOKED, AuditAction
 Snapshot = tuple[str, list[str]]
 
 
-def snapshots_at(pairs: Iterable[tuple[int, dt.datetime]]) -> dict[tuple[int, dt.datetime], Snapshot]:
+def snapshots_at(
+    pairs: Iterable[tuple[int, dt.datetime]],
+) -> dict[tuple[int, dt.datetime], Snapshot]:
     """(division or "", sorted role codes) per (user id, moment)."""
     pairs = set(pairs)
     if not pairs:

@@ -95,9 +95,7 @@ def missing_triggers(
 ) -> list[str]:
     """Names of the refusing triggers that should exist and do not or are disabled."""
     _check_vendor(connection)
-    expected = {
-        name for table in tables for name in _names(table, connection.vendor).values()
-    }
+    expected = {name for table in tables for name in _names(table, connection.vendor).values()}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(

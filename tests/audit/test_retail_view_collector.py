@@ -247,7 +247,10 @@ def test_the_periodic_task_collects(retail_user):
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE publication_retailviewlog SET username = 'x'", "DELETE FROM publication_retailviewlog"],
+    [
+        "UPDATE publication_retailviewlog SET username = 'x'",
+        "DELETE FROM publication_retailviewlog",
+    ],
 )
 def test_the_view_log_refuses_update_and_delete_in_the_database(retail_user, statement):
     log_view(retail_user)
@@ -274,7 +277,7 @@ def test_two_collectors_at_once_copy_each_view_once(retail_user):
         try:
             start.wait()
             retail_views_collect(batch_size=5)
-        except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
             close_old_connections()

@@ -21,5 +21,9 @@ class Command(BaseCommand):
         result = retail_views_collect(batch_size=max(1, batch_size))
         self.stdout.write(
             f"Collected {result.collected} retail view(s); log read up to row {result.last_id}"
-            + ("; newer rows wait for an earlier one still being written." if result.waiting else ".")
+            + (
+                "; newer rows wait for an earlier one still being written."
+                if result.waiting
+                else "."
+            )
         )
