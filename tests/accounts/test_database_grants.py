@@ -307,8 +307,29 @@ def test_even_the_retail_owner_cannot_change_the_view_log(deployed, names):
     assert "append-only" in refused
 
 
+PRINTED = {
+    "database": "s",
+    "vault_database": "v",
+    "owner": "o",
+    "app_role": "a",
+    "vault_role": "va",
+    "retail_database": "r",
+    "retail_owner": "ro",
+    "publisher_role": "rp",
+    "retail_role": "ra",
+}
+
+
+def test_the_retail_site_gets_no_update_or_delete_on_the_view_log():
+    sql = grants_sql(**PRINTED)
+    assert "GRANT SELECT, INSERT ON public.publication_retailviewlog TO ra;" in sql
+    assert "GRANT SELECT ON public.publication_retailviewlog TO rp;" in sql
+    assert "GRANT CONNECT ON DATABASE r TO rp, ra;" in sql
+    assert "ON DATABASE s TO ra" not in sql and "ON DATABASE v TO ra" not in sql
+
+
 def test_every_append_only_table_gets_only_select_and_insert():
-    sql = grants_sql(database="s", vault_database="v", owner="o", app_role="a", vault_role="va")
+    sql = grants_sql(**PRINTED)
     for table in APPEND_ONLY_TABLES:
         assert f"'{table}'" in sql
     assert "GRANT SELECT, INSERT ON public.%I TO a" in sql

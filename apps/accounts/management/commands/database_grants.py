@@ -128,6 +128,8 @@ def _retail_rights() -> tuple[dict[str, str], dict[str, str]]:
         inbox: ROW_RIGHTS,
         # The collector reads; nobody on the T&D side changes what retail was shown.
         view_log: "SELECT",
+        # With django-axes' tables (below): shadan-backup dumps the database as this role.
+        "django_migrations": "SELECT",
     }
     site = {
         published: "SELECT",
@@ -141,11 +143,11 @@ def _retail_rights() -> tuple[dict[str, str], dict[str, str]]:
     return publisher, site
 
 
-def _table_rights(role: str, rights: dict[str, str], *, prefixes: tuple[str, ...] = ()) -> str:
+def _table_rights(role: str, rights: dict[str, str], *, prefixes: dict[str, str]) -> str:
     """Exactly `rights` per table for `role` (REVOKE ALL first, so a run also takes back
-    what an earlier version granted), and ROW_RIGHTS on every table whose name starts with
-    one of `prefixes`. Tables that do not exist yet (before the first migrate) are
-    skipped: the run after migrate reaches them."""
+    what an earlier version granted), and the rights of `prefixes` on every table whose
+    name starts with that prefix. Tables that do not exist yet (before the first migrate)
+    are skipped: the run after migrate reaches them."""
     lines = ["DO $$", "DECLARE t text;", "BEGIN"]
     for table, granted in rights.items():
         lines += [
@@ -154,11 +156,12 @@ def _table_rights(role: str, rights: dict[str, str], *, prefixes: tuple[str, ...
             f"    GRANT {granted} ON public.{table} TO {role};",
             "  END IF;",
         ]
-    for prefix in prefixes:
+    for prefix, granted in prefixes.items():
         lines += [
             "  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
             f"    AND starts_with(tablename, '{prefix}') LOOP",
-            f"    EXECUTE format('GRANT {ROW_RIGHTS} ON public.%I TO {role}', t);",
+            f"    EXECUTE format('REVOKE ALL ON public.%I FROM {role}', t);",
+            f"    EXECUTE format('GRANT {granted} ON public.%I TO {role}', t);",
             "  END LOOP;",
         ]
     lines.append("END $$;")
@@ -188,10 +191,10 @@ def grants_sql(
     owner: str,
     app_role: str,
     vault_role: str,
-    retail_database: str = "shadan_retail",
-    retail_owner: str = "shadan_retail_owner",
-    publisher_role: str = "shadan_retail_publisher",
-    retail_role: str = "shadan_retail_app",
+    retail_database: str,
+    retail_owner: str,
+    publisher_role: str,
+    retail_role: str,
 ) -> str:
     names = {
         "--database": database,
@@ -228,8 +231,9 @@ def grants_sql(
         _audit_rights(app_role),
         _schema_rights(vault_database, owner, vault_role),
         _retail_schema(retail_database, retail_owner, (publisher_role, retail_role)),
-        _table_rights(publisher_role, publisher_rights),
-        _table_rights(retail_role, site_rights, prefixes=("axes_",)),
+        # django-axes' lock-out records: the retail site's sign-in keeps them.
+        _table_rights(publisher_role, publisher_rights, prefixes={"axes_": "SELECT"}),
+        _table_rights(retail_role, site_rights, prefixes={"axes_": ROW_RIGHTS}),
     ]
     return "\n".join(parts) + "\n"
 
