@@ -15,7 +15,7 @@ from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.tasks import enqueue
-from apps.retail.selectors import retail_application_open, retail_application_page
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])

@@ -75,7 +75,7 @@ from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.applications.retail_reads import (
     retail_application_count,
     retail_application_detail,
     retail_application_list,

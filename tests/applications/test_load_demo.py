@@ -21,7 +21,7 @@ from apps.accounts.models import RoleCode, User
 from apps.applications.management.commands.load_demo import DEFAULT_PASSWORD
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
-from apps.retail.selectors import retail_application_list
+from apps.applications.retail_reads import retail_application_list
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
 

@@ -32,7 +32,7 @@ from apps.applications.services import LeakFound
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import ServiceError
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.applications.retail_reads import (
     retail_application_detail,
     retail_application_list,
     retail_application_open,

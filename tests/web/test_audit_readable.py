@@ -21,7 +21,7 @@ from apps.audit import search
 from apps.audit.export import COLUMNS
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.presentation import detail_items
-from apps.retail.selectors import retail_application_page
+from apps.applications.retail_reads import retail_application_page
 from tests.conftest import _person, advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])

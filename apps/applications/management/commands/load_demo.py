@@ -49,7 +49,7 @@ from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
-from apps.retail.selectors import retail_application_open, retail_application_page
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
