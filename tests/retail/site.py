@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connections
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from apps.publication.models import RetailAccount
 from config.settings import retail_site
@@ -24,7 +25,7 @@ LIST = "/"
 
 
 def detail(reference: str) -> str:
-    return f"/applications/{reference}/"
+    return reverse("retail-detail", args=[reference], urlconf="config.urls_retail")
 
 
 def account_of(user: Any) -> RetailAccount:

@@ -1,44 +1,32 @@
-"""A retail request for an application it cannot see is recorded for the access review:
-the same 404 as before, one INSERT more, and nothing of what was typed but a reference."""
+"""A retail request for an application it cannot see is recorded in the retail view log
+(copied into the audit trail by the collector, for the access review): the same 404 as
+before, one INSERT more, and nothing of what was typed but a reference."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
-from django.utils import timezone
 
-from apps.access_review.models import ReviewItem
-from apps.access_review.services import access_sample
-from apps.audit.models import AuditAction, AuditEvent
+from apps.publication.models import RetailView, RetailViewLog
 from tests.conftest import advance
+from tests.retail.site import AllQueries, detail
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
-@pytest.fixture
-def retail_client(client: Client, retail_user) -> Client:
-    client.force_login(retail_user)
-    return client
-
-
-def _probes() -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action=AuditAction.RETAIL_NOT_FOUND).order_by("id"))
+def _probes() -> list[RetailViewLog]:
+    return list(RetailViewLog.objects.filter(view=RetailView.NOT_FOUND).order_by("id"))
 
 
 def test_a_reference_that_does_not_exist_is_recorded_with_who_asked(retail_client, retail_user):
-    response = retail_client.get(reverse("retail-detail", args=["SD2099-9999999"]))
+    response = retail_client.get(detail("SD2099-9999999"), REMOTE_ADDR="10.0.0.9")
 
     assert response.status_code == 404
     [probe] = _probes()
-    assert probe.actor == retail_user
-    assert probe.actor_division == "retail"
+    assert (probe.account_id, probe.username) == (retail_user.pk, retail_user.username)
     assert probe.details == {"view": "detail", "requested": "SD2099-9999999"}
-    assert probe.object_label == "SD2099-9999999"
+    assert probe.reference == "SD2099-9999999"
+    assert probe.application_id is None
+    assert (probe.request_id, probe.client_ip) == (response["X-Request-ID"], "10.0.0.9")
 
 
 def test_an_application_retail_may_not_see_yet_is_recorded_the_same_way(
@@ -46,14 +34,14 @@ def test_an_application_retail_may_not_see_yet_is_recorded_the_same_way(
 ):
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
-    response = retail_client.get(reverse("retail-detail", args=[app.reference]))
+    response = retail_client.get(detail(app.reference))
 
     assert response.status_code == 404
     [probe] = _probes()
     assert probe.details["requested"] == app.reference
-    # Nothing says the reference exists: the event reads like a missing one.
-    assert probe.object_id == "" and probe.object_type == ""
-    assert not AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED).exists()
+    # Nothing says the reference exists: the row reads like a missing one.
+    assert probe.application_id is None and probe.pseudonym == ""
+    assert RetailViewLog.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -69,7 +57,7 @@ def test_an_application_retail_may_not_see_yet_is_recorded_the_same_way(
     ],
 )
 def test_anything_else_typed_is_kept_as_its_length_only(retail_client, typed):
-    response = retail_client.get(reverse("retail-detail", args=[typed]))
+    response = retail_client.get(detail(typed))
 
     assert response.status_code == 404
     [probe] = _probes()
@@ -78,33 +66,23 @@ def test_anything_else_typed_is_kept_as_its_length_only(retail_client, typed):
         "requested": "",
         "requested_length": min(len(typed), 1000),
     }
-    assert probe.object_label == ""
+    assert probe.reference == ""
     assert typed.strip() not in str(probe.details)
 
 
 def test_recording_the_probe_costs_one_insert(retail_client):
-    url = reverse("retail-detail", args=["SD2099-9999999"])
+    url = detail("SD2099-9999999")
 
-    with CaptureQueriesContext(connection) as queries:
+    with AllQueries() as queries:
         retail_client.get(url)
 
-    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    inserts = [sql for sql in queries.sql if sql.startswith("INSERT")]
     assert len(inserts) == 1
-    assert "audit" in inserts[0]
+    assert "publication_retailviewlog" in inserts[0]
 
 
 def test_a_visible_application_is_not_a_probe(retail_client, new_application, clerk, supervisor):
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
 
-    assert retail_client.get(reverse("retail-detail", args=[app.reference])).status_code == 200
+    assert retail_client.get(detail(app.reference)).status_code == 200
     assert _probes() == []
-
-
-def test_the_daily_access_sample_can_draw_a_probe(retail_client):
-    retail_client.get(reverse("retail-detail", args=["SD2099-9999999"]))
-    [probe] = _probes()
-    day = timezone.localdate(probe.occurred_at)
-
-    access_sample(day=day, size=100, now=timezone.now() + dt.timedelta(days=2))
-
-    assert ReviewItem.objects.filter(event_id=probe.pk).exists()
