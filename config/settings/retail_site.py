@@ -67,12 +67,13 @@ INSTALLED_APPS = [
     "apps.retail",
 ]
 
-# As the T&D site's, without its audit context, idle-session renewal and forced change
-# (apps.web), with the retail site's own request context and forced change.
+# As the T&D site's, without its audit context and forced change (apps.web, apps.audit),
+# with the retail site's own request context and forced change.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "apps.core.middleware.IdleSessionRenewalMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
