@@ -462,3 +462,24 @@ def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads
     # Withdrawn until checked again under the new name; never shown unchecked.
     assert retail_client.get(_detail(app)).status_code == 404
     assert "新しい名前電力" not in retail_client.get(LIST).content.decode()
+
+
+def test_the_list_counts_up_to_the_cap_and_says_more_than(retail_client, verified, monkeypatch):
+    from apps.retail import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    for _ in range(2):
+        verified()
+
+    with AllQueries() as queries:
+        html = retail_client.get(LIST).content.decode()
+
+    said = ("1 件超", "More than 1 applications")
+    assert any(words in html for words in said)
+    counts = [
+        sql
+        for sql in queries.sql
+        if "COUNT(" in sql.upper() and "publication_publishedapplication" in sql
+    ]
+    assert counts
+    assert all("LIMIT 2" in sql for sql in counts)

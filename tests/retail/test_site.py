@@ -143,3 +143,14 @@ def test_the_inbox_shows_ones_own_messages_and_marks_them_read(retail_client, re
 def test_signing_out_ends_the_retail_session(retail_client):
     assert retail_client.post("/accounts/logout/").status_code == 302
     assert retail_client.get(LIST).status_code == 302
+
+
+def test_no_retail_page_shows_a_raw_code(retail_client, verified, retail_user):
+    from tests.web.test_no_raw_codes import raw_codes_in
+
+    app = verified()
+    RetailInboxEntry.objects.create(
+        message_id=3, account_id=retail_user.pk, kind="password.reset", subject="お知らせ"
+    )
+    for url in (LIST, detail(app.reference), "/inbox/", "/accounts/password/"):
+        assert raw_codes_in(retail_client.get(url).content.decode()) == [], url
