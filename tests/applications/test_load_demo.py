@@ -213,6 +213,8 @@ def test_output_lists_every_login_and_no_customer_data(demo):
         assert DEFAULT_PASSWORD in row
         assert division in row.split()
         assert roles[0] in row
+        assert ("retail site" if division == "retail" else "T&D site") in row
+    assert "retail site: " in demo
     assert "superuser" in next(line for line in lines if line.split()[:1] == ["admin"])
 
     for value in _customer_values():

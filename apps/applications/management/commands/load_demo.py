@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from apps.access_review.models import SampleRun
 from apps.access_review.sampling import day_bounds, japan_day
 from apps.access_review.services import access_sample
-from apps.accounts.models import RoleCode, User
+from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
@@ -364,7 +364,7 @@ class Command(BaseCommand):
         """The logins as they are in the database now. With `check`, a user whose password
         is no longer `password` (changed since loading, or another --password) shows so."""
         users = {user.username: user for user in User.objects.filter(username__in=usernames)}
-        rows = [("user name", "password", "division", "role")]
+        rows = [("user name", "password", "division", "signs in on", "role")]
         for name in usernames:
             user = users[name]
             shown = password
@@ -375,7 +375,10 @@ class Command(BaseCommand):
                 role = ", ".join(f"{c} {RoleCode(c).label}" for c in user.role_codes()) or "-"
             if user.is_superuser:
                 role += " (superuser)"
-            rows.append((name, shown, user.division_at() or "-", role))
+            division = user.division_at()
+            # Retail people read on the retail site; the T&D site refuses them.
+            site = "retail site" if division == DivisionCode.RETAIL else "T&D site"
+            rows.append((name, shown, division or "-", site, role))
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         self.stdout.write("")
         self.stdout.write("Demo logins:")
@@ -386,6 +389,11 @@ class Command(BaseCommand):
             self.stdout.write(line.rstrip())
             if index == 0:
                 self.stdout.write("  " + "  ".join("-" * width for width in widths))
+        self.stdout.write("")
+        self.stdout.write("  T&D site:    http://127.0.0.1:8000/ (`make run`)")
+        self.stdout.write(
+            f"  retail site: {settings.SHADAN_RETAIL_SITE_URL or '(SHADAN_RETAIL_SITE_URL)'}"
+        )
 
 
 def _application_input(entry: dict[str, Any], retailers: dict[str, Retailer]) -> dict[str, Any]:

@@ -104,7 +104,9 @@ class Command(BaseCommand):
         are worth nothing on the other), nothing else."""
         lines, positions = _read(path)
         if not path.exists():
-            lines = ["# The retail site's development key (`manage.py init_local_keys`). Never commit."]
+            lines = [
+                "# The retail site's development key (`manage.py init_local_keys`). Never commit."
+            ]
         added = [name for name in RETAIL_KEY_NAMES if name not in positions]
         for name in added:
             lines.append(f"{name}={generate(name, key_id=FIRST_KEY_ID)}")
