@@ -36,6 +36,13 @@ from apps.applications.models import (
     ApplicationUserObjectPermission,
 )
 from apps.applications.projection import RETAIL_COLUMNS, projection_from_row
+from apps.applications.retail_reads import ORDER as RETAIL_ORDER
+from apps.applications.retail_reads import (
+    RETAIL_PAGE_SIZE,
+    retail_application_count,
+    retail_application_page,
+)
+from apps.applications.retail_reads import cursor_of as retail_cursor_of
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.applications.views import supervisor as supervisor_views
@@ -47,13 +54,6 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from apps.publication.models import PublishedApplication
 from apps.retail.forms import RetailSearchForm
-from apps.retail.selectors import ORDER as RETAIL_ORDER
-from apps.retail.selectors import (
-    RETAIL_PAGE_SIZE,
-    retail_application_count,
-    retail_application_page,
-)
-from apps.retail.selectors import cursor_of as retail_cursor_of
 from tests.factories import application_input
 
 from .data import Cast, analyze, log

@@ -13,7 +13,7 @@ from apps.publication.models import RetailAccount
 
 
 class RetailAccountBackend(BaseBackend):
-    def authenticate(
+    def authenticate(  # type: ignore[override]  # the stubs' user is AUTH_USER_MODEL
         self,
         request: HttpRequest | None,
         username: str | None = None,
@@ -31,6 +31,6 @@ class RetailAccountBackend(BaseBackend):
             return account
         return None
 
-    def get_user(self, user_id: Any) -> RetailAccount | None:
+    def get_user(self, user_id: Any) -> RetailAccount | None:  # type: ignore[override]
         account = RetailAccount.objects.filter(pk=user_id).first()
         return account if account is not None and account.is_active else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -118,7 +118,8 @@ def retail_account_change_password(
                 {"old_password": _("Your old password was entered incorrectly.")},
                 code="password_incorrect",
             )
-        validate_password(new_password, user=locked)
+        # The stubs know AUTH_USER_MODEL of the T&D settings; any user object will do.
+        validate_password(new_password, user=cast(Any, locked))
         locked.set_password(new_password)
         locked.must_change_password = False
         locked.save(update_fields=["password", "must_change_password"])

@@ -8,7 +8,7 @@ address and agent); a detail request that finds nothing writes a NOT_FOUND row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -151,7 +151,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
                 form.add_error("new_password2", refused.messages)
             return self.form_invalid(form)
         # This session stays signed in; every other session of the person ends.
-        update_session_auth_hash(self.request, account)
+        update_session_auth_hash(self.request, cast(Any, account))
         return HttpResponseRedirect(self.get_success_url())
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django import forms
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError

@@ -20,8 +20,8 @@ from apps.access_review.sampling import SAMPLED_ACTIONS, japan_day
 from apps.accounts.models import RoleCode, User
 from apps.applications.management.commands.load_demo import DEFAULT_PASSWORD
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
-from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
 from apps.applications.retail_reads import retail_application_list
+from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
 

@@ -34,7 +34,7 @@ def test_an_application_retail_may_not_see_yet_is_recorded_the_same_way(
 ):
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
-    response = retail_client.get(detail(app.reference))
+    response = retail_client.get(detail(app.reference or ""))
 
     assert response.status_code == 404
     [probe] = _probes()
@@ -84,5 +84,5 @@ def test_recording_the_probe_costs_one_insert(retail_client):
 def test_a_visible_application_is_not_a_probe(retail_client, new_application, clerk, supervisor):
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
 
-    assert retail_client.get(detail(app.reference)).status_code == 200
+    assert retail_client.get(detail(app.reference or "")).status_code == 200
     assert _probes() == []

@@ -127,14 +127,13 @@ def retail_site(tmp_path, verified, retail_user) -> Iterator[tuple[str, list, Pa
 def _assert_only_the_retail_tables(database: Path) -> None:
     with sqlite3.connect(database) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    foreign = {
-        t for t in tables if not t.startswith(("publication_", "axes_", "django_migrations", "sqlite_"))
-    }
+    ours = ("publication_", "axes_", "django_migrations", "sqlite_")
+    foreign = {table for table in tables if not table.startswith(ours)}
     assert foreign == set()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args, **kwargs):
         return None
 
 

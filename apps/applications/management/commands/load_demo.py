@@ -44,12 +44,12 @@ from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
-from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
