@@ -41,6 +41,7 @@ from tests.browser.steps import (
     tick_checklist_and_verify,
 )
 from tests.conftest import PASSWORD, _person
+from tests.retail.site import account_of
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
@@ -60,7 +61,7 @@ RETURN_REASON = "契約容量が申込書の記載と異なります。確認し
 
 
 def test_the_demo_path_from_entry_to_energization(
-    page, clerk, supervisor, retail_user, construction, retailer
+    page, clerk, supervisor, retail_user, construction, retailer, retail_live_server
 ):
     first = ApplicationData("1024681357913579246800", HANAKO, retailer.pk)
     second = ApplicationData(
@@ -142,9 +143,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert Application.objects.get(pk=first_pk).verified_by_id == supervisor.pk
     sign_out(page)
 
-    # --- 小売 retail: the masked record only; the unverified one does not exist ---
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # --- 小売 retail: on the retail site, the masked record only; the unverified one
+    # does not exist, and nothing of the T&D site does either ---
+    account_of(retail_user)
+    retail = retail_live_server
+    sign_in(page, retail_user.username, PASSWORD, site=retail)
+    open_retail_list(page, retail)
     rows = page.locator("[data-testid=retail-list] tbody tr")
     expect(rows).to_have_count(1)
     expect(page.locator(f"tr[data-reference='{first_ref}']")).to_contain_text(first.supply_point_id)
@@ -169,11 +173,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert_absent(html, [first.street_address], "the retail detail page (T&D-only address)")
     screenshot(page, "09-retail-detail")
 
-    not_verified = page.goto(f"/retail/{second_ref}/")
+    not_verified = page.goto(f"{retail}/applications/{second_ref}/")
     assert not_verified is not None and not_verified.status == 404
     assert_absent(page.content(), JIRO.canaries(), "the retail 404 page")
-    t_and_d_page = page.goto(f"/applications/{first_pk}/")
+    t_and_d_page = page.goto(f"{retail}/review/{first_pk}/")
     assert t_and_d_page is not None and t_and_d_page.status == 404
+    page.goto(f"{retail}/")
     sign_out(page)
 
     # --- 上長 supervisor: release from the application page ---
