@@ -128,13 +128,15 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
+    retail_settings = {**retail_site.in_process(), "ALLOWED_HOSTS": ["127.0.0.1"]}
+
     class RetailSite:
         def __init__(self) -> None:
-            with override_settings(**retail_site.in_process()):
+            with override_settings(**retail_settings):
                 self.app = StaticFilesHandler(WSGIHandler())
 
         def __call__(self, environ: Any, start_response: Any) -> Any:
-            with override_settings(**retail_site.in_process()):
+            with override_settings(**retail_settings):
                 return self.app(environ, start_response)
 
     shared = {

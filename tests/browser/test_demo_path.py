@@ -300,7 +300,9 @@ def test_the_person_who_encoded_cannot_verify_not_even_with_a_forged_post(
     assert not application.is_retail_visible
 
 
-def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, retailer):
+def test_the_same_path_reads_in_english(
+    page, clerk, supervisor, retail_user, retailer, retail_live_server
+):
     data = ApplicationData("1000000000000000000999", HANAKO, retailer.pk)
     sign_in(page, clerk.username, PASSWORD)
     click_and_wait(page, "button[name=language][value=en]")
@@ -330,8 +332,10 @@ def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, re
     tick_checklist_and_verify(page)
     sign_out(page)
 
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # The language cookie is the same on both sites (same host): English follows along.
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
+    open_retail_list(page, retail_live_server)
     expect(page.locator("h1")).to_have_text("Applications (masked)")
     row = page.locator(f"tr[data-reference='{reference_of(pk)}']")
     expect(row.locator("[data-testid=masking]")).to_have_text(re.compile("Masked \\(verified\\)"))
