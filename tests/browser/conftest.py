@@ -115,6 +115,7 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
     live server shares in-memory SQLite connections between threads only. The browser
     drives one site at a time, so the two never answer at once."""
     import threading
+    import urllib.parse
 
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.handlers.wsgi import WSGIHandler
@@ -128,7 +129,10 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    retail_settings = {**retail_site.in_process(), "ALLOWED_HOSTS": ["127.0.0.1"]}
+    # The T&D live server's host name: cookies ignore ports, as with `make run`'s two
+    # sites on one host (the language cookie is shared, the session cookies are not).
+    host = urllib.parse.urlsplit(live_server.url).hostname or "localhost"
+    retail_settings = {**retail_site.in_process(), "ALLOWED_HOSTS": [host]}
 
     class RetailSite:
         def __init__(self) -> None:
@@ -145,13 +149,13 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
         if conn.vendor == "sqlite" and conn.is_in_memory_db()
     }
     server = ThreadedWSGIServer(
-        ("127.0.0.1", 0), Quiet, allow_reuse_address=False, connections_override=shared
+        (host, 0), Quiet, allow_reuse_address=False, connections_override=shared
     )
     server.set_app(RetailSite())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
