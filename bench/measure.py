@@ -58,6 +58,7 @@ from tests.factories import application_input
 
 from .data import Cast, analyze, log
 from .exposure import exposure
+from .replication import replication_lag
 from .stats import Figure, ms, rates, timed
 
 HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
@@ -783,6 +784,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("3. supervisor pages", lambda: supervisor(cast, repeats.pages, scale_name)),
         ("4. audit", lambda: audit(cast, repeats)),
         ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
+        ("6. replication lag", lambda: replication_lag(cast, repeats.workflow)),
     ]
     for label, step in steps:
         log(f"measuring {label}…")

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.vault",
     "apps.applications",
     "apps.publication",
+    "apps.replication",
     "apps.retail",
     "apps.notifications",
     "apps.access_review",
@@ -315,6 +316,9 @@ def _every(task: str, minutes_variable: str, default_minutes: float) -> dict[str
 
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
+    # Catches up what the relay run after each commit missed (a broker outage, a failure
+    # waiting for its back-off); usually finds nothing due.
+    "replication-relay": _every("replication.relay", "SHADAN_BEAT_REPLICATION_RELAY_MINUTES", 0.5),
     "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
     "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
     "applications-barrier-check": _every(

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.applications import services
 from apps.publication.models import RetailView, RetailViewLog
-from tests.conftest import PASSWORD, advance
+from tests.conftest import PASSWORD, advance, replicate
 from tests.retail.site import LIST, AllQueries, RetailSiteClient, account_of, detail
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -322,6 +322,7 @@ def test_retail_detail_answers_404_once_the_application_is_cancelled(
     services.application_cancel(
         acting_user=supervisor, application_id=app.pk, reason="申込者の都合による取消"
     )
+    replicate()
 
     assert retail_client.get(_detail(app)).status_code == 404
 
@@ -335,6 +336,7 @@ def test_retail_detail_answers_404_after_the_retailer_changes(retail_client, ver
     services.application_change_retailer(
         acting_user=clerk, application_id=app.pk, expected_version=app.version, retailer_id=other.pk
     )
+    replicate()
 
     assert retail_client.get(_detail(app)).status_code == 404
     assert app.reference not in retail_client.get(LIST).content.decode()
@@ -441,6 +443,7 @@ def test_retail_reads_byte_for_byte_the_preview_the_supervisor_verified(
     services.application_verify(
         acting_user=supervisor, application_id=app.pk, expected_version=app.version
     )
+    replicate()
     shown = _retail_fields(retail_client.get(_detail(app)).content.decode())
 
     # then
@@ -458,6 +461,7 @@ def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads
     assert retailer.name in before
 
     retailer_rename(acting_user=administrator, retailer_id=retailer.pk, name="新しい名前電力")
+    replicate()
 
     # Withdrawn until checked again under the new name; never shown unchecked.
     assert retail_client.get(_detail(app)).status_code == 404

@@ -50,6 +50,7 @@ from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
+from apps.replication.services import relay_until_done
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
@@ -187,6 +188,10 @@ class Command(BaseCommand):
                 raise DemoDataError(f"application #{number}: {_describe(exc)}") from exc
             counts[application.state] += 1
             applications.append(application)
+        # The retail accesses below read the retail database: the relay that would run
+        # after the commit runs now (its retail writes commit on their own; a failure
+        # further on leaves rows there that barrier_check withdraws).
+        relay_until_done()
         for number, entry in enumerate(demo.get("accesses", []), start=1):
             try:
                 self._access(entry, people, applications)
