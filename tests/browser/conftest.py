@@ -146,7 +146,7 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
     shared = {
         conn.alias: conn
         for conn in connections.all()
-        if conn.vendor == "sqlite" and conn.is_in_memory_db()
+        if conn.vendor == "sqlite" and conn.is_in_memory_db()  # type: ignore[attr-defined]
     }
     server = ThreadedWSGIServer(
         (host, 0), Quiet, allow_reuse_address=False, connections_override=shared
