@@ -81,18 +81,18 @@ from apps.applications.models import (
     ReviewOpening,
 )
 from apps.applications.projection import RetailApplication, project, projection_hash
+from apps.applications.retail_reads import (
+    retail_application_count,
+    retail_application_detail,
+    retail_application_list,
+    retail_application_page,
+)
 from apps.applications.services import LeakFound
 from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError
 from apps.publication.models import PublishedApplication, RetailAccount, RetailSession
 from apps.replication.models import ReplicationMessage
-from apps.retail.selectors import (
-    retail_application_count,
-    retail_application_detail,
-    retail_application_list,
-    retail_application_page,
-)
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,

@@ -27,17 +27,17 @@ from apps.applications import services as app_services
 from apps.applications.leaks import fold
 from apps.applications.models import Application
 from apps.applications.normalize import to_halfwidth
-from apps.applications.reveal import application_reveal_customer
-from apps.applications.services import LeakFound
-from apps.audit.models import AuditAction, AuditEvent
-from apps.core.errors import ServiceError
-from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.applications.retail_reads import (
     retail_application_detail,
     retail_application_list,
     retail_application_open,
     retail_application_page,
 )
+from apps.applications.reveal import application_reveal_customer
+from apps.applications.services import LeakFound
+from apps.audit.models import AuditAction, AuditEvent
+from apps.core.errors import ServiceError
+from apps.publication.models import PublishedApplication
 from apps.retailers.models import Retailer
 from apps.retailers.services import retailer_create
 from apps.vault.services import vault_read

@@ -11,9 +11,9 @@ from django_fsm import TransitionNotAllowed
 
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_list
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, StaleVersion, WrongState
-from apps.retail.selectors import retail_application_list
 from apps.vault.services import vault_read
 from tests.conftest import advance, replicate
 from tests.factories import make_retailer

@@ -56,7 +56,7 @@ def test_the_hash_follows_the_documented_format_1(clerk, monkeypatch):
     seal = AuditSeal.objects.get(event=event)
     assert seal.format == 1
     event = AuditEvent.objects.get(pk=event.pk)
-    # when: an outside verifier recomputes it from the README's description alone
+    # when: an outside verifier recomputes it from docs/audit-trail.md's description alone
     canonical = json.dumps(
         {
             "id": event.pk,

@@ -32,7 +32,7 @@ def two_checkpoints(record_events):
 
 
 def archive_up_to(seq: int, checkpoint_dir: Path, archive: Path) -> Path:
-    """What the README's archiving does outside the product: the events and seals up to
+    """What docs/audit-trail.md's archiving does outside the product: the events and seals up to
     a checkpoint leave the live database, their checkpoint files go to the archive."""
     archive.mkdir()
     for path in sorted(checkpoint_dir.glob("checkpoint-*.json")):

@@ -41,6 +41,7 @@ from tests.browser.steps import (
     tick_checklist_and_verify,
 )
 from tests.conftest import PASSWORD, _person
+from tests.retail.site import account_of
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
@@ -60,7 +61,7 @@ RETURN_REASON = "契約容量が申込書の記載と異なります。確認し
 
 
 def test_the_demo_path_from_entry_to_energization(
-    page, clerk, supervisor, retail_user, construction, retailer
+    page, clerk, supervisor, retail_user, construction, retailer, retail_live_server
 ):
     first = ApplicationData("1024681357913579246800", HANAKO, retailer.pk)
     second = ApplicationData(
@@ -77,6 +78,11 @@ def test_the_demo_path_from_entry_to_energization(
     save_application_form(page)
     error = page.locator("[data-field=supply_point_id] .error")
     expect(error).to_be_visible()
+    # Errors in sight: the summary at the top has the focus and its link leads to the field.
+    summary = page.locator("[data-testid=error-summary]")
+    expect(summary).to_be_focused()
+    summary.locator("a[href='#id_supply_point_id']").click()
+    expect(page.locator("#id_supply_point_id")).to_be_focused()
     expect(page.locator("#id_customer_name")).to_have_value(HANAKO.name)
     expect(page.locator("#id_street_address")).to_have_value(first.street_address)
     assert Application.objects.count() == 0
@@ -142,9 +148,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert Application.objects.get(pk=first_pk).verified_by_id == supervisor.pk
     sign_out(page)
 
-    # --- 小売 retail: the masked record only; the unverified one does not exist ---
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # --- 小売 retail: on the retail site, the masked record only; the unverified one
+    # does not exist, and nothing of the T&D site does either ---
+    account_of(retail_user)
+    retail = retail_live_server
+    sign_in(page, retail_user.username, PASSWORD, site=retail)
+    open_retail_list(page, retail)
     rows = page.locator("[data-testid=retail-list] tbody tr")
     expect(rows).to_have_count(1)
     expect(page.locator(f"tr[data-reference='{first_ref}']")).to_contain_text(first.supply_point_id)
@@ -169,11 +178,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert_absent(html, [first.street_address], "the retail detail page (T&D-only address)")
     screenshot(page, "09-retail-detail")
 
-    not_verified = page.goto(f"/retail/{second_ref}/")
+    not_verified = page.goto(f"{retail}/applications/{second_ref}/")
     assert not_verified is not None and not_verified.status == 404
     assert_absent(page.content(), JIRO.canaries(), "the retail 404 page")
-    t_and_d_page = page.goto(f"/applications/{first_pk}/")
+    t_and_d_page = page.goto(f"{retail}/review/{first_pk}/")
     assert t_and_d_page is not None and t_and_d_page.status == 404
+    page.goto(f"{retail}/")
     sign_out(page)
 
     # --- 上長 supervisor: release from the application page ---
@@ -235,14 +245,17 @@ def test_the_leak_scanner_refusal_is_shown_next_to_the_remarks(page, clerk, reta
     open_encode_page(page, pk)
     press_encode(page)
 
-    leaks = page.locator("[data-testid=leaks]")
-    expect(leaks).to_be_visible()
-    # Only the remarks leak: the customer's own number, and (the same text) "a phone number".
-    expect(leaks.locator("li[data-leak-field]:not([data-leak-field=remarks])")).to_have_count(0)
-    expect(leaks.locator("li[data-leak-field=remarks]").first).to_contain_text("お客さまの電話番号")
-    for panel in ("td-data", "retail-preview"):
-        beside_remarks = page.locator(f"[data-testid={panel}] [data-field=remarks] [data-leak]")
-        expect(beside_remarks.first).to_contain_text("お客さまの電話番号")
+    summary = page.locator("[data-testid=error-summary]")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    # Only the remarks leak, named once: the customer's own number (the same text is also
+    # "a phone number", which is not named a second time).
+    expect(summary.locator("li[data-error-field]:not([data-error-field=remarks])")).to_have_count(0)
+    expect(summary.locator("li[data-error-field=remarks]")).to_have_count(1)
+    expect(summary.locator("li[data-error-field=remarks]")).to_contain_text("お客さまの電話番号")
+    marks = page.locator("[data-testid=retail-preview] [data-field=remarks] mark")
+    expect(marks).to_have_count(1)
+    expect(marks).to_have_text("０９８ー７６５ー４３２１")
     expect(page.locator("[data-leak=customer_phone], [data-leak=supply_point_id]")).to_have_count(0)
     expect(page.locator("[data-testid=masking]")).to_have_class(re.compile("masking-unmasked"))
     expect(page.locator("[data-testid=fix-leak]")).to_have_attribute(
@@ -295,7 +308,9 @@ def test_the_person_who_encoded_cannot_verify_not_even_with_a_forged_post(
     assert not application.is_retail_visible
 
 
-def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, retailer):
+def test_the_same_path_reads_in_english(
+    page, clerk, supervisor, retail_user, retailer, retail_live_server
+):
     data = ApplicationData("1000000000000000000999", HANAKO, retailer.pk)
     sign_in(page, clerk.username, PASSWORD)
     click_and_wait(page, "button[name=language][value=en]")
@@ -325,8 +340,10 @@ def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, re
     tick_checklist_and_verify(page)
     sign_out(page)
 
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # The language cookie is the same on both sites (same host): English follows along.
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
+    open_retail_list(page, retail_live_server)
     expect(page.locator("h1")).to_have_text("Applications (masked)")
     row = page.locator(f"tr[data-reference='{reference_of(pk)}']")
     expect(row.locator("[data-testid=masking]")).to_have_text(re.compile("Masked \\(verified\\)"))

@@ -12,11 +12,11 @@ from apps.applications import services
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
 from apps.applications.projection import RetailApplication, project, projection_hash
+from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.visibility import withdraw_retail_view
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import WrongState
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_decide_affiliation,

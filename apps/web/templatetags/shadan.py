@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django import template
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms import BaseForm, BoundField
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from apps.core.templatetags.badges import masking_badge, state_badge, url_prefix
+
+__all__ = ["age", "enumerate_words", "masking_badge", "state_badge", "url_prefix"]
 
 register = template.Library()
 
@@ -32,37 +36,43 @@ def enumerate_words(values: list[object]) -> str:
     return separator.join(str(value) for value in values)
 
 
-# List pages show a badge or two on every row; a tag costs a fraction of an {% include %}
-# (issue 17: templates were a quarter of the retail list's time). The partials
-# (partials/state_badge.html, partials/masking_badge.html) call these, so there is one
-# definition of each badge.
-@register.simple_tag
-def state_badge(state: object, label: object) -> SafeString:
-    return format_html('<span class="badge state-{}" data-testid="state">{}</span>', state, label)
+# The badges and the URL prefix are shared with the retail site (apps.core.templatetags.badges).
+register.simple_tag(state_badge)
+register.simple_tag(masking_badge)
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """One line of the error summary: where the field is (``anchor``, no ``#``; empty for
+    an error about the whole form), what it is called and what is wrong; ``field`` names it
+    for tests and scripts."""
+
+    anchor: str
+    label: object
+    message: str
+    field: str = ""
+
+
+def _anchor(bound: BoundField) -> str:
+    # A group of radio buttons or check boxes has no single label target (Django leaves
+    # id_for_label empty); its first choice carries the id "<auto_id>_0".
+    return bound.id_for_label or (f"{bound.auto_id}_0" if bound.auto_id else "")
 
 
 @register.simple_tag
-def masking_badge(masking_state: object) -> SafeString:
-    """The masking status at a glance: colour plus text, never colour alone."""
-    if masking_state == "verified":
-        text = "● " + _("Masked (verified)")
-    elif masking_state == "encoded":
-        text = "◐ " + _("Masked, awaiting check")
-    else:
-        text = "○ " + _("Not masked")
-    return format_html(
-        '<span class="badge masking-{}" data-testid="masking">{}</span>', masking_state, text
-    )
-
-
-_MARK = "4242424242"  # matches both <int:…> and <str:…>
-
-
-def url_prefix(name: str) -> str:
-    """The URL named `name` up to its one argument, reversed once per page rather than once
-    per row: a row's link is `prefix + argument + "/"` (for arguments that need no quoting,
-    as references and ids)."""
-    url = reverse(name, args=[_MARK])
-    if not url.endswith(f"/{_MARK}/"):
-        raise ValueError(f"{name} does not end in its argument")
-    return url[: -len(_MARK) - 1]
+def error_summary_items(*forms: object) -> list[SummaryItem]:
+    """Every error of the given forms in page order: the form's own first, then each field's,
+    so the summary at the top of a long page can link to each field."""
+    items: list[SummaryItem] = []
+    for form in forms:
+        # An absent second form arrives as "" (the template engine's missing value).
+        if not isinstance(form, BaseForm) or not form.is_bound or not form.errors:
+            continue
+        items.extend(SummaryItem("", "", str(error)) for error in form.non_field_errors())
+        for bound in form:
+            items.extend(
+                SummaryItem(_anchor(bound), bound.label, str(e), bound.name) for e in bound.errors
+            )
+        for name in form.errors.keys() - {*form.fields, NON_FIELD_ERRORS}:
+            items.extend(SummaryItem("", "", str(e)) for e in form.errors[name])
+    return items

@@ -7,9 +7,9 @@ from guardian.shortcuts import assign_perm
 
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.visibility import retail_group, withdraw_retail_view
 from apps.core.errors import NotFound
-from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.vault.services import vault_read
 from tests.conftest import _superuser_outside_admin, advance, replicate
 
