@@ -14,6 +14,7 @@ from config.celery_app import app
 ROOT = Path(__file__).resolve().parents[2]
 PERIODIC = {
     "notifications.relay",
+    "replication.relay",
     "audit.seal",
     "audit.verify",
     "audit.verify_full",
@@ -38,6 +39,8 @@ def test_every_scheduled_task_is_registered_with_the_app():
 def test_the_relay_and_the_sealer_run_every_minute_by_default():
     schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule["notifications.relay"] == 60.0
+    # The retail database's catch-up: the relay also runs after every commit.
+    assert schedule["replication.relay"] == 30.0
     assert schedule["audit.seal"] == 60.0
     assert schedule["audit.collect_retail_views"] == 60.0
     assert schedule["applications.sla_sweep"] == 15 * 60.0
