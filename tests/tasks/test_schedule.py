@@ -14,6 +14,7 @@ from config.celery_app import app
 ROOT = Path(__file__).resolve().parents[2]
 PERIODIC = {
     "notifications.relay",
+    "replication.relay",
     "audit.seal",
     "audit.verify",
     "audit.verify_full",
