@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that reads the database: a GET whose connection was lost runs
+    # once more, session and user included (apps.web.middleware).
+    "apps.web.middleware.LostConnectionRetryMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "apps.web.middleware.IdleSessionRenewalMiddleware",
