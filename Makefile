@@ -76,3 +76,9 @@ bench: install
 ## clean-db: forget the local databases (keys stay)
 clean-db:
 	rm -f var/shadan.sqlite3 var/vault.sqlite3
+
+## smoke: the production smoke test (PostgreSQL and Redis on 127.0.0.1; SMOKE_PREFIX names
+## its databases and roles, default shadan_smoke; SMOKE_REDIS_URL its Redis db, default 3)
+.PHONY: smoke
+smoke: install
+	$(PY) deploy/smoke-test
