@@ -82,3 +82,10 @@ clean-db:
 .PHONY: smoke
 smoke: install
 	$(PY) deploy/smoke-test
+
+## soak: load and faults for SOAK_SECONDS (default 120) on 127.0.0.1: ten users through the
+## workflow while Redis, a worker, database backends and a gunicorn worker are killed;
+## exits non-zero on any inconsistency (deploy/soak; SOAK_PREFIX names its databases)
+.PHONY: soak
+soak: install
+	$(PY) deploy/soak
