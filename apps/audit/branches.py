@@ -9,6 +9,8 @@ not a pass, and it never touches the verification of the database that stayed.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 
 from . import checkpoints as cp
@@ -46,6 +48,24 @@ def expected_chain(report: VerificationReport, chain_id: str | None) -> None:
             seq=1,
         )
     )
+
+
+def flat_layout(report: VerificationReport) -> None:
+    """Checkpoint files left directly in AUDIT_CHECKPOINT_DIR (the layout before one
+    directory per chain) are where no verification looks: say how to move them."""
+    configured = str(settings.AUDIT_CHECKPOINT_DIR)
+    if cp.CHAIN_ID_PLACEHOLDER in configured:
+        return
+    flat = cp.flat_checkpoint_files(Path(configured))
+    if flat:
+        report.add(
+            Finding(
+                P.CHECKPOINT_INVALID,
+                f"{len(flat)} checkpoint file(s) directly in {configured} ({flat[0].name}…), "
+                "where no verification looks: move them into their chain's directory with "
+                "`manage.py audit_checkpoints --per-chain`",
+            )
+        )
 
 
 def beyond_the_branch(alias: str, report: VerificationReport, files: cp.ChainFiles) -> None:

@@ -502,6 +502,7 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
     else:
         chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
     branches.expected_chain(report, chain_id or _recorded_chain(alias))
+    branches.flat_layout(report)
     directory = cp.checkpoint_dir(chain_id)
     recorded = AuditCheckpoint.objects.using(alias).order_by("seq").values_list("seq", "file_name")
     # Files first, then the head: every file listed was written after its seal committed.

@@ -206,7 +206,11 @@ def test_the_flat_layout_moves_into_one_directory_per_chain(
     for path in list(checkpoint_dir.iterdir()):
         path.rename(checkpoint_root / path.name)
     checkpoint_dir.rmdir()
-    assert not audit_verify(record=False).ok  # the recorded files are not where they belong
+    before = audit_verify(record=False)
+    assert not before.ok  # the recorded files are not where they belong
+    assert "`manage.py audit_checkpoints --per-chain`" in " ".join(
+        f.message for f in before.findings
+    )
 
     call_command("audit_checkpoints", "--per-chain")
 
