@@ -8,16 +8,20 @@ PYTEST_ARGS ?=
 # production processes get SHADAN_ENV=production from their units).
 MANAGE := SHADAN_ENV=local $(PY) manage.py
 
-.PHONY: run test lint install keys migrate demo static lock clean-db messages
+.PHONY: run test test-fast lint install keys migrate demo static lock clean-db messages
 
 ## run: install, migrate both databases, generate dev keys, load demo data, collect the static
 ## files, serve on 127.0.0.1:8000 with DEBUG off (DJANGO_DEBUG=true make run for a developer)
 run: install keys migrate demo static
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL)
+## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL)
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-fast: the inner loop: the suite without the browser tests, on every core (pytest-xdist)
+test-fast: install
+	$(PY) -m pytest -n auto -m "not browser" $(PYTEST_ARGS)
 
 ## lint: ruff, mypy and the import contracts
 lint: install
@@ -41,6 +45,7 @@ keys: install
 migrate: install keys
 	$(MANAGE) migrate --database default --no-input
 	$(MANAGE) migrate --database vault --no-input
+	$(MANAGE) migrate --database retail --no-input
 
 demo: install migrate
 	$(MANAGE) load_demo
@@ -75,7 +80,7 @@ bench: install
 
 ## clean-db: forget the local databases (keys stay)
 clean-db:
-	rm -f var/shadan.sqlite3 var/vault.sqlite3
+	rm -f var/shadan.sqlite3 var/vault.sqlite3 var/retail.sqlite3
 
 ## smoke: the production smoke test (PostgreSQL and Redis on 127.0.0.1; SMOKE_PREFIX names
 ## its databases and roles, default shadan_smoke; SMOKE_REDIS_URL its Redis db, default 3)

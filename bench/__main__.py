@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "queries",
         "goal",
         "met?",
+        "load 1/5/15 min",
     )
     rows = [header]
     for f in figures:
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 "—" if f.queries is None else str(f.queries),
                 f.goal,
                 met,
+                "/".join(f"{load:.1f}" for load in f.load_average),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "when": datetime.now(UTC).isoformat(),
             "machine": {
                 "cpu_count": os.cpu_count(),
+                "load_average_at_end": os.getloadavg(),
                 "platform": platform.platform(),
                 "machine": platform.machine(),
                 "python": sys.version.split()[0],

@@ -59,6 +59,7 @@ from tests.factories import application_input
 from .data import Cast, analyze, log
 from .exposure import exposure
 from .stats import Figure, ms, rates, timed
+from .verification import verification
 
 HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
 
@@ -605,9 +606,14 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                     comparison="bare one-column INSERT + COMMIT, same writers",
                     comparison_median=bare,
                     ratio=median / bare,
-                    goal="≥ 1,000 events/s" if threads == 4 else "",
-                    met=median >= 1000 if threads == 4 else None,
-                    note="p95 column = 5th-percentile (slow) round",
+                    goal="≥ 0.8 × bare INSERT, ≥ 1,000 events/s" if threads == 4 else "",
+                    met=(median / bare >= 0.8 and median >= 1000) if threads == 4 else None,
+                    note="p95 column = 5th-percentile (slow) round"
+                    + (
+                        f"; ≥ 0.8 × bare: {median / bare >= 0.8}, ≥ 1,000/s: {median >= 1000}"
+                        if threads == 4
+                        else ""
+                    ),
                     samples=len(samples),
                 )
             )
@@ -660,6 +666,15 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                 samples=1,
             )
         )
+    if connection.vendor == "postgresql":
+        figures += verification(cast, repeats.verify)
+    else:
+        figures.append(_verification_sqlite(repeats))
+    return figures
+
+
+def _verification_sqlite(repeats: Repeats) -> Figure:
+    """SQLite has no COPY: verification against in-memory SHA-256 only."""
     reports = []
 
     def verify() -> None:
@@ -668,46 +683,30 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
     samples = timed(verify, repeats.verify, warmup=0)
     checked = reports[-1].events_checked
     verify_rate, verify_slow = rates(checked, samples)
-    from django.db.models import Count  # here, not at the top: this function's own need
-
-    # The bytes each seal's hash covers, in its own format (1: JSON, 2: PostgreSQL text).
     blobs: list[bytes] = []
     for fmt in sorted(set(AuditSeal.objects.values_list("format", flat=True).distinct())):
         in_format = AuditEvent.objects.filter(seal__format=fmt).order_by("id")
         room = HASH_SAMPLE_CAP - len(blobs)
         blobs += [canonical_of(payload) for _, payload in payloads(in_format, fmt, limit=room)]
-    formats = ", ".join(
-        f"format {fmt}: {count:,}"
-        for fmt, count in AuditSeal.objects.values_list("format")
-        .annotate(n=Count("seq"))
-        .order_by("format")
-    )
 
     def plain() -> None:
         for blob in blobs:
             hashlib.sha256(blob).digest()
 
-    hash_samples = timed(plain, max(repeats.verify, 5))
-    hash_rate, _ = rates(len(blobs), hash_samples)
-    ratio = verify_rate / hash_rate
-    figures.append(
-        Figure(
-            f"4. audit verification ({checked:,} sealed events)",
-            "events/s",
-            verify_rate,
-            verify_slow,
-            comparison=f"plain sha256 over the canonical bytes ({len(blobs):,} in memory)",
-            comparison_median=hash_rate,
-            ratio=ratio,
-            goal="≥ 0.25 × plain SHA-256",
-            met=ratio >= 0.25,
-            note=f"chain {'OK' if reports[-1].ok else 'NOT OK: ' + reports[-1].summary}; "
-            f"seals by canonical format: {formats}; "
-            "verification reads every event from the database",
-            samples=len(samples),
-        )
+    hash_rate, _ = rates(len(blobs), timed(plain, max(repeats.verify, 5)))
+    return Figure(
+        f"4. audit verification, full ({checked:,} sealed events)",
+        "events/s",
+        verify_rate,
+        verify_slow,
+        comparison=f"plain sha256 over the canonical bytes ({len(blobs):,} in memory)",
+        comparison_median=hash_rate,
+        ratio=verify_rate / hash_rate,
+        goal="≥ 0.5 × floor (PostgreSQL only)",
+        note=f"chain {'OK' if reports[-1].ok else 'NOT OK: ' + reports[-1].summary}; "
+        "the floor (COPY) needs PostgreSQL",
+        samples=len(samples),
     )
-    return figures
 
 
 MAC_SAMPLE = 5000  # events authenticated / checked per timed sample

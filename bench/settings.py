@@ -1,7 +1,7 @@
 """Benchmark settings: the test settings, but on *file* databases that survive the run.
 
 SQLite files under var/bench/ named per scale by default; PostgreSQL when DATABASE_URL
-and VAULT_DATABASE_URL are set. The scale comes from SHADAN_BENCH_SCALE (set by
+VAULT_DATABASE_URL and RETAIL_DATABASE_URL are set. The scale comes from SHADAN_BENCH_SCALE (set by
 `python -m bench --scale ...` before Django starts).
 """
 
@@ -18,6 +18,9 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / f'{BENCH_SCALE}.sqlite3'}")
 os.environ.setdefault(
     "VAULT_DATABASE_URL", f"sqlite:///{BENCH_DIR / f'{BENCH_SCALE}-vault.sqlite3'}"
+)
+os.environ.setdefault(
+    "RETAIL_DATABASE_URL", f"sqlite:///{BENCH_DIR / f'{BENCH_SCALE}-retail.sqlite3'}"
 )
 
 from config.settings.test import *  # noqa: E402, F403

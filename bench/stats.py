@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -46,6 +47,9 @@ class Figure:
     note: str = ""
     samples: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # The machine's 1, 5 and 15 minute load averages when the row was measured (made
+    # right after its measurement): a row is only as quiet as the machine was.
+    load_average: tuple[float, float, float] = field(default_factory=os.getloadavg)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

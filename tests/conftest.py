@@ -200,7 +200,10 @@ def require_postgres() -> None:
     """Skip with the reason on SQLite; fail instead when services are required (CI)."""
     if on_postgres():
         return
-    reason = "needs PostgreSQL: run with DATABASE_URL and VAULT_DATABASE_URL set (see README)"
+    reason = (
+        "needs PostgreSQL: run with DATABASE_URL, VAULT_DATABASE_URL and RETAIL_DATABASE_URL"
+        " set (see README)"
+    )
     if os.environ.get("SHADAN_REQUIRE_SERVICES") == "true":
         pytest.fail(reason)
     pytest.skip(reason)

@@ -48,7 +48,7 @@ def test_and_english_when_asked():
         assert "Reload" in str(StaleVersion())
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_field_error_from_a_service_is_japanese(clerk, retailer):
     from django.core.exceptions import ValidationError
 

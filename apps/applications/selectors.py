@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -73,12 +73,15 @@ def drafts_of(user: User) -> QuerySet[Application]:
     return Application.objects.filter(state=S.DRAFT, created_by=user)
 
 
-def awaiting_encoding() -> QuerySet[Application]:
+def is_awaiting_encoding() -> Q:
     """Submitted but not masked — including released work whose masking was withdrawn
-    (a retailer switch). Non-affiliated retailers first: that is the original failure."""
-    return Application.objects.filter(
-        masking_state=M.UNMASKED, state__in=(S.ENTERED, *POST_RELEASE_STATES)
-    )
+    (a retailer switch). One definition for the queue, its count and the encode button."""
+    return Q(masking_state=M.UNMASKED, state__in=(S.ENTERED, *POST_RELEASE_STATES))
+
+
+def awaiting_encoding() -> QuerySet[Application]:
+    """Non-affiliated retailers first where it is listed: that is the original failure."""
+    return Application.objects.filter(is_awaiting_encoding())
 
 
 def returned() -> QuerySet[Application]:

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from .views import clerk
+from .views import clerk, clerk_list
 
 urlpatterns = [
-    path("", clerk.application_list, name="clerk-list"),
+    path("", clerk_list.application_list, name="clerk-list"),
+    path("search/", clerk_list.application_search, name="clerk-search"),
     path("returned/", clerk.returned_list, name="clerk-returned"),
     path("new/", clerk.application_create, name="clerk-create"),
     path("<int:pk>/", clerk.application_detail, name="application-detail"),

@@ -39,6 +39,8 @@ class VerificationReport:
     findings: list[Finding] = field(default_factory=list)
     more_findings: int = 0
     from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
+    # Event rows the walk read from the database (what an incremental run saves).
+    events_read: int = 0
     macs_checked: bool = True  # False on a verifier holding only the public key
 
     @property

@@ -37,6 +37,10 @@ class AuditAction(models.TextChoices):
     APPLICATION_CANCELLED = "application.cancelled", _("Application cancelled")
     APPLICATION_DISCARDED = "application.discarded", _("Draft discarded")
     APPLICATION_RETAILER_CHANGED = "application.retailer_changed", _("Retailer changed")
+    APPLICATION_CUSTOMER_SEARCHED = (
+        "application.customer_searched",
+        _("Applications searched by customer name"),
+    )
     MASKING_INVALIDATED = "application.masking_invalidated", _("Masking invalidated by a change")
     # Reads
     PII_READ = "pii.read", _("Personal data read")

@@ -183,6 +183,7 @@ KEY_LABELS: dict[str, StrOrPromise] = {
     "period_to": gettext_lazy("To"),
     "format": gettext_lazy("Format"),
     "records": gettext_lazy("Records"),
+    "results": gettext_lazy("Results"),
     "older_than": gettext_lazy("Older than"),
     "message": gettext_lazy("Message"),
     "messages": gettext_lazy("Messages"),

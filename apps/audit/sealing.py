@@ -48,7 +48,7 @@ from .chain import (
     sealing_format,
 )
 from .checkpoints import branch_of, checkpoint_dir, new_branch, newest_checkpoint, write_checkpoint
-from .mac import MAC_FIELDS, mac_problem, values_from_text
+from .mac import MAC_FIELDS, mac_problem, text_mac_problem, values_from_text
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .signing import key_id, signing_key
 
@@ -153,7 +153,8 @@ def _refusals(alias: str, rows: list[tuple[int, Payload]]) -> dict[int, str]:
     times = set()
     for event_id, payload in rows:
         assert isinstance(payload, Authenticated)
-        problem = mac_problem(payload.mac_row)
+        check = text_mac_problem if isinstance(payload.base, bytes) else mac_problem
+        problem = check(payload.mac_row)
         if problem is not None:
             refused[event_id] = f"{problem}: not written by the product"
             continue

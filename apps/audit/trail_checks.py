@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Exists, Max, Min, OuterRef, Subquery
 
 from .findings import MAX_FINDINGS, Finding, VerificationReport
 from .mac import MAC_VALUES, mac_problem
@@ -39,9 +39,15 @@ def recorded_files_present(
             )
 
 
-def unsealed(alias: str, report: VerificationReport, now: dt.datetime) -> None:
+def unsealed(
+    alias: str, report: VerificationReport, now: dt.datetime, *, after_id: int | None = None
+) -> None:
+    """`after_id`: look only at events after that one (a verification from a checkpoint,
+    which must not cost a walk of the whole table; the full one looks at every event)."""
     cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
     stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
+    if after_id is not None:
+        stale = stale.filter(id__gt=after_id)
     first = stale.order_by("id").values_list("id", flat=True).first()
     if first is not None:
         count = stale.count()
@@ -82,9 +88,14 @@ def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) ->
         )
 
 
-def copies(alias: str, report: VerificationReport) -> None:
+def copies(alias: str, report: VerificationReport, *, after_id: int | None = None) -> None:
     """Events with the same MAC: the nonce makes every genuine MAC unique, so all but
-    the first of each are copies (a replayed event carries a valid MAC)."""
+    the first of each are copies (a replayed event carries a valid MAC). `after_id`:
+    only copies written after that event, each looked up by its time (a copy keeps the
+    original's; the time is indexed), not a grouping of the whole table."""
+    if after_id is not None:
+        _copies_after(alias, report, after_id)
+        return
     groups = (
         AuditEvent.objects.using(alias)
         .exclude(mac="")
@@ -104,6 +115,34 @@ def copies(alias: str, report: VerificationReport) -> None:
                 f"event #{copy} is a copy of event #{original} (the same MAC and nonce; "
                 f"{copies} cop{'y' if copies == 1 else 'ies'} in all"
                 + (" or more" if len(found) == MAX_FINDINGS else "")
+                + "): replayed behind the product's back",
+                event_id=copy,
+            )
+        )
+
+
+def _copies_after(alias: str, report: VerificationReport, after_id: int) -> None:
+    events = AuditEvent.objects.using(alias)
+    twins = events.filter(
+        occurred_at=OuterRef("occurred_at"), mac=OuterRef("mac"), id__lt=OuterRef("id")
+    )
+    found = list(
+        events.filter(id__gt=after_id)
+        .exclude(mac="")
+        .filter(Exists(twins))
+        .annotate(original=Subquery(twins.order_by("id").values("id")[:1]))
+        .order_by("id")
+        .values_list("original", "id")[:MAX_FINDINGS]
+    )
+    if found:
+        original, copy = found[0]
+        count = len(found)
+        report.add(
+            Finding(
+                P.FORGED,
+                f"event #{copy} is a copy of event #{original} (the same MAC and nonce; "
+                f"{count} cop{'y' if count == 1 else 'ies'} since the starting checkpoint"
+                + (" or more" if count == MAX_FINDINGS else "")
                 + "): replayed behind the product's back",
                 event_id=copy,
             )

@@ -51,8 +51,9 @@ def is_retail_user(user: User | AnonymousUser) -> bool:
 
 
 def _visible(user: User | AnonymousUser) -> QuerySet[PublishedApplication]:
-    """The published rows, if the reader stands in retail now; in the query that reads
-    the rows, so a transfer takes effect at once."""
+    """The published rows, if the reader stands in retail now (read on every call, so a
+    transfer takes effect at once). The published rows are in the retail database, the
+    reader's standing in the shared one: two queries, never one across both."""
     if not user.is_authenticated or not user.is_active:
         return PublishedApplication.objects.none()
     assert isinstance(user, User)
@@ -66,7 +67,9 @@ def _visible(user: User | AnonymousUser) -> QuerySet[PublishedApplication]:
     # Only the retail role's group counts: a per-user or model-wide permission opens
     # nothing for retail.
     in_retail_role = Group.objects.filter(role__code=RoleCode.RETAIL, user=user)
-    return PublishedApplication.objects.filter(Exists(in_retail_now)).filter(Exists(in_retail_role))
+    if not User.objects.filter(Exists(in_retail_now), Exists(in_retail_role), pk=user.pk).exists():
+        return PublishedApplication.objects.none()
+    return PublishedApplication.objects.all()
 
 
 def retail_application_list(

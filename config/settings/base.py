@@ -93,17 +93,27 @@ TEMPLATES = [
 ]
 
 # --- Databases -------------------------------------------------------------
-# Two aliases that never share a transaction: "default" holds the workflow and
-# the audit trail, "vault" holds the encrypted customer records. A process
-# configured without VAULT_DATABASE_URL (the retail site in the split set-up)
-# has no "vault" alias at all and so no way to read personal data.
+# Three aliases that never share a transaction: "default" holds the workflow and the
+# audit trail, "vault" holds the encrypted customer records, "retail" is the retail
+# database (apps.publication: what a supervisor verified, the retail accounts, the retail
+# site's sessions and view log), written one way by the publication relay. The retail
+# site (SHADAN_SITE_ROLE=retail) has the retail database as its only alias and no way to
+# reach the other two.
+SHADAN_SITE_ROLE = env.str("SHADAN_SITE_ROLE", default="td")
+if SHADAN_SITE_ROLE not in ("td", "retail"):
+    raise ImproperlyConfigured("SHADAN_SITE_ROLE must be td or retail")
 DATABASES = {"default": env.db("DATABASE_URL")}
 VAULT_DATABASE_URL = env.str("VAULT_DATABASE_URL", default="")
 if VAULT_DATABASE_URL:
     DATABASES["vault"] = env.db_url_config(VAULT_DATABASE_URL)
+RETAIL_DATABASE_URL = env.str("RETAIL_DATABASE_URL", default="")
+if RETAIL_DATABASE_URL:
+    DATABASES["retail"] = env.db_url_config(RETAIL_DATABASE_URL)
+# Where apps.publication's tables are: "retail" here, the only alias on the retail site.
+SHADAN_RETAIL_DATABASE = "retail"
 for _alias in DATABASES.values():
     _alias.setdefault("ATOMIC_REQUESTS", False)
-DATABASE_ROUTERS = ["apps.vault.routers.VaultRouter"]
+DATABASE_ROUTERS = ["apps.publication.routers.RetailRouter", "apps.vault.routers.VaultRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Vault keys ------------------------------------------------------------
@@ -306,7 +316,11 @@ def _every(task: str, minutes_variable: str, default_minutes: float) -> dict[str
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
     "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
+    # Hourly from the last verified checkpoint (cost: the new events); weekly from seq 1.
     "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
+    "audit-verify-full": _every(
+        "audit.verify_full", "SHADAN_BEAT_AUDIT_VERIFY_FULL_MINUTES", 7 * 24 * 60
+    ),
     "applications-barrier-check": _every(
         "applications.barrier_check", "SHADAN_BEAT_BARRIER_MINUTES", 60
     ),

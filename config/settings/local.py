@@ -23,6 +23,7 @@ if _KEYS.exists():
 (_BASE / "var").mkdir(exist_ok=True)
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'shadan.sqlite3'}")
 os.environ.setdefault("VAULT_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'vault.sqlite3'}")
+os.environ.setdefault("RETAIL_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'retail.sqlite3'}")
 # Off, as in production: a demo user must never see Django's technical 404 page (it lists
 # every URL) or a stack trace. DJANGO_DEBUG=true turns it on for a developer.
 os.environ.setdefault("DJANGO_DEBUG", "false")

@@ -1,4 +1,4 @@
-"""Test settings: SQLite in memory by default; DATABASE_URL/VAULT_DATABASE_URL switch to PostgreSQL.
+"""Test settings: SQLite in memory by default; the three *_DATABASE_URL switch to PostgreSQL.
 
 The vault and audit keys here are fixed, public test values: they protect nothing real.
 """
@@ -14,6 +14,7 @@ refuse_under_production(__name__)
 
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("RETAIL_DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
 os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
 os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())

@@ -19,7 +19,7 @@ from .conftest import DAY, jst
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+    pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 
 

@@ -17,7 +17,7 @@ from apps.audit.models import AuditAction
 
 from .conftest import DAY, jst
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 AFTER = jst(DAY + dt.timedelta(days=2))
 

@@ -23,7 +23,7 @@ from tests.conftest import _person
 
 from .conftest import DAY, jst
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 AFTER = jst(DAY + dt.timedelta(days=2))
 CANARY = Customer(

@@ -17,7 +17,7 @@ from apps.core.errors import WrongState
 
 from .conftest import DAY, jst
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 AFTER = jst(DAY + dt.timedelta(days=2))  # "now" for the tests: DAY is long over
 

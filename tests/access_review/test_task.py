@@ -18,7 +18,7 @@ from apps.core.tasks import enqueue
 from apps.retail.selectors import retail_application_open, retail_application_page
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_the_task_draws_yesterdays_accesses_once(

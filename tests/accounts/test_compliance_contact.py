@@ -14,7 +14,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed
 from tests.conftest import _person
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 JAPANESE_REFUSAL = "コンプライアンス責任者には、現在送配電部門に所属している人を指定してください。"
 

@@ -27,7 +27,7 @@ from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.services import relay_due
 from tests.conftest import PASSWORD, _person, _superuser_outside_admin
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 RESET_ACTIONS = {
     AuditAction.PASSWORD_RESET_PROPOSED,

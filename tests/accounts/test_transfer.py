@@ -15,7 +15,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed
 from tests.conftest import PASSWORD, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_transfer_closes_the_old_membership_and_opens_the_new_one(administrator, supervisor):

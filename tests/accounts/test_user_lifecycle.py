@@ -16,7 +16,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, WrongState
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _new_clerk(administrator: User, **extra) -> User:

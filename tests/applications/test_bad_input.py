@@ -19,7 +19,7 @@ from apps.vault.services import vault_read
 from tests.conftest import advance
 from tests.factories import application_input
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @contextlib.contextmanager

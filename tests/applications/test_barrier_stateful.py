@@ -21,7 +21,7 @@ check reports and, where it may, repairs it.
 Database isolation: a state machine runs all its examples inside one test method, and
 hypothesis' per-example hooks (``setup_example``) are only called for methods, so
 ``hypothesis.extra.django.TestCase`` cannot roll back between examples here. Each
-machine instead opens a savepoint on both databases in ``__init__`` and rolls it back
+machine instead opens a savepoint on every database in ``__init__`` and rolls it back
 in ``teardown``; the surrounding ``django.test.TestCase`` rolls back the rest.
 """
 
@@ -92,7 +92,7 @@ from apps.vault.services import vault_read
 from tests.conftest import PASSWORD
 from tests.factories import application_input
 
-ALIASES = ("default", "vault")
+ALIASES = ("default", "vault", "retail")
 TD, RETAIL = str(DivisionCode.TD), str(DivisionCode.RETAIL)
 DIVISIONS = [str(code) for code in DivisionCode]
 TD_ROLES = [str(RoleCode.CLERK), str(RoleCode.SUPERVISOR), str(RoleCode.CONSTRUCTION)]
@@ -1087,7 +1087,7 @@ class BarrierMachine(RuleBasedStateMachine):
 
 
 class TestBarrierStateful(BarrierMachine.TestCase, DjangoTestCase):  # type: ignore[misc,valid-type]
-    databases = {"default", "vault"}
+    databases = {"default", "vault", "retail"}
     # hypothesis reads `settings` from the machine's TestCase (shadowing Django's helper).
     settings = settings(  # type: ignore[assignment]
         max_examples=25,

@@ -15,7 +15,7 @@ from tests.conftest import advance, require_postgres
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+    pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 
 

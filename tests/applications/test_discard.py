@@ -16,7 +16,7 @@ from apps.vault.errors import VaultRecordErased
 from apps.vault.services import vault_read
 from tests.conftest import _person, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 CANARY_NAME = "鵜飼 鶫"
 

@@ -12,7 +12,7 @@ from apps.applications.states import Contribution
 from apps.core.errors import FourEyesViolation, NotAllowed
 from tests.conftest import _person, _superuser_outside_admin, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from apps.retail.selectors import retail_application_list
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 EXPECTED_STATES = {
     "draft": 3,

@@ -21,7 +21,7 @@ from apps.vault.models import CustomerRecord
 from apps.vault.services import vault_read
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_barrier_check_finds_nothing_after_normal_work(new_application, clerk, supervisor):

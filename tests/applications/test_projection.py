@@ -46,7 +46,7 @@ def test_every_retail_visible_text_field_is_scanned_or_says_why_it_cannot_hold_f
         assert spec.name == spec.source, f"{spec.name}: a scanned field is named as its source"
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_the_scanner_reads_every_scanned_field_and_only_those(new_application):
     app = new_application(remarks="南側")
 
@@ -66,6 +66,7 @@ def test_the_published_row_has_one_column_per_retail_field():
         "projection_hash",
         "verified_at",
         "published_at",
+        "sequence",
     }
 
 
@@ -77,7 +78,7 @@ def test_only_progress_is_left_out_of_the_hash():
     assert set(FIELD_NAMES) - set(HASHED_FIELDS) == {"state"}
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_projection_from_the_row_equals_one_from_the_object(new_application):
     app = new_application()
     row = Application.objects.filter(pk=app.pk).values(*RETAIL_COLUMNS).get()

@@ -10,7 +10,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, WrongState
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_construction_reveals_contact_details_with_a_reason_code_and_it_is_logged(

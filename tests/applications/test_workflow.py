@@ -18,7 +18,7 @@ from apps.vault.services import vault_read
 from tests.conftest import advance
 from tests.factories import make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _actions(app: Application) -> list[str]:

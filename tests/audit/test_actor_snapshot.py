@@ -18,7 +18,7 @@ from apps.audit.context import RequestContext, bound_request_context
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record, audit_record_each
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _event(actor: User | None, **extra: Any) -> AuditEvent:

@@ -17,7 +17,7 @@ from apps.audit.verification import audit_verify
 from tests.audit.conftest import unguarded
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 PK = {table: "id" for table in APPEND_ONLY_TABLES} | {"audit_auditseal": "seq"}
 

@@ -28,7 +28,7 @@ from apps.audit.verification import audit_verify
 from tests.audit.conftest import triggers_lifted, unguarded
 from tests.conftest import on_postgres, require_postgres
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _awkward_event(actor: Any) -> AuditEvent:

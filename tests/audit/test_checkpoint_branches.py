@@ -23,7 +23,7 @@ from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import CHAIN_ID, triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 TABLES: tuple[type[models.Model], ...] = (AuditCheckpoint, AuditSeal, AuditEvent)
 

@@ -18,7 +18,7 @@ from apps.audit.selectors import chain_status
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import first_finding, recompute_seals, triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def b64(raw: bytes) -> str:

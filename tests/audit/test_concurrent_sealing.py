@@ -16,7 +16,7 @@ from tests.conftest import require_postgres
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+    pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 
 

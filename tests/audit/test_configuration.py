@@ -12,7 +12,7 @@ from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _ids(settings) -> list[str]:

@@ -27,7 +27,7 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import hours_ago, triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 TEST_KEY = "test-m1:" + base64.b64encode(b"\x05" * 32).decode()  # config/settings/test.py
 OTHER_KEY = base64.b64encode(b"\x06" * 32).decode()

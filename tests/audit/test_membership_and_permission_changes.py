@@ -13,7 +13,7 @@ from apps.accounts.models import User
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import _person
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

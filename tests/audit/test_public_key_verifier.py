@@ -32,7 +32,7 @@ def only_the_public_key(settings) -> None:
     settings.AUDIT_MAC_ACTIVE_KEY_ID = ""
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_verifier_without_the_mac_keys_verifies_the_chain_and_says_what_it_left_out(
     record_events, settings
 ):
@@ -47,7 +47,7 @@ def test_a_verifier_without_the_mac_keys_verifies_the_chain_and_says_what_it_lef
     assert report.summary.endswith("event MACs not checked (no AUDIT_MAC_KEYS here)")
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_verifier_without_the_mac_keys_still_finds_a_changed_event(record_events, settings):
     record_events(3)
     audit_seal()

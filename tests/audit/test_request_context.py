@@ -13,7 +13,7 @@ from apps.audit.middleware import AuditContextMiddleware
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _view(request: HttpRequest) -> HttpResponse:

@@ -16,7 +16,7 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import hours_ago
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_sealing_gives_every_event_one_gapless_position_in_id_order(record_events):
@@ -56,7 +56,7 @@ def test_the_hash_follows_the_documented_format_1(clerk, monkeypatch):
     seal = AuditSeal.objects.get(event=event)
     assert seal.format == 1
     event = AuditEvent.objects.get(pk=event.pk)
-    # when: an outside verifier recomputes it from the README's description alone
+    # when: an outside verifier recomputes it from docs/audit-trail.md's description alone
     canonical = json.dumps(
         {
             "id": event.pk,

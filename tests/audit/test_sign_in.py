@@ -9,7 +9,7 @@ from django.urls import reverse
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _sign_in(client: Client, username: str, password: str) -> None:

@@ -23,7 +23,7 @@ from tests.audit.conftest import (
     unguarded,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent, AuditSeal, AuditVerification
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 
 def test_a_transactional_test_runs_against_append_only_tables_it_may_fill(record_events):

@@ -16,7 +16,7 @@ from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from tests.audit.conftest import recompute_seals, triggers_lifted, unguarded
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def two_checkpoints(record_events):
 
 
 def archive_up_to(seq: int, checkpoint_dir: Path, archive: Path) -> Path:
-    """What the README's archiving does outside the product: the events and seals up to
+    """What docs/audit-trail.md's archiving does outside the product: the events and seals up to
     a checkpoint leave the live database, their checkpoint files go to the archive."""
     archive.mkdir()
     for path in sorted(checkpoint_dir.glob("checkpoint-*.json")):

@@ -27,7 +27,7 @@ from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, _person
 from tests.factories import application_input
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 SAMPLED = Customer(
     name="見本 抽出四郎",

@@ -18,7 +18,7 @@ from tests.browser.conftest import screenshot, sign_in, sign_out
 from tests.browser.steps import accept_next_dialog, click_and_wait
 from tests.conftest import PASSWORD, advance
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 
 def test_two_administrators_change_a_retailers_affiliation_and_see_what_it_withdrew(

@@ -31,7 +31,7 @@ from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 KANSA = Customer(
     name="見本 監査三郎",

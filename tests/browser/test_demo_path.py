@@ -42,7 +42,7 @@ from tests.browser.steps import (
 )
 from tests.conftest import PASSWORD, _person
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 HANAKO = Customer(
     name="見本 遮断花子",
@@ -77,6 +77,11 @@ def test_the_demo_path_from_entry_to_energization(
     save_application_form(page)
     error = page.locator("[data-field=supply_point_id] .error")
     expect(error).to_be_visible()
+    # Errors in sight: the summary at the top has the focus and its link leads to the field.
+    summary = page.locator("[data-testid=error-summary]")
+    expect(summary).to_be_focused()
+    summary.locator("a[href='#id_supply_point_id']").click()
+    expect(page.locator("#id_supply_point_id")).to_be_focused()
     expect(page.locator("#id_customer_name")).to_have_value(HANAKO.name)
     expect(page.locator("#id_street_address")).to_have_value(first.street_address)
     assert Application.objects.count() == 0
@@ -235,14 +240,17 @@ def test_the_leak_scanner_refusal_is_shown_next_to_the_remarks(page, clerk, reta
     open_encode_page(page, pk)
     press_encode(page)
 
-    leaks = page.locator("[data-testid=leaks]")
-    expect(leaks).to_be_visible()
-    # Only the remarks leak: the customer's own number, and (the same text) "a phone number".
-    expect(leaks.locator("li[data-leak-field]:not([data-leak-field=remarks])")).to_have_count(0)
-    expect(leaks.locator("li[data-leak-field=remarks]").first).to_contain_text("お客さまの電話番号")
-    for panel in ("td-data", "retail-preview"):
-        beside_remarks = page.locator(f"[data-testid={panel}] [data-field=remarks] [data-leak]")
-        expect(beside_remarks.first).to_contain_text("お客さまの電話番号")
+    summary = page.locator("[data-testid=error-summary]")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    # Only the remarks leak, named once: the customer's own number (the same text is also
+    # "a phone number", which is not named a second time).
+    expect(summary.locator("li[data-error-field]:not([data-error-field=remarks])")).to_have_count(0)
+    expect(summary.locator("li[data-error-field=remarks]")).to_have_count(1)
+    expect(summary.locator("li[data-error-field=remarks]")).to_contain_text("お客さまの電話番号")
+    marks = page.locator("[data-testid=retail-preview] [data-field=remarks] mark")
+    expect(marks).to_have_count(1)
+    expect(marks).to_have_text("０９８ー７６５ー４３２１")
     expect(page.locator("[data-leak=customer_phone], [data-leak=supply_point_id]")).to_have_count(0)
     expect(page.locator("[data-testid=masking]")).to_have_class(re.compile("masking-unmasked"))
     expect(page.locator("[data-testid=fix-leak]")).to_have_attribute(

@@ -18,7 +18,7 @@ from tests.browser.conftest import screenshot, sign_in
 from tests.browser.steps import click_and_wait
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 HEADINGS = (
     "調査期間",

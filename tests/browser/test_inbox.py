@@ -19,7 +19,7 @@ from tests.browser.steps import assert_absent, click_and_wait
 from tests.conftest import PASSWORD, _person
 from tests.factories import application_input, make_retailer
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 
 def test_a_supervisor_follows_the_inbox_to_the_review_page(page: Any) -> None:

@@ -7,7 +7,7 @@ import pytest
 from tests.browser.conftest import screenshot, sign_in, sign_out
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
 
 def test_a_clerk_signs_in_sees_who_they_are_and_signs_out(page, clerk):

@@ -45,12 +45,15 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     tmp = tmp_path_factory.mktemp("local")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAULT_", "RETAIL_"))
+    }
     env.pop("DATABASE_URL", None)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{tmp / 'shadan.sqlite3'}",
         VAULT_DATABASE_URL=f"sqlite:///{tmp / 'vault.sqlite3'}",
+        RETAIL_DATABASE_URL=f"sqlite:///{tmp / 'retail.sqlite3'}",
         DJANGO_STATIC_ROOT=str(tmp / "static"),
         AUDIT_CHECKPOINT_DIR=str(tmp / "checkpoints" / "{chain_id}"),
     )

@@ -93,15 +93,23 @@ def test_production_trusts_the_proxys_x_forwarded_proto():
 def test_production_keeps_database_connections_open_for_a_minute_and_checks_them_first():
     values = json.loads(_production().stdout.strip().splitlines()[-1])
 
-    assert values["CONNECTIONS"] == {"default": [60, True], "vault": [60, True]}
+    assert values["CONNECTIONS"] == {
+        "default": [60, True],
+        "vault": [60, True],
+        "retail": [60, True],
+    }
 
 
 def test_production_takes_the_connection_lifetime_from_the_environment():
     chosen = json.loads(_production(DJANGO_CONN_MAX_AGE="300").stdout.strip().splitlines()[-1])
     closed = json.loads(_production(DJANGO_CONN_MAX_AGE="0").stdout.strip().splitlines()[-1])
 
-    assert chosen["CONNECTIONS"] == {"default": [300, True], "vault": [300, True]}
-    assert closed["CONNECTIONS"] == {"default": [0, True], "vault": [0, True]}
+    assert chosen["CONNECTIONS"] == {
+        "default": [300, True],
+        "vault": [300, True],
+        "retail": [300, True],
+    }
+    assert closed["CONNECTIONS"] == {"default": [0, True], "vault": [0, True], "retail": [0, True]}
 
 
 def test_production_refuses_a_negative_connection_lifetime():

@@ -11,7 +11,7 @@ from apps.core.logging import RedactRequestPaths
 CANARY_PHONE = "090-4417-2230"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases=["default", "retail"])
 def test_a_retail_probe_with_a_phone_number_in_the_path_logs_only_the_route(
     client, retail_user, caplog
 ):

@@ -14,7 +14,7 @@ from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.tasks import relay
 from tests.conftest import _person
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from apps.exposure import services
 from apps.exposure.models import ExposureRun, FailureReason, RunStatus
 from apps.exposure.tasks import run_exposure_report
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

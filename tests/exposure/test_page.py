@@ -19,7 +19,7 @@ from .helpers import write_legacy
 from .test_command import REGULATOR_HEADINGS
 from .test_legacy_scenarios import EXAMPLE, rec
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

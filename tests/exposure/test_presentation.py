@@ -19,7 +19,7 @@ from apps.exposure.timeline import GAP, timeline
 from .test_legacy_scenarios import EXAMPLE
 from .test_page import request_report
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 

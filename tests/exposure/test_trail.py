@@ -22,7 +22,7 @@ from tests.factories import application_input, make_retailer
 
 from .helpers import headline
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 ZERO = {
     "exposed_customers": 0,

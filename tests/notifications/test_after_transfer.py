@@ -19,7 +19,7 @@ from apps.notifications.models import DropReason, InboxEntry, OutboxMessage
 from apps.notifications.services import outbox_write, relay_due
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _client(user) -> Client:

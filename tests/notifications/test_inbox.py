@@ -18,7 +18,7 @@ from apps.notifications.selectors import INBOX_PAGE_SIZE
 from apps.notifications.services import outbox_write, relay_due
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _deliver(user, n=1, *, application=None, prefix="t"):

@@ -14,7 +14,7 @@ from apps.notifications import services
 from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.services import outbox_write, relay_due
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _write(user, key: str) -> OutboxMessage:

@@ -16,7 +16,7 @@ from apps.notifications.services import relay_due
 from apps.notifications.sla import sla_sweep
 from tests.conftest import _person, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture(autouse=True)

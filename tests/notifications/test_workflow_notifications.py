@@ -18,7 +18,7 @@ from apps.vault.services import vault_read
 from tests.conftest import _person, _today, advance
 from tests.factories import application_input
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _sent() -> dict[str, set[int]]:

@@ -26,7 +26,7 @@ from apps.retailers.services import (
 from tests.conftest import _person, advance
 from tests.factories import make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

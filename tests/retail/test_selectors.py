@@ -13,7 +13,7 @@ from apps.retail.selectors import retail_application_detail, retail_application_
 from apps.vault.services import vault_read
 from tests.conftest import _superuser_outside_admin, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_retail_sees_only_verified_applications(new_application, clerk, supervisor, retail_user):

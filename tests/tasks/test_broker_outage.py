@@ -33,7 +33,7 @@ from .workers import mails, wait_for, workers
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+    pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 
 

@@ -23,7 +23,7 @@ from .workers import mails, wait_for, workers
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, databases=["default", "vault"]),
+    pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 
 # A few seconds instead of an hour, so the test need not wait long for the redelivery.

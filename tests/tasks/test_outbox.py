@@ -15,7 +15,7 @@ from apps.notifications import services
 from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.tasks import relay
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _write(users, key="test:a1:v1"):

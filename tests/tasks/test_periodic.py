@@ -20,7 +20,7 @@ from apps.notifications.sla import NON_AFFILIATED_FLAG
 from apps.publication.models import PublishedApplication
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_seal_chains_every_committed_event(entered):

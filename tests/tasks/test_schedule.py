@@ -16,6 +16,7 @@ PERIODIC = {
     "notifications.relay",
     "audit.seal",
     "audit.verify",
+    "audit.verify_full",
     "applications.barrier_check",
     "applications.sla_sweep",
     "access_review.sample",
@@ -39,6 +40,9 @@ def test_the_relay_and_the_sealer_run_every_minute_by_default():
     assert schedule["audit.seal"] == 60.0
     assert schedule["applications.sla_sweep"] == 15 * 60.0
     assert schedule["access_review.sample"] == 60 * 60.0
+    # Hourly from the last verified checkpoint, weekly from seq 1.
+    assert schedule["audit.verify"] == 60 * 60.0
+    assert schedule["audit.verify_full"] == 7 * 24 * 60 * 60.0
 
 
 def test_intervals_come_from_the_environment():

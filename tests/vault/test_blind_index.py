@@ -7,7 +7,7 @@ from apps.vault.services import vault_find, vault_store
 
 from .conftest import b64key
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.vault.conftest import (
     TWO_KEYS_K2_ACTIVE,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def only_event(action: AuditAction) -> AuditEvent:

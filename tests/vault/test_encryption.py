@@ -12,7 +12,7 @@ from apps.vault.services import vault_read, vault_store
 
 from .conftest import CANARY_EMAIL, CANARY_KANA, CANARY_NAME, CANARY_PHONE
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _flip_last_byte(value: bytes | memoryview) -> bytes:

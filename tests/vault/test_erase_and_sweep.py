@@ -19,7 +19,7 @@ from apps.vault.services import (
     vault_sweep_unreferenced,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_an_erased_record_cannot_be_read_nor_found(canary_pii):

@@ -159,7 +159,7 @@ def test_init_local_keys_rotate_adds_a_new_active_key_and_keeps_the_old(tmp_path
     assert _values(tmp_path)["VAULT_ACTIVE_KEY_ID"] == "dev-3"
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_records_stay_readable_after_rotate_and_rewrap(tmp_path, make_pii, capsys):
     # given: a record stored under the generated dev-1 key
     _run(tmp_path)

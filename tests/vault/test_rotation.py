@@ -10,7 +10,7 @@ from apps.vault.services import vault_erase, vault_read, vault_rewrap_all, vault
 
 from .conftest import ONLY_K2, TWO_KEYS_K1_ACTIVE, TWO_KEYS_K2_ACTIVE
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _snapshot() -> dict:

@@ -45,7 +45,7 @@ def test_every_other_app_migrates_only_on_the_default_database(app_label):
     assert not router.allow_migrate("vault", app_label)
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_the_vault_tables_exist_only_in_the_vault_database():
     vault_tables = set(connections["vault"].introspection.table_names())
     default_tables = set(connections["default"].introspection.table_names())
@@ -56,7 +56,7 @@ def test_the_vault_tables_exist_only_in_the_vault_database():
     assert not {t for t in vault_tables if not t.startswith("vault_")} - {"django_migrations"}
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_stored_records_land_in_the_vault_database(canary_pii):
     record_id = vault_store(canary_pii)
 

@@ -13,7 +13,7 @@ from apps.retailers.models import AffiliationProposal, ProposalStatus
 from apps.retailers.services import retailer_propose_affiliation
 from tests.conftest import PASSWORD, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _client(user: User) -> Client:

@@ -17,7 +17,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.vault.services import vault_read
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from apps.audit.presentation import detail_items
 from apps.retail.selectors import retail_application_page
 from tests.conftest import _person, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 COMMON_DATETIME = re.compile(r"\b20\d\d/\d\d/\d\d \d\d:\d\d\b")
 

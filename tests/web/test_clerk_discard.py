@@ -10,7 +10,7 @@ from apps.applications.models import Application
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import _person, advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def test_my_draft_in_the_list_links_to_its_discard_page(client, clerk, new_application):

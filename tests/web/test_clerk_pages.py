@@ -16,7 +16,7 @@ from apps.vault.services import vault_read
 from tests.conftest import advance
 from tests.factories import application_input, make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 # Canary personal data: none of it may appear where it does not belong.
 CANARY = {
@@ -135,7 +135,7 @@ def test_the_list_costs_the_same_queries_for_many_applications(
 
 
 def test_the_list_is_paginated_by_fifty(client, clerk, new_application, monkeypatch):
-    from apps.applications.views import clerk as clerk_views
+    from apps.applications.views import clerk_list as clerk_views
 
     monkeypatch.setattr(clerk_views, "PAGE_SIZE", 2)
     for _ in range(3):
@@ -443,9 +443,10 @@ def test_encoding_is_refused_with_the_leak_shown_next_to_remarks(
 
     assert response.status_code == 200
     html = _html(response)
-    leaks = html.split('data-testid="leaks"')[1].split("</div>")[0]
-    assert 'data-leak-field="remarks"' in leaks
-    assert _has_no_pii(leaks)
+    summary = html.split('data-testid="error-summary"')[1].split("</div>")[0]
+    assert 'data-error-field="remarks"' in summary
+    assert 'href="#leak-remarks"' in summary
+    assert _has_no_pii(summary)
     assert 'data-leak="remarks"' in html
     assert reverse("clerk-edit", args=[app.pk]) + "#id_remarks" in html
     app.refresh_from_db()

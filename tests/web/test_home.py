@@ -12,7 +12,7 @@ from apps.applications.selectors import supervisor_queues
 from apps.web.templatetags.shadan import age
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 def _home(client: Client, user) -> str:
@@ -161,7 +161,7 @@ def test_the_queues_age_is_its_oldest_item(client, new_application, clerk, super
 def test_the_retail_home_counts_up_to_the_cap_and_says_more_than(
     client, new_application, clerk, supervisor, retail_user, monkeypatch
 ):
-    from django.db import connection
+    from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
     from apps.retail import selectors
@@ -171,7 +171,7 @@ def test_the_retail_home_counts_up_to_the_cap_and_says_more_than(
         advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
     client.force_login(retail_user)
 
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connections["retail"]) as queries:
         html = client.get(reverse("home")).content.decode()
 
     said = ("1 件超の申込みが小売部門に表示されています", "More than 1 applications are visible")

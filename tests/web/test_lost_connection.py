@@ -47,7 +47,7 @@ def _client(user) -> Client:
 
 # Outside a test transaction: the retry is refused inside one, as inside any transaction
 # spanning the request.
-@pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 def test_a_read_whose_connection_was_lost_is_retried_once(monkeypatch, clerk, new_application):
     app = new_application()
     client = _client(clerk)
@@ -60,7 +60,7 @@ def test_a_read_whose_connection_was_lost_is_retried_once(monkeypatch, clerk, ne
     assert app.reference in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 def test_a_post_whose_connection_was_lost_is_not_run_again(monkeypatch, clerk, new_application):
     app = new_application()
     client = _client(clerk)
@@ -73,7 +73,7 @@ def test_a_post_whose_connection_was_lost_is_not_run_again(monkeypatch, clerk, n
     assert Application.objects.get(pk=app.pk).state == "draft"
 
 
-@pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 def test_a_read_failing_twice_is_a_500(monkeypatch, clerk, new_application):
     app = new_application()
     client = _client(clerk)
@@ -102,7 +102,7 @@ def _checklist(app: Application) -> dict[str, object]:
     }
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_verify_posted_again_by_its_verifier_shows_the_result(
     client, new_application, clerk, supervisor, supervisor2
 ):
@@ -122,7 +122,7 @@ def test_a_verify_posted_again_by_its_verifier_shows_the_result(
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_VERIFIED).count() == verified
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_another_supervisor_posting_verify_after_it_is_done_is_still_refused(
     client, new_application, clerk, supervisor, supervisor2
 ):
@@ -135,7 +135,7 @@ def test_another_supervisor_posting_verify_after_it_is_done_is_still_refused(
         )
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_submit_and_encode_posted_again_by_the_same_clerk_return_the_result(new_application, clerk):
     app = new_application()
     services.application_submit(
@@ -157,7 +157,7 @@ def test_submit_and_encode_posted_again_by_the_same_clerk_return_the_result(new_
     assert AuditEvent.objects.count() == events
 
 
-@pytest.mark.django_db(databases=["default", "vault"])
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_a_transition_without_the_version_seen_is_not_taken_as_a_retry(new_application, clerk):
     # Without the version the page showed there is no telling a retry from a second action.
     app = new_application()

@@ -35,7 +35,7 @@ from tests.web.test_role_matrix import (  # noqa: F401  (fixtures used by name)
     url_for,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 # Machine outputs: their codes are for scripts (the CSV has label columns beside them).
 NOT_HTML = {"exposure-status", "exposure-csv", "exposure-json", "audit-export"}

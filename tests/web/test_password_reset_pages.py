@@ -14,7 +14,7 @@ from apps.accounts.password_reset import user_decide_password_reset, user_propos
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 NEW_PASSWORD = "my own fresh passphrase 2026"
 

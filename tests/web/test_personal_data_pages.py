@@ -16,7 +16,7 @@ from apps.applications.models import Application
 from tests.conftest import advance
 from tests.factories import application_input
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 CANARY = {
     "customer_name": "鳥井 加奈",

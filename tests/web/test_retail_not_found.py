@@ -17,7 +17,7 @@ from apps.access_review.services import access_sample
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
+from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,7 +14,7 @@ from apps.applications import services
 from apps.audit.models import AuditAction, AuditEvent
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 CANARY = {
     "customer_name": "見本 遮断太郎",
@@ -139,7 +139,7 @@ def _shown(html: str) -> set[str]:
 def test_retail_list_pages_by_25_in_the_database(retail_client, verified):
     apps = [verified() for _ in range(26)]
 
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connections["retail"]) as queries:
         first = retail_client.get(LIST)
     # read now: the next request clears the connection's query log
     sql = [q["sql"] for q in queries.captured_queries]

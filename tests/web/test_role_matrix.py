@@ -25,7 +25,7 @@ from apps.accounts.models import User
 from apps.applications.models import Application
 from tests.conftest import advance
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 # The URL modules of the product's pages (admin/ and i18n are Django's own).
 PAGE_URLCONFS = {
@@ -63,6 +63,7 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "password_change_done":  (LOGIN, 200,  200,  200,  200,  200,  200),
     # clerk (受付担当); the supervisor opens the list and the application page too
     "clerk-list":            (LOGIN, 200,  200,  403,  404,  403,  403),
+    "clerk-search":          (LOGIN, 405,  405,  403,  404,  403,  403),
     "clerk-returned":        (LOGIN, 200,  403,  403,  404,  403,  403),
     "clerk-create":          (LOGIN, 200,  403,  403,  404,  403,  403),
     "application-detail":    (LOGIN, 200,  200,  403,  404,  403,  403),
@@ -343,7 +344,7 @@ def test_a_retail_user_gets_404_not_403_on_every_td_url(
                 refused.append(f"{method.upper()} {name}: {status}")
 
     assert refused == []
-    assert len(project_urls(TD_URLCONFS)) == 20
+    assert len(project_urls(TD_URLCONFS)) == 21
 
 
 def test_a_retail_user_gets_the_same_404_for_a_td_page_as_for_nothing_at_all(signed_in):

@@ -34,7 +34,7 @@ from tests.web.test_role_matrix import (
     url_for,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN = reverse("login")

@@ -24,7 +24,7 @@ from apps.web.templatetags.shadan import age
 from tests.conftest import _person, advance
 from tests.factories import make_retailer
 
-pytestmark = pytest.mark.django_db(databases=["default", "vault"])
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_queue_shows_age_and_sla_status_as_text_and_colour(client, encoded, supe
     assert 'class="sla-overdue" data-sla="overdue"' in cell(overdue)
     assert re.search(r'data-sla="overdue">\W*\w', cell(overdue)), "status needs text, not colour"
     with translation.override("ja"):
-        assert f"<td>{age(datetime.timedelta(hours=50))}</td>" in cell(overdue)
+        assert f'<td class="nowrap">{age(datetime.timedelta(hours=50))}</td>' in cell(overdue)
 
 
 def test_queue_filters_by_retailer(client, encoded, supervisor):

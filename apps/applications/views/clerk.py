@@ -8,23 +8,21 @@ shown only on the edit form (revealed with purpose "edit") and on the encode pag
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import RoleCode, User
+from apps.accounts.models import RoleCode
 from apps.applications import selectors, services
 from apps.applications.forms import (
     FIELD_LABELS,
@@ -33,18 +31,19 @@ from apps.applications.forms import (
     VersionForm,
     initial_from,
 )
+from apps.applications.leak_spans import locate
 from apps.applications.leaks import Leak
 from apps.applications.models import Application
-from apps.applications.projection import RETAIL_FIELDS, RetailApplication, project
+from apps.applications.projection import RETAIL_FIELDS, RetailApplication, project, scanned_texts
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
+from apps.applications.views import leak_marks
 from apps.core.errors import ServiceError, StaleVersion
 from apps.vault.types import CustomerPII
 from apps.web.access import acting_user, persona, personal_data, role_required
 from apps.web.forms import add_service_error
-from apps.web.templatetags.shadan import url_prefix
 
 PAGE_SIZE = 50
 CLERK = RoleCode.CLERK
@@ -70,65 +69,7 @@ def _can_encode(application: Application) -> bool:
     return selectors.awaiting_encoding().filter(pk=application.pk).exists()
 
 
-# --- "my applications" ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StateFilter:
-    key: str
-    label: str | Promise
-    queryset: Callable[[User], QuerySet[Application]]
-
-
-def _in_state(state: S) -> Callable[[User], QuerySet[Application]]:
-    return lambda user: Application.objects.filter(state=state)
-
-
-STATE_FILTERS = (
-    StateFilter("draft", _("My drafts"), selectors.drafts_of),
-    StateFilter("entered", S.ENTERED.label, _in_state(S.ENTERED)),
-    StateFilter(
-        "to_encode", _("Waiting to be encoded"), lambda user: selectors.awaiting_encoding()
-    ),
-    StateFilter("encoded", S.ENCODED.label, _in_state(S.ENCODED)),
-    StateFilter("verified", S.VERIFIED.label, _in_state(S.VERIFIED)),
-    StateFilter("released", S.RELEASED.label, _in_state(S.RELEASED)),
-    StateFilter("constructed", S.CONSTRUCTED.label, _in_state(S.CONSTRUCTED)),
-    StateFilter("energized", S.ENERGIZED.label, _in_state(S.ENERGIZED)),
-    StateFilter("cancelled", S.CANCELLED.label, _in_state(S.CANCELLED)),
-)
-_FILTERS = {f.key: f for f in STATE_FILTERS}
-
-
-def _all_for(user: User) -> QuerySet[Application]:
-    """The desk's applications; drafts only the person's own."""
-    return Application.objects.filter(~Q(state=S.DRAFT) | Q(created_by=user))
-
-
-@role_required(CLERK, SUPERVISOR)
-def application_list(request: HttpRequest) -> HttpResponse:
-    user = acting_user(request)
-    chosen = _FILTERS.get(request.GET.get("state", ""))
-    queryset = chosen.queryset(user) if chosen else _all_for(user)
-    order = ["-created_at", "-id"]
-    if chosen and chosen.key == "to_encode":
-        # Non-affiliated retailers first: skipping their encoding was the original failure.
-        order.insert(0, "retailer__is_affiliated")
-    page = Paginator(queryset.select_related("retailer").order_by(*order), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    now = timezone.now()
-    return render(
-        request,
-        "applications/list.html",
-        {
-            "filters": STATE_FILTERS,
-            "chosen": chosen,
-            "page": page,
-            "rows": [(app, now - app.created_at) for app in page.object_list],
-            "detail_prefix": url_prefix("application-detail"),
-        },
-    )
+# --- returned for correction ---------------------------------------------------------------
 
 
 @role_required(CLERK)
@@ -326,7 +267,8 @@ def application_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @dataclass
 class Row:
-    """One line of the encode page; `leaks` are kind labels, never the text found."""
+    """One line of the encode page; `marked` is the value with its leaks in <mark> (the
+    clerk's own typing, on this page only)."""
 
     name: str
     label: str | Promise
@@ -334,7 +276,7 @@ class Row:
     is_date: bool = False
     td_only: bool = False
     personal: bool = False
-    leaks: list[str | Promise] = field(default_factory=list)
+    marked: SafeString | None = None
 
 
 def _td_rows(application: Application, customer: CustomerPII) -> list[Row]:
@@ -401,11 +343,13 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
         return _to_detail(application.pk)
     td_rows = _td_rows(application, customer)
     retail_rows = _retail_rows(project(application))
-    kinds: dict[str, list[str | Promise]] = {}
-    for leak in leaks:
-        kinds.setdefault(leak.field, []).append(leak.kind.label)
-    for row in (*td_rows, *retail_rows):
-        row.leaks = kinds.get(row.name, [])
+    # Marked on the retail side, where the text would leak; each leak named once, above.
+    texts = scanned_texts(application)
+    located = locate(leaks=leaks, texts=texts, customer=customer)
+    for found in located:
+        for row in retail_rows:
+            if row.name == found.field:
+                row.marked = leak_marks.marked(texts[found.field], found.spans)
     return render(
         request,
         "applications/encode.html",
@@ -413,7 +357,8 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
             "application": application,
             "td_rows": td_rows,
             "retail_rows": retail_rows,
-            "leaks": [(leak.field, FIELD_LABELS[leak.field], leak.kind.label) for leak in leaks],
+            "leak_items": leak_marks.summary_items(located, FIELD_LABELS),
+            "first_leak_field": located[0].field if located else "",
             "scanned_labels": [f.label for f in RETAIL_FIELDS if f.scanned],
         },
     )

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django import template
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms import BaseForm, BoundField
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -66,3 +69,40 @@ def url_prefix(name: str) -> str:
     if not url.endswith(f"/{_MARK}/"):
         raise ValueError(f"{name} does not end in its argument")
     return url[: -len(_MARK) - 1]
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """One line of the error summary: where the field is (``anchor``, no ``#``; empty for
+    an error about the whole form), what it is called and what is wrong; ``field`` names it
+    for tests and scripts."""
+
+    anchor: str
+    label: object
+    message: str
+    field: str = ""
+
+
+def _anchor(bound: BoundField) -> str:
+    # A group of radio buttons or check boxes has no single label target (Django leaves
+    # id_for_label empty); its first choice carries the id "<auto_id>_0".
+    return bound.id_for_label or (f"{bound.auto_id}_0" if bound.auto_id else "")
+
+
+@register.simple_tag
+def error_summary_items(*forms: object) -> list[SummaryItem]:
+    """Every error of the given forms in page order: the form's own first, then each field's,
+    so the summary at the top of a long page can link to each field."""
+    items: list[SummaryItem] = []
+    for form in forms:
+        # An absent second form arrives as "" (the template engine's missing value).
+        if not isinstance(form, BaseForm) or not form.is_bound or not form.errors:
+            continue
+        items.extend(SummaryItem("", "", str(error)) for error in form.non_field_errors())
+        for bound in form:
+            items.extend(
+                SummaryItem(_anchor(bound), bound.label, str(e), bound.name) for e in bound.errors
+            )
+        for name in form.errors.keys() - {*form.fields, NON_FIELD_ERRORS}:
+            items.extend(SummaryItem("", "", str(e)) for e in form.errors[name])
+    return items

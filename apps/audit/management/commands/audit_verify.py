@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.audit.incremental import audit_verify_incremental
 from apps.audit.verification import StartError, audit_verify
 
 
@@ -23,7 +24,15 @@ class Command(BaseCommand):
             dest="record",
             help="Do not store the result (e.g. on a read-only replica).",
         )
-        parser.add_argument(
+        start = parser.add_mutually_exclusive_group()
+        start.add_argument(
+            "--incremental",
+            action="store_true",
+            help="Verify from the last signed checkpoint a verification found intact, as "
+            "the hourly task does (the whole chain if there is none yet). Without it, "
+            "the whole chain is verified from seq 1, as the weekly task does.",
+        )
+        start.add_argument(
             "--from-checkpoint",
             metavar="SEQ_OR_FILE",
             default=None,
@@ -33,9 +42,19 @@ class Command(BaseCommand):
             "first event after it must link to its hash.",
         )
 
-    def handle(self, *args: Any, record: bool, from_checkpoint: str | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        record: bool,
+        incremental: bool,
+        from_checkpoint: str | None,
+        **options: Any,
+    ) -> None:
         try:
-            report = audit_verify(record=record, from_checkpoint=from_checkpoint)
+            if incremental:
+                report = audit_verify_incremental(record=record)
+            else:
+                report = audit_verify(record=record, from_checkpoint=from_checkpoint)
         except StartError as error:
             raise CommandError(str(error), returncode=2) from None
         if report.ok:
