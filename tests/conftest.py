@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from apps.accounts.models import User
 from apps.accounts.services import user_create
 from apps.applications import services as app_services
 from apps.applications.models import Application
 from apps.audit import db as audit_db
+from apps.publication import db as publication_db
+from apps.publication.routers import retail_alias
 from apps.retailers.models import Retailer
 from tests.factories import application_input, make_retailer
 
@@ -66,6 +68,35 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
     yield
     if transactional:
         audit_db.drop_triggers(connection)
+
+
+def _uses_retail(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return False
+    from pytest_django.fixtures import validate_django_db
+
+    databases = validate_django_db(marker)[2]
+    return databases == "__all__" or (databases is not None and retail_alias() in databases)
+
+
+@pytest.fixture(autouse=True)
+def _retail_view_log_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The same for the retail view log (apps.publication.db), in the retail database:
+    a transactional test that uses it drops its triggers before the flush (TRUNCATE on
+    PostgreSQL is refused even for an empty table), and every test that uses it puts
+    them back first."""
+    if not _uses_retail(request):
+        yield
+        return
+    transactional = _database_use(request)[1]
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    retail = connections[retail_alias()]
+    if publication_db.missing_triggers(retail):
+        publication_db.install_triggers(retail)
+    yield
+    if transactional:
+        publication_db.drop_triggers(retail)
 
 
 def _person(username: str, division: str, *roles: str, **extra: Any) -> User:

@@ -29,6 +29,7 @@ from apps.accounts.permissions import require
 from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.applications.leaks import scan_text
 from apps.applications.validators import refuse_invisible
+from apps.audit.collector import retail_views_complete_until
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotFound, StaleVersion, WrongState
@@ -67,6 +68,18 @@ def last_complete_day(now: dt.datetime | None = None) -> dt.date:
     now = now or timezone.now()
     grace = dt.timedelta(minutes=settings.SHADAN_ACCESS_SAMPLE_GRACE_MINUTES)
     return japan_day(now - grace) - dt.timedelta(days=1)
+
+
+def last_collected_day(now: dt.datetime | None = None) -> dt.date:
+    """last_complete_day, and only once its retail views have all reached the trail: the
+    collector copies them from the retail database with their original time
+    (apps.audit.collector), so a day is complete when the collector has caught up past
+    its end. Before the collector's first run there is nothing to wait for."""
+    latest = last_complete_day(now)
+    complete_until = retail_views_complete_until()
+    if complete_until is not None:
+        latest = min(latest, japan_day(complete_until) - dt.timedelta(days=1))
+    return latest
 
 
 def access_sample(
@@ -118,8 +131,9 @@ def access_sample(
 
 def access_sample_due(*, now: dt.datetime | None = None) -> list[SampleResult]:
     """Draw every finished day of the catch-up window that has not been drawn yet, oldest
-    first: what the periodic task runs. Usually that is yesterday, once."""
-    latest = last_complete_day(now)
+    first: what the periodic task runs. Usually that is yesterday, once; a day whose
+    retail views the collector has not copied yet waits for a later run."""
+    latest = last_collected_day(now)
     days = [
         latest - dt.timedelta(days=back)
         for back in reversed(range(max(1, settings.SHADAN_ACCESS_SAMPLE_CATCHUP_DAYS)))

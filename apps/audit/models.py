@@ -276,3 +276,23 @@ class AuditVerification(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class CollectionCursor(models.Model):
+    """How far a collector has copied another system's log into this trail (the retail
+    view log, apps.audit.collector): the last row id copied. Advanced in the same
+    transaction as the events it wrote, so a crash loses or repeats nothing."""
+
+    source = models.CharField(_("source"), max_length=32, unique=True)
+    last_id = models.BigIntegerField(_("last row copied"), default=0)
+    # Every row that happened before this moment is in the trail (None: not known yet):
+    # the access review draws a day only once it is behind this (apps.access_review).
+    complete_until = models.DateTimeField(_("complete until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("collection cursor")
+        verbose_name_plural = _("collection cursors")
+
+    def __str__(self) -> str:
+        return f"{self.source} @{self.last_id}"

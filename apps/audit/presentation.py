@@ -144,6 +144,7 @@ KEY_LABELS: dict[str, StrOrPromise] = {
     "user": gettext_lazy("User"),
     "why": gettext_lazy("Why"),
     "view": gettext_lazy("Page"),
+    "retail_log_id": gettext_lazy("Retail view log entry"),
     "division": gettext_lazy("Division"),
     "from_division": gettext_lazy("From division"),
     "to_division": gettext_lazy("To division"),

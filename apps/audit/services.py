@@ -8,7 +8,9 @@ one statement per event, and never a stale snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -19,7 +21,8 @@ from django.db.models.signals import post_save, pre_save
 
 from apps.accounts.models import User
 
-from .context import current_request_context
+from .context import RequestContext, current_request_context
+from .history import snapshots_at
 from .mac import authenticate
 from .models import AuditAction, AuditEvent
 from .snapshot import snapshot_sql
@@ -82,6 +85,52 @@ def audit_record_each(
         for event in events:
             event.actor_division, event.actor_roles = division, list(roles)
     return AuditEvent.objects.bulk_create(events)
+
+
+@dataclass(frozen=True)
+class PastEvent:
+    """An event that happened before it is written: its own time, actor, object (named by
+    type, id and label, so no model instance is needed) and request context."""
+
+    actor: User
+    action: AuditAction
+    occurred_at: dt.datetime
+    object_type: str = ""
+    object_id: str = ""
+    object_label: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    context: RequestContext | None = None
+
+
+def audit_record_past(*, events: Sequence[PastEvent]) -> list[AuditEvent]:
+    """Append events that happened elsewhere and earlier (retail views collected from the
+    retail database, apps.audit.collector), in one INSERT. Each keeps its time and request
+    context, and its actor's division and roles are those at that time
+    (apps.audit.history), not now. Events in the past are outside the sealer's usual
+    window: the caller seals them in the same transaction (sealing.audit_seal_written)."""
+    snapshots = snapshots_at((event.actor.pk, event.occurred_at) for event in events)
+    rows = []
+    for event in events:
+        context = event.context
+        division, roles = snapshots[event.actor.pk, event.occurred_at]
+        rows.append(
+            AuditEvent(
+                occurred_at=event.occurred_at,
+                actor=event.actor,
+                actor_username=event.actor.get_username(),
+                actor_division=division,
+                actor_roles=roles,
+                action=event.action,
+                object_type=event.object_type,
+                object_id=event.object_id,
+                object_label=event.object_label,
+                details=dict(event.details),
+                request_id=context.request_id if context else "",
+                client_ip=context.client_ip if context else None,
+                user_agent=context.user_agent if context else "",
+            )
+        )
+    return AuditEvent.objects.bulk_create(rows)
 
 
 _FIELDS: tuple[Field[Any, Any], ...] = tuple(

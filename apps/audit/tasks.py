@@ -9,6 +9,7 @@ import logging
 
 from celery import shared_task
 
+from .collector import retail_views_collect
 from .incremental import audit_verify_incremental
 from .sealing import audit_seal
 from .verification import VerificationReport, audit_verify
@@ -36,3 +37,9 @@ def _outcome(report: VerificationReport) -> dict[str, object]:
     if not report.ok:
         logger.error("%s", report.summary)
     return {"ok": report.ok, "events_checked": report.events_checked, "from_seq": report.from_seq}
+
+
+@shared_task(name="audit.collect_retail_views")
+def collect_retail_views() -> dict[str, int]:
+    result = retail_views_collect()
+    return {"collected": result.collected, "last_id": result.last_id}

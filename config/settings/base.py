@@ -321,6 +321,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-full": _every(
         "audit.verify_full", "SHADAN_BEAT_AUDIT_VERIFY_FULL_MINUTES", 7 * 24 * 60
     ),
+    # The retail site's view log into the trail (apps.audit.collector); every minute, so
+    # the access review and the exposure report see a retail view within one.
+    "audit-collect-retail-views": _every(
+        "audit.collect_retail_views", "SHADAN_BEAT_RETAIL_VIEWS_MINUTES", 1
+    ),
     "applications-barrier-check": _every(
         "applications.barrier_check", "SHADAN_BEAT_BARRIER_MINUTES", 60
     ),

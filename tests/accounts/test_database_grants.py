@@ -1,5 +1,7 @@
 """`manage.py database_grants` on a real PostgreSQL: the owner migrates, the application
-role works but cannot rewrite the audit trail, each role reaches only its own database."""
+role works but cannot rewrite the audit trail, each role reaches only its own database;
+the retail site's role reaches only the retail database, and there may only add to the
+view log."""
 
 from __future__ import annotations
 
@@ -96,12 +98,13 @@ def _psql(sql: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _python(script_or_args: list[str], database_url: str, vault_url: str) -> str:
+def _python(script_or_args: list[str], database_url: str, vault_url: str, retail_url: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in {"SHADAN_ENV"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=database_url,
         VAULT_DATABASE_URL=vault_url,
+        RETAIL_DATABASE_URL=retail_url,
     )
     result = subprocess.run(  # noqa: S603 (our own fixed code)
         [sys.executable, *script_or_args],
@@ -117,13 +120,20 @@ def _python(script_or_args: list[str], database_url: str, vault_url: str) -> str
 
 @pytest.fixture(scope="module")
 def names() -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:8]
+    # Named after the configured database (shadan_<name>_g…): on a shared server each
+    # engineer's runs stay inside the names they were given.
+    configured = urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/") or "shadan"
+    prefix = f"{configured[:30]}_g{uuid.uuid4().hex[:8]}"
     return {
-        "database": f"grants_{suffix}",
-        "vault_database": f"grants_{suffix}_vault",
-        "owner": f"grants_{suffix}_owner",
-        "app_role": f"grants_{suffix}_app",
-        "vault_role": f"grants_{suffix}_vault_app",
+        "database": prefix,
+        "vault_database": f"{prefix}_vault",
+        "owner": f"{prefix}_owner",
+        "app_role": f"{prefix}_app",
+        "vault_role": f"{prefix}_vault_app",
+        "retail_database": f"{prefix}_retail",
+        "retail_owner": f"{prefix}_retail_owner",
+        "publisher_role": f"{prefix}_publisher",
+        "retail_role": f"{prefix}_retail_app",
     }
 
 
@@ -139,22 +149,32 @@ def deployed(names: dict[str, str]) -> Iterator[dict[str, object]]:
         owner = names["owner"]
         shared = _url(owner, names["database"])
         vault = _url(owner, names["vault_database"])
-        _python(["manage.py", "migrate", "--database", "default", "-v", "0"], shared, vault)
-        _python(["manage.py", "migrate", "--database", "vault", "-v", "0"], shared, vault)
+        retail = _url(names["retail_owner"], names["retail_database"])
+        for alias in ("default", "vault", "retail"):
+            _python(["manage.py", "migrate", "--database", alias, "-v", "0"], shared, vault, retail)
         _psql(sql)
         out = _python(
             ["-c", AS_THE_APPLICATION],
             _url(names["app_role"], names["database"]),
             _url(names["vault_role"], names["vault_database"]),
+            _url(names["publisher_role"], names["retail_database"]),
         )
         yield {"app": json.loads(out.strip().splitlines()[-1])}
     finally:
         drops = [
             f"DROP DATABASE IF EXISTS {names[db]} WITH (FORCE);"
-            for db in ("database", "vault_database")
+            for db in ("database", "vault_database", "retail_database")
         ]
         drops += [
-            f"DROP ROLE IF EXISTS {names[role]};" for role in ("app_role", "vault_role", "owner")
+            f"DROP ROLE IF EXISTS {names[role]};"
+            for role in (
+                "app_role",
+                "vault_role",
+                "publisher_role",
+                "retail_role",
+                "owner",
+                "retail_owner",
+            )
         ]
         _psql("\n".join(drops))
 
@@ -195,8 +215,121 @@ def test_each_role_cannot_connect_to_the_other_database(deployed, names, role, d
         psycopg.connect(_url(names[role], names[database])).close()
 
 
+@pytest.mark.parametrize(
+    ("role", "database"),
+    [
+        ("retail_role", "database"),
+        ("retail_role", "vault_database"),
+        ("publisher_role", "database"),
+        ("publisher_role", "vault_database"),
+        ("app_role", "retail_database"),
+        ("vault_role", "retail_database"),
+    ],
+)
+def test_the_retail_roles_and_the_shared_roles_cannot_reach_each_others_database(
+    deployed, names, role, database
+):
+    require_postgres()
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(_url(names[role], names[database])).close()
+
+
+VIEW = (
+    "INSERT INTO publication_retailviewlog (occurred_at, account_id, username, view,"
+    " application_id, reference, pseudonym, details, request_id, client_ip, user_agent)"
+    " VALUES (now(), 7, 'kouri', 'detail', 41, 'SD2026-0000041', 'P-41', '{}', 'r', NULL, 'ua')"
+)
+
+
+def _attempt(url: str, statement: str) -> str:
+    """'allowed', or the first line of the database's refusal."""
+    with psycopg.connect(url) as connection:
+        try:
+            connection.execute(statement)
+        except psycopg.Error as exc:
+            return str(exc).splitlines()[0]
+        return "allowed"
+
+
+def test_the_retail_site_may_add_to_the_view_log_and_read_it(deployed, names):
+    require_postgres()
+    url = _url(names["retail_role"], names["retail_database"])
+    assert _attempt(url, VIEW) == "allowed"
+    assert _attempt(url, "SELECT count(*) FROM publication_retailviewlog") == "allowed"
+    assert _attempt(url, "SELECT count(*) FROM publication_publishedapplication") == "allowed"
+    assert _attempt(url, "UPDATE publication_retailaccount SET password = 'x'") == "allowed"
+    assert _attempt(url, "UPDATE publication_retailinboxentry SET read_at = now()") == "allowed"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE publication_retailviewlog SET username = 'x'",
+        "DELETE FROM publication_retailviewlog",
+        "TRUNCATE publication_retailviewlog",
+        "UPDATE publication_retailaccount SET username = 'x'",
+        "DELETE FROM publication_retailaccount",
+        "INSERT INTO publication_appliedmessage (subject, subject_id, sequence, applied_at)"
+        " VALUES ('account', 1, 1, now())",
+        "DELETE FROM publication_publishedapplication",
+        "UPDATE publication_retailinboxentry SET subject = 'x'",
+        "CREATE TABLE grants_probe (id int)",
+    ],
+)
+def test_the_retail_site_may_not_change_what_it_was_given_or_what_it_logged(
+    deployed, names, statement
+):
+    require_postgres()
+    refused = _attempt(_url(names["retail_role"], names["retail_database"]), statement)
+    assert "permission denied" in refused
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE publication_retailviewlog SET username = 'x'",
+        "DELETE FROM publication_retailviewlog",
+    ],
+)
+def test_the_publisher_only_reads_the_view_log(deployed, names, statement):
+    require_postgres()
+    url = _url(names["publisher_role"], names["retail_database"])
+    assert _attempt(url, "SELECT count(*) FROM publication_retailviewlog") == "allowed"
+    assert _attempt(url, "DELETE FROM publication_appliedmessage") == "allowed"
+    assert "permission denied for table publication_retailviewlog" in _attempt(url, statement)
+
+
+def test_even_the_retail_owner_cannot_change_the_view_log(deployed, names):
+    require_postgres()
+    url = _url(names["retail_owner"], names["retail_database"])
+    assert _attempt(url, VIEW) == "allowed"  # a row for the row trigger to refuse
+    refused = _attempt(url, "UPDATE publication_retailviewlog SET username = 'x'")
+    assert "append-only" in refused
+
+
+PRINTED = {
+    "database": "s",
+    "vault_database": "v",
+    "owner": "o",
+    "app_role": "a",
+    "vault_role": "va",
+    "retail_database": "r",
+    "retail_owner": "ro",
+    "publisher_role": "rp",
+    "retail_role": "ra",
+}
+
+
+def test_the_retail_site_gets_no_update_or_delete_on_the_view_log():
+    sql = grants_sql(**PRINTED)
+    assert "GRANT SELECT, INSERT ON public.publication_retailviewlog TO ra;" in sql
+    assert "GRANT SELECT ON public.publication_retailviewlog TO rp;" in sql
+    assert "GRANT CONNECT ON DATABASE r TO rp, ra;" in sql
+    assert "ON DATABASE s TO ra" not in sql and "ON DATABASE v TO ra" not in sql
+
+
 def test_every_append_only_table_gets_only_select_and_insert():
-    sql = grants_sql(database="s", vault_database="v", owner="o", app_role="a", vault_role="va")
+    sql = grants_sql(**PRINTED)
     for table in APPEND_ONLY_TABLES:
         assert f"'{table}'" in sql
     assert "GRANT SELECT, INSERT ON public.%I TO a" in sql

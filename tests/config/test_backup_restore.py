@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
 from apps.accounts.management.commands.database_grants import grants_sql
-from tests.accounts.test_database_grants import _psql, _url
+from tests.accounts.test_database_grants import VIEW, _psql, _url
 from tests.conftest import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -47,14 +48,19 @@ print(json.dumps({"name": vault_read(uuid.UUID("RECORD")).name}))
 
 
 def _names(suffix: str) -> dict[str, str]:
-    # Under the name of the configured database: a shared server's naming rules hold.
-    base = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/") or "shadan"
+    # Named after the configured database, as in tests/accounts/test_database_grants.py.
+    configured = urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/") or "shadan"
+    prefix = f"{configured[:24]}_r{suffix}"
     return {
-        "database": f"{base}_restore_{suffix}",
-        "vault_database": f"{base}_restore_{suffix}_vault",
-        "owner": f"{base}_restore_{suffix}_owner",
-        "app_role": f"{base}_restore_{suffix}_app",
-        "vault_role": f"{base}_restore_{suffix}_vault_app",
+        "database": prefix,
+        "vault_database": f"{prefix}_vault",
+        "owner": f"{prefix}_owner",
+        "app_role": f"{prefix}_app",
+        "vault_role": f"{prefix}_vault_app",
+        "retail_database": f"{prefix}_retail",
+        "retail_owner": f"{prefix}_retail_owner",
+        "publisher_role": f"{prefix}_publisher",
+        "retail_role": f"{prefix}_retail_app",
     }
 
 
@@ -64,6 +70,7 @@ def _etc(directory: Path, names: dict[str, str], checkpoints: Path, keys: str) -
     (directory / "shadan.env").write_text(
         f"DATABASE_URL={_url(names['app_role'], names['database'])}\n"
         f"VAULT_DATABASE_URL={_url(names['vault_role'], names['vault_database'])}\n"
+        f"RETAIL_DATABASE_URL={_url(names['publisher_role'], names['retail_database'])}\n"
         f"AUDIT_CHECKPOINT_DIR={checkpoints}\n"
         "DJANGO_ALLOWED_HOSTS=shadan.example.jp\n"
     )
@@ -107,8 +114,9 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
         owner_urls = {
             "DATABASE_URL": _url(live["owner"], live["database"]),
             "VAULT_DATABASE_URL": _url(live["owner"], live["vault_database"]),
+            "RETAIL_DATABASE_URL": _url(live["retail_owner"], live["retail_database"]),
         }
-        for alias in ("default", "vault"):
+        for alias in ("default", "vault", "retail"):
             migrated = _script(
                 "shadan-manage",
                 "migrate",
@@ -125,6 +133,9 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
         wrote = _script("shadan-manage", "shell", "-v", "0", "-c", write, SHADAN_ETC=str(live_etc))
         assert wrote.returncode == 0, wrote.stderr[-3000:]
         record = json.loads(wrote.stdout.strip().splitlines()[-1])["record"]
+        # What the retail site logged (as its role may: insert only).
+        with psycopg.connect(_url(live["retail_role"], live["retail_database"])) as retail:
+            retail.execute(VIEW)
 
         backup = _script("shadan-backup", str(tmp / "backups"), SHADAN_ETC=str(live_etc))
         assert backup.returncode == 0, backup.stderr
@@ -133,6 +144,7 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
         restore_env = {
             "DATABASE_URL": _url(copy["owner"], copy["database"]),
             "VAULT_DATABASE_URL": _url(copy["owner"], copy["vault_database"]),
+            "RETAIL_DATABASE_URL": _url(copy["retail_owner"], copy["retail_database"]),
             "AUDIT_CHECKPOINT_DIR": str(tmp / "copy-checkpoints"),
         }
         restore = _script("shadan-restore", backup_dir, **restore_env)
@@ -154,7 +166,12 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
             READ.replace("RECORD", record),
             SHADAN_ETC=str(copy_etc),
         )
+        copied_retail = _url(copy["retail_owner"], copy["retail_database"])
         result = {
+            "views": _attempt(copied_retail, "SELECT username FROM publication_retailviewlog"),
+            "view_log_update": _attempt(
+                copied_retail, "UPDATE publication_retailviewlog SET username = 'x'"
+            ),
             "verify": verify,
             "read": read,
             "again": again,
@@ -226,12 +243,19 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
         drops = [
             f"DROP DATABASE IF EXISTS {names[db]} WITH (FORCE);"
             for names in (live, copy)
-            for db in ("database", "vault_database")
+            for db in ("database", "vault_database", "retail_database")
         ]
         drops += [
             f"DROP ROLE IF EXISTS {names[role]};"
             for names in (live, copy)
-            for role in ("app_role", "vault_role", "owner")
+            for role in (
+                "app_role",
+                "vault_role",
+                "publisher_role",
+                "retail_role",
+                "owner",
+                "retail_owner",
+            )
         ]
         drops.append(f"DROP ROLE IF EXISTS {auditor};")
         _psql("\n".join(drops))
@@ -289,3 +313,19 @@ def test_a_verifier_holding_only_the_public_key_verifies_the_live_chain(restored
     assert outside.returncode == 0, outside.stderr
     assert outside.stdout.startswith("audit chain OK")
     assert "event MACs not checked" in outside.stdout
+
+
+def _attempt(url: str, statement: str) -> object:
+    """The rows (or "allowed"), or the first line of the database's refusal."""
+    with psycopg.connect(url) as connection:
+        try:
+            cursor = connection.execute(statement)
+        except psycopg.Error as exc:
+            return str(exc).splitlines()[0]
+        return cursor.fetchall() if cursor.description else "allowed"
+
+
+def test_the_retail_database_is_restored_with_its_view_log_still_append_only(restored):
+    require_postgres()
+    assert restored["views"] == [("kouri",)]
+    assert "append-only" in restored["view_log_update"]

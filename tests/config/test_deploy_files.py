@@ -35,6 +35,7 @@ def _installed_here(text: str) -> str:
 def test_every_process_has_a_unit_in_production_settings():
     units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
 
+    retail = units.pop("shadan-retail.service")
     assert set(units) == {
         "shadan-td.service",
         "shadan-worker.service",
@@ -48,6 +49,34 @@ def test_every_process_has_a_unit_in_production_settings():
     assert "celery -A config worker" in units["shadan-worker.service"]
     assert "celery -A config beat" in units["shadan-beat.service"]
     assert "manage.py audit_seal" in units["shadan-seal.service"]
+    assert "Environment=SHADAN_ENV=production" in retail
+
+
+def test_the_retail_site_runs_as_its_own_gunicorn_with_the_retail_environment_alone():
+    unit = (DEPLOY / "systemd" / "shadan-retail.service").read_text()
+    settings = [line for line in unit.splitlines() if not line.startswith("#")]
+
+    assert "Environment=SHADAN_SITE_ROLE=retail" in settings
+    assert "Environment=GUNICORN_BIND=127.0.0.1:8001" in settings
+    assert [line for line in settings if line.startswith("EnvironmentFile=")] == [
+        "EnvironmentFile=/etc/shadan/retail.env"
+    ]
+    assert "RuntimeDirectory=shadan-retail" in settings
+    assert "ExecStart=/opt/shadan/.venv/bin/gunicorn -c /opt/shadan/deploy/gunicorn.conf.py" in (
+        settings
+    )
+    assert "User=shadan-retail" in settings
+
+
+def test_the_proxy_serves_the_retail_site_under_its_own_host_name():
+    site = (DEPLOY / "nginx" / "shadan.conf").read_text()
+    retail = site[site.index("upstream shadan_retail") :]
+
+    assert "server 127.0.0.1:8001;" in retail
+    assert "server_name retail.shadan.example.jp;" in retail
+    assert "proxy_pass http://shadan_retail;" in retail
+    assert "shadan_td" not in retail
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in retail
 
 
 def test_the_systemd_units_verify(tmp_path):
@@ -99,6 +128,8 @@ def test_the_nginx_proxy_configuration_passes_nginx_t(tmp_path):
     site = (DEPLOY / "nginx" / "shadan.conf").read_text()
     site = site.replace("/etc/ssl/certs/shadan.example.jp.pem", str(cert))
     site = site.replace("/etc/ssl/private/shadan.example.jp.key", str(key))
+    site = site.replace("/etc/ssl/certs/retail.shadan.example.jp.pem", str(cert))
+    site = site.replace("/etc/ssl/private/retail.shadan.example.jp.key", str(key))
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ include {tmp_path}/site.conf; }}\n"

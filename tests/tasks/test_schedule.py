@@ -17,6 +17,7 @@ PERIODIC = {
     "audit.seal",
     "audit.verify",
     "audit.verify_full",
+    "audit.collect_retail_views",
     "applications.barrier_check",
     "applications.sla_sweep",
     "access_review.sample",
@@ -38,6 +39,7 @@ def test_the_relay_and_the_sealer_run_every_minute_by_default():
     schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule["notifications.relay"] == 60.0
     assert schedule["audit.seal"] == 60.0
+    assert schedule["audit.collect_retail_views"] == 60.0
     assert schedule["applications.sla_sweep"] == 15 * 60.0
     assert schedule["access_review.sample"] == 60 * 60.0
     # Hourly from the last verified checkpoint, weekly from seq 1.

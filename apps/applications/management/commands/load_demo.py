@@ -46,6 +46,7 @@ from apps.applications import services
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import PREFECTURES, ApplicationState
+from apps.audit.collector import retail_views_collect
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
@@ -220,6 +221,9 @@ class Command(BaseCommand):
         today = japan_day(timezone.now())
         _start, end = day_bounds(today)
         grace = datetime.timedelta(minutes=settings.SHADAN_ACCESS_SAMPLE_GRACE_MINUTES)
+        # The retail site's views reach the trail through the collector, as the periodic
+        # task brings them; a day with views still uncollected is not drawn.
+        retail_views_collect()
         # access_sample refuses a day that is not over: ask it as of the day's end.
         return access_sample(day=today, now=end + grace).run
 

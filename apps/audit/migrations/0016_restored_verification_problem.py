@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0014_application_customer_searched_action'),
+        ('audit', '0015_retail_view_collection_cursor'),
     ]
 
     operations = [
