@@ -7,13 +7,21 @@ PYTEST_ARGS ?=
 # Every target here is a developer's: local settings, said explicitly (config/environment.py;
 # production processes get SHADAN_ENV=production from their units).
 MANAGE := SHADAN_ENV=local $(PY) manage.py
+# The retail site's process: its own settings (config/settings/retail_site.py), the retail
+# database only, its own key file (.local-keys-retail.env).
+RETAIL := SHADAN_SITE_ROLE=retail SHADAN_ENV=local $(PY) manage.py
 
 .PHONY: run test test-fast lint install keys migrate demo static lock clean-db messages
 
-## run: install, migrate both databases, generate dev keys, load demo data, collect the static
-## files, serve on 127.0.0.1:8000 with DEBUG off (DJANGO_DEBUG=true make run for a developer)
+## run: install, migrate the databases, generate dev keys, load demo data, collect the static
+## files, serve the T&D site on 127.0.0.1:8000 and the retail site on 127.0.0.1:8001 with
+## DEBUG off (DJANGO_DEBUG=true make run for a developer); Ctrl-C stops both
 run: install keys migrate demo static
-	$(MANAGE) runserver 127.0.0.1:8000
+	@echo "T&D site: http://127.0.0.1:8000/   retail site: http://127.0.0.1:8001/"
+	trap 'kill 0' INT TERM; \
+	$(MANAGE) runserver 127.0.0.1:8000 & \
+	$(RETAIL) runserver 127.0.0.1:8001 & \
+	wait
 
 ## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL)
 test: install
@@ -46,6 +54,7 @@ migrate: install keys
 	$(MANAGE) migrate --database default --no-input
 	$(MANAGE) migrate --database vault --no-input
 	$(MANAGE) migrate --database retail --no-input
+	$(RETAIL) migrate --no-input
 
 demo: install migrate
 	$(MANAGE) load_demo

@@ -23,9 +23,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["audit"],
+        choices=["audit", "replication"],
         default=None,
-        help="run only this measurement (4. audit: writers and verification)",
+        help="run only this measurement (4. audit: writers and verification; "
+        "6. replication: lag and rate with a worker)",
     )
     return parser.parse_args(argv)
 
@@ -58,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "audit":
         log("measuring 4. audit (only)…")
         figures = audit(cast, repeats)
+    elif args.only == "replication":
+        from .replication import replication_lag
+
+        log("measuring 6. replication lag (only)…")
+        figures = replication_lag(cast, repeats.workflow)
     else:
         figures = measure_all(cast, scale.name, repeats)
     from apps.applications.barrier import barrier_check

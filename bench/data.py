@@ -50,6 +50,7 @@ from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import db as audit_db
 from apps.audit.models import AuditAction, AuditEvent
 from apps.publication.models import PublishedApplication
+from apps.replication.services import relay_until_done
 from apps.retailers.models import Retailer
 from apps.vault.blind_index import INDEX_KINDS, normalize
 from apps.vault.keyring import get_keyring
@@ -58,7 +59,7 @@ from apps.vault.types import CustomerPII
 
 PASSWORD = "bench-only password 2026"  # noqa: S105 - a public benchmark login
 MARKER_TABLE = "bench_marker"
-DATA_VERSION = "3"  # 2: grants also in guardian's generic table; 3: published rows
+DATA_VERSION = "4"  # 2: guardian generic table; 3: published rows; 4: retail accounts
 BATCH = 2000
 REFERENCE_BASE = 9_000_000  # generated references never meet the services' SD2026-<pk>
 
@@ -111,14 +112,14 @@ def _set_marker(value: str) -> None:
 
 
 def _migrate() -> None:
-    for alias in ("default", "vault"):
+    for alias in ("default", "vault", "retail"):
         call_command("migrate", database=alias, verbosity=0, interactive=False)
 
 
 def _wipe() -> None:
     """Another scale (or data version) was generated here before: start empty."""
     audit_db.drop_triggers(connection)
-    for alias in ("default", "vault"):
+    for alias in ("default", "vault", "retail"):
         call_command("flush", database=alias, verbosity=0, interactive=False)
     audit_db.install_triggers(connection)
     sync_roles(django_apps)
@@ -150,6 +151,8 @@ def ensure_data(scale: Scale) -> tuple[Cast, bool]:
         sync_roles(django_apps)
     started = time.perf_counter()
     _generate(scale)
+    # The bench users' retail accounts, as the relay provisions them after user_create.
+    relay_until_done()
     _set_marker(wanted)
     analyze()
     log(f"generated {scale.name} data in {time.perf_counter() - started:.1f} s")
@@ -165,7 +168,7 @@ def analyze() -> None:
     autovacuum gathers them; SQLite only when asked). Full, not sampled: SQLite's
     analysis_limit estimates made it prefer the one-column masking-state index over the
     retail list's partial index (and sort 50,000 rows per page). ~2 s at large."""
-    for alias in ("default", "vault"):
+    for alias in ("default", "vault", "retail"):
         with connections[alias].cursor() as cursor:
             if connections[alias].vendor == "sqlite":
                 cursor.execute("PRAGMA analysis_limit=0")
@@ -300,9 +303,12 @@ def _generate(scale: Scale) -> None:
                 for app in created
                 if app.masking_state == M.VERIFIED
             )
-            # What verification publishes (apps/applications/publishing.py), in bulk.
+            # What verification publishes (apps/applications/publishing.py), in bulk,
+            # without its replication messages: sequence 0 is "before any message", so a
+            # later message about the application applies over it.
             PublishedApplication.objects.bulk_create(
                 PublishedApplication(
+                    sequence=0,
                     application_id=app.pk,
                     version=app.version,
                     projection_hash=app.projection_hash,

@@ -36,6 +36,13 @@ from apps.applications.models import (
     ApplicationUserObjectPermission,
 )
 from apps.applications.projection import RETAIL_COLUMNS, projection_from_row
+from apps.applications.retail_reads import ORDER as RETAIL_ORDER
+from apps.applications.retail_reads import (
+    RETAIL_PAGE_SIZE,
+    retail_application_count,
+    retail_application_page,
+)
+from apps.applications.retail_reads import cursor_of as retail_cursor_of
 from apps.applications.states import ApplicationState as S
 from apps.applications.states import MaskingState as M
 from apps.applications.views import supervisor as supervisor_views
@@ -47,17 +54,11 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from apps.publication.models import PublishedApplication
 from apps.retail.forms import RetailSearchForm
-from apps.retail.selectors import ORDER as RETAIL_ORDER
-from apps.retail.selectors import (
-    RETAIL_PAGE_SIZE,
-    retail_application_count,
-    retail_application_page,
-)
-from apps.retail.selectors import cursor_of as retail_cursor_of
 from tests.factories import application_input
 
 from .data import Cast, analyze, log
 from .exposure import exposure
+from .replication import replication_lag
 from .stats import Figure, ms, rates, timed
 from .verification import verification
 
@@ -782,6 +783,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("3. supervisor pages", lambda: supervisor(cast, repeats.pages, scale_name)),
         ("4. audit", lambda: audit(cast, repeats)),
         ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
+        ("6. replication lag", lambda: replication_lag(cast, repeats.workflow)),
     ]
     for label, step in steps:
         log(f"measuring {label}…")

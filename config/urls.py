@@ -8,7 +8,6 @@ urlpatterns = [
     path("applications/", include("apps.applications.urls")),
     path("review/", include("apps.applications.urls_review")),
     path("construction/", include("apps.applications.urls_construction")),
-    path("retail/", include("apps.retail.urls")),
     path("audit/reviews/", include("apps.access_review.urls")),
     path("audit/exposure/", include("apps.exposure.urls")),
     path("audit/", include("apps.audit.urls")),

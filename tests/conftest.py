@@ -99,6 +99,26 @@ def _retail_view_log_triggers_around_flush(request: pytest.FixtureRequest) -> It
         publication_db.drop_triggers(retail)
 
 
+def replicate() -> dict[str, int]:
+    """Run the replication relay to completion now. Tests in `db` mode never fire
+    on_commit, so the relay that follows each commit in the embedded default never runs
+    there; this is it, synchronous. Messages waiting for a back-off stay waiting."""
+    from apps.replication.services import relay_until_done
+
+    return relay_until_done()
+
+
+def _retail_database_allowed() -> bool:
+    """Does this test use the retail database? Django replaces the connection methods of
+    every database a test case does not declare."""
+    from django.db import connections
+    from django.test.testcases import _DatabaseFailure
+
+    from apps.publication.routers import retail_alias
+
+    return not isinstance(connections[retail_alias()].cursor, _DatabaseFailure)
+
+
 def _person(username: str, division: str, *roles: str, **extra: Any) -> User:
     _ensure_roles()
     return user_create(
@@ -187,8 +207,13 @@ def advance(
     clerk: User,
     supervisor: User,
     construction: User | None = None,
+    relay: bool = True,
 ) -> Application:
-    """Walk an application along the happy path up to state `to` through the services."""
+    """Walk an application along the happy path up to state `to` through the services.
+    After each step the replication relay runs, as it does after each commit in the
+    embedded default (`relay=False`: it stays stopped), if the test uses the retail
+    database at all."""
+    relay = relay and _retail_database_allowed()
     order = ["draft", "entered", "encoded", "verified", "released", "constructed", "energized"]
     app = application
     for step in order[order.index(app.state) + 1 : order.index(to) + 1]:
@@ -214,6 +239,8 @@ def advance(
             app = app_services.application_energize(
                 acting_user=construction, application_id=pk, energized_on=_today()
             )
+        if relay:
+            replicate()
     return app
 
 

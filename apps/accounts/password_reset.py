@@ -36,6 +36,7 @@ from apps.notifications.services import outbox_write
 
 from .models import DivisionCode, PasswordResetRequest, PasswordResetStatus, User
 from .permissions import require
+from .retail_accounts import retail_entitled, retail_provision
 from .services import _end_sessions, _lock_user
 
 REASON_MAX_LENGTH = 500
@@ -142,6 +143,7 @@ def user_decide_password_reset(
         user.session_stamp = uuid.uuid4()
         user.save(update_fields=["password", "must_change_password", "session_stamp"])
         _end_sessions(user)
+        retail_provision(user, was_entitled=retail_entitled(user), credentials=True)
         # A reset is often asked for after a lock-out: the user signs in with the
         # temporary password now, not after the cool-off.
         lockouts = axes_reset(username=user.username)
@@ -204,6 +206,7 @@ def user_change_own_password(*, acting_user: User, old_password: str, new_passwo
         user.set_password(new_password)
         user.must_change_password = False
         user.save(update_fields=["password", "must_change_password"])
+        retail_provision(user, was_entitled=retail_entitled(user), credentials=True)
         audit_record(
             actor=user,
             action=AuditAction.PASSWORD_CHANGED,

@@ -18,8 +18,9 @@ from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed, NotFound, WrongState
 
-from .models import ROLE_DIVISION, Division, DivisionCode, DivisionMembership, Role, User
+from .models import ROLE_DIVISION, Division, DivisionCode, DivisionMembership, Role, RoleCode, User
 from .permissions import require
+from .retail_accounts import retail_entitled, retail_provision
 
 
 def _require_admin(acting_user: User | None, perm: str) -> None:
@@ -113,6 +114,7 @@ def user_create(
         )
         for role in roles:
             _grant(acting_user, user, role)
+        retail_provision(user, was_entitled=False, credentials=True)
     return user
 
 
@@ -137,7 +139,9 @@ def user_grant_role(*, acting_user: User | None, user_id: int, role: str) -> Use
         raise ValidationError({"role": [_("Choose a role.")]})
     with transaction.atomic():
         user = _lock_user(user_id)
+        was_retail = retail_entitled(user)
         _grant(acting_user, user, role)
+        retail_provision(user, was_entitled=was_retail)
     return user
 
 
@@ -148,7 +152,9 @@ def user_revoke_role(*, acting_user: User | None, user_id: int, role: str) -> Us
         found = Role.objects.filter(code=role, group__user=user).select_related("group").first()
         if found is None:
             raise ValidationError({"role": [_("The user does not hold this role.")]})
+        was_retail = retail_entitled(user)
         _revoke(acting_user, user, found)
+        retail_provision(user, was_entitled=was_retail)
     return user
 
 
@@ -177,10 +183,13 @@ def user_set_roles(
                 {"roles": [_("A member of this division cannot hold this role.")]}
             )
         held = {r.code: r for r in Role.objects.filter(group__user=user).select_related("group")}
+        was_retail = user.is_active and division == DivisionCode.RETAIL and RoleCode.RETAIL in held
         for code in sorted(wanted - set(held)):
             _grant(acting_user, user, code)
         for code in sorted(set(held) - wanted):
             _revoke(acting_user, user, held[code])
+        if wanted != set(held):
+            retail_provision(user, was_entitled=was_retail)
     return user
 
 
@@ -251,6 +260,7 @@ def user_transfer(
         raise ValidationError({"roles": [_("A member of the new division cannot hold this role.")]})
     with transaction.atomic():
         user = _lock_user(user_id)
+        was_retail = retail_entitled(user)
         now = timezone.now()
         current = (
             DivisionMembership.objects.select_for_update()
@@ -314,6 +324,8 @@ def user_transfer(
         )
         for role in sorted(set(roles)):
             _grant(acting_user, user, role)
+        # Out of retail: the account goes and, with it, every retail session at once.
+        retail_provision(user, was_entitled=was_retail)
     return user
 
 
@@ -329,10 +341,12 @@ def user_deactivate(*, acting_user: User, user_id: int) -> User:
         user = _lock_user(user_id)
         if not user.is_active:
             raise WrongState(_("The user is already deactivated."))
+        was_retail = retail_entitled(user)
         user.is_active = False
         user.session_stamp = uuid.uuid4()
         user.save(update_fields=["is_active", "session_stamp"])
         _end_sessions(user)
+        retail_provision(user, was_entitled=was_retail)
         contact_cleared = _clear_compliance_contact(acting_user, user)
         audit_record(
             actor=acting_user,

@@ -1,10 +1,15 @@
-"""The barrier check: the two locks and the published table against the truth.
+"""The barrier check: the two locks and the retail database against the truth.
 
 The truth is the T&D side: an application may be published exactly while its masking is
 verified for its current version AND the retail group holds its object permission
-(guardian), and then its published row must be its current projection with the verified
-hash. The services keep all three in step in one transaction; this finds (and with
-`repair`, fixes) any disagreement, which should never exist.
+(guardian), and then its published row in the retail database must be its current
+projection with the verified hash; a person has a retail account exactly while they are
+an active member of retail with the retail role, and it holds their current fields. The
+services keep the locks in step in one transaction and write the replication messages
+that bring the retail database along (apps.replication); this finds (and with `repair`,
+fixes, by writing messages and running the relay) any disagreement, which should never
+exist. A subject with a message not applied yet is in flight and not compared: the relay
+retries it until done.
 """
 
 from __future__ import annotations
@@ -20,9 +25,16 @@ from django.db import transaction
 from guardian.shortcuts import remove_perm
 
 from apps.accounts.models import User
+from apps.accounts.retail_accounts import (
+    retail_account_fields,
+    retail_account_remove,
+    retail_account_upsert,
+    retail_people,
+)
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
-from apps.publication.models import PublishedApplication
+from apps.publication.models import PublishedApplication, RetailAccount, Subject
+from apps.replication.services import pending_subject_ids, relay_until_done
 
 from . import publishing
 from .masking import BARRIER_CHECK, invalidate_locked
@@ -72,7 +84,24 @@ class PublicationMismatch:
     mismatch: Mismatch
 
 
-Finding = Disagreement | PublicationMismatch
+class AccountMismatch(StrEnum):
+    # A person entitled to a retail account has none: repaired by provisioning it.
+    MISSING = "account_missing"
+    # A retail account of someone who is not (any more) an active retail person.
+    NOT_ENTITLED = "account_not_entitled"
+    # The account's fields are not the person's current ones: provisioned again.
+    DIFFERS = "account_differs"
+
+
+@dataclass(frozen=True)
+class RetailAccountMismatch:
+    """The retail database's accounts disagree with the truth about one person."""
+
+    user_id: int
+    mismatch: AccountMismatch
+
+
+Finding = Disagreement | PublicationMismatch | RetailAccountMismatch
 
 
 def barrier_check(*, repair: bool) -> list[Finding]:
@@ -100,9 +129,12 @@ def barrier_check(*, repair: bool) -> list[Finding]:
         for pk, user_id in user_grants
     ]
     found += _publication_mismatches(verified & with_perm)
+    found += _account_mismatches()
     if repair:
         for item in found:
             _repair(item)
+        if found:
+            relay_until_done()
     return found
 
 
@@ -119,15 +151,16 @@ def _publication_mismatches(visible: set[int]) -> list[PublicationMismatch]:
         if projection_hash(projection_from_row(row)) != row["projection_hash"]
     }
     published = {row["application_id"]: row for row in PublishedApplication.objects.values()}
+    in_flight = pending_subject_ids(Subject.APPLICATION)
     found: dict[int, Mismatch] = {pk: Mismatch.DRIFTED for pk in drifted}
     for pk, row in published.items():
-        if pk in found:
+        if pk in found or pk in in_flight:
             continue
         if pk not in visible:
             found[pk] = Mismatch.NOT_VISIBLE
         elif not _equals_truth(row, encoded[pk]):
             found[pk] = Mismatch.DIFFERS
-    for pk in visible - set(published) - set(found):
+    for pk in visible - set(published) - set(found) - in_flight:
         found[pk] = Mismatch.UNPUBLISHED
     return [PublicationMismatch(pk, found[pk]) for pk in sorted(found)]
 
@@ -143,9 +176,48 @@ def _equals_truth(row: Mapping[str, Any], truth: Mapping[str, Any]) -> bool:
     )
 
 
+# What the retail site may change of its own account after provisioning (its password).
+_ACCOUNT_COMPARED = ("username", "display_name", "is_active", "session_stamp")
+
+
+def _account_mismatches() -> list[RetailAccountMismatch]:
+    people = {user.pk: user for user in retail_people()}
+    accounts = {row["id"]: row for row in RetailAccount.objects.values("id", *_ACCOUNT_COMPARED)}
+    in_flight = pending_subject_ids(Subject.ACCOUNT)
+    found: dict[int, AccountMismatch] = {}
+    for pk, row in accounts.items():
+        if pk in in_flight:
+            continue
+        person = people.get(pk)
+        if person is None:
+            found[pk] = AccountMismatch.NOT_ENTITLED
+            continue
+        truth = retail_account_fields(person)
+        if any(row[name] != truth[name] for name in _ACCOUNT_COMPARED):
+            found[pk] = AccountMismatch.DIFFERS
+    for pk in set(people) - set(accounts) - in_flight:
+        found[pk] = AccountMismatch.MISSING
+    return [RetailAccountMismatch(pk, found[pk]) for pk in sorted(found)]
+
+
+def _repair_account(item: RetailAccountMismatch) -> None:
+    logger.warning(
+        "barrier check repairs the retail account of id=%s: %s", item.user_id, item.mismatch
+    )
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=item.user_id).first()
+        if user is not None and retail_people().filter(pk=user.pk).exists():
+            # A missing account gets the person's password; an existing one keeps its own.
+            retail_account_upsert(user, credentials=item.mismatch == AccountMismatch.MISSING)
+        else:
+            retail_account_remove(item.user_id)
+
+
 def _repair(item: Finding) -> None:
     if isinstance(item, PublicationMismatch):
         _repair_publication(item)
+    elif isinstance(item, RetailAccountMismatch):
+        _repair_account(item)
     elif item.user_id is not None:
         with transaction.atomic():
             application = Application.objects.select_for_update().get(pk=item.application_id)

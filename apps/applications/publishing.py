@@ -1,27 +1,37 @@
-"""Writing and withdrawing the published record (apps.publication), on the T&D side.
+"""Publishing and withdrawing an application in the retail database, on the T&D side.
 
-Called only inside the service transaction that changes the application, under its row
-lock, so the published table never disagrees with the truth after a commit:
+Nothing here touches the retail database: each function writes a replication message
+(apps.replication) in the service transaction that changes the application, under its
+row lock, so the messages about one application are in its commit order; the relay
+applies them to apps.publication's PublishedApplication afterwards (eagerly after the
+commit in the embedded default). The T&D side keeps no copy of the published table: an
+upsert carries the whole published row, and `barrier_check` recomputes the truth.
 
 * publish — at verification, after the retail grant: the projection the supervisor
-  checked (its hash re-checked here), frozen with the hash and the progress state;
+  checked (its hash re-checked here), with the version, the hash, the verification time
+  and the progress state;
 * withdraw — by every change that invalidates it (an edit, a change of retailer, a
   cancellation, a change of the retailer's name or affiliation, the loss of the grant:
-  visibility.withdraw_retail_view calls it, so no grant can go without the row);
+  visibility.withdraw_retail_view calls it, so no grant can go without the withdrawal);
 * follow_state — release, completion and energization change the state retail sees
-  without a new check (the hash leaves state out on purpose); the row follows in the same
-  transaction.
-
-A later session moves the table to the `retail` database and these three become outbox
-messages; the row's shape stays.
+  without a new check (the hash leaves state out on purpose): the published row is sent
+  again with the new state.
 """
 
 from __future__ import annotations
 
-from apps.publication.models import PublishedApplication
+import logging
+from typing import Any
 
-from .models import Application
+from apps.accounts.models import RoleCode
+from apps.publication.models import Subject
+from apps.replication.models import Kind, ReplicationMessage
+from apps.replication.services import replication_write
+
+from .models import Application, ApplicationGroupObjectPermission
 from .projection import RetailApplication, project, projection_hash
+
+logger = logging.getLogger(__name__)
 
 
 class NotPublishable(Exception):
@@ -38,28 +48,48 @@ def publication_of(application: Application) -> RetailApplication:
     return projection
 
 
-def publish(application: Application) -> PublishedApplication:
+def published_row(application: Application) -> dict[str, Any]:
+    """The published row's values (what an upsert carries), from the truth."""
+    assert application.is_retail_visible and application.verified_at is not None
+    return {
+        "version": application.version,
+        "projection_hash": application.projection_hash,
+        "verified_at": application.verified_at,
+        **publication_of(application).as_dict(),
+    }
+
+
+def publish(application: Application) -> ReplicationMessage:
     """The caller holds the row lock and has just verified (or the barrier check found a
     verified, granted version whose projection still has the verified hash)."""
-    assert application.is_retail_visible and application.verified_at is not None
-    projection = publication_of(application)
-    row = PublishedApplication(
-        application_id=application.pk,
-        version=application.version,
-        projection_hash=application.projection_hash,
-        verified_at=application.verified_at,
-        **projection.as_dict(),
+    return replication_write(
+        subject=Subject.APPLICATION,
+        subject_id=application.pk,
+        kind=Kind.UPSERT,
+        payload=published_row(application),
     )
-    row.save()  # an UPDATE of a stale row, or an INSERT
-    return row
 
 
-def withdraw(application_id: int) -> bool:
-    removed, _ = PublishedApplication.objects.filter(application_id=application_id).delete()
-    return bool(removed)
+def withdraw(application_id: int) -> ReplicationMessage:
+    return replication_write(
+        subject=Subject.APPLICATION, subject_id=application_id, kind=Kind.REMOVE
+    )
+
+
+def _granted(application: Application) -> bool:
+    return ApplicationGroupObjectPermission.objects.filter(
+        group__role__code=RoleCode.RETAIL,
+        permission__codename="view_application",  # visibility.VIEW_PERM (it imports us)
+        content_object_id=application.pk,
+    ).exists()
 
 
 def follow_state(application: Application) -> None:
-    PublishedApplication.objects.filter(application_id=application.pk).update(
-        state=application.state
-    )
+    """Sends the row again with its new state while it is published (both locks)."""
+    if not application.is_retail_visible or not _granted(application):
+        return
+    try:
+        publish(application)
+    except NotPublishable:
+        # Drifted behind the services: barrier_check invalidates it; nothing is sent.
+        logger.warning("application id=%s not republished: its projection drifted", application.pk)

@@ -2,9 +2,9 @@
 
 An application is published to retail (apps.publication) only while (1) the retail group
 holds the guardian object permission `view_application` on it and (2) its masking is
-verified for its current version. Services change both, and the published row, in one
-transaction; `barrier_check` (apps/applications/barrier.py) finds and repairs any
-disagreement (it should never find one).
+verified for its current version. Services change both, and write the publication's
+replication message, in one transaction; `barrier_check` (apps/applications/barrier.py)
+finds and repairs any disagreement (it should never find one).
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ def grant_retail_view(application: Application, *, actor: User | None) -> None:
 
 def withdraw_retail_view(application: Application, *, actor: User | None) -> bool:
     """Withdraws the publication with the grant, whether or not the grant was still there:
-    no path can take the permission away and leave retail reading the row."""
-    publishing.withdraw(application.pk)
+    no path can take the permission away and leave retail reading the row. An application
+    never verified was never published: it sends no withdrawal unless it held a grant."""
     removed, _ = _retail_view_rows(application).delete()
+    if removed or application.verified_at is not None:
+        publishing.withdraw(application.pk)
     if not removed:
         return False
     audit_record(

@@ -80,13 +80,6 @@ def _entries(user: User, division: str | None) -> QuerySet[InboxEntry]:
     )
 
 
-def _retail_links(reader: Reader, ids: set[int]) -> dict[int, str]:
-    from apps.retail.selectors import retail_application_rows
-
-    rows = retail_application_rows(user=reader.user).filter(application_id__in=ids)
-    return {row["id"]: reverse("retail-detail", args=[row["reference"]]) for row in rows}
-
-
 def _td_link(reader: Reader, row: dict[str, object]) -> str | None:
     pk = row["id"]
     roles = reader.roles
@@ -111,7 +104,9 @@ def links_for(reader: Reader, application_ids: Iterable[int | None]) -> dict[int
     if not ids:
         return {}
     if reader.is_retail:
-        return _retail_links(reader, ids)
+        # Retail people read on the retail site (its own inbox); the T&D site links
+        # nothing for them.
+        return {}
     if not reader.roles & {
         RoleCode.CLERK,
         RoleCode.SUPERVISOR,

@@ -10,6 +10,9 @@ never deliver the same row. The inbox entry is unique per message, so a row is s
 the inbox once even if an e-mail had to be retried. A failure leaves the row undelivered
 with its error and the next attempt pushed back exponentially.
 
+A recipient who is in retail at delivery gets the entry in the retail database
+(apps.publication's RetailInboxEntry, read on the retail site), not in the T&D inbox.
+
 E-mail is at least once: a worker killed after the relay handed the message over, or a
 database connection lost before the row's delivered mark committed, sends it again on
 the next attempt. Every attempt of one row carries the same Message-ID
@@ -38,12 +41,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import DivisionMembership, User
+from apps.accounts.models import DivisionCode, DivisionMembership, User
 from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
 from apps.core.tasks import enqueue
+from apps.publication.models import RetailInboxEntry
 
 from .models import DropReason, InboxEntry, OutboxMessage
 
@@ -232,6 +236,21 @@ def _deliver(message: OutboxMessage) -> bool:
         return False
     if recipient.email:
         send_mail(message, recipient.email)
+    if division == DivisionCode.RETAIL:
+        # A retail person reads the inbox on the retail site, from the retail database.
+        # Its own transaction there; the message id is unique, so a redelivery (this
+        # row's update failing after it) writes nothing twice.
+        RetailInboxEntry.objects.get_or_create(
+            message_id=message.pk,
+            defaults={
+                "account_id": recipient.pk,
+                "kind": message.kind,
+                "subject": message.subject,
+                "body": message.body,
+                "created_at": message.created_at,
+            },
+        )
+        return True
     InboxEntry.objects.get_or_create(
         message=message, defaults={"user_id": recipient.pk, "division": division or ""}
     )

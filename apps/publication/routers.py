@@ -44,7 +44,10 @@ class RetailRouter:
         if app_label == APP_LABEL:
             return db == retail_alias()
         if db == retail_alias():
-            return False
+            # The same tables whichever side migrates the retail database: django-axes'
+            # too (the retail site's lock-out records), or a migration recorded as applied
+            # here without its tables would leave the retail site without them.
+            return app_label in RETAIL_SITE_APPS
         return None
 
 

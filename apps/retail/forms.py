@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,3 +21,15 @@ class RetailSearchForm(forms.Form):
             }
         ),
     )
+
+
+class RetailPasswordChangeForm(SetPasswordForm):
+    """Django's new-password pair plus the current password, which the service checks
+    (apps.retail.services.retail_account_change_password)."""
+
+    old_password = forms.CharField(
+        label=_("Old password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["old_password", "new_password1", "new_password2"]

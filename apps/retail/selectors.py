@@ -1,12 +1,16 @@
-"""Everything retail can ever receive about an application comes from here.
+"""What the retail site reads: the published rows of the retail database, and the reader's
+own inbox. Nothing else exists for it (this package imports nothing of the T&D side; the
+import-linter contracts in pyproject.toml enforce it).
 
-Retail reads only the published table (apps.publication): rows a supervisor verified,
-frozen as they were shown, written and withdrawn by the T&D services in the transaction
-that verifies or invalidates (both locks of the barrier, guardian's object permission and
-the verified masking, are checked there and by `barrier_check`). Here only the reader's
-own standing is applied: in the retail division now, with the retail role. This package
-never imports the vault (an import-linter contract enforces it) and reads no T&D table
-except to label its audit events (the retail site's own view log is a later step).
+A person may read while their RetailAccount exists and is active: provisioning creates it
+for a person in the retail division with the retail role and deletes it (with their
+sessions) when they leave, so the barrier's reader check happens on the T&D side, before
+anything reaches this database. The published rows are the other lock: only verified,
+retail-permitted applications are ever written here.
+
+The paging helpers (ORDER, COLUMNS, `published_page`, `searched`) are shared with the T&D
+side's reader (apps.applications.retail_reads), which answers the same question from the
+T&D truth for the barrier's tests and the demo.
 """
 
 from __future__ import annotations
@@ -16,95 +20,60 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Group
-from django.db import transaction
-from django.db.models import Exists, F, Q, QuerySet
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet
 
-from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
-from apps.accounts.selectors import is_in_division
-from apps.applications.models import Application
 from apps.applications.normalize import to_halfwidth
 from apps.applications.projection import FIELD_NAMES, RetailApplication, projection_from_values
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record, audit_record_each
 from apps.core.counting import COUNT_CAP, capped_count
 from apps.core.errors import NotFound
-from apps.publication.models import PublishedApplication
+from apps.publication.models import PublishedApplication, RetailAccount, RetailInboxEntry
 
 RETAIL_PAGE_SIZE = 25
+INBOX_PAGE_SIZE = 50
 # The list counts its rows up to COUNT_CAP and then says "more than": an exact count walks
 # every visible row on every page, and past a thousand nobody pages through the list.
 ORDER = ("-verified_at", "-application_id")
 # What a retail query loads: the projection, the cursor's key, the id as "id".
 COLUMNS = (*FIELD_NAMES, "verified_at")
-_ID = {"id": F("application_id")}
+ID = {"id": F("application_id")}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
-def is_retail_user(user: User | AnonymousUser) -> bool:
-    return (
-        is_in_division(user, DivisionCode.RETAIL)
-        and user.groups.filter(role__code=RoleCode.RETAIL).exists()
-    )
-
-
-def _visible(user: User | AnonymousUser) -> QuerySet[PublishedApplication]:
-    """The published rows, if the reader stands in retail now (read on every call, so a
-    transfer takes effect at once). The published rows are in the retail database, the
-    reader's standing in the shared one: two queries, never one across both."""
-    if not user.is_authenticated or not user.is_active:
-        return PublishedApplication.objects.none()
-    assert isinstance(user, User)
-    now = timezone.now()
-    in_retail_now = DivisionMembership.objects.filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
-        user=user,
-        division_id=DivisionCode.RETAIL,
-        valid_from__lte=now,
-    )
-    # Only the retail role's group counts: a per-user or model-wide permission opens
-    # nothing for retail.
-    in_retail_role = Group.objects.filter(role__code=RoleCode.RETAIL, user=user)
-    if not User.objects.filter(Exists(in_retail_now), Exists(in_retail_role), pk=user.pk).exists():
+def visible_to(account: RetailAccount | None) -> QuerySet[PublishedApplication]:
+    """Every published row for an active account; nothing for anyone else."""
+    if account is None or not account.is_active:
         return PublishedApplication.objects.none()
     return PublishedApplication.objects.all()
 
 
-def retail_application_list(
-    *, user: User | AnonymousUser, search: str = ""
-) -> list[RetailApplication]:
-    """Masked projections, newest verification first; search by reference or supply point."""
-    return [
-        projection_from_values(row) for row in retail_application_rows(user=user, search=search)
-    ]
-
-
-def retail_application_rows(
-    *, user: User | AnonymousUser, search: str = ""
-) -> QuerySet[PublishedApplication, dict[str, Any]]:
-    """The published columns of the visible rows (the application's id as "id"), newest
-    verification first, still unevaluated: callers page it in the database and map only
-    the page (projection_from_values)."""
-    return _searched(user, search).order_by(*ORDER).values(*COLUMNS, **_ID)
-
-
-def _searched(user: User | AnonymousUser, search: str) -> QuerySet[PublishedApplication]:
-    queryset = _visible(user)
+def searched(
+    queryset: QuerySet[PublishedApplication], search: str
+) -> QuerySet[PublishedApplication]:
+    """Search by reference (any case, hyphen optional, full-width digits folded) or by
+    supply point ID (spaces and hyphens dropped)."""
     term = to_halfwidth(search).strip().upper().replace(" ", "").replace("-", "")
     if term:
         queryset = queryset.filter(Q(reference__iexact=_reference(term)) | Q(supply_point_id=term))
     return queryset
 
 
+def _reference(term: str) -> str:
+    # References look like SD2026-0000123; users often drop or mistype the hyphen.
+    if term.startswith("SD") and len(term) == 13:
+        return f"{term[:6]}-{term[6:]}"
+    return term
+
+
 @dataclass(frozen=True)
 class RetailPage:
     """One page of the list. `number` is for display; the links carry a cursor (the last
     or first row's verification time and id), so the next page starts where this one ended
-    in the index however deep it is. `count` stops at COUNT_CAP (`count_capped`)."""
+    in the index however deep it is. `count` stops at COUNT_CAP (`count_capped`).
+    `rows` are the page's published columns (the id as "id"), for the view log."""
 
     object_list: list[RetailApplication]
+    rows: list[dict[str, Any]]
     number: int
     count: int
     count_capped: bool
@@ -135,28 +104,44 @@ class RetailPage:
 
 def retail_application_page(
     *,
-    user: User | AnonymousUser,
+    account: RetailAccount | None,
     search: str = "",
     page_number: int | str | None = 1,
     per_page: int | None = None,
     after: str | None = None,
     before: str | None = None,
 ) -> RetailPage:
-    """One page of the list, sliced in the database, only that page mapped to projections.
-    With `after` (or `before`), the page follows (precedes) that cursor; without, page
-    `page_number` is reached by offset. What retail was shown is recorded (the ids on the
-    page), because the regulator's question is who could see what and who actually looked."""
+    """One page of the list for `account` (see published_page)."""
+    return published_page(
+        searched(visible_to(account), search),
+        page_number=page_number,
+        per_page=per_page,
+        after=after,
+        before=before,
+    )
+
+
+def published_page(
+    queryset: QuerySet[PublishedApplication],
+    *,
+    page_number: int | str | None = 1,
+    per_page: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> RetailPage:
+    """One page of `queryset`, sliced in the database, only that page mapped to
+    projections. With `after` (or `before`), the page follows (precedes) that cursor;
+    without, page `page_number` is reached by offset. Two queries at most: the page's rows
+    with the capped count riding along, and a count only when a numbered page is asked."""
     per_page = per_page or RETAIL_PAGE_SIZE
-    searched = _searched(user, search)
     number = _page_number(page_number)
-    # The capped count rides along with the page's rows: one query, not two.
-    rows_query = searched.annotate(visible_count=capped_count(searched, COUNT_CAP)).values(
-        *COLUMNS, "visible_count", **_ID
+    rows_query = queryset.annotate(visible_count=capped_count(queryset, COUNT_CAP)).values(
+        *COLUMNS, "visible_count", **ID
     )
     count: int | None = None
     if after is None and before is None and number > 1:
         # A page by number: clamp it to the last page (like Django's get_page).
-        count = searched.order_by()[: COUNT_CAP + 1].count()
+        count = queryset.order_by()[: COUNT_CAP + 1].count()
     after_key, before_key = _cursor(after), _cursor(before)
     if before_key is not None:
         rows = list(
@@ -182,21 +167,12 @@ def retail_application_page(
     if rows:
         count = rows[0]["visible_count"]
     elif count is None:
-        count = searched.order_by()[: COUNT_CAP + 1].count()
+        count = queryset.order_by()[: COUNT_CAP + 1].count()
     capped = count > COUNT_CAP
     count = min(count, COUNT_CAP)
-    if rows and isinstance(user, User):
-        # One event per application shown, so each application's timeline and the
-        # exposure report see list views exactly like detail views.
-        with transaction.atomic():
-            audit_record_each(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                objects=[_viewed(row) for row in rows],
-                details={"view": "list"},
-            )
     return RetailPage(
         object_list=[projection_from_values(row) for row in rows],
+        rows=rows,
         number=number,
         count=count,
         count_capped=capped,
@@ -224,7 +200,7 @@ def cursor_of(row: Mapping[str, Any]) -> str | None:
 
 def _cursor(value: str | None) -> tuple[datetime.datetime, int] | None:
     """A cursor from the query string, or None if it is not one (the page falls back to
-    its number). It only positions the scan: both locks still apply to every row."""
+    its number). It only positions the scan: what is visible is decided before."""
     if not value:
         return None
     micros, _, pk = value.partition(".")
@@ -241,59 +217,29 @@ def _beyond(key: tuple[datetime.datetime, int], *, newer: bool) -> Q:
     return Q(verified_at__lt=at) | Q(verified_at=at, application_id__lt=pk)
 
 
-def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
-    """Not visible and not existing look the same: NotFound (the views answer 404)."""
-    return projection_from_values(_detail_row(user, reference))
-
-
-def retail_application_open(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
-    """The detail page's read: like retail_application_detail, and recorded as a retail view
-    of that application. Refusals (NotFound) are not recorded: nothing was shown."""
-    row = _detail_row(user, reference)
-    if isinstance(user, User):
-        with transaction.atomic():
-            audit_record(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                obj=_viewed(row),
-                details={"view": "detail"},
-            )
-    return projection_from_values(row)
-
-
-def _viewed(row: dict[str, Any]) -> Application:
-    # The event names the application (its id and labels); an unsaved stand-in, nothing
-    # of the T&D row is read.
-    return Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
-
-
-def _detail_row(user: User | AnonymousUser, reference: str) -> dict[str, Any]:
-    row = _visible(user).filter(reference=reference).values(*COLUMNS, **_ID).first()
+def published_row(queryset: QuerySet[PublishedApplication], reference: str) -> dict[str, Any]:
+    """The published columns of one reference in `queryset`; NotFound if there is none."""
+    row = queryset.filter(reference=reference).values(*COLUMNS, **ID).first()
     if row is None:
         raise NotFound()
     return row
 
 
-def _reference(term: str) -> str:
-    # References look like SD2026-0000123; users often drop or mistype the hyphen.
-    if term.startswith("SD") and len(term) == 13:
-        return f"{term[:6]}-{term[6:]}"
-    return term
+def retail_application_row(*, account: RetailAccount | None, reference: str) -> dict[str, Any]:
+    """Not visible and not existing look the same: NotFound (the view answers 404)."""
+    return published_row(visible_to(account), reference)
 
 
-def retail_application_count(*, user: User | AnonymousUser) -> int:
-    """The exact number of applications visible to `user` (walks every visible row)."""
-    return _visible(user).count()
+def retail_application_detail(
+    *, account: RetailAccount | None, reference: str
+) -> RetailApplication:
+    return projection_from_values(retail_application_row(account=account, reference=reference))
 
 
-@dataclass(frozen=True)
-class CappedCount:
-    count: int  # at most COUNT_CAP
-    capped: bool  # there are more than COUNT_CAP
+def inbox_entries(*, account: RetailAccount) -> QuerySet[RetailInboxEntry]:
+    """The reader's own messages, newest first (at most INBOX_PAGE_SIZE shown)."""
+    return RetailInboxEntry.objects.filter(account_id=account.pk).order_by("-created_at", "-id")
 
 
-def retail_application_count_capped(*, user: User | AnonymousUser) -> CappedCount:
-    """How many applications `user` sees, counted up to COUNT_CAP: what the home page
-    shows on every view, so it stops after COUNT_CAP + 1 rows."""
-    count = _visible(user).order_by()[: COUNT_CAP + 1].count()
-    return CappedCount(count=min(count, COUNT_CAP), capped=count > COUNT_CAP)
+def inbox_unread_count(*, account: RetailAccount) -> int:
+    return RetailInboxEntry.objects.filter(account_id=account.pk, read_at__isnull=True).count()

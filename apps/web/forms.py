@@ -1,12 +1,16 @@
-"""What every form page does with a service's refusal; the own-password form."""
+"""What every form page does with a service's refusal; the sign-in and own-password forms."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.contrib.auth.forms import SetPasswordForm
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import DivisionCode
 from apps.core.errors import ServiceError
 
 
@@ -34,3 +38,24 @@ class OwnPasswordChangeForm(SetPasswordForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
     field_order = ["old_password", "new_password1", "new_password2"]
+
+
+class SignInForm(AuthenticationForm):
+    """The T&D site's sign-in. A person of the retail division is refused with the retail
+    site's address: retail reads on its own site, with its own database, and nothing of
+    the T&D site is theirs (the password was right, so saying so tells them nothing new)."""
+
+    retail_refused = False
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if user.division_at() == DivisionCode.RETAIL:
+            self.retail_refused = True
+            raise ValidationError(
+                _(
+                    "This is the transmission and distribution site. People of the retail "
+                    "division sign in on the retail site: %(url)s"
+                ),
+                code="retail_division",
+                params={"url": settings.SHADAN_RETAIL_SITE_URL or "-"},
+            )

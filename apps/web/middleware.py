@@ -1,46 +1,29 @@
-"""The idle clock of a signed-in session, the password change a reset forces, and one
-retry of a read whose database connection was lost.
-
-The idle clock of a signed-in session is renewed without a write on every request.
-
-Sessions end after SESSION_COOKIE_AGE without activity. Saving the session on every
-request (SESSION_SAVE_EVERY_REQUEST) keeps that clock exact but costs every page three
-statements (a savepoint, the UPDATE and its release). Here a request renews the clock only
-when the last renewal is at least SESSION_RENEW_SECONDS old, so the idle limit holds to
-within that many seconds and most pages write nothing.
+"""The idle clock of a signed-in session (apps.core.middleware, shared with the retail
+site), the password change a reset forces, and one retry of a read whose database
+connection was lost.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connections
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-RENEWED_AT = "_shadan_idle_renewed_at"
+from apps.core.middleware import RENEWED_AT, IdleSessionRenewalMiddleware
 
-
-class IdleSessionRenewalMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        session = request.session
-        if SESSION_KEY in session:
-            now = int(time.time())
-            if now - int(session.get(RENEWED_AT, 0)) >= settings.SESSION_RENEW_SECONDS:
-                # Marks the session modified: SessionMiddleware saves it with a new expiry.
-                session[RENEWED_AT] = now
-        return self.get_response(request)
+__all__ = [
+    "RENEWED_AT",
+    "ForcedPasswordChangeMiddleware",
+    "IdleSessionRenewalMiddleware",
+    "LostConnectionRetryMiddleware",
+]
 
 
 # What a user who must change their password may still open: the change itself, signing

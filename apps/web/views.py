@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -16,11 +17,10 @@ from apps.accounts.models import RoleCode
 from apps.accounts.password_reset import user_change_own_password
 from apps.applications import selectors as td
 from apps.core.errors import ServiceError
-from apps.retail.selectors import retail_application_count_capped
 from apps.retailers import selectors as retailer_selectors
 
 from .access import acting_user, persona
-from .forms import OwnPasswordChangeForm, add_service_error
+from .forms import OwnPasswordChangeForm, SignInForm, add_service_error
 
 HOME_REVIEW_ITEMS = 5
 
@@ -49,9 +49,6 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "review_waiting": waiting,
-            "retail_count": (
-                retail_application_count_capped(user=me.user) if me.is_retail else None
-            ),
             "is_auditor": me.has(RoleCode.AUDITOR),
             "is_administrator": me.has(RoleCode.ADMINISTRATOR),
             "admin_pending": _admin_pending() if me.has(RoleCode.ADMINISTRATOR) else None,
@@ -71,6 +68,12 @@ def _admin_pending() -> dict[str, int]:
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    form_class = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["retail_site_url"] = settings.SHADAN_RETAIL_SITE_URL
+        return context
 
 
 class OwnPasswordChangeView(auth_views.PasswordChangeView):

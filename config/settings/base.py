@@ -13,6 +13,9 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from . import retail_site
+from .retail_site import site_role
+
 # Lets annotations like ModelAdmin[Application] work at run time.
 django_stubs_ext.monkeypatch()
 
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
     "apps.vault",
     "apps.applications",
     "apps.publication",
+    "apps.replication",
     "apps.retail",
     "apps.notifications",
     "apps.access_review",
@@ -99,21 +103,20 @@ TEMPLATES = [
 # site's sessions and view log), written one way by the publication relay. The retail
 # site (SHADAN_SITE_ROLE=retail) has the retail database as its only alias and no way to
 # reach the other two.
-SHADAN_SITE_ROLE = env.str("SHADAN_SITE_ROLE", default="td")
-if SHADAN_SITE_ROLE not in ("td", "retail"):
-    raise ImproperlyConfigured("SHADAN_SITE_ROLE must be td or retail")
-DATABASES = {"default": env.db("DATABASE_URL")}
-VAULT_DATABASE_URL = env.str("VAULT_DATABASE_URL", default="")
-if VAULT_DATABASE_URL:
-    DATABASES["vault"] = env.db_url_config(VAULT_DATABASE_URL)
-RETAIL_DATABASE_URL = env.str("RETAIL_DATABASE_URL", default="")
-if RETAIL_DATABASE_URL:
-    DATABASES["retail"] = env.db_url_config(RETAIL_DATABASE_URL)
+SHADAN_SITE_ROLE = site_role()
 # Where apps.publication's tables are: "retail" here, the only alias on the retail site.
 SHADAN_RETAIL_DATABASE = "retail"
-for _alias in DATABASES.values():
-    _alias.setdefault("ATOMIC_REQUESTS", False)
 DATABASE_ROUTERS = ["apps.publication.routers.RetailRouter", "apps.vault.routers.VaultRouter"]
+RETAIL_DATABASE_URL = env.str("RETAIL_DATABASE_URL", default="")
+VAULT_DATABASE_URL = env.str("VAULT_DATABASE_URL", default="")
+if SHADAN_SITE_ROLE == "td":
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    if VAULT_DATABASE_URL:
+        DATABASES["vault"] = env.db_url_config(VAULT_DATABASE_URL)
+    if RETAIL_DATABASE_URL:
+        DATABASES["retail"] = env.db_url_config(RETAIL_DATABASE_URL)
+    for _alias in DATABASES.values():
+        _alias.setdefault("ATOMIC_REQUESTS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Vault keys ------------------------------------------------------------
@@ -246,6 +249,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 # directory per chain, so `make run` can serve with DEBUG off.
 SHADAN_LOCAL_DEVELOPMENT = False
 
+# The retail site's address, which the T&D sign-in shows a retail person instead of
+# signing them in (`make run` serves it on 127.0.0.1:8001).
+SHADAN_RETAIL_SITE_URL = env.str("SHADAN_RETAIL_SITE_URL", default="")
+
 SHADAN_AREA_CODE = env.str("SHADAN_AREA_CODE", default="10")
 # Service levels: hours an application may wait to be encoded, and to be verified.
 SHADAN_SLA_ENCODE_HOURS = env.int("SHADAN_SLA_ENCODE_HOURS", default=48)
@@ -315,6 +322,9 @@ def _every(task: str, minutes_variable: str, default_minutes: float) -> dict[str
 
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": _every("notifications.relay", "SHADAN_BEAT_RELAY_MINUTES", 1),
+    # Catches up what the relay run after each commit missed (a broker outage, a failure
+    # waiting for its back-off); usually finds nothing due.
+    "replication-relay": _every("replication.relay", "SHADAN_BEAT_REPLICATION_RELAY_MINUTES", 0.5),
     "audit-seal": _every("audit.seal", "SHADAN_BEAT_AUDIT_SEAL_MINUTES", 1),
     # Hourly from the last verified checkpoint (cost: the new events); weekly from seq 1.
     "audit-verify": _every("audit.verify", "SHADAN_BEAT_AUDIT_VERIFY_MINUTES", 60),
@@ -362,3 +372,9 @@ if not (0 <= SHADAN_ACCESS_SAMPLE_RATE <= 1) or SHADAN_ACCESS_SAMPLE_SIZE < 0:
 SHADAN_ACCESS_SAMPLE_KEY = env.str("SHADAN_ACCESS_SAMPLE_KEY", default="")
 SHADAN_ACCESS_SAMPLE_GRACE_MINUTES = env.int("SHADAN_ACCESS_SAMPLE_GRACE_MINUTES", default=15)
 SHADAN_ACCESS_SAMPLE_CATCHUP_DAYS = env.int("SHADAN_ACCESS_SAMPLE_CATCHUP_DAYS", default=7)
+
+
+# --- The retail site ---------------------------------------------------------
+# SHADAN_SITE_ROLE=retail: the whole difference is in config/settings/retail_site.py.
+if SHADAN_SITE_ROLE == "retail":
+    retail_site.apply(globals())

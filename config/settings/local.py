@@ -1,7 +1,10 @@
 """Embedded default for a developer's machine: SQLite files, eager tasks, generated keys.
 
-`make run` generates the development keys into the git-ignored .local-keys.env on first
-run (python manage.py init_local_keys); they are read here before base.py.
+`make run` generates the development keys on first run (python manage.py init_local_keys):
+the T&D processes' into the git-ignored .local-keys.env, the retail site's own secret key
+into .local-keys-retail.env. Each process reads only its own file, before base.py: the
+retail site (SHADAN_SITE_ROLE=retail) never sees the vault's or the audit trail's keys,
+and gets no default for the shared or vault database either.
 """
 
 from __future__ import annotations
@@ -15,15 +18,21 @@ from config.environment import refuse_under_production
 
 refuse_under_production(__name__)
 
+from .retail_site import site_role  # noqa: E402
+
 _BASE = Path(__file__).resolve().parent.parent.parent
-_KEYS = _BASE / ".local-keys.env"
+_ROLE = site_role()
+_KEYS = _BASE / (".local-keys.env" if _ROLE == "td" else ".local-keys-retail.env")
 if _KEYS.exists():
     environ.Env.read_env(str(_KEYS), overwrite=False)
 
 (_BASE / "var").mkdir(exist_ok=True)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'shadan.sqlite3'}")
-os.environ.setdefault("VAULT_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'vault.sqlite3'}")
+if _ROLE == "td":
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'shadan.sqlite3'}")
+    os.environ.setdefault("VAULT_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'vault.sqlite3'}")
 os.environ.setdefault("RETAIL_DATABASE_URL", f"sqlite:///{_BASE / 'var' / 'retail.sqlite3'}")
+# Where the T&D sign-in sends a retail person (`make run` serves the retail site there).
+os.environ.setdefault("SHADAN_RETAIL_SITE_URL", "http://127.0.0.1:8001/")
 # Off, as in production: a demo user must never see Django's technical 404 page (it lists
 # every URL) or a stack trace. DJANGO_DEBUG=true turns it on for a developer.
 os.environ.setdefault("DJANGO_DEBUG", "false")

@@ -1,4 +1,4 @@
-"""Production: every secret and both database URLs must come from the environment.
+"""Production: every secret and the database URLs must come from the environment.
 
 Missing values stop the process at start-up rather than running with a default.
 """
@@ -14,6 +14,7 @@ from .base import (
     AUDIT_SIGNING_KEY,
     DATABASES,
     MIDDLEWARE,
+    SHADAN_SITE_ROLE,
     VAULT_ACTIVE_KEY_ID,
     VAULT_INDEX_KEY,
     VAULT_MASTER_KEYS,
@@ -25,14 +26,16 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production")
 DEBUG = False
 
-# A retail-only site process may be started without any vault settings; it then
-# cannot read personal data at all. Otherwise all three vault settings are required.
-SHADAN_SITE_ROLE = env.str("SHADAN_SITE_ROLE", default="td")
-if SHADAN_SITE_ROLE not in {"td", "retail"}:
-    raise ImproperlyConfigured("SHADAN_SITE_ROLE must be 'td' or 'retail'")
+# The T&D processes need every database (the relay writes the retail one) and every key;
+# the retail site (config/settings/retail_site.py, which has already refused the T&D
+# credentials) needs only its database and the secret key.
 if SHADAN_SITE_ROLE == "td":
     if "vault" not in DATABASES:
         raise ImproperlyConfigured("VAULT_DATABASE_URL is required in production")
+    if "retail" not in DATABASES:
+        raise ImproperlyConfigured(
+            "RETAIL_DATABASE_URL is required in production: the publication relay writes there"
+        )
     if not (VAULT_MASTER_KEYS and VAULT_ACTIVE_KEY_ID and VAULT_INDEX_KEY):
         raise ImproperlyConfigured(
             "VAULT_MASTER_KEYS, VAULT_ACTIVE_KEY_ID and VAULT_INDEX_KEY are required in production"
@@ -41,15 +44,13 @@ if SHADAN_SITE_ROLE == "td":
     # the trail would go unnoticed.
     if not AUDIT_SIGNING_KEY:
         raise ImproperlyConfigured("AUDIT_SIGNING_KEY is required in production")
-elif "vault" in DATABASES or VAULT_MASTER_KEYS:
-    raise ImproperlyConfigured("A retail site must not be given vault credentials")
-
-# Every process that writes audit events authenticates them (apps.audit.mac); without
-# the key the sealer would refuse every event. Malformed values stop the start-up checks.
-if not (AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID):
-    raise ImproperlyConfigured(
-        "AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID are required in production"
-    )
+    # Every process that writes audit events authenticates them (apps.audit.mac); without
+    # the key the sealer would refuse every event. Malformed values stop the start-up
+    # checks.
+    if not (AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID):
+        raise ImproperlyConfigured(
+            "AUDIT_MAC_KEYS and AUDIT_MAC_ACTIVE_KEY_ID are required in production"
+        )
 
 # Persistent database connections: a sync gunicorn worker keeps its connection for
 # DJANGO_CONN_MAX_AGE seconds instead of opening one per request (issue 17 measured

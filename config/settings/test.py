@@ -12,14 +12,18 @@ from config.environment import refuse_under_production
 
 refuse_under_production(__name__)
 
-os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
-os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
+from .retail_site import site_role  # noqa: E402
+
+_TD = site_role() == "td"
 os.environ.setdefault("RETAIL_DATABASE_URL", "sqlite://:memory:")
-os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
-os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
-os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())
-os.environ.setdefault("AUDIT_MAC_KEYS", "test-m1:" + base64.b64encode(b"\x05" * 32).decode())
-os.environ.setdefault("AUDIT_MAC_ACTIVE_KEY_ID", "test-m1")
+if _TD:
+    os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+    os.environ.setdefault("VAULT_DATABASE_URL", "sqlite://:memory:")
+    os.environ.setdefault("VAULT_MASTER_KEYS", "test-k1:" + base64.b64encode(b"\x01" * 32).decode())
+    os.environ.setdefault("VAULT_ACTIVE_KEY_ID", "test-k1")
+    os.environ.setdefault("VAULT_INDEX_KEY", base64.b64encode(b"\x02" * 32).decode())
+    os.environ.setdefault("AUDIT_MAC_KEYS", "test-m1:" + base64.b64encode(b"\x05" * 32).decode())
+    os.environ.setdefault("AUDIT_MAC_ACTIVE_KEY_ID", "test-m1")
 
 from .base import *  # noqa: E402,F403
 
@@ -35,5 +39,5 @@ AXES_ENABLED = False
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-AUDIT_SIGNING_KEY = base64.b64encode(b"\x04" * 32).decode()
+AUDIT_SIGNING_KEY = base64.b64encode(b"\x04" * 32).decode() if _TD else ""
 AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / f"shadan-test-audit-checkpoints-{os.getpid()}"

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from apps.access_review import tasks
 from apps.access_review.models import ReviewItem, SampleRun
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.tasks import enqueue
-from apps.retail.selectors import retail_application_open, retail_application_page
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])

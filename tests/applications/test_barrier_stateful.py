@@ -8,10 +8,20 @@ whether the step must succeed or be refused, and after every step it checks that
     viewer is in the retail division with the retail role;
 (b) nothing retail receives contains any customer's personal data, however folded;
 (c) the periodic consistency check finds no disagreement between the two locks;
-(d) the published table (all retail reads) equals the truth: one row per application
-    verified for its current version and granted, holding that version's projection as
-    the model predicts it (the retailer's current name included), its hash and its
-    progress; at no point a row of an unverified version.
+(d) the retail database (all retail reads) holds at no point a row of a version that was
+    never verified (every published row's hash is one a supervisor verified for that
+    application and version); and once the replication relay has caught up (it runs at
+    random points, a rule of its own, as a stopped and restarted worker would), it
+    equals the truth: one row per application verified for its current version and
+    granted, holding that version's projection as the model predicts it (the retailer's
+    current name included), its hash and its progress; one retail account per active
+    retail person with the retail role, and no retail session of anyone else (a transfer
+    out of retail ends them).
+
+Until the relay catches up, retail sees the published table as it is (the lag of the
+one-way publication); the views are checked against it, and it against the model once
+caught up. The fault-injection rules let the relay catch up first, so the consistency
+check has nothing in flight.
 
 Renaming a retailer and changing its affiliation withdraw the publication of its
 applications and send them back through encode → verify. Fault-injection rules open one
@@ -70,17 +80,18 @@ from apps.applications.models import (
     ReviewOpening,
 )
 from apps.applications.projection import RetailApplication, project, projection_hash
-from apps.applications.services import LeakFound
-from apps.applications.visibility import VIEW_PERM, retail_group
-from apps.audit.models import AuditAction, AuditEvent
-from apps.core.errors import FourEyesViolation, NotFound, ServiceError
-from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.applications.retail_reads import (
     retail_application_count,
     retail_application_detail,
     retail_application_list,
     retail_application_page,
 )
+from apps.applications.services import LeakFound
+from apps.applications.visibility import VIEW_PERM, retail_group
+from apps.audit.models import AuditAction, AuditEvent
+from apps.core.errors import FourEyesViolation, NotFound, ServiceError
+from apps.publication.models import PublishedApplication, RetailAccount, RetailSession
+from apps.replication.models import ReplicationMessage
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
@@ -89,7 +100,7 @@ from apps.retailers.services import (
     retailer_rename,
 )
 from apps.vault.services import vault_read
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, replicate
 from tests.factories import application_input
 
 ALIASES = ("default", "vault", "retail")
@@ -306,6 +317,8 @@ class BarrierMachine(RuleBasedStateMachine):
         self.people_by_pk = {p.pk: p for p in self.people.values()}
         self.apps: dict[int, Model] = {}
         self.customers: list[Customer] = []
+        # (application, version, hash) of every verification: what may ever be published.
+        self.verified_versions: set[tuple[int, int, str]] = set()
         self._pii_cache: dict[Any, Any] = {}
         # keyed by id(); the object is kept in the value so the id stays unique
         self._needle_cache: dict[int, tuple[Any, set[str]]] = {}
@@ -346,6 +359,7 @@ class BarrierMachine(RuleBasedStateMachine):
                 )
             ),
             list(PublishedApplication.objects.order_by("pk").values()),
+            ReplicationMessage.objects.count(),
             ApplicationContribution.objects.count(),
             ReviewOpening.objects.count(),
             list(DivisionMembership.objects.order_by("pk").values()),
@@ -530,6 +544,10 @@ class BarrierMachine(RuleBasedStateMachine):
             app.verifier = person.pk
             if app.state == "encoded":
                 app.state = "verified"
+            application = Application.objects.get(pk=app.pk)
+            self.verified_versions.add(
+                (app.pk, application.version, str(application.projection_hash))
+            )
 
     def do_return(self, person: Person, app: Model, reason: str) -> None:
         if self.attempt(
@@ -842,6 +860,31 @@ class BarrierMachine(RuleBasedStateMachine):
             person, person.home, data.draw(st.sampled_from(HOME_ROLES[person.home]), label="role")
         )
 
+    @rule()
+    def relay_runs_now(self) -> None:
+        """The replication worker comes back (or beat fires) and catches up."""
+        counts = replicate()
+        event(f"relay applied {'some' if counts['applied'] else 'nothing'}")
+        assert counts["failed"] == 0
+
+    @precondition(lambda self: any(p.transferable and p.sees_retail for p in self.people.values()))
+    @rule(data=st.data())
+    def transfer_a_retail_user_out(self, data: st.DataObject) -> None:
+        """A signed-in retail person is transferred to T&D: the next relay removes their
+        account and ends their retail sessions (checked once caught up)."""
+        movable = sorted(
+            p.username for p in self.people.values() if p.transferable and p.sees_retail
+        )
+        person = self.people[data.draw(st.sampled_from(movable), label="person")]
+        RetailSession.objects.create(
+            session_key=f"s{next(self.serial)}",
+            session_data="",
+            expire_date=timezone.now() + datetime.timedelta(hours=1),
+            account_id=person.pk,
+        )
+        self.do_transfer(person, TD, data.draw(st.none() | st.sampled_from(TD_ROLES)))
+        event("retail user transferred out")
+
     @rule(data=st.data())
     def grant_role(self, data: st.DataObject) -> None:
         movable = sorted(p.username for p in self.people.values() if p.transferable)
@@ -859,6 +902,7 @@ class BarrierMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(not a.retail_visible for a in self.apps.values()))
     @rule(data=st.data())
     def permission_without_verified_masking(self, data: st.DataObject) -> None:
+        replicate()
         pk = data.draw(
             st.sampled_from(sorted(a.pk for a in self.apps.values() if not a.retail_visible))
         )
@@ -879,6 +923,7 @@ class BarrierMachine(RuleBasedStateMachine):
         self.tamper_with_permission(self.apps[pk])
 
     def tamper_with_permission(self, app: Model) -> None:
+        replicate()
         pk, application, group = app.pk, Application.objects.get(pk=app.pk), retail_group()
         remove_perm(VIEW_PERM, group, application)
         # Behind the services' back the published row stays until the check runs.
@@ -905,6 +950,7 @@ class BarrierMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(a.retail_visible for a in self.apps.values()))
     @rule(data=st.data())
     def tamper_with_published_row(self, data: st.DataObject) -> None:
+        replicate()
         pk = data.draw(
             st.sampled_from(sorted(a.pk for a in self.apps.values() if a.retail_visible))
         )
@@ -917,6 +963,7 @@ class BarrierMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(not a.retail_visible for a in self.apps.values()))
     @rule(data=st.data())
     def forge_a_publication(self, data: st.DataObject) -> None:
+        replicate()
         pk = data.draw(
             st.sampled_from(sorted(a.pk for a in self.apps.values() if not a.retail_visible))
         )
@@ -1010,11 +1057,14 @@ class BarrierMachine(RuleBasedStateMachine):
         verified = {a.pk for a in Application.objects.all() if a.is_retail_visible}
         modelled = {a.pk for a in self.apps.values() if a.retail_visible}
         assert verified & permitted == modelled
+        # Retail reads the retail database: behind the truth while the relay lags, equal
+        # to it once caught up (published_table_equals_the_truth).
+        published = set(PublishedApplication.objects.values_list("application_id", flat=True))
         for app in self.apps.values():
             event(f"reached state {app.state}/{app.masking}")
         if modelled and any(p.sees_retail for p in self.people.values()):
             event("retail viewer with something to see")
-        visible_refs = {self.apps[pk].reference for pk in modelled}
+        visible_refs = {self.apps[pk].reference for pk in published}
 
         # Every customer value the run ever used, and what the vault holds now.
         # values_list, not only(): a deferred FSM field recurses in django-fsm's mixin.
@@ -1063,8 +1113,26 @@ class BarrierMachine(RuleBasedStateMachine):
                 assert_no_pii(output, needles, phones)
 
     @invariant()
+    def retail_database_never_holds_an_unverified_version(self) -> None:
+        # (d), at every step, however far behind the relay is
+        for row in PublishedApplication.objects.all():
+            assert (row.application_id, row.version, row.projection_hash) in (
+                self.verified_versions
+            ), f"published {row.application_id} v{row.version}: never verified"
+            assert projection_hash(row.projection()) == row.projection_hash
+
+    @invariant()
     def published_table_equals_the_truth(self) -> None:
-        # (d)
+        # (d), once the relay has caught up
+        if ReplicationMessage.objects.filter(applied_at__isnull=True).exists():
+            event("relay behind")
+            return
+        event("relay caught up")
+        retail_people = {p.pk for p in self.people.values() if p.sees_retail}
+        assert set(RetailAccount.objects.values_list("pk", flat=True)) == retail_people
+        assert set(RetailSession.objects.values_list("account_id", flat=True)) <= retail_people, (
+            "a retail session of someone who left retail"
+        )
         rows = {row.application_id: row for row in PublishedApplication.objects.all()}
         modelled = {a.pk for a in self.apps.values() if a.retail_visible}
         assert set(rows) == modelled, f"published {sorted(rows)}, expected {sorted(modelled)}"

@@ -20,8 +20,8 @@ from apps.access_review.sampling import SAMPLED_ACTIONS, japan_day
 from apps.accounts.models import RoleCode, User
 from apps.applications.management.commands.load_demo import DEFAULT_PASSWORD
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
+from apps.applications.retail_reads import retail_application_list
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
-from apps.retail.selectors import retail_application_list
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
 
@@ -213,6 +213,8 @@ def test_output_lists_every_login_and_no_customer_data(demo):
         assert DEFAULT_PASSWORD in row
         assert division in row.split()
         assert roles[0] in row
+        assert ("retail site" if division == "retail" else "T&D site") in row
+    assert "retail site: " in demo
     assert "superuser" in next(line for line in lines if line.split()[:1] == ["admin"])
 
     for value in _customer_values():

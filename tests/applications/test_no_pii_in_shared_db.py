@@ -27,20 +27,21 @@ from apps.applications import services as app_services
 from apps.applications.leaks import fold
 from apps.applications.models import Application
 from apps.applications.normalize import to_halfwidth
-from apps.applications.reveal import application_reveal_customer
-from apps.applications.services import LeakFound
-from apps.audit.models import AuditAction, AuditEvent
-from apps.core.errors import ServiceError
-from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.applications.retail_reads import (
     retail_application_detail,
     retail_application_list,
     retail_application_open,
     retail_application_page,
 )
+from apps.applications.reveal import application_reveal_customer
+from apps.applications.services import LeakFound
+from apps.audit.models import AuditAction, AuditEvent
+from apps.core.errors import ServiceError
+from apps.publication.models import PublishedApplication
 from apps.retailers.models import Retailer
 from apps.retailers.services import retailer_create
 from apps.vault.services import vault_read
+from tests.conftest import replicate
 from tests.factories import RetailerFactory, application_input
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -255,6 +256,7 @@ def run_workflow(
     app = svc.application_verify(
         acting_user=supervisor, application_id=app.pk, expected_version=app.version
     )
+    replicate()  # the relay that follows the commit
     retail_application_list(user=retail_user)
     retail_application_page(user=retail_user)
     retail_application_open(user=retail_user, reference=app.reference or "")
@@ -310,6 +312,7 @@ def run_workflow(
     app = svc.application_verify(
         acting_user=supervisor, application_id=app.pk, expected_version=app.version
     )
+    replicate()
     retail_application_page(user=retail_user, search=app.reference or "")
     retail_application_detail(user=retail_user, reference=app.reference or "")
 
@@ -364,6 +367,7 @@ def run_workflow(
         reason=f"{NAME.replace(' ', '')}様より取消",
     )
     svc.application_cancel(acting_user=supervisor, application_id=second.pk, reason="申込者の都合")
+    replicate()
     return app
 
 

@@ -11,11 +11,11 @@ from django_fsm import TransitionNotAllowed
 
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_list
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, StaleVersion, WrongState
-from apps.retail.selectors import retail_application_list
 from apps.vault.services import vault_read
-from tests.conftest import advance
+from tests.conftest import advance, replicate
 from tests.factories import make_retailer
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -141,6 +141,8 @@ def test_edit_after_verification_withdraws_retail_visibility_in_the_same_transac
     )
 
     assert (app.state, app.masking_state, app.version) == ("entered", "unmasked", 2)
+    # the withdrawal was written in the edit's transaction; the relay applies it
+    replicate()
     assert retail_application_list(user=retail_user) == []
     assert _actions(app)[-3:] == [
         AuditAction.PERMISSION_REVOKED,
@@ -182,6 +184,7 @@ def test_retailer_switch_after_release_keeps_construction_progress_but_withdraws
     )
 
     assert (app.state, app.masking_state) == ("constructed", "unmasked")
+    replicate()
     assert retail_application_list(user=retail_user) == []
     # and a fresh encode + second-person check restores it, construction untouched
     app = services.application_encode(acting_user=clerk, application_id=app.pk)
@@ -190,6 +193,7 @@ def test_retailer_switch_after_release_keeps_construction_progress_but_withdraws
         acting_user=supervisor2, application_id=app.pk, expected_version=app.version
     )
     assert (app.state, app.masking_state) == ("constructed", "verified")
+    replicate()
     assert [r.retailer_code for r in retail_application_list(user=retail_user)] == ["B0007"]
 
 

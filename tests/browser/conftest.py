@@ -84,8 +84,9 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context.close()
 
 
-def sign_in(page: Any, username: str, password: str) -> None:
-    page.goto("/accounts/login/")
+def sign_in(page: Any, username: str, password: str, site: str = "") -> None:
+    """Sign in on the T&D live server, or on the retail site at `site`."""
+    page.goto(f"{site}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
@@ -102,3 +103,60 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def retail_live_server(live_server: Any) -> Iterator[str]:
+    """The retail site, served beside the T&D live server from the same test databases:
+    a second server thread whose every request runs under the retail site's settings
+    (config.settings.retail_site.in_process(): its URLs, middleware, sign-in, sessions,
+    cookie names, templates). A real retail process would need a database file both
+    processes open (tests/retail/test_separate_process.py does that); pytest-django's
+    live server shares in-memory SQLite connections between threads only. The browser
+    drives one site at a time, so the two never answer at once."""
+    import threading
+    import urllib.parse
+
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.db import connections
+    from django.test import override_settings
+
+    from config.settings import retail_site
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    # The T&D live server's host name: cookies ignore ports, as with `make run`'s two
+    # sites on one host (the language cookie is shared, the session cookies are not).
+    host = urllib.parse.urlsplit(live_server.url).hostname or "localhost"
+    retail_settings = {**retail_site.in_process(), "ALLOWED_HOSTS": [host]}
+
+    class RetailSite:
+        def __init__(self) -> None:
+            with override_settings(**retail_settings):
+                self.app = StaticFilesHandler(WSGIHandler())
+
+        def __call__(self, environ: Any, start_response: Any) -> Any:
+            with override_settings(**retail_settings):
+                return self.app(environ, start_response)
+
+    shared = {
+        conn.alias: conn
+        for conn in connections.all()
+        if conn.vendor == "sqlite" and conn.is_in_memory_db()  # type: ignore[attr-defined]
+    }
+    server = ThreadedWSGIServer(
+        (host, 0), Quiet, allow_reuse_address=False, connections_override=shared
+    )
+    server.set_app(RetailSite())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

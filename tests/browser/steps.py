@@ -234,7 +234,7 @@ def record_completion_and_energization(page: Any, on: datetime.date) -> None:
 # --- retail ---------------------------------------------------------------------------
 
 
-def open_retail_list(page: Any) -> None:
-    page.goto("/")
-    click_and_wait(page, "header a[href$='/retail/']")
+def open_retail_list(page: Any, site: str) -> None:
+    """The retail site's home is its list (`site`: the retail site's address)."""
+    page.goto(f"{site}/")
     expect(page.locator("[data-testid=retail-search]")).to_be_visible()

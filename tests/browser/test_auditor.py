@@ -3,7 +3,8 @@ filters, an application's timeline, a person's history and the CSV export, with 
 the customer's data on any of them; and the door closed to retail and the clerks.
 
 People and one application are set up through the services; the retail user's view of
-the application is made in the browser (the RETAIL_VIEWED event the auditor then finds);
+the application is made in the browser on the retail site, and its RETAIL_VIEWED event
+(which the collector copies from the retail view log) is written as the collector does;
 the sealer and `audit_verify` run as cron would run them. The ORM is only read.
 """
 
@@ -21,15 +22,18 @@ from playwright.sync_api import expect
 
 from apps.accounts.models import DivisionCode, User
 from apps.applications import services as app_services
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.audit import search
 from apps.audit.export import BOM, COLUMNS
 from apps.audit.export import header as export_header
 from apps.audit.models import AuditAction, AuditCheckpoint, AuditEvent, AuditVerification
 from apps.audit.sealing import audit_seal
+from apps.publication.models import RetailViewLog
 from tests.browser.conftest import screenshot, sign_in, sign_out
 from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input
+from tests.retail.site import account_of
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
@@ -64,7 +68,7 @@ def _shown_event_ids(page: Any) -> list[int]:
 
 
 def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
-    page, clerk, supervisor, retail_user, auditor, retailer, tmp_path
+    page, clerk, supervisor, retail_user, auditor, retailer, tmp_path, retail_live_server
 ):
     canaries = [*KANSA.canaries(), STREET_ADDRESS]
     application = app_services.application_create(
@@ -83,11 +87,16 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
     reference = application.reference
     assert reference
 
-    # --- 小売 retail: opens the masked detail page (the view the auditor will find) ---
-    sign_in(page, retail_user.username, PASSWORD)
-    page.goto(f"/retail/{reference}/")
+    # --- 小売 retail: opens the masked detail page on the retail site ---
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
+    page.goto(f"{retail_live_server}/applications/{reference}/")
     expect(page.locator("[data-testid=retail-detail]")).to_contain_text(reference)
     sign_out(page)
+    assert RetailViewLog.objects.filter(account_id=retail_user.pk, view="detail").count() == 1
+    # The collector copies that view into the trail (T&D side, not this test's subject):
+    # the event the auditor will find is written as the collector writes it.
+    retail_application_open(user=retail_user, reference=reference)
     retail_views = AuditEvent.objects.filter(
         action=AuditAction.RETAIL_VIEWED, actor=retail_user, object_id=str(application.pk)
     )
@@ -224,8 +233,18 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
 @pytest.mark.parametrize(
     ("who", "status"), [("retail_user", 404), ("clerk", 403)], ids=["retail", "clerk"]
 )
-def test_the_audit_pages_are_closed_to_retail_and_to_clerks(page, request, who, status):
+def test_the_audit_pages_are_closed_to_retail_and_to_clerks(
+    page, request, who, status, retail_live_server
+):
     person: User = request.getfixturevalue(who)
+    if who == "retail_user":
+        # The T&D sign-in refuses retail people; the audit pages do not exist on their site.
+        account_of(person)
+        sign_in(page, person.username, PASSWORD, site=retail_live_server)
+        for path in ("/audit/", "/audit/chain/", "/audit/export.csv"):
+            response = page.goto(f"{retail_live_server}{path}")
+            assert response is not None and response.status == status, (path, response)
+        return
     sign_in(page, person.username, PASSWORD)
     expect(page.locator("main a[href$='/audit/']")).to_have_count(0)
     for path in ("/audit/", "/audit/chain/", "/audit/export.csv"):
@@ -235,19 +254,25 @@ def test_the_audit_pages_are_closed_to_retail_and_to_clerks(page, request, who, 
 
 
 def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
-    page, clerk, supervisor, retail_user, auditor, retailer
+    page, clerk, supervisor, retail_user, auditor, retailer, retail_live_server
 ):
     application = app_services.application_create(
         acting_user=clerk, data=application_input(retailer)
     )
     application = advance(application, "verified", clerk=clerk, supervisor=supervisor)
 
-    # --- 小売 retail: opens the list three times (one event per application shown) ---
-    sign_in(page, retail_user.username, PASSWORD)
+    # --- 小売 retail: opens the list three times on the retail site (one view-log row
+    # per application shown); their events are written as the collector writes them ---
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
     for _ in range(3):
-        page.goto("/retail/")
+        page.goto(f"{retail_live_server}/")
         expect(page.locator("main")).to_contain_text(application.reference)
     sign_out(page)
+    # Signing in lands on the list: four list pages in the retail view log.
+    assert RetailViewLog.objects.filter(view="list").count() == 4
+    for _ in range(3):
+        retail_application_page(user=retail_user)
     views = list(
         AuditEvent.objects.filter(
             action=AuditAction.RETAIL_VIEWED, object_id=str(application.pk)

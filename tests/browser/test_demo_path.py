@@ -41,6 +41,7 @@ from tests.browser.steps import (
     tick_checklist_and_verify,
 )
 from tests.conftest import PASSWORD, _person
+from tests.retail.site import account_of
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
@@ -60,7 +61,7 @@ RETURN_REASON = "契約容量が申込書の記載と異なります。確認し
 
 
 def test_the_demo_path_from_entry_to_energization(
-    page, clerk, supervisor, retail_user, construction, retailer
+    page, clerk, supervisor, retail_user, construction, retailer, retail_live_server
 ):
     first = ApplicationData("1024681357913579246800", HANAKO, retailer.pk)
     second = ApplicationData(
@@ -147,9 +148,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert Application.objects.get(pk=first_pk).verified_by_id == supervisor.pk
     sign_out(page)
 
-    # --- 小売 retail: the masked record only; the unverified one does not exist ---
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # --- 小売 retail: on the retail site, the masked record only; the unverified one
+    # does not exist, and nothing of the T&D site does either ---
+    account_of(retail_user)
+    retail = retail_live_server
+    sign_in(page, retail_user.username, PASSWORD, site=retail)
+    open_retail_list(page, retail)
     rows = page.locator("[data-testid=retail-list] tbody tr")
     expect(rows).to_have_count(1)
     expect(page.locator(f"tr[data-reference='{first_ref}']")).to_contain_text(first.supply_point_id)
@@ -174,11 +178,12 @@ def test_the_demo_path_from_entry_to_energization(
     assert_absent(html, [first.street_address], "the retail detail page (T&D-only address)")
     screenshot(page, "09-retail-detail")
 
-    not_verified = page.goto(f"/retail/{second_ref}/")
+    not_verified = page.goto(f"{retail}/applications/{second_ref}/")
     assert not_verified is not None and not_verified.status == 404
     assert_absent(page.content(), JIRO.canaries(), "the retail 404 page")
-    t_and_d_page = page.goto(f"/applications/{first_pk}/")
+    t_and_d_page = page.goto(f"{retail}/review/{first_pk}/")
     assert t_and_d_page is not None and t_and_d_page.status == 404
+    page.goto(f"{retail}/")
     sign_out(page)
 
     # --- 上長 supervisor: release from the application page ---
@@ -303,7 +308,9 @@ def test_the_person_who_encoded_cannot_verify_not_even_with_a_forged_post(
     assert not application.is_retail_visible
 
 
-def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, retailer):
+def test_the_same_path_reads_in_english(
+    page, clerk, supervisor, retail_user, retailer, retail_live_server
+):
     data = ApplicationData("1000000000000000000999", HANAKO, retailer.pk)
     sign_in(page, clerk.username, PASSWORD)
     click_and_wait(page, "button[name=language][value=en]")
@@ -333,8 +340,10 @@ def test_the_same_path_reads_in_english(page, clerk, supervisor, retail_user, re
     tick_checklist_and_verify(page)
     sign_out(page)
 
-    sign_in(page, retail_user.username, PASSWORD)
-    open_retail_list(page)
+    # The language cookie is the same on both sites (same host): English follows along.
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
+    open_retail_list(page, retail_live_server)
     expect(page.locator("h1")).to_have_text("Applications (masked)")
     row = page.locator(f"tr[data-reference='{reference_of(pk)}']")
     expect(row.locator("[data-testid=masking]")).to_have_text(re.compile("Masked \\(verified\\)"))

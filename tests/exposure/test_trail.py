@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from apps.accounts.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed
 from apps.exposure.reports import report_from_trail
 from apps.exposure.types import iso
-from apps.retail.selectors import retail_application_open, retail_application_page
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input, make_retailer
 

@@ -17,6 +17,7 @@ from apps.accounts.services import user_grant_role, user_revoke_role, user_trans
 from apps.audit.models import AuditAction, AuditEvent
 from apps.notifications.models import DropReason, InboxEntry, OutboxMessage
 from apps.notifications.services import outbox_write, relay_due
+from apps.publication.models import RetailInboxEntry
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -158,20 +159,22 @@ def test_after_a_transfer_an_old_entry_cannot_be_opened_directly(moved_to_retail
     assert unread.read_at is None
 
 
-def test_after_a_transfer_entries_of_the_new_division_are_shown_and_counted(moved_to_retail):
+def test_after_a_transfer_to_retail_new_entries_go_to_the_retail_database(moved_to_retail):
     person, _old = moved_to_retail
     outbox_write(
         recipient_ids=[person.pk], kind="test", subject="[R-new] retail", body="", dedupe_key="n"
     )
     relay_due()
-    new = InboxEntry.objects.get(user=person, division="retail")
     client = _client(person)
 
     response = client.get(reverse("inbox"))
 
-    assert _rows(response) == [str(new.pk)]
-    assert re.findall(r"\d+", _badge(response) or "") == ["1"]
-    assert client.post(reverse("inbox-read", args=[new.pk])).status_code == 302
+    # the retail site's inbox has it; the T&D inbox neither shows nor counts it
+    entry = RetailInboxEntry.objects.get(account_id=person.pk)
+    assert entry.subject == "[R-new] retail"
+    assert not InboxEntry.objects.filter(user=person, division="retail").exists()
+    assert _rows(response) == []
+    assert _badge(response) is None
 
 
 # --- existing rows get the division they were written in -----------------------------------

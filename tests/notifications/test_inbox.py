@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.notifications.selectors import INBOX_PAGE_SIZE
 from apps.notifications.services import outbox_write, relay_due
+from apps.publication.models import RetailInboxEntry
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -192,19 +193,20 @@ def test_each_reader_gets_the_page_they_may_open(
                 assert _client(user).get(link).status_code == 200
 
 
-def test_a_retail_reader_gets_a_link_only_to_what_retail_may_see(
+def test_a_retail_readers_messages_go_to_the_retail_database_once(
     new_application, clerk, supervisor, retail_user
 ):
+    # The retail site reads them there (apps.publication.RetailInboxEntry); the T&D inbox
+    # of a retail person stays empty.
     visible = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    hidden = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     _deliver(retail_user, application=visible, prefix="v")
-    _deliver(retail_user, application=hidden, prefix="h")
-    client = _client(retail_user)
+    message = OutboxMessage.objects.get(recipient=retail_user)
 
-    response = client.get(reverse("inbox"))
-
-    shown = InboxEntry.objects.get(user=retail_user, message__application=visible)
-    not_shown = InboxEntry.objects.get(user=retail_user, message__application=hidden)
-    assert _link(response, shown) == reverse("retail-detail", args=[visible.reference])
-    assert _link(response, not_shown) is None
-    assert client.get(_link(response, shown)).status_code == 200
+    entry = RetailInboxEntry.objects.get(account_id=retail_user.pk)
+    assert (entry.message_id, entry.kind, entry.subject) == (message.pk, "test", message.subject)
+    assert message.delivered_at is not None
+    assert not InboxEntry.objects.filter(user=retail_user).exists()
+    # a redelivery (the outbox row's update lost) writes nothing twice
+    OutboxMessage.objects.filter(pk=message.pk).update(delivered_at=None)
+    relay_due()
+    assert RetailInboxEntry.objects.filter(account_id=retail_user.pk).count() == 1

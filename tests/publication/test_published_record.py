@@ -12,18 +12,18 @@ from apps.applications import services
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
 from apps.applications.projection import RetailApplication, project, projection_hash
+from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.visibility import withdraw_retail_view
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import WrongState
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_decide_affiliation,
     retailer_propose_affiliation,
     retailer_rename,
 )
-from tests.conftest import _person, advance
+from tests.conftest import _person, advance, replicate
 from tests.factories import make_retailer
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -32,12 +32,15 @@ pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 @pytest.fixture
 def verified(new_application, clerk, supervisor):
     def make(**overrides):
-        return advance(new_application(**overrides), "verified", clerk=clerk, supervisor=supervisor)
+        app = advance(new_application(**overrides), "verified", clerk=clerk, supervisor=supervisor)
+        replicate()
+        return app
 
     return make
 
 
 def _published(app: Application) -> PublishedApplication | None:
+    replicate()
     return PublishedApplication.objects.filter(application_id=app.pk).first()
 
 
@@ -228,6 +231,7 @@ def test_after_a_rename_the_normal_encode_and_verify_path_works_again(
     # then: neither is stranded ("encode again" / "already encoded")
     for app in (waiting, shown):
         _verify_again(app, clerk=clerk, supervisor=supervisor)
+    replicate()
     names = {r.retailer_name for r in retail_application_list(user=retail_user)}
     assert names == {"みなみ電力"}
     assert barrier_check(repair=False) == []
@@ -331,9 +335,10 @@ def test_the_barrier_check_invalidates_what_changed_behind_the_services(
     # "already encoded". The repair invalidates, so encode → verify works again.
     waiting = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     shown = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    replicate()
     Retailer.objects.filter(pk=shown.retailer_id).update(name="裏口で改名")
 
-    assert sorted(barrier_check(repair=True), key=lambda f: f.application_id) == [
+    assert sorted(barrier_check(repair=True), key=lambda f: getattr(f, "application_id", 0)) == [
         PublicationMismatch(waiting.pk, Mismatch.DRIFTED),
         PublicationMismatch(shown.pk, Mismatch.DRIFTED),
     ]

@@ -175,3 +175,15 @@ def test_records_stay_readable_after_rotate_and_rewrap(tmp_path, make_pii, capsy
         # then
         assert vault_read(record_id) == pii
     assert "Rewrapped 1 data key(s) under master key dev-2" in capsys.readouterr().out
+
+
+def test_init_local_keys_gives_the_retail_site_its_own_secret_key_and_nothing_else(tmp_path):
+    _run(tmp_path)
+    retail = (tmp_path / ".local-keys-retail.env").read_text()
+
+    names = [line.partition("=")[0] for line in retail.splitlines() if not line.startswith("#")]
+    assert names == ["DJANGO_SECRET_KEY"]
+    assert _values(tmp_path)["DJANGO_SECRET_KEY"] not in retail
+    assert stat.S_IMODE((tmp_path / ".local-keys-retail.env").stat().st_mode) == 0o600
+    _run(tmp_path)
+    assert (tmp_path / ".local-keys-retail.env").read_text() == retail

@@ -16,12 +16,12 @@ from apps.access_review.models import ReviewItem
 from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode
 from apps.applications.inputs import FIELD_LABELS
+from apps.applications.retail_reads import retail_application_page
 from apps.applications.states import RevealPurpose
 from apps.audit import search
 from apps.audit.export import COLUMNS
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.presentation import detail_items
-from apps.retail.selectors import retail_application_page
 from tests.conftest import _person, advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])

@@ -59,15 +59,15 @@ def test_clerk_sees_their_own_drafts_only(client, new_application, clerk, clerk2
     assert '<td class="num">0</td>' in theirs
 
 
-def test_retail_home_counts_only_visible_applications(
+def test_the_t_and_d_home_has_no_retail_section(
     client, new_application, clerk, supervisor, retail_user
 ):
+    # Retail reads on the retail site (tests/retail); the T&D site shows it nothing.
     advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
 
     html = _home(client, retail_user)
 
-    assert "1 件" in html or "1 application" in html
+    assert "小売部門に表示" not in html and "visible to retail" not in html
     assert 'data-queue="to_verify"' not in html
 
 
@@ -156,26 +156,3 @@ def test_the_queues_age_is_its_oldest_item(client, new_application, clerk, super
 
     assert (to_verify.count, to_verify.count_capped) == (2, False)
     assert to_verify.oldest == older.encoded_at
-
-
-def test_the_retail_home_counts_up_to_the_cap_and_says_more_than(
-    client, new_application, clerk, supervisor, retail_user, monkeypatch
-):
-    from django.db import connections
-    from django.test.utils import CaptureQueriesContext
-
-    from apps.retail import selectors
-
-    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
-    for _ in range(2):
-        advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    client.force_login(retail_user)
-
-    with CaptureQueriesContext(connections["retail"]) as queries:
-        html = client.get(reverse("home")).content.decode()
-
-    said = ("1 件超の申込みが小売部門に表示されています", "More than 1 applications are visible")
-    assert any(words in html for words in said)
-    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert counts
-    assert all("LIMIT 2" in sql for sql in counts)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.template import Context, Template
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -33,10 +34,23 @@ def test_a_list_pages_rows_reverse_no_url_and_include_no_template(path):
 
 @pytest.mark.parametrize(
     ("name", "argument"),
-    [("retail-detail", "SD2026-0000001"), ("review-page", 42), ("application-detail", 42)],
+    [("review-page", 42), ("application-detail", 42)],
 )
 def test_a_row_link_built_from_the_prefix_is_the_reversed_url(name, argument):
     assert f"{url_prefix(name)}{argument}/" == reverse(name, args=[argument])
+
+
+@override_settings(ROOT_URLCONF="config.urls_retail")
+def test_the_retail_sites_row_link_built_from_the_prefix_is_the_reversed_url():
+    argument = "SD2026-0000001"
+    assert f"{url_prefix('retail-detail')}{argument}/" == reverse("retail-detail", args=[argument])
+
+
+@pytest.mark.parametrize("library", ["shadan", "badges"])
+def test_both_sites_badges_are_the_same_tags(library):
+    html = Template(f"{{% load {library} %}}{{% masking_badge s %}}{{% state_badge s s %}}")
+
+    assert html.render(Context({"s": "verified"})).count('class="badge') == 2
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_transfer
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction, AuditEvent
-from apps.retail.selectors import retail_application_page
 from apps.vault.types import PII_FIELDS
 from tests.conftest import _person, advance
 from tests.web.test_role_matrix import (  # noqa: F401  (fixtures used by name)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from django import template
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms import BaseForm, BoundField
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from apps.core.templatetags.badges import masking_badge, state_badge, url_prefix
+
+__all__ = ["age", "enumerate_words", "masking_badge", "state_badge", "url_prefix"]
 
 register = template.Library()
 
@@ -35,40 +36,9 @@ def enumerate_words(values: list[object]) -> str:
     return separator.join(str(value) for value in values)
 
 
-# List pages show a badge or two on every row; a tag costs a fraction of an {% include %}
-# (issue 17: templates were a quarter of the retail list's time). The partials
-# (partials/state_badge.html, partials/masking_badge.html) call these, so there is one
-# definition of each badge.
-@register.simple_tag
-def state_badge(state: object, label: object) -> SafeString:
-    return format_html('<span class="badge state-{}" data-testid="state">{}</span>', state, label)
-
-
-@register.simple_tag
-def masking_badge(masking_state: object) -> SafeString:
-    """The masking status at a glance: colour plus text, never colour alone."""
-    if masking_state == "verified":
-        text = "● " + _("Masked (verified)")
-    elif masking_state == "encoded":
-        text = "◐ " + _("Masked, awaiting check")
-    else:
-        text = "○ " + _("Not masked")
-    return format_html(
-        '<span class="badge masking-{}" data-testid="masking">{}</span>', masking_state, text
-    )
-
-
-_MARK = "4242424242"  # matches both <int:…> and <str:…>
-
-
-def url_prefix(name: str) -> str:
-    """The URL named `name` up to its one argument, reversed once per page rather than once
-    per row: a row's link is `prefix + argument + "/"` (for arguments that need no quoting,
-    as references and ids)."""
-    url = reverse(name, args=[_MARK])
-    if not url.endswith(f"/{_MARK}/"):
-        raise ValueError(f"{name} does not end in its argument")
-    return url[: -len(_MARK) - 1]
+# The badges and the URL prefix are shared with the retail site (apps.core.templatetags.badges).
+register.simple_tag(state_badge)
+register.simple_tag(masking_badge)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Compare the barrier's two locks and the published table with the truth; --repair fixes
-them (withdraws stray grants, republishes or withdraws published rows)."""
+"""Compare the barrier's two locks and the retail database (published rows, retail
+accounts) with the truth; --repair fixes them (withdraws stray grants, writes the
+replication messages that republish, withdraw or provision, and runs the relay)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.applications.barrier import Disagreement, barrier_check
+from apps.applications.barrier import Disagreement, PublicationMismatch, barrier_check
 
 
 class Command(BaseCommand):
     help = (
         "Report (and with --repair, fix) disagreements between retail permissions, masking "
-        "and the published table."
+        "and the retail database (published rows, retail accounts)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,10 +29,12 @@ class Command(BaseCommand):
                     f"permission_held={item.permission_held} "
                     f"masking_verified={item.masking_verified}"
                 )
-            else:
+            elif isinstance(item, PublicationMismatch):
                 self.stdout.write(
                     f"application id={item.application_id} publication={item.mismatch}"
                 )
+            else:
+                self.stdout.write(f"user id={item.user_id} retail_account={item.mismatch}")
         self.stdout.write(f"{len(found)} disagreement(s)")
         if found and not options["repair"]:
             raise SystemExit(1)

@@ -40,17 +40,18 @@ from django.utils import timezone, translation
 from apps.access_review.models import SampleRun
 from apps.access_review.sampling import day_bounds, japan_day
 from apps.access_review.services import access_sample
-from apps.accounts.models import RoleCode, User
+from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.collector import retail_views_collect
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
-from apps.retail.selectors import retail_application_open, retail_application_page
+from apps.replication.services import relay_until_done
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
@@ -188,6 +189,10 @@ class Command(BaseCommand):
                 raise DemoDataError(f"application #{number}: {_describe(exc)}") from exc
             counts[application.state] += 1
             applications.append(application)
+        # The retail accesses below read the retail database: the relay that would run
+        # after the commit runs now (its retail writes commit on their own; a failure
+        # further on leaves rows there that barrier_check withdraws).
+        relay_until_done()
         for number, entry in enumerate(demo.get("accesses", []), start=1):
             try:
                 self._access(entry, people, applications)
@@ -368,7 +373,7 @@ class Command(BaseCommand):
         """The logins as they are in the database now. With `check`, a user whose password
         is no longer `password` (changed since loading, or another --password) shows so."""
         users = {user.username: user for user in User.objects.filter(username__in=usernames)}
-        rows = [("user name", "password", "division", "role")]
+        rows = [("user name", "password", "division", "signs in on", "role")]
         for name in usernames:
             user = users[name]
             shown = password
@@ -379,7 +384,10 @@ class Command(BaseCommand):
                 role = ", ".join(f"{c} {RoleCode(c).label}" for c in user.role_codes()) or "-"
             if user.is_superuser:
                 role += " (superuser)"
-            rows.append((name, shown, user.division_at() or "-", role))
+            division = user.division_at()
+            # Retail people read on the retail site; the T&D site refuses them.
+            site = "retail site" if division == DivisionCode.RETAIL else "T&D site"
+            rows.append((name, shown, division or "-", site, role))
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         self.stdout.write("")
         self.stdout.write("Demo logins:")
@@ -390,6 +398,11 @@ class Command(BaseCommand):
             self.stdout.write(line.rstrip())
             if index == 0:
                 self.stdout.write("  " + "  ".join("-" * width for width in widths))
+        self.stdout.write("")
+        self.stdout.write("  T&D site:    http://127.0.0.1:8000/ (`make run`)")
+        self.stdout.write(
+            f"  retail site: {settings.SHADAN_RETAIL_SITE_URL or '(SHADAN_RETAIL_SITE_URL)'}"
+        )
 
 
 def _application_input(entry: dict[str, Any], retailers: dict[str, Retailer]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Generate development secrets into the git-ignored .local-keys.env (never for production):
-the secret key, the vault keys, the audit checkpoint signing key and the audit MAC key.
+the secret key, the vault keys, the audit checkpoint signing key and the audit MAC key;
+and the retail site's own secret key into .local-keys-retail.env, the only file the retail
+site's process reads (config/settings/local.py): it never sees the T&D keys.
 
 Idempotent: values already in the file are kept, missing ones are added.
 ``--rotate`` adds a new master key ``dev-N`` and makes it active; then run
@@ -19,6 +21,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.core.keygen import KEY_NAMES, generate, new_symmetric_key
 
 FILE_NAME = ".local-keys.env"
+RETAIL_FILE_NAME = ".local-keys-retail.env"
+RETAIL_KEY_NAMES = ("DJANGO_SECRET_KEY",)
 FIRST_KEY_ID = "dev-1"
 _LINE_RE = re.compile(r"\A(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
 _DEV_ID_RE = re.compile(r"\Adev-(\d+)\Z")
@@ -93,6 +97,22 @@ class Command(BaseCommand):
                 f"Added master key {new_id} and made it active. "
                 "Run `python manage.py vault_rewrap` to re-wrap existing records."
             )
+        self._retail_site_keys(Path(settings.BASE_DIR) / RETAIL_FILE_NAME)
+
+    def _retail_site_keys(self, path: Path) -> None:
+        """The retail site's file: its own secret key (sessions and CSRF tokens of one site
+        are worth nothing on the other), nothing else."""
+        lines, positions = _read(path)
+        if not path.exists():
+            lines = [
+                "# The retail site's development key (`manage.py init_local_keys`). Never commit."
+            ]
+        added = [name for name in RETAIL_KEY_NAMES if name not in positions]
+        for name in added:
+            lines.append(f"{name}={generate(name, key_id=FIRST_KEY_ID)}")
+        if added:
+            _write(path, lines)
+            self.stdout.write(f"Wrote the retail site's own secret key to {path}.")
 
     def _rotate(self, lines: list[str], positions: dict[str, int]) -> str:
         ring = _value(lines[positions["VAULT_MASTER_KEYS"]])

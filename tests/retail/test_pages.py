@@ -1,4 +1,5 @@
-"""Retail pages: verified applications only, masked, searchable, paged; 404 for the rest."""
+"""The retail site's pages: verified applications only, masked, searchable, paged; 404 for
+the rest; every application shown is written to the retail view log."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.applications import services
-from apps.audit.models import AuditAction, AuditEvent
-from tests.conftest import advance
+from apps.publication.models import RetailView, RetailViewLog
+from tests.conftest import PASSWORD, advance, replicate
+from tests.retail.site import LIST, AllQueries, RetailSiteClient, account_of, detail
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -23,25 +25,10 @@ CANARY = {
     "customer_email": "canary.pii@example.invalid",
     "street_address": "見本町9丁目99番地",
 }
-LIST = reverse("retail-list")
 
 
 def _detail(application) -> str:
-    return reverse("retail-detail", args=[application.reference])
-
-
-@pytest.fixture
-def verified(new_application, clerk, supervisor):
-    def make(**overrides):
-        return advance(new_application(**overrides), "verified", clerk=clerk, supervisor=supervisor)
-
-    return make
-
-
-@pytest.fixture
-def retail_client(client: Client, retail_user) -> Client:
-    client.force_login(retail_user)
-    return client
+    return detail(application.reference)
 
 
 def _assert_no_canary(text: str) -> None:
@@ -190,14 +177,14 @@ def test_a_cursor_only_positions_the_list_both_locks_still_apply(
     assert _shown(garbage.content.decode()) == {visible.reference}
 
 
-def test_the_count_stops_at_the_cap(retail_user, verified, monkeypatch):
+def test_the_count_stops_at_the_cap(retail_account, verified, monkeypatch):
     from apps.retail import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
     for _ in range(5):
         verified()
 
-    page = selectors.retail_application_page(user=retail_user, per_page=2)
+    page = selectors.retail_application_page(account=retail_account, per_page=2)
 
     assert (page.count, page.count_capped, page.num_pages, page.has_next) == (3, True, None, True)
 
@@ -221,7 +208,7 @@ def test_retail_list_page_links_keep_the_search(retail_client, verified):
 
 
 def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
-    retail_client, verified, monkeypatch, django_assert_max_num_queries
+    retail_client, verified, monkeypatch
 ):
     from apps.retail import selectors
 
@@ -231,14 +218,14 @@ def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
     counts = {}
     for size in (10, 50):
         monkeypatch.setattr(selectors, "RETAIL_PAGE_SIZE", size)
-        # At most 10 (issue 7): the session and its user (2), the persona (division,
-        # roles), the page with its capped count (1), the audit events of the rows shown
-        # in one INSERT (its transaction and, on SQLite, the actor snapshot's read), and
-        # the header's unread count.
-        with django_assert_max_num_queries(10) as queries:
+        # At most 10 (issue 7): the session and its account (2), the page with its
+        # capped count (1), the view log of the rows shown in one INSERT (with its
+        # savepoint), and the header's unread count.
+        with AllQueries() as queries:
             html = retail_client.get(LIST).content.decode()
         assert html.count("data-reference=") == min(size, 15)
-        counts[size] = len(queries.captured_queries)
+        assert len(queries) <= 10, queries.sql
+        counts[size] = len(queries)
 
     assert counts[10] == counts[50]
 
@@ -255,14 +242,19 @@ def test_a_page_number_out_of_range_shows_the_last_page(retail_client, verified)
 def test_retail_list_records_which_applications_were_shown(retail_client, verified, retail_user):
     a, b = verified(), verified()
 
-    retail_client.get(LIST)
+    response = retail_client.get(LIST, HTTP_USER_AGENT="test-agent/1", REMOTE_ADDR="10.0.0.7")
 
-    events = AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED)
-    assert sorted(int(e.object_id) for e in events) == sorted([a.pk, b.pk])
-    for event in events:
-        assert event.actor == retail_user
-        assert event.actor_division == "retail"
-        assert event.details == {"view": "list"}
+    rows = list(RetailViewLog.objects.order_by("application_id"))
+    assert [r.application_id for r in rows] == sorted([a.pk, b.pk])
+    assert {r.reference for r in rows} == {a.reference, b.reference}
+    for row in rows:
+        assert (row.account_id, row.username, row.view) == (
+            retail_user.pk,
+            retail_user.username,
+            RetailView.LIST,
+        )
+        assert row.request_id == response["X-Request-ID"]
+        assert (row.client_ip, row.user_agent) == ("10.0.0.7", "test-agent/1")
 
 
 # --- the detail page ------------------------------------------------------------------
@@ -290,9 +282,13 @@ def test_retail_detail_view_is_recorded_against_the_application(
 
     retail_client.get(_detail(app))
 
-    event = AuditEvent.objects.for_object(app).get(action=AuditAction.RETAIL_VIEWED)
-    assert event.actor == retail_user
-    assert event.object_label == app.reference
+    row = RetailViewLog.objects.get(view=RetailView.DETAIL)
+    assert (row.application_id, row.reference, row.pseudonym) == (
+        app.pk,
+        app.reference,
+        app.pseudonym,
+    )
+    assert row.account_id == retail_user.pk
 
 
 def _page_without_tokens(response) -> str:
@@ -308,13 +304,13 @@ def test_retail_detail_of_an_unverified_application_is_the_same_404_as_a_missing
     app = advance(new_application(**CANARY), state, clerk=clerk, supervisor=supervisor)
     reference = app.reference or app.pseudonym
 
-    hidden = retail_client.get(reverse("retail-detail", args=[reference]))
-    missing = retail_client.get(reverse("retail-detail", args=["SD2099-9999999"]))
+    hidden = retail_client.get(detail(reference))
+    missing = retail_client.get(detail("SD2099-9999999"))
 
     assert hidden.status_code == missing.status_code == 404
     assert _page_without_tokens(hidden) == _page_without_tokens(missing)
     _assert_no_canary(hidden.content.decode())
-    assert not AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED).exists()
+    assert not RetailViewLog.objects.exclude(view=RetailView.NOT_FOUND).exists()
 
 
 def test_retail_detail_answers_404_once_the_application_is_cancelled(
@@ -326,6 +322,7 @@ def test_retail_detail_answers_404_once_the_application_is_cancelled(
     services.application_cancel(
         acting_user=supervisor, application_id=app.pk, reason="申込者の都合による取消"
     )
+    replicate()
 
     assert retail_client.get(_detail(app)).status_code == 404
 
@@ -339,6 +336,7 @@ def test_retail_detail_answers_404_after_the_retailer_changes(retail_client, ver
     services.application_change_retailer(
         acting_user=clerk, application_id=app.pk, expected_version=app.version, retailer_id=other.pk
     )
+    replicate()
 
     assert retail_client.get(_detail(app)).status_code == 404
     assert app.reference not in retail_client.get(LIST).content.decode()
@@ -350,21 +348,52 @@ def test_retail_detail_answers_404_after_the_retailer_changes(retail_client, ver
 @pytest.mark.parametrize(
     "persona", ["clerk", "supervisor", "construction", "auditor", "administrator"]
 )
-def test_people_outside_retail_are_refused_the_retail_pages(request, client, verified, persona):
+def test_people_outside_retail_cannot_sign_in_to_the_retail_site(request, persona):
+    # Provisioning gives only retail people an account in the retail database.
+    person = request.getfixturevalue(persona)
+    client = RetailSiteClient()
+
+    response = client.post("/accounts/login/", {"username": person.username, "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_retail_person_signs_in_with_the_password_of_their_account(retail_user, verified):
     app = verified()
-    client.force_login(request.getfixturevalue(persona))
+    account_of(retail_user)
+    client = RetailSiteClient()
 
-    assert client.get(LIST).status_code == 403
-    assert client.get(_detail(app)).status_code == 403
+    response = client.post(
+        "/accounts/login/", {"username": retail_user.username, "password": PASSWORD}
+    )
+
+    assert response.status_code == 302 and response["Location"] == LIST
+    assert f'data-reference="{app.reference}"' in client.get(LIST).content.decode()
+    assert client.cookies.get("shadan_retail_session")
+    assert "sessionid" not in client.cookies
 
 
-def test_anonymous_visitors_are_sent_to_sign_in_from_the_retail_pages(client, verified):
+def test_an_inactive_account_cannot_sign_in(retail_user):
+    account = account_of(retail_user)
+    account.is_active = False
+    account.save()
+
+    response = RetailSiteClient().post(
+        "/accounts/login/", {"username": retail_user.username, "password": PASSWORD}
+    )
+
+    assert response.status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_the_retail_pages(verified):
     app = verified()
+    client = RetailSiteClient()
 
-    for url in (LIST, _detail(app)):
+    for url in (LIST, _detail(app), "/inbox/"):
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"] == f"{reverse('login')}?next={url}"
+        assert response["Location"] == f"/accounts/login/?next={url}"
 
 
 def test_retail_pages_only_answer_reads(retail_client, verified):
@@ -374,30 +403,17 @@ def test_retail_pages_only_answer_reads(retail_client, verified):
     assert retail_client.post(_detail(app)).status_code == 405
 
 
-def test_a_retail_division_member_without_the_retail_role_gets_404(client, verified):
-    from tests.conftest import _person
-
-    app = verified()
-    client.force_login(_person("kouri_norole", "retail"))
-
-    assert client.get(LIST).status_code == 404
-    assert client.get(_detail(app)).status_code == 404
-
-
 def test_the_list_page_query_count_does_not_grow_with_the_rows_shown(retail_client, verified):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     verified()
-    retail_client.get(LIST)  # the first request after sign-in also renews the session
-    with CaptureQueriesContext(connection) as few:
+    retail_client.get(LIST)
+    with AllQueries() as few:
         retail_client.get(LIST)
     for _ in range(5):
         verified()
-    with CaptureQueriesContext(connection) as more:
+    with AllQueries() as more:
         retail_client.get(LIST)
 
-    assert len(more.captured_queries) == len(few.captured_queries)
+    assert len(more) == len(few)
 
 
 # --- what the supervisor checked is what retail reads -----------------------------------
@@ -427,6 +443,7 @@ def test_retail_reads_byte_for_byte_the_preview_the_supervisor_verified(
     services.application_verify(
         acting_user=supervisor, application_id=app.pk, expected_version=app.version
     )
+    replicate()
     shown = _retail_fields(retail_client.get(_detail(app)).content.decode())
 
     # then
@@ -444,7 +461,29 @@ def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads
     assert retailer.name in before
 
     retailer_rename(acting_user=administrator, retailer_id=retailer.pk, name="新しい名前電力")
+    replicate()
 
     # Withdrawn until checked again under the new name; never shown unchecked.
     assert retail_client.get(_detail(app)).status_code == 404
     assert "新しい名前電力" not in retail_client.get(LIST).content.decode()
+
+
+def test_the_list_counts_up_to_the_cap_and_says_more_than(retail_client, verified, monkeypatch):
+    from apps.retail import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    for _ in range(2):
+        verified()
+
+    with AllQueries() as queries:
+        html = retail_client.get(LIST).content.decode()
+
+    said = ("1 件超", "More than 1 applications")
+    assert any(words in html for words in said)
+    counts = [
+        sql
+        for sql in queries.sql
+        if "COUNT(" in sql.upper() and "publication_publishedapplication" in sql
+    ]
+    assert counts
+    assert all("LIMIT 2" in sql for sql in counts)

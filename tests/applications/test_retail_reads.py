@@ -7,11 +7,11 @@ from guardian.shortcuts import assign_perm
 
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
+from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.visibility import retail_group, withdraw_retail_view
 from apps.core.errors import NotFound
-from apps.retail.selectors import retail_application_detail, retail_application_list
 from apps.vault.services import vault_read
-from tests.conftest import _superuser_outside_admin, advance
+from tests.conftest import _superuser_outside_admin, advance, replicate
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -56,6 +56,7 @@ def test_verified_masking_alone_does_not_open_it_either(
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
 
     withdraw_retail_view(app, actor=None)  # the grant goes: the publication goes with it
+    replicate()
 
     assert retail_application_list(user=retail_user) == []
 

@@ -1,0 +1,261 @@
+"""Writing replication messages (in the caller's transaction) and applying them to the
+retail database.
+
+`replication_write` inserts a message and, once the caller's transaction commits, asks
+for the relay (`replication.relay`): eagerly in-process in the embedded default (no
+broker, apps.core.tasks.enqueue), through the broker otherwise. If the broker is
+unreachable nothing is lost: the message waits and beat runs the relay every minute.
+
+`relay_due` applies due messages one at a time, withdrawals (remove) before anything
+else, then in sequence order, each with its outbox row locked (`SELECT … FOR UPDATE SKIP
+LOCKED` on PostgreSQL, so two relays never apply the same message at once). The retail
+side of one message is one transaction on the retail alias that locks the subject's
+AppliedMessage row: a message not newer than the one applied changes nothing (a late
+older message, a redelivery after a crash between the two commits), anything newer is
+applied and its sequence recorded. A failure leaves the message pending with its error
+and the next attempt pushed back exponentially; it is retried until done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+
+from apps.core.tasks import enqueue
+from apps.publication.models import (
+    AppliedMessage,
+    PublishedApplication,
+    RetailAccount,
+    RetailSession,
+    Subject,
+)
+from apps.publication.routers import retail_alias
+
+from .models import Kind, ReplicationMessage
+
+logger = logging.getLogger(__name__)
+
+RETRY_BASE_SECONDS = 5
+RETRY_MAX_SECONDS = 3600
+DEFAULT_RELAY_BATCH = 500
+
+# After a failed enqueue, commits skip the attempt for a while (each costs seconds of
+# connection attempts while the broker is down); the beat relay applies meanwhile.
+BROKER_BACKOFF_SECONDS = 60.0
+_broker_down_until = 0.0
+
+# The account fields the T&D side owns and every upsert carries. The password hash and
+# must_change_password are carried too, but applied to an existing retail account only
+# when the T&D side set them (`credentials`): after provisioning, the retail site changes
+# its own password.
+ACCOUNT_FIELDS = ("username", "display_name", "is_active", "session_stamp")
+CREDENTIAL_FIELDS = ("password", "must_change_password")
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a payload value, exact: full microseconds (DjangoJSONEncoder cuts them to
+    milliseconds, and verified_at must compare equal), decimals and dates as strings."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def request_relay() -> None:
+    """Ask a worker to relay now; a broker outage only delays it to the next beat."""
+    global _broker_down_until
+    from .tasks import relay
+
+    if time.monotonic() < _broker_down_until:
+        return
+    try:
+        enqueue(relay, retry=False)
+    except Exception:
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("replication relay not enqueued (broker unreachable?): waits for beat")
+
+
+def replication_write(
+    *, subject: Subject, subject_id: int, kind: Kind, payload: Mapping[str, Any] | None = None
+) -> ReplicationMessage:
+    """Queue one message in the caller's transaction. The caller holds the subject's row
+    lock (the application, the person), so messages about one subject get their sequence
+    in commit order."""
+    message = ReplicationMessage.objects.create(
+        subject=subject,
+        subject_id=subject_id,
+        kind=kind,
+        payload={key: _plain(value) for key, value in (payload or {}).items()},
+    )
+    transaction.on_commit(request_relay)
+    return message
+
+
+def pending_subject_ids(subject: Subject) -> set[int]:
+    """Subjects with a message not applied yet: in flight, not (yet) a disagreement."""
+    return set(
+        ReplicationMessage.objects.filter(subject=subject, applied_at__isnull=True).values_list(
+            "subject_id", flat=True
+        )
+    )
+
+
+# --- the relay ----------------------------------------------------------------------------
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
+
+
+def _next_due(now: dt.datetime) -> ReplicationMessage | None:
+    return (
+        ReplicationMessage.objects.select_for_update(skip_locked=True)
+        .filter(applied_at__isnull=True, next_attempt_at__lte=now)
+        .annotate(
+            removes_first=Case(
+                When(kind=Kind.REMOVE, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("removes_first", "id")
+        .first()
+    )
+
+
+def _values(model: Any, payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Payload strings back to the column's Python values (dates, decimals, UUIDs)."""
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    return {name: fields[name].to_python(payload[name]) for name in names if name in payload}
+
+
+_PUBLISHED_FIELDS = tuple(
+    f.name
+    for f in PublishedApplication._meta.concrete_fields
+    if f.name not in ("application_id", "published_at", "sequence")
+)
+
+
+def _apply_application(message: ReplicationMessage, alias: str) -> None:
+    rows = PublishedApplication.objects.using(alias)
+    if message.kind == Kind.REMOVE:
+        rows.filter(application_id=message.subject_id).delete()
+        return
+    values = _values(PublishedApplication, message.payload, _PUBLISHED_FIELDS)
+    rows.update_or_create(
+        application_id=message.subject_id, defaults={**values, "sequence": message.pk}
+    )
+
+
+def _apply_account(message: ReplicationMessage, alias: str) -> None:
+    sessions = RetailSession.objects.using(alias).filter(account_id=message.subject_id)
+    if message.kind == Kind.REMOVE:
+        # Leaving retail ends the person's retail sessions in the same transaction.
+        RetailAccount.objects.using(alias).filter(pk=message.subject_id).delete()
+        sessions.delete()
+        return
+    payload = message.payload
+    account = RetailAccount.objects.using(alias).select_for_update().filter(pk=message.subject_id)
+    row = account.first()
+    owned = _values(RetailAccount, payload, ACCOUNT_FIELDS)
+    credentials = _values(RetailAccount, payload, CREDENTIAL_FIELDS)
+    if row is None:
+        RetailAccount.objects.using(alias).create(
+            pk=message.subject_id, provisioned_at=timezone.now(), **owned, **credentials
+        )
+        sessions.delete()  # none should exist; a stale one from an earlier stay goes
+        return
+    stamp_changed = row.session_stamp != owned.get("session_stamp", row.session_stamp)
+    changes = {**owned, **(credentials if payload.get("credentials") else {})}
+    account.update(**changes)
+    if stamp_changed or not owned.get("is_active", True):
+        sessions.delete()
+
+
+def _apply(message: ReplicationMessage) -> bool:
+    """One message on the retail alias, in one transaction; False if it was not newer
+    than what the retail database already holds of its subject (nothing changed)."""
+    alias = retail_alias()
+    with transaction.atomic(using=alias):
+        mark = (
+            AppliedMessage.objects.using(alias)
+            .select_for_update()
+            .filter(subject=message.subject, subject_id=message.subject_id)
+            .first()
+        )
+        if mark is not None and mark.sequence >= message.pk:
+            return False
+        if message.subject == Subject.APPLICATION:
+            _apply_application(message, alias)
+        else:
+            _apply_account(message, alias)
+        if mark is None:
+            AppliedMessage.objects.using(alias).create(
+                subject=message.subject, subject_id=message.subject_id, sequence=message.pk
+            )
+        else:
+            mark.sequence = message.pk
+            mark.save(using=alias, update_fields=["sequence", "applied_at"])
+    return True
+
+
+def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
+    """Apply up to `limit` due messages; returns counts of the messages applied, those
+    that changed nothing (older than or equal to what was applied) and those that failed
+    (retried later)."""
+    applied = skipped = failed = 0
+    now = timezone.now()
+    for _attempt in range(limit):
+        with transaction.atomic():
+            message = _next_due(now)
+            if message is None:
+                break
+            try:
+                changed = _apply(message)
+            except Exception as exc:
+                message.attempts += 1
+                # Payloads hold no personal data, so neither can the error about them.
+                message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                message.next_attempt_at = timezone.now() + _backoff(message.attempts)
+                message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+                failed += 1
+                logger.warning(
+                    "replication message %s failed (attempt %s): %s",
+                    message.pk,
+                    message.attempts,
+                    type(exc).__name__,
+                )
+                continue
+            message.attempts += 1
+            message.applied_at = timezone.now()
+            message.last_error = ""
+            message.save(update_fields=["attempts", "applied_at", "last_error"])
+            if changed:
+                applied += 1
+            else:
+                skipped += 1
+    if applied or skipped or failed:
+        logger.info(
+            "replication relay: %s applied, %s unchanged, %s failed", applied, skipped, failed
+        )
+    return {"applied": applied, "skipped": skipped, "failed": failed}
+
+
+def relay_until_done(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
+    """Run the relay until nothing is due (a command's, a repair's or a test's catch-up);
+    messages waiting for their back-off stay for the scheduled relay."""
+    total = {"applied": 0, "skipped": 0, "failed": 0}
+    while True:
+        counts = relay_due(limit=limit)
+        for key, value in counts.items():
+            total[key] += value
+        if counts["applied"] + counts["skipped"] + counts["failed"] < limit:
+            return total

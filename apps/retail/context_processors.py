@@ -1,0 +1,23 @@
+"""The retail site's header: who is signed in and how many inbox messages wait."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from apps.publication.models import RetailAccount
+
+from .selectors import inbox_unread_count
+
+
+def reader(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if not isinstance(user, RetailAccount):
+        return {"reader": None}
+    # Counted only if a page shows it.
+    return {
+        "reader": user,
+        "inbox_unread": SimpleLazyObject(lambda: inbox_unread_count(account=user)),
+    }
