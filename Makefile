@@ -90,3 +90,16 @@ bench: install
 ## clean-db: forget the local databases (keys stay)
 clean-db:
 	rm -f var/shadan.sqlite3 var/vault.sqlite3 var/retail.sqlite3
+
+## smoke: the production smoke test (PostgreSQL and Redis on 127.0.0.1; SMOKE_PREFIX names
+## its databases and roles, default shadan_smoke; SMOKE_REDIS_URL its Redis db, default 3)
+.PHONY: smoke
+smoke: install
+	$(PY) deploy/smoke-test
+
+## soak: load and faults for SOAK_SECONDS (default 120) on 127.0.0.1: ten users through the
+## workflow while Redis, a worker, database backends and a gunicorn worker are killed;
+## exits non-zero on any inconsistency (deploy/soak; SOAK_PREFIX names its databases)
+.PHONY: soak
+soak: install
+	$(PY) deploy/soak

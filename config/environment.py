@@ -5,7 +5,7 @@ console e-mail, generated keys and none of production's refusals). So:
 
 1. `DJANGO_SETTINGS_MODULE`, when set, is used as given (pytest, the bench, a developer
    who knows what they want);
-2. else `SHADAN_ENV` (`local`, `test` or `production`) names the module;
+2. else `SHADAN_ENV` (`local`, `test`, `production` or `verifier`) names the module;
 3. else a checkout with `.local-keys.env` (written by `make run`) is a developer's
    machine: local settings;
 4. else the process refuses to start and says how to choose.
@@ -27,6 +27,8 @@ ENVIRONMENTS = {
     "local": "config.settings.local",
     "test": "config.settings.test",
     "production": "config.settings.production",
+    # An outside verifier of the audit trail holding only the public key.
+    "verifier": "config.settings.verifier",
 }
 # Commands that run before any environment exists (step 1 of a deployment): they print
 # and touch nothing, so they run on settings without a database or secrets.

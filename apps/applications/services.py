@@ -82,6 +82,15 @@ def _check_version(application: Application, expected_version: int | None) -> No
         raise StaleVersion()
 
 
+def _done_before(application: Application, expected_version: int | None, done: bool) -> bool:
+    """A retried POST whose first attempt committed but whose answer was lost (a database
+    connection cut after the commit, a proxy timeout): the transition's result already
+    holds, for the version the page showed, by this user. The service then returns the
+    application as if it had just done it, so the user sees the result, not a refusal
+    ("already verified") of their own action. Nothing is written or audited again."""
+    return expected_version is not None and application.version == expected_version and done
+
+
 def _contribute(application: Application, user: User, kind: Contribution) -> None:
     ApplicationContribution.objects.create(
         application=application, version=application.version, user=user, kind=kind
@@ -295,6 +304,16 @@ def application_submit(
     with transaction.atomic():
         application = _lock(application_id)
         _check_version(application, expected_version)
+        submitted = application.state == S.ENTERED and (
+            ApplicationContribution.objects.filter(
+                application=application,
+                version=application.version,
+                user=acting_user,
+                kind=Contribution.SUBMITTED,
+            ).exists()
+        )
+        if _done_before(application, expected_version, submitted):
+            return application
         if application.state != S.DRAFT:
             raise WrongState(_("Only a draft can be submitted."))
         # Rules may have tightened since the draft was saved: validate the whole record.
@@ -327,6 +346,13 @@ def application_encode(
     with transaction.atomic():
         application = _lock(application_id)
         _check_version(application, expected_version)
+        encoded = (
+            application.masking_state == M.ENCODED
+            and application.encoded_version == application.version
+            and application.encoded_by_id == acting_user.pk
+        )
+        if _done_before(application, expected_version, encoded):
+            return application
         if application.masking_state != M.UNMASKED:
             raise WrongState(_("This version is already encoded."))
         if application.state not in (S.ENTERED, *POST_RELEASE_STATES):
@@ -426,6 +452,13 @@ def application_verify(
     with transaction.atomic():
         application = _lock(application_id)
         _check_version(application, expected_version)
+        verified = (
+            application.masking_state == M.VERIFIED
+            and application.verified_version == application.version
+            and application.verified_by_id == acting_user.pk
+        )
+        if _done_before(application, expected_version, verified):
+            return application
         if application.masking_state == M.VERIFIED:
             raise WrongState(_("This application has already been verified."))
         if (

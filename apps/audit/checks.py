@@ -5,6 +5,7 @@ either)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -59,6 +60,27 @@ def check_audit_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
                 id="audit.E004",
             )
         )
+    pinned = getattr(settings, "AUDIT_CHAIN_ID", "")
+    if pinned and not re.fullmatch(r"[0-9a-f]{64}", pinned):
+        messages.append(
+            checks.Error("AUDIT_CHAIN_ID must be 64 lowercase hex digits.", id="audit.E005")
+        )
     if settings.AUDIT_SEAL_GRACE_SECONDS <= 0:
         messages.append(checks.Error("AUDIT_SEAL_GRACE_SECONDS must be positive.", id="audit.E003"))
     return messages
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_chain_pinned(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`check --deploy`: without AUDIT_CHAIN_ID, a trail replaced wholesale by one with a
+    new chain id meets an empty checkpoint directory of its own."""
+    if getattr(settings, "AUDIT_CHAIN_ID", ""):
+        return []
+    return [
+        checks.Warning(
+            "AUDIT_CHAIN_ID is not set: once the first audit_seal has run, set it to the "
+            "chain id `manage.py audit_checkpoints` prints, so a replaced trail cannot "
+            "verify against an empty checkpoint directory of its own.",
+            id="audit.W003",
+        )
+    ]

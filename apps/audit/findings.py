@@ -41,6 +41,7 @@ class VerificationReport:
     from_seq: int | None = None  # verified from this signed checkpoint on (--from-checkpoint)
     # Event rows the walk read from the database (what an incremental run saves).
     events_read: int = 0
+    macs_checked: bool = True  # False on a verifier holding only the public key
 
     @property
     def ok(self) -> bool:
@@ -64,6 +65,8 @@ class VerificationReport:
             marks = "checkpoints not configured (no AUDIT_SIGNING_KEY or AUDIT_VERIFY_KEY)"
             if self.checkpoint_files_unchecked:
                 marks += f", {self.checkpoint_files_unchecked} checkpoint files not checked"
+        if not self.macs_checked:
+            marks += ", event MACs not checked (no AUDIT_MAC_KEYS here)"
         start = f" from checkpoint seq {self.from_seq}" if self.from_seq is not None else ""
         return f"audit chain OK{start}: {self.events_checked} events, {head}, {marks}"
 

@@ -245,6 +245,7 @@ class VerificationProblem(models.TextChoices):
     CHECKPOINT_INVALID = "checkpoint_invalid", _("Checkpoint invalid")
     UNPROTECTED = "unprotected", _("Append-only triggers missing or disarmed")
     FORGED = "forged", _("Event not written by the product (no valid MAC)")
+    RESTORED = "restored", _("Trail behind its checkpoints (restored from a backup, or cut off)")
 
 
 class AuditVerification(AppendOnlyModel):

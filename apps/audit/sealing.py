@@ -22,6 +22,7 @@ around it are sealed as usual, so one forged row cannot stop the protection of t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ from .chain import (
     new_chain_id,
     sealing_format,
 )
-from .checkpoints import checkpoint_dir, write_checkpoint
+from .checkpoints import branch_of, checkpoint_dir, new_branch, newest_checkpoint, write_checkpoint
 from .mac import MAC_FIELDS, mac_problem, text_mac_problem, values_from_text
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .signing import key_id, signing_key
@@ -219,6 +220,24 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     if private_key is None:
         logger.warning("AUDIT_SIGNING_KEY is not set: sealed, but no checkpoint written")
         return None, "checkpoints not configured (AUDIT_SIGNING_KEY unset)"
+    # The chain id is seq 1's prev_hash; once seq 1 is archived, the checkpoints know it.
+    chain_id = (
+        AuditSeal.objects.using(alias).filter(seq=1).values_list("prev_hash", flat=True).first()
+        or AuditCheckpoint.objects.using(alias)
+        .order_by("-seq")
+        .values_list("chain_id", flat=True)
+        .first()
+    )
+    recorded = (
+        AuditCheckpoint.objects.using(alias).order_by("-seq").values_list("file_name", flat=True)
+    )
+    chain_dir = checkpoint_dir(chain_id)
+    if chain_id is None or chain_dir is None:
+        return None, "nothing sealed yet"
+    branch = branch_of(recorded.first() or "")
+    # The newest file first, the head second: a file our own sealers wrote names a seal
+    # that had committed before it was written, so it is at or below the head read after.
+    newest = newest_checkpoint(chain_dir / branch if branch else chain_dir)
     head = AuditSeal.objects.using(alias).order_by("-seq").values_list("seq", "hash", "event_id")
     top = head.first()
     if top is None:
@@ -226,32 +245,68 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     seq, digest, event_id = top
     if AuditCheckpoint.objects.using(alias).filter(seq=seq).exists():
         return None, f"head seq {seq} already has a checkpoint"
-    chain_id = AuditSeal.objects.using(alias).values_list("prev_hash", flat=True).get(seq=1)
-    directory = checkpoint_dir(chain_id)
-    assert directory is not None
+    note = ""
+    writer = database_instance(alias)
+    if newest is not None and not (
+        newest.writer in {writer, ""} and _agrees(alias, newest.seq, newest.hash, head_seq=seq)
+    ):
+        # Another database of this chain (the one this was restored or copied from, or a
+        # copy of this one) writes there: never add to its files, branch off.
+        branch = new_branch()
+        note = (
+            f"; the newest checkpoint there (seq {newest.seq}) was written by another "
+            f"database of this chain (a restored copy?): branched off into {branch}"
+        )
+        logger.error("audit checkpoints%s", note)
     written = write_checkpoint(
-        directory=directory,
+        directory=chain_dir / branch if branch else chain_dir,
         private_key=private_key,
         chain_id=chain_id,
         seq=seq,
         hash=digest,
         event_id=event_id,
+        writer=writer,
     )
     if written is None:
         return None, f"head seq {seq} already has a checkpoint file"
     path, _payload = written
+    name = f"{branch}/{path.name}" if branch else path.name
     try:
         with transaction.atomic(using=alias):
             AuditCheckpoint.objects.using(alias).create(
                 seq=seq,
                 hash=digest,
                 chain_id=chain_id,
-                file_name=path.name,
+                file_name=name,
                 key_id=key_id(private_key.public_key()),
             )
     except IntegrityError:  # another sealer recorded the same head a moment ago
         pass
-    return path, f"checkpoint {path.name} written"
+    return path, f"checkpoint {name} written{note}"
+
+
+def database_instance(alias: str) -> str:
+    """Which database this is, as far as the checkpoints care: a restore or a copy into
+    another database is another one; a promoted physical replica is the same one."""
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT system_identifier FROM pg_control_system())::text || ':' || "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())::text"
+            )
+            identity = cursor.fetchone()[0]
+    else:
+        identity = str(connection.settings_dict["NAME"])
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def _agrees(alias: str, seq: int, digest: str, *, head_seq: int) -> bool:
+    """Does this database's chain hold the checkpointed (seq, hash)?"""
+    if seq > head_seq:
+        return False
+    stored = AuditSeal.objects.using(alias).filter(seq=seq).values_list("hash", flat=True)
+    return stored.first() == digest
 
 
 def seal_before_macs(alias: str) -> int:

@@ -34,12 +34,12 @@ from pathlib import Path
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from . import branches, trail_checks
 from . import checkpoints as cp
-from . import trail_checks
 from .chain import MAC_FORMATS, Authenticated, Payload, canonical_of, known_formats, link_hash
 from .db import trigger_problems
 from .findings import Finding, VerificationReport
-from .mac import mac_problem, text_mac_problem
+from .mac import mac_keys, mac_problem, text_mac_problem
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from .models import VerificationProblem as P
 from .sealing import payloads
@@ -117,13 +117,18 @@ def _find_moved_content(
 class _Walk:
     """One pass over the chain up to `head_seq`, comparing checkpoints on the way."""
 
-    def __init__(self, alias: str, report: VerificationReport, directory: Path | None) -> None:
+    def __init__(
+        self, alias: str, report: VerificationReport, files: list[tuple[int, Path]]
+    ) -> None:
         self.alias = alias
         self.report = report
         self.head_seq = 0
         self.keys = verify_keys()
         self.report.checkpoints_configured = bool(self.keys)
-        self.files = cp.list_checkpoints(directory) if directory is not None else []
+        # A verifier holding only the public key (no AUDIT_MAC_KEYS) checks the chain and
+        # the checkpoints, and says it did not check the MACs.
+        self.check_macs = report.macs_checked = mac_keys() is not None
+        self.files = files
         self.next_file = 0
         self.chain_id = ""
         self.last_seq = 0
@@ -225,8 +230,8 @@ class _Walk:
             )
 
     def _authentic(self, seq: int, event_id: int, row: Row) -> None:
-        if not isinstance(row, Authenticated):
-            return  # sealed before MACs existed (format 1 or 2)
+        if not isinstance(row, Authenticated) or not self.check_macs:
+            return  # sealed before MACs existed (format 1 or 2), or no key to check with
         # Values parsed from format 2 text are in the MAC message's form already.
         check = text_mac_problem if isinstance(row.base, bytes) else mac_problem
         problem = check(row.mac_row)
@@ -428,12 +433,15 @@ class _Walk:
             if checkpoint.problem:
                 self._invalid(checkpoint)
             else:
+                # What a restore from an older backup looks like, and a cut-off end too:
+                # a finding of its own, so the auditor sees which it may be.
                 self.report.add(
                     Finding(
-                        P.REMOVED,
-                        f"checkpoint {checkpoint.path.name} covers seq {checkpoint.seq} but the "
-                        f"chain ends at seq {self.last_seq}: events after seq {self.last_seq} "
-                        "were removed",
+                        P.RESTORED,
+                        f"checkpoint beyond the restored trail: {checkpoint.path.name} covers "
+                        f"seq {checkpoint.seq} but the chain ends at seq {self.last_seq}: this "
+                        f"database was restored from a backup taken at seq {self.last_seq}, or "
+                        f"the events after seq {self.last_seq} were removed",
                         seq=self.last_seq + 1,
                     )
                 )
@@ -475,12 +483,24 @@ def _start_checkpoint(alias: str, start: str) -> cp.CheckpointFile:
         directory = cp.checkpoint_dir(chain_id)
         if directory is None:
             raise StartError("the checkpoint directory is not known: give the file's path")
-        path = directory / cp.file_name(int(start))
+        recorded = (
+            AuditCheckpoint.objects.using(alias)
+            .filter(seq=int(start))
+            .values_list("file_name", flat=True)
+            .first()
+        )
+        path = cp.recorded_path(directory, recorded or cp.file_name(int(start)))
     else:
         path = Path(start)
     if not path.is_file():
         raise StartError(f"no checkpoint file {path}")
     return cp.read_checkpoint_file(path, keys)
+
+
+def _recorded_chain(alias: str) -> str | None:
+    """The chain id the recorded checkpoints name (seq 1 may be archived)."""
+    chain = AuditCheckpoint.objects.using(alias).order_by("-seq").values_list("chain_id", flat=True)
+    return chain.first()
 
 
 def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> VerificationReport:
@@ -497,9 +517,13 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
         report.from_seq = start.seq
     else:
         chain_id = seals.filter(seq=1).values_list("prev_hash", flat=True).first()
+    branches.expected_chain(report, chain_id or _recorded_chain(alias))
+    branches.flat_layout(report)
     directory = cp.checkpoint_dir(chain_id)
+    recorded = AuditCheckpoint.objects.using(alias).order_by("seq").values_list("seq", "file_name")
     # Files first, then the head: every file listed was written after its seal committed.
-    walk = _Walk(alias, report, directory)
+    files = cp.chain_files(directory, list(recorded))
+    walk = _Walk(alias, report, files.own)
     walk.head_seq = seals.order_by("-seq").values_list("seq", flat=True).first() or 0
     if start is not None and start.problem:
         report.add(
@@ -518,11 +542,13 @@ def audit_verify(*, record: bool = True, from_checkpoint: str | None = None) -> 
         trail_checks.recorded_files_present(
             alias, report, directory, {seq for seq, _ in walk.files}, walk.start_seq
         )
+    branches.beyond_the_branch(alias, report, files)
     # From a checkpoint, the table-wide checks look at the events after it only: the
     # periodic run's cost follows the new events (the weekly full run looks at all).
     after_id = start.event_id if start is not None and not start.problem else None
     trail_checks.unsealed(alias, report, report.started_at, after_id=after_id)
-    trail_checks.unauthenticated(alias, report, report.started_at)
+    if walk.check_macs:
+        trail_checks.unauthenticated(alias, report, report.started_at)
     trail_checks.copies(alias, report, after_id=after_id)
     disarmed = trigger_problems(connections[alias])
     if disarmed:

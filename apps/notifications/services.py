@@ -13,6 +13,12 @@ with its error and the next attempt pushed back exponentially.
 A recipient who is in retail at delivery gets the entry in the retail database
 (apps.publication's RetailInboxEntry, read on the retail site), not in the T&D inbox.
 
+E-mail is at least once: a worker killed after the relay handed the message over, or a
+database connection lost before the row's delivered mark committed, sends it again on
+the next attempt. Every attempt of one row carries the same Message-ID
+(`outbox_message_id`), so a mail system or client that deduplicates on it shows one
+message; the rest is documented in docs/production.md.
+
 A message is written for its recipient as a member of one division holding one of some
 roles. Delivery checks that again: a recipient transferred (or who lost the role, or
 whose account was closed) in between gets nothing; the row is marked dropped with the
@@ -23,12 +29,13 @@ its writer already knew it must not send (a stale compliance contact).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -228,13 +235,7 @@ def _deliver(message: OutboxMessage) -> bool:
         _record_drop(message, reason, at="delivery")
         return False
     if recipient.email:
-        send_mail(
-            message.subject,
-            message.body,
-            settings.DEFAULT_FROM_EMAIL,
-            [recipient.email],
-            fail_silently=False,
-        )
+        send_mail(message, recipient.email)
     if division == DivisionCode.RETAIL:
         # A retail person reads the inbox on the retail site, from the retail database.
         # Its own transaction there; the message id is unique, so a redelivery (this
@@ -254,6 +255,28 @@ def _deliver(message: OutboxMessage) -> bool:
         message=message, defaults={"user_id": recipient.pk, "division": division or ""}
     )
     return True
+
+
+def send_mail(message: OutboxMessage, address: str) -> None:
+    """Hand one outbox row to the mail relay, under its own Message-ID."""
+    EmailMessage(
+        message.subject,
+        message.body,
+        settings.DEFAULT_FROM_EMAIL,
+        [address],
+        headers={"Message-ID": outbox_message_id(message)},
+    ).send(fail_silently=False)
+
+
+def outbox_message_id(message: OutboxMessage) -> str:
+    """The Message-ID of every delivery attempt of this outbox row: `<outbox-ID.HASH@DOMAIN>`.
+    The hash covers the row's id, dedupe key and creation time, so a database restored or
+    re-created (ids used again) never gives another message the same id; it holds no
+    personal data (ids and codes only). The domain is the sender's (DEFAULT_FROM_EMAIL)."""
+    created = message.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    digest = hashlib.sha256(f"{message.pk}|{message.dedupe_key}|{created}".encode()).hexdigest()
+    domain = str(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2].strip(" >") or "localhost"
+    return f"<outbox-{message.pk}.{digest[:16]}@{domain}>"
 
 
 def _next_due(now: dt.datetime) -> OutboxMessage | None:

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that reads the database: a GET whose connection was lost runs
+    # once more, session and user included (apps.web.middleware).
+    "apps.web.middleware.LostConnectionRetryMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "apps.web.middleware.IdleSessionRenewalMiddleware",
@@ -285,7 +288,9 @@ LOGGING = {
 # AUDIT_VERIFY_KEY: base64 raw public key(s), comma-separated, for a verifier that must
 # not hold the private key (and for old keys after a rotation); default: derived.
 # AUDIT_CHECKPOINT_DIR: where checkpoint files go (outside the database; in production
-# storage the database's users cannot rewrite).
+# storage the database's users cannot rewrite), one subdirectory per chain id.
+# AUDIT_CHAIN_ID: the chain this deployment's trail is (printed by the first audit_seal);
+# set, a trail replaced by a new chain is checked against the old chain's checkpoints.
 # AUDIT_SEAL_GRACE_SECONDS: an event older than this without a seal is a finding.
 # AUDIT_TRUST_X_FORWARDED_FOR: record the address our own proxy appended instead of
 # REMOTE_ADDR; only behind exactly one trusted reverse proxy.
@@ -300,6 +305,7 @@ AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
 AUDIT_CHECKPOINT_DIR = Path(
     env.str("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints"))
 )
+AUDIT_CHAIN_ID = env.str("AUDIT_CHAIN_ID", default="")
 AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=3600)
 AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)
 
@@ -338,6 +344,11 @@ CELERY_BEAT_SCHEDULE = {
     # run (beat down over midnight) is caught up by the next one; a sampled day is never
     # sampled again.
     "access-review-sample": _every("access_review.sample", "SHADAN_BEAT_ACCESS_SAMPLE_MINUTES", 60),
+}
+# 0 minutes: not scheduled by beat. For the sealer run as its own Unix user by a systemd
+# timer (deploy/systemd/shadan-seal.timer), the only one that may write the checkpoints.
+CELERY_BEAT_SCHEDULE = {
+    name: entry for name, entry in CELERY_BEAT_SCHEDULE.items() if entry["schedule"] != 0
 }
 
 # --- Access sampling (apps.access_review) -------------------------------------------

@@ -229,6 +229,7 @@ class Model:
     contributors: set[int] = field(default_factory=set)
     reviews: set[tuple[int, int]] = field(default_factory=set)
     remarks_leak: bool = False
+    verifier: int | None = None  # who verified it, while it stays verified
 
     @property
     def retail_visible(self) -> bool:
@@ -531,9 +532,12 @@ class BarrierMachine(RuleBasedStateMachine):
     def do_verify(self, person: Person, app: Model) -> None:
         eligible = person.may(PERM_VERIFY) and app.masking == "encoded"
         own_work = person.pk in app.contributors
+        # The same person verifying the same version again (a retried POST whose answer
+        # was lost) gets the result, not a refusal; nothing changes.
+        again = person.may(PERM_VERIFY) and app.masking == "verified" and app.verifier == person.pk
         ok = self.attempt(
             "verify",
-            eligible and not own_work and (app.version, person.pk) in app.reviews,
+            again or (eligible and not own_work and (app.version, person.pk) in app.reviews),
             lambda: app_services.application_verify(
                 acting_user=self.user(person.username),
                 application_id=app.pk,
@@ -543,6 +547,7 @@ class BarrierMachine(RuleBasedStateMachine):
         )
         if ok:
             app.masking = "verified"
+            app.verifier = person.pk
             if app.state == "encoded":
                 app.state = "verified"
             application = Application.objects.get(pk=app.pk)

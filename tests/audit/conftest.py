@@ -13,19 +13,37 @@ import pytest
 from django.db import connection, models
 
 from apps.audit import db as audit_db
-from apps.audit.chain import MAC_FORMATS, canonical_of, link_hash
+from apps.audit import sealing
+from apps.audit.chain import MAC_FORMATS, canonical_of, link_hash, new_chain_id
 from apps.audit.mac import authenticate
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
 from apps.audit.sealing import payloads
 from apps.audit.services import audit_record
 from apps.audit.verification import Finding, audit_verify
 
+# The chain id of the first chain a test starts (random after that, as in production):
+# its checkpoint directory is known before anything is sealed.
+CHAIN_ID = "c0" * 32
+
 
 @pytest.fixture(autouse=True)
-def checkpoint_dir(settings: Any, tmp_path: Path) -> Path:
+def known_chain_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = iter([CHAIN_ID])
+    monkeypatch.setattr(sealing, "new_chain_id", lambda: next(ids, None) or new_chain_id())
+
+
+@pytest.fixture
+def checkpoint_root(settings: Any, tmp_path: Path) -> Path:
+    """AUDIT_CHECKPOINT_DIR: every chain's directory is under it."""
     path = tmp_path / "checkpoints"
     settings.AUDIT_CHECKPOINT_DIR = path
     return path
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_dir(checkpoint_root: Path) -> Path:
+    """The directory of the test's chain (CHAIN_ID)."""
+    return checkpoint_root / CHAIN_ID
 
 
 @pytest.fixture

@@ -75,3 +75,19 @@ def test_in_development_a_re_created_database_starts_a_chain_of_its_own(
     assert report.ok, report.summary
     assert report.checkpoints_verified == 1
     assert {p.name for p in tmp_path.iterdir()} == {old_chain, new_chain}
+
+
+def test_a_malformed_chain_id_stops_the_process(settings):
+    settings.AUDIT_CHAIN_ID = "not-a-chain-id"
+
+    assert _ids(settings) == ["audit.E005"]
+
+
+def test_the_deployment_check_asks_for_the_chain_id_until_it_is_set(settings):
+    from apps.audit.checks import check_chain_pinned
+
+    settings.AUDIT_CHAIN_ID = ""
+    assert [str(m.id) for m in check_chain_pinned()] == ["audit.W003"]
+
+    settings.AUDIT_CHAIN_ID = "c0" * 32
+    assert check_chain_pinned() == []

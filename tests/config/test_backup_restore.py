@@ -1,7 +1,10 @@
 """deploy/shadan-backup and deploy/shadan-restore on a real PostgreSQL: a backup of a
 live deployment restores into new databases and a new checkpoint directory, where the
 audit chain verifies against the checkpoints written before it and the vault opens with
-the same keys; a restore never writes over a live directory or database."""
+the same keys; a restore never writes over a live directory or database. A restored copy
+started by mistake with the live checkpoint directory branches off there: the live
+chain still verifies, the copy's verification shows the restore. A verifier holding only
+the public key verifies the live chain."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from django.core.management import call_command
 from apps.accounts.services import user_create
 from apps.vault.services import vault_store
 from apps.vault.types import CustomerPII
-user_create(acting_user=None, username="backup_probe", password="x" * 20,
+user_create(acting_user=None, username="USERNAME", password="x" * 20,
             division="admin", roles=["administrator"])
 record = vault_store(CustomerPII(name="n", name_kana="ｎ", phone="0000000000"))
 call_command("audit_seal", verbosity=0)
@@ -94,6 +97,7 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     tmp = tmp_path_factory.mktemp("restore")
     suffix = uuid.uuid4().hex[:8]
     live, copy = _names(f"{suffix}_live"), _names(f"{suffix}_copy")
+    auditor = f"{live['owner']}_auditor"
     keys = subprocess.run(
         [sys.executable, "manage.py", "generate_production_keys"],
         cwd=ROOT,
@@ -125,7 +129,8 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
             )
             assert migrated.returncode == 0, migrated.stderr[-3000:]
         _psql(grants_sql(**live))
-        wrote = _script("shadan-manage", "shell", "-v", "0", "-c", WRITE, SHADAN_ETC=str(live_etc))
+        write = WRITE.replace("USERNAME", "backup_probe")
+        wrote = _script("shadan-manage", "shell", "-v", "0", "-c", write, SHADAN_ETC=str(live_etc))
         assert wrote.returncode == 0, wrote.stderr[-3000:]
         record = json.loads(wrote.stdout.strip().splitlines()[-1])["record"]
         # What the retail site logged (as its role may: insert only).
@@ -162,7 +167,7 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
             SHADAN_ETC=str(copy_etc),
         )
         copied_retail = _url(copy["retail_owner"], copy["retail_database"])
-        yield {
+        result = {
             "views": _attempt(copied_retail, "SELECT username FROM publication_retailviewlog"),
             "view_log_update": _attempt(
                 copied_retail, "UPDATE publication_retailviewlog SET username = 'x'"
@@ -174,6 +179,66 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
             "checkpoints": sorted(p.name for p in (tmp / "copy-checkpoints").rglob("*.json")),
             "live_checkpoints": sorted(p.name for p in (tmp / "live-checkpoints").rglob("*.json")),
         }
+        # The mistake of issue 15: the restored copy started with the live environment's
+        # checkpoint directory writes and seals; then the live one goes on.
+        mistaken_etc = _etc(tmp / "mistaken-etc", copy, tmp / "live-checkpoints", keys)
+        live_before = {
+            str(p.relative_to(tmp)): p.read_bytes()
+            for p in (tmp / "live-checkpoints").rglob("*")
+            if p.is_file()
+        }
+        for etc, username in ((mistaken_etc, "copy_probe"), (live_etc, "live_probe")):
+            wrote = _script(
+                "shadan-manage",
+                "shell",
+                "-v",
+                "0",
+                "-c",
+                WRITE.replace("USERNAME", username),
+                SHADAN_ETC=str(etc),
+            )
+            assert wrote.returncode == 0, wrote.stderr[-3000:]
+        result["live_before"] = live_before
+        result["live_after"] = {
+            str(p.relative_to(tmp)): p.read_bytes()
+            for p in (tmp / "live-checkpoints").rglob("*")
+            if p.is_file()
+        }
+        result["live_verify"] = _script("shadan-manage", "audit_verify", SHADAN_ETC=str(live_etc))
+        result["mistaken_verify"] = _script(
+            "shadan-manage", "audit_verify", "--no-record", SHADAN_ETC=str(mistaken_etc)
+        )
+        # An outside verifier: the live database, read by a role that may only SELECT the
+        # audit tables (docs/production.md), and the checkpoint directory, with the public
+        # key alone.
+        _psql(
+            f"CREATE ROLE {auditor} LOGIN;\n"
+            f"GRANT CONNECT ON DATABASE {live['database']} TO {auditor};\n"
+            f"\\connect {live['database']}\n"
+            f"GRANT USAGE ON SCHEMA public TO {auditor};\n"
+            "GRANT SELECT ON audit_auditevent, audit_auditseal, audit_auditcheckpoint "
+            f"TO {auditor};\n"
+        )
+        public = next(
+            line.split("=", 1)[1]
+            for line in keys.splitlines()
+            if line.startswith("AUDIT_VERIFY_KEY=")
+        )
+        result["outside_verify"] = subprocess.run(
+            [sys.executable, "manage.py", "audit_verify", "--no-record"],
+            cwd=ROOT,
+            env={
+                "PATH": os.environ["PATH"],
+                "SHADAN_ENV": "verifier",
+                "DATABASE_URL": _url(auditor, live["database"]),
+                "AUDIT_VERIFY_KEY": public,
+                "AUDIT_CHECKPOINT_DIR": str(tmp / "live-checkpoints"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        yield result
     finally:
         drops = [
             f"DROP DATABASE IF EXISTS {names[db]} WITH (FORCE);"
@@ -192,6 +257,7 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
                 "retail_owner",
             )
         ]
+        drops.append(f"DROP ROLE IF EXISTS {auditor};")
         _psql("\n".join(drops))
 
 
@@ -216,6 +282,37 @@ def test_a_restore_never_writes_over_a_database_or_checkpoint_directory_in_use(r
     assert "not empty" in restored["again"].stderr
     assert restored["over_live"].returncode != 0
     assert "not empty" in restored["over_live"].stderr
+
+
+def test_a_copy_started_with_the_live_checkpoint_directory_never_disturbs_the_live_chain(
+    restored,
+):
+    require_postgres()
+    before, after = restored["live_before"], restored["live_after"]
+    # nothing the live database had written changed
+    assert {name: after[name] for name in before} == before
+    new = sorted(set(after) - set(before))
+    # the copy wrote into a branch of the chain's directory, the live one into the chain's
+    assert any("/branch-" in name for name in new), new
+    assert any(name.count("/") == 2 for name in new), new
+    live = restored["live_verify"]
+    assert live.returncode == 0, live.stderr
+    assert live.stdout.startswith("audit chain OK")
+
+
+def test_the_copy_started_with_the_live_checkpoint_directory_shows_the_restore(restored):
+    require_postgres()
+    mistaken = restored["mistaken_verify"]
+    assert mistaken.returncode == 1
+    assert "audit chain FAILED: restored: checkpoint beyond the restored trail" in (mistaken.stderr)
+
+
+def test_a_verifier_holding_only_the_public_key_verifies_the_live_chain(restored):
+    require_postgres()
+    outside = restored["outside_verify"]
+    assert outside.returncode == 0, outside.stderr
+    assert outside.stdout.startswith("audit chain OK")
+    assert "event MACs not checked" in outside.stdout
 
 
 def _attempt(url: str, statement: str) -> object:

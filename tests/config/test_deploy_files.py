@@ -36,13 +36,19 @@ def test_every_process_has_a_unit_in_production_settings():
     units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
 
     retail = units.pop("shadan-retail.service")
-    assert set(units) == {"shadan-td.service", "shadan-worker.service", "shadan-beat.service"}
+    assert set(units) == {
+        "shadan-td.service",
+        "shadan-worker.service",
+        "shadan-beat.service",
+        "shadan-seal.service",
+    }
     for text in units.values():
         assert "Environment=SHADAN_ENV=production" in text
         assert "EnvironmentFile=/etc/shadan/keys.env" in text
     assert "gunicorn -c /opt/shadan/deploy/gunicorn.conf.py" in units["shadan-td.service"]
     assert "celery -A config worker" in units["shadan-worker.service"]
     assert "celery -A config beat" in units["shadan-beat.service"]
+    assert "manage.py audit_seal" in units["shadan-seal.service"]
     assert "Environment=SHADAN_ENV=production" in retail
 
 
@@ -75,7 +81,7 @@ def test_the_proxy_serves_the_retail_site_under_its_own_host_name():
 
 def test_the_systemd_units_verify(tmp_path):
     require_tool("systemd-analyze", package="systemd")
-    for path in (DEPLOY / "systemd").glob("*.service"):
+    for path in (DEPLOY / "systemd").glob("shadan-*"):
         (tmp_path / path.name).write_text(_installed_here(path.read_text()))
 
     result = subprocess.run(  # noqa: S603
@@ -249,3 +255,26 @@ def test_shadan_manage_lets_the_owner_role_migrate(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "shadan_owner"
+
+
+def test_a_beat_interval_of_zero_leaves_the_task_to_the_sealer_unit():
+    # The sealer run as its own user (shadan-seal.timer) replaces beat's audit.seal.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_SETTINGS")}
+    env.update(SHADAN_ENV="test", SHADAN_BEAT_AUDIT_SEAL_MINUTES="0")
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(sorted(settings.CELERY_BEAT_SCHEDULE))",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert "audit-seal" not in shown.stdout
+    assert "audit-verify" in shown.stdout
