@@ -1,9 +1,7 @@
-"""Tables that fit: the three most used pages of each T&D, audit and administration role
-open at 768 px without sideways scrolling of the page (a wide table scrolls in its own
-box), and references, pseudonyms and dates do not wrap mid-token. Three of the pages are
-photographed at that width for docs/screenshots/.
-
-Retail's pages are left to the retail site's own tests (retail is moving to its own site).
+"""Tables that fit: the most used pages of each role, on the T&D site and on the retail
+site, open at 768 px without sideways scrolling of the page (a wide table scrolls in its
+own box), and references, pseudonyms and dates do not wrap mid-token. Four of the pages
+are photographed at that width for docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -17,7 +15,8 @@ from playwright.sync_api import expect
 from apps.accounts.models import User
 from apps.applications.models import Application
 from tests.browser.conftest import screenshot, sign_in, sign_out
-from tests.conftest import PASSWORD, advance
+from tests.conftest import PASSWORD, advance, replicate
+from tests.retail.site import account_of
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
 
@@ -150,3 +149,40 @@ def test_the_most_used_pages_of_each_role_fit_768_px(
             reverse("admin-retailers"),
         ],
     )
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
+def test_the_retail_sites_pages_fit_768_px(
+    page: Any,
+    retail_live_server: str,
+    clerk: User,
+    supervisor: User,
+    retail_user: User,
+    new_application: Any,
+) -> None:
+    shown = [
+        advance(
+            new_application(remarks=LONG_REMARKS), "verified", clerk=clerk, supervisor=supervisor
+        )
+        for _ in range(3)
+    ]
+    replicate()
+    account_of(retail_user)
+    site = retail_live_server
+    page.set_viewport_size({"width": WIDTH, "height": 1024})
+
+    sign_in(page, retail_user.username, PASSWORD, site=site)
+    reference = shown[0].reference
+    _no_page_scroll(
+        page,
+        [
+            f"{site}/",
+            f"{site}/?q={reference}",
+            f"{site}/applications/{reference}/",
+            f"{site}/inbox/",
+        ],
+    )
+    page.goto(f"{site}/")
+    expect(page.locator("[data-testid=retail-list] tbody tr")).to_have_count(len(shown))
+    _unwrapped(page, "[data-testid=retail-list] td.nowrap")
+    screenshot(page, "53-768-retail-list")
