@@ -363,3 +363,19 @@ def test_a_rerun_seals_and_verifies_again(demo, settings):
     _load()
     assert AuditVerification.objects.count() == verifications + 1
     assert SampleRun.objects.count() == 1
+
+
+def test_a_demo_that_fails_to_load_leaves_no_retail_views(settings, tmp_path):
+    # given: the demo whose last access is refused, after kouri1's retail pages
+    settings.DEBUG = True
+    demo = _fixture()
+    demo["accesses"].append({"user": "koji1", "reveal": "scheduling", "application": 999})
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "demo.json").write_text(json.dumps(demo), encoding="utf-8")
+    settings.BASE_DIR = tmp_path
+    # when
+    with pytest.raises(CommandError, match="Nothing loaded"):
+        _load()
+    # then: the retail view log (append-only) names none of the people never created
+    assert not User.objects.exists()
+    assert not RetailViewLog.objects.exists()
