@@ -8,10 +8,11 @@ tests, the barrier's stateful tests, the bench and the demo loader. The publishe
 in the retail database, the reader's standing in the shared one: two queries, never one
 across both.
 
-`retail_application_page` and `retail_application_open` record RETAIL_VIEWED audit events
-as the pages on the T&D site used to: the demo loader uses them to make its day of
-accesses. The retail site writes RetailViewLog rows instead, which the collector copies
-into the trail.
+Nothing here records a view: this module only reads. A retail view enters the audit trail
+in one way only: the retail site writes a RetailViewLog row for what it showed, and the
+collector (apps.audit.collector) copies that row into the trail. A reader on the T&D
+side that wrote RETAIL_VIEWED events itself would put views into the trail that no retail
+person ever had.
 """
 
 from __future__ import annotations
@@ -20,16 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Group
-from django.db import transaction
 from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
 from apps.accounts.selectors import is_in_division
-from apps.applications.models import Application
 from apps.applications.projection import RetailApplication, projection_from_values
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record, audit_record_each
 from apps.core.counting import COUNT_CAP
 from apps.publication.models import PublishedApplication
 from apps.retail.selectors import (
@@ -54,7 +51,6 @@ __all__ = [
     "retail_application_count_capped",
     "retail_application_detail",
     "retail_application_list",
-    "retail_application_open",
     "retail_application_page",
     "retail_application_rows",
 ]
@@ -114,51 +110,19 @@ def retail_application_page(
     after: str | None = None,
     before: str | None = None,
 ) -> RetailPage:
-    """One page of the list as the retail site pages it, recorded as a retail view of each
-    application shown (one RETAIL_VIEWED event each, as the collector records a retail
-    site's list page)."""
-    page = published_page(
+    """One page of the list as the retail site pages it (the same paging), read only."""
+    return published_page(
         searched(_visible(user), search),
         page_number=page_number,
         per_page=per_page,
         after=after,
         before=before,
     )
-    if page.rows and isinstance(user, User):
-        with transaction.atomic():
-            audit_record_each(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                objects=[_viewed(row) for row in page.rows],
-                details={"view": "list"},
-            )
-    return page
 
 
 def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
     """Not visible and not existing look the same: NotFound."""
     return projection_from_values(published_row(_visible(user), reference))
-
-
-def retail_application_open(*, user: User | AnonymousUser, reference: str) -> RetailApplication:
-    """Like retail_application_detail, and recorded as a retail view of that application.
-    Refusals (NotFound) are not recorded: nothing was shown."""
-    row = published_row(_visible(user), reference)
-    if isinstance(user, User):
-        with transaction.atomic():
-            audit_record(
-                actor=user,
-                action=AuditAction.RETAIL_VIEWED,
-                obj=_viewed(row),
-                details={"view": "detail"},
-            )
-    return projection_from_values(row)
-
-
-def _viewed(row: dict[str, Any]) -> Application:
-    # The event names the application (its id and labels); an unsaved stand-in, nothing
-    # of the T&D row is read.
-    return Application(id=row["id"], reference=row["reference"], pseudonym=row["pseudonym"])
 
 
 def retail_application_count(*, user: User | AnonymousUser) -> int:

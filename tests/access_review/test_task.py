@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from apps.access_review import tasks
 from apps.access_review.models import ReviewItem, SampleRun
-from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.tasks import collect_retail_views
 from apps.core.tasks import enqueue
 from tests.conftest import advance
+from tests.retail.site import LIST, detail, view_on_retail_site
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -35,8 +36,8 @@ def test_the_task_draws_yesterdays_accesses_once(
         application_reveal_customer(
             acting_user=clerk, application_id=app.pk, purpose=RevealPurpose.ENTRY
         )
-    retail_application_page(user=retail_user)  # one event per application shown
-    retail_application_open(user=retail_user, reference=str(apps[0].reference))
+    # on the retail site: one view per application shown, collected into the trail
+    view_on_retail_site(retail_user, LIST, detail(str(apps[0].reference)))
     accesses = set(
         AuditEvent.objects.filter(
             action__in=[AuditAction.PII_READ, AuditAction.RETAIL_VIEWED]
@@ -45,11 +46,13 @@ def test_the_task_draws_yesterdays_accesses_once(
     assert len(accesses) >= 3 + 3 + 1
     today = timezone.localdate()
 
-    # when: the beat runs tomorrow night (Japan time)
+    # when: the beat runs tomorrow night (Japan time): the collector, every minute, has
+    # caught up past today's end, and the draw runs
     tomorrow_night = dt.datetime.combine(
         today + dt.timedelta(days=1), dt.time(3), tzinfo=ZoneInfo("Asia/Tokyo")
     )
     monkeypatch.setattr(timezone, "now", lambda: tomorrow_night)
+    enqueue(collect_retail_views).get()
     result = enqueue(tasks.sample).get()
 
     # then

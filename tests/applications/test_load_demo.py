@@ -13,6 +13,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.access_review.models import ReviewItem, SampleRun
@@ -21,7 +23,9 @@ from apps.accounts.models import RoleCode, User
 from apps.applications.management.commands.load_demo import DEFAULT_PASSWORD
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
 from apps.applications.retail_reads import retail_application_list
+from apps.audit import collector
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
+from apps.publication.models import RetailView, RetailViewLog
 from apps.retailers.models import AffiliationProposal, ProposalStatus, Retailer
 from apps.vault.models import CustomerRecord
 
@@ -75,6 +79,13 @@ def _customer_values() -> list[str]:
 def _own_checkpoints(settings, tmp_path):
     # load_demo seals the chain, which writes checkpoint files: each test its own.
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def _settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL does not roll its sequences back with a test: the demo's first view-log
+    # row follows a gap, which the collector would wait SETTLE_SECONDS to pass.
+    monkeypatch.setattr(collector, "SETTLE_SECONDS", 0)
 
 
 @pytest.fixture
@@ -297,6 +308,48 @@ def test_the_access_review_queue_has_todays_sample_waiting(demo):
     assert "drawn into the review queue" in demo
 
 
+def test_the_demo_retail_views_reach_the_trail_from_the_retail_sites_log(demo):
+    # given: what the retail site logged for kouri1 on the demo day
+    kouri1 = User.objects.get(username="kouri1")
+    logged = {row.pk: row for row in RetailViewLog.objects.filter(account_id=kouri1.pk)}
+    assert {row.view for row in logged.values()} == {RetailView.LIST, RetailView.DETAIL}
+    # then: every retail view in the trail is one of those rows, copied by the collector
+    # with its time, and every row is in the trail once
+    events = AuditEvent.objects.filter(
+        action__in=[AuditAction.RETAIL_VIEWED, AuditAction.RETAIL_NOT_FOUND]
+    )
+    assert sorted(event.details["retail_log_id"] for event in events) == sorted(logged)
+    for event in events:
+        row = logged[event.details["retail_log_id"]]
+        assert (event.actor_id, event.occurred_at, event.details["view"]) == (
+            kouri1.pk,
+            row.occurred_at,
+            row.view,
+        )
+        assert event.object_id == str(row.application_id)
+
+
+def test_kansa1_sees_kouri1s_two_list_views_of_the_day_as_one_row(demo):
+    # kouri1 opened the list twice: on an application's timeline the auditor sees one row ×2
+    shown = RetailViewLog.objects.filter(view=RetailView.LIST).values_list(
+        "application_id", flat=True
+    )
+    application = Application.objects.get(pk=shown.first())
+    auditor = Client()
+    auditor.force_login(User.objects.get(username="kansa1"))
+
+    html = auditor.get(reverse("audit-application", args=[application.pk])).content.decode()
+
+    first_list_view = (
+        AuditEvent.objects.for_object(application)
+        .filter(action=AuditAction.RETAIL_VIEWED, details__view="list")
+        .order_by("occurred_at", "id")
+        .first()
+    )
+    assert first_list_view is not None
+    assert f'data-event="{first_list_view.pk}" data-count="2"' in html
+
+
 def test_the_audit_chain_is_sealed_and_verified(demo):
     verification = AuditVerification.objects.latest("finished_at")
     assert verification.ok, verification.summary
@@ -310,3 +363,19 @@ def test_a_rerun_seals_and_verifies_again(demo, settings):
     _load()
     assert AuditVerification.objects.count() == verifications + 1
     assert SampleRun.objects.count() == 1
+
+
+def test_a_demo_that_fails_to_load_leaves_no_retail_views(settings, tmp_path):
+    # given: the demo whose last access is refused, after kouri1's retail pages
+    settings.DEBUG = True
+    demo = _fixture()
+    demo["accesses"].append({"user": "koji1", "reveal": "scheduling", "application": 999})
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "demo.json").write_text(json.dumps(demo), encoding="utf-8")
+    settings.BASE_DIR = tmp_path
+    # when
+    with pytest.raises(CommandError, match="Nothing loaded"):
+        _load()
+    # then: the retail view log (append-only) names none of the people never created
+    assert not User.objects.exists()
+    assert not RetailViewLog.objects.exists()

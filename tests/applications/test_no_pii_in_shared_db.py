@@ -27,12 +27,7 @@ from apps.applications import services as app_services
 from apps.applications.leaks import fold
 from apps.applications.models import Application
 from apps.applications.normalize import to_halfwidth
-from apps.applications.retail_reads import (
-    retail_application_detail,
-    retail_application_list,
-    retail_application_open,
-    retail_application_page,
-)
+from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.services import LeakFound
 from apps.audit.models import AuditAction, AuditEvent
@@ -43,6 +38,7 @@ from apps.retailers.services import retailer_create
 from apps.vault.services import vault_read
 from tests.conftest import replicate
 from tests.factories import RetailerFactory, application_input
+from tests.retail.site import LIST, detail, search, view_on_retail_site
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -258,8 +254,8 @@ def run_workflow(
     )
     replicate()  # the relay that follows the commit
     retail_application_list(user=retail_user)
-    retail_application_page(user=retail_user)
-    retail_application_open(user=retail_user, reference=app.reference or "")
+    # on the retail site: the views reach the trail through its log and the collector
+    view_on_retail_site(retail_user, LIST, detail(app.reference or ""))
 
     # the phone changes after verification: a fresh encode and second check
     app = svc.application_update(
@@ -313,7 +309,7 @@ def run_workflow(
         acting_user=supervisor, application_id=app.pk, expected_version=app.version
     )
     replicate()
-    retail_application_page(user=retail_user, search=app.reference or "")
+    view_on_retail_site(retail_user, search(app.reference or ""))
     retail_application_detail(user=retail_user, reference=app.reference or "")
 
     # construction: completion, a reveal with a reason code, energization

@@ -7,8 +7,13 @@ from guardian.shortcuts import assign_perm
 
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
-from apps.applications.retail_reads import retail_application_detail, retail_application_list
+from apps.applications.retail_reads import (
+    retail_application_detail,
+    retail_application_list,
+    retail_application_page,
+)
 from apps.applications.visibility import retail_group, withdraw_retail_view
+from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotFound
 from apps.vault.services import vault_read
 from tests.conftest import _superuser_outside_admin, advance, replicate
@@ -25,6 +30,28 @@ def test_retail_sees_only_verified_applications(new_application, clerk, supervis
     assert seen == {apps["verified"].reference, apps["released"].reference}
     with pytest.raises(NotFound):
         retail_application_detail(user=retail_user, reference=str(apps["encoded"]))
+
+
+def test_reading_from_the_td_side_puts_no_retail_view_into_the_trail(
+    new_application, clerk, supervisor, retail_user
+):
+    # The only way a retail view enters the trail is the retail site's log and the
+    # collector: the T&D-side reader must not make views nobody had on the retail site.
+    app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    before = AuditEvent.objects.count()
+
+    listed = retail_application_list(user=retail_user)
+    page = retail_application_page(user=retail_user)
+    shown = retail_application_detail(user=retail_user, reference=str(app))
+
+    assert (
+        [row.reference for row in listed] == [app.reference] == [r["reference"] for r in page.rows]
+    )
+    assert shown.reference == app.reference
+    assert AuditEvent.objects.count() == before
+    assert not AuditEvent.objects.filter(
+        action__in=[AuditAction.RETAIL_VIEWED, AuditAction.RETAIL_NOT_FOUND]
+    ).exists()
 
 
 def test_retail_projection_carries_no_personal_data(

@@ -3,9 +3,10 @@ filters, an application's timeline, a person's history and the CSV export, with 
 the customer's data on any of them; and the door closed to retail and the clerks.
 
 People and one application are set up through the services; the retail user's view of
-the application is made in the browser on the retail site, and its RETAIL_VIEWED event
-(which the collector copies from the retail view log) is written as the collector does;
-the sealer and `audit_verify` run as cron would run them. The ORM is only read.
+the application is made in the browser on the retail site, which logs it in its view log;
+the collector copies that into the trail as a RETAIL_VIEWED event (the only way a retail
+view enters it), and the sealer and `audit_verify` run as cron would run them. The ORM is
+only read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from playwright.sync_api import expect
 
 from apps.accounts.models import DivisionCode, User
 from apps.applications import services as app_services
-from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.audit import search
 from apps.audit.export import BOM, COLUMNS
 from apps.audit.export import header as export_header
@@ -33,7 +33,7 @@ from tests.browser.conftest import screenshot, sign_in, sign_out
 from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input
-from tests.retail.site import account_of
+from tests.retail.site import account_of, collect_retail_views
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
 
@@ -83,25 +83,28 @@ def test_the_auditor_finds_a_retail_view_follows_it_and_exports_it(
             customer_email=KANSA.email,
         ),
     )
+    # --- 小売 retail: signed in on the retail site while nothing is published yet (the
+    # list it lands on shows nothing, so logs nothing) ---
+    account_of(retail_user)
+    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
     application = advance(application, "verified", clerk=clerk, supervisor=supervisor)
     reference = application.reference
     assert reference
 
-    # --- 小売 retail: opens the masked detail page on the retail site ---
-    account_of(retail_user)
-    sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
+    # … and, once it is verified, opens its masked detail page there
     page.goto(f"{retail_live_server}/applications/{reference}/")
     expect(page.locator("[data-testid=retail-detail]")).to_contain_text(reference)
     sign_out(page)
-    assert RetailViewLog.objects.filter(account_id=retail_user.pk, view="detail").count() == 1
-    # The collector copies that view into the trail (T&D side, not this test's subject):
-    # the event the auditor will find is written as the collector writes it.
-    retail_application_open(user=retail_user, reference=reference)
+    (logged,) = RetailViewLog.objects.filter(account_id=retail_user.pk)
+    assert logged.view == "detail"
+    # The collector copies that view into the trail, as its periodic task does.
+    collect_retail_views()
     retail_views = AuditEvent.objects.filter(
         action=AuditAction.RETAIL_VIEWED, actor=retail_user, object_id=str(application.pk)
     )
     assert retail_views.count() == 1
-    assert retail_views.get().details == {"view": "detail"}
+    assert retail_views.get().details == {"view": "detail", "retail_log_id": logged.pk}
+    assert retail_views.get().occurred_at == logged.occurred_at
 
     # --- the sealer and the verification, as the scheduled jobs run them ---
     sealed = audit_seal()
@@ -262,7 +265,7 @@ def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
     application = advance(application, "verified", clerk=clerk, supervisor=supervisor)
 
     # --- 小売 retail: opens the list three times on the retail site (one view-log row
-    # per application shown); their events are written as the collector writes them ---
+    # per application shown); the collector copies them into the trail ---
     account_of(retail_user)
     sign_in(page, retail_user.username, PASSWORD, site=retail_live_server)
     for _ in range(3):
@@ -271,26 +274,25 @@ def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
     sign_out(page)
     # Signing in lands on the list: four list pages in the retail view log.
     assert RetailViewLog.objects.filter(view="list").count() == 4
-    for _ in range(3):
-        retail_application_page(user=retail_user)
+    collect_retail_views()
     views = list(
         AuditEvent.objects.filter(
             action=AuditAction.RETAIL_VIEWED, object_id=str(application.pk)
         ).values_list("id", flat=True)
     )
-    assert len(views) == 3
+    assert len(views) == 4
 
-    # --- 監査 auditor: the timeline shows one row ×3, which opens on the three views ---
+    # --- 監査 auditor: the timeline shows one row ×4, which opens on the four views ---
     sign_in(page, auditor.username, PASSWORD)
     page.goto(f"/audit/applications/{application.pk}/")
     grouped = page.locator(f"[data-testid=events] tr[data-event='{views[0]}']")
-    expect(grouped).to_have_attribute("data-count", "3")
-    expect(grouped.locator("[data-testid=group-count]")).to_have_text("×3")
+    expect(grouped).to_have_attribute("data-count", "4")
+    expect(grouped.locator("[data-testid=group-count]")).to_have_text("×4")
     members = grouped.locator("details.group li")
     expect(members.first).to_be_hidden()
     grouped.locator("details.group summary").click()
-    expect(members).to_have_count(3)
-    expect(members.nth(2)).to_be_visible()
+    expect(members).to_have_count(4)
+    expect(members.nth(3)).to_be_visible()
     expect(page.locator(f"[data-testid=events] tr[data-event='{views[1]}']")).to_have_count(0)
     screenshot(page, "16b-audit-timeline-grouped")
 
@@ -298,4 +300,4 @@ def test_the_timeline_folds_a_days_retail_list_views_into_one_row_that_opens(
     page.select_option("#id_kind", "reads")
     click_and_wait(page, "[data-testid=kind-filter] button[type=submit]")
     expect(page.locator("[data-testid=events] tbody tr")).to_have_count(1)
-    expect(grouped).to_have_attribute("data-count", "3")
+    expect(grouped).to_have_attribute("data-count", "4")

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from apps.accounts.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
-from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
@@ -19,6 +18,7 @@ from apps.exposure.reports import report_from_trail
 from apps.exposure.types import iso
 from tests.conftest import PASSWORD, advance
 from tests.factories import application_input, make_retailer
+from tests.retail.site import LIST, detail, view_on_retail_site
 
 from .helpers import headline
 
@@ -74,8 +74,8 @@ def test_the_product_allows_no_stale_td_role_after_a_transfer_and_the_report_pro
         application_reveal_customer(acting_user=mover, application_id=verified.pk, purpose="entry")
     # when: retail looks at the masked projection, and construction reads the contact
     user_grant_role(acting_user=administrator, user_id=mover.pk, role="retail")
-    retail_application_page(user=retail_user)
-    retail_application_open(user=mover, reference=verified.reference)
+    view_on_retail_site(retail_user, LIST)
+    view_on_retail_site(mover, detail(verified.reference))
     application_reveal_customer(
         acting_user=construction, application_id=verified.pk, purpose="scheduling"
     )
@@ -114,12 +114,12 @@ def test_a_stale_td_role_in_the_trail_makes_a_window_and_its_views_count(
         acting_user=verified.created_by, data=application_input(affiliated)
     )
     # when: the mover (retail) and another retail user look during the window
-    retail_application_open(user=mover, reference=verified.reference)
-    retail_application_page(user=retail_user)
+    view_on_retail_site(mover, detail(verified.reference))
+    view_on_retail_site(retail_user, LIST)
     revoked = audit_record(
         actor=administrator, action=AuditAction.ROLE_REVOKED, obj=mover, details={"role": "clerk"}
     )
-    retail_application_open(user=mover, reference=verified.reference)  # after: not counted
+    view_on_retail_site(mover, detail(verified.reference))  # after: not counted
     # then
     report = trail_report()
     assert report["exposed_customers"] == 1  # the verified one; `public` is affiliated
@@ -157,7 +157,7 @@ def test_a_retailer_change_after_a_counted_view_is_a_switch(
         obj=mover,
         details={"role": "construction", "division": "td"},
     )
-    retail_application_open(user=mover, reference=verified.reference)
+    view_on_retail_site(mover, detail(verified.reference))
     other = make_retailer(code="A0099", name="にし新電力")
     app_services.application_change_retailer(
         acting_user=clerk,
@@ -233,7 +233,7 @@ def test_the_trail_counts_an_exposure_that_ended_before_the_period_and_not_one_a
         obj=mover,
         details={"role": "clerk", "division": "td"},
     )
-    retail_application_open(user=mover, reference=verified.reference)
+    view_on_retail_site(mover, detail(verified.reference))
     audit_record(
         actor=administrator, action=AuditAction.ROLE_REVOKED, obj=mover, details={"role": "clerk"}
     )

@@ -6,17 +6,25 @@ test can use it beside an ordinary T&D client; the databases stay the test proce
 `retail` alias holds apps.publication either way). `account_of` copies a T&D retail user
 into the retail database as provisioning does (same id, user name, password hash and
 session stamp), for as long as tests build people on the T&D side.
+
+`view_on_retail_site` is how a test makes retail views for the audit trail: the person
+opens pages on the retail site, which logs what it showed in its view log, and the
+collector copies the log into the trail. That is the only way a retail view enters it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connections
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.audit import collector
 from apps.publication.models import RetailAccount
 from config.settings import retail_site
 
@@ -26,6 +34,10 @@ LIST = "/"
 
 def detail(reference: str) -> str:
     return reverse("retail-detail", args=[reference], urlconf="config.urls_retail")
+
+
+def search(term: str) -> str:
+    return f"{LIST}?{urlencode({'q': term})}"
 
 
 def account_of(user: Any) -> RetailAccount:
@@ -41,6 +53,28 @@ def account_of(user: Any) -> RetailAccount:
         },
     )
     return account
+
+
+def view_on_retail_site(user: Any, *paths: str) -> None:
+    """`user` (a T&D retail user, copied to the retail database by `account_of`) opens
+    each path on the retail site (LIST, `search(...)`, `detail(...)`); every page must
+    be shown. Then the collector runs, so the views are in the trail as RETAIL_VIEWED
+    events with the time each page was shown."""
+    client = RetailSiteClient()
+    client.force_login(account_of(user))
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+    collect_retail_views()
+
+
+def collect_retail_views() -> None:
+    """The collector's run, as its periodic task makes it a minute on: PostgreSQL does not
+    roll its sequences back with a test, so a test's first log row follows a gap, which
+    the collector passes only once the row is SETTLE_SECONDS old."""
+    collector.retail_views_collect(
+        now=timezone.now() + dt.timedelta(seconds=collector.SETTLE_SECONDS)
+    )
 
 
 class RetailSiteClient(Client):

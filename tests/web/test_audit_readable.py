@@ -16,13 +16,13 @@ from apps.access_review.models import ReviewItem
 from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode
 from apps.applications.inputs import FIELD_LABELS
-from apps.applications.retail_reads import retail_application_page
 from apps.applications.states import RevealPurpose
 from apps.audit import search
 from apps.audit.export import COLUMNS
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.presentation import detail_items
 from tests.conftest import _person, advance
+from tests.retail.site import LIST, view_on_retail_site
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -125,8 +125,7 @@ def test_the_timeline_groups_a_users_retail_list_views_of_one_day_with_their_cou
     auditing, new_application, clerk, supervisor, retail_user
 ):
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    for _ in range(4):
-        retail_application_page(user=retail_user)
+    view_on_retail_site(retail_user, LIST, LIST, LIST, LIST)
     views = list(AuditEvent.objects.filter(action=AuditAction.RETAIL_VIEWED, object_id=str(app.pk)))
     assert len(views) == 4
 
@@ -143,7 +142,7 @@ def test_the_timeline_filters_by_kind_of_action(
     auditing, new_application, clerk, supervisor, retail_user
 ):
     app = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    retail_application_page(user=retail_user)
+    view_on_retail_site(retail_user, LIST)
     url = reverse("audit-application", args=[app.pk])
 
     reads = auditing.get(url, {"kind": "reads"}).content.decode()

@@ -21,11 +21,11 @@ from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_transfer
 from apps.applications.models import Application
-from apps.applications.retail_reads import retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction, AuditEvent
 from apps.vault.types import PII_FIELDS
 from tests.conftest import _person, advance
+from tests.retail.site import LIST, view_on_retail_site
 from tests.web.test_role_matrix import (  # noqa: F401  (fixtures used by name)
     EXPECTED,
     ROLES,
@@ -111,8 +111,7 @@ def busy_trail(new_application, clerk, supervisor, construction, retail_user, ad
         acting_user=construction, application_id=app.pk, purpose="other", reason_text="現地確認"
     )
     shown = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
-    for _ in range(3):
-        retail_application_page(user=retail_user)
+    view_on_retail_site(retail_user, LIST, LIST, LIST)
     moved = _person("transfer_me", "td", "clerk")
     user_transfer(acting_user=administrator, user_id=moved.pk, to_division="retail")
     AuditEvent.objects.create(

@@ -7,11 +7,15 @@ proposed by `admin` and approved by `admin2`; each application is created, submi
 and encoded by its clerk, checked, released, returned or cancelled by its supervisor
 (never the same person) and built by `koji1`.
 
-Then the demo day's accesses (retail pages opened, contact details read) are made through
-the same services, and that day's sample is drawn into the access review queue, so an
-auditor has items to review at once. Audit events carry the time they were written and no
-other (nothing may backdate the trail), so the demo cannot have accesses on earlier days:
-the draw is of today, drawn before the day is over (`access_sample`'s `now` set to the
+Then the demo day's accesses are made the way they really happen: contact details read
+through the T&D service that records them, and retail pages opened as the retail site
+opens them (its selectors read the published rows, its writer appends one RetailViewLog
+row per application shown). The collector copies those rows into the trail, as its
+periodic task does, the only way a retail view enters it; then that day's sample is
+drawn into the access review queue, so an auditor has items to review at once. Every
+access happens when it is made (nothing may backdate the trail, and a retail view keeps
+the time the site logged it), so the demo cannot have accesses on earlier days: the
+draw is of today, drawn before the day is over (`access_sample`'s `now` set to the
 day's end), and the periodic draw later finds today done. Last, the audit chain is sealed
 and verified (also on a rerun), so the chain status page shows a real chain.
 
@@ -27,6 +31,7 @@ import datetime
 import json
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +49,16 @@ from apps.accounts.models import DivisionCode, RoleCode, User
 from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
-from apps.applications.retail_reads import retail_application_open, retail_application_page
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.collector import retail_views_collect
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
 from apps.core.errors import ServiceError
+from apps.publication.models import RetailAccount, RetailView
 from apps.replication.services import relay_until_done
+from apps.retail.selectors import retail_application_page, retail_application_row
+from apps.retail.services import RequestMeta, retail_views_record
 from apps.retailers.models import Retailer
 from apps.retailers.services import (
     retailer_create,
@@ -86,6 +93,15 @@ _APPLICATION_KEYS = (
 
 class DemoDataError(Exception):
     """The fixture is inconsistent, or a service refused part of it."""
+
+
+@dataclass(frozen=True)
+class RetailVisit:
+    """A retail page of the demo day: what the retail site showed `account` on it."""
+
+    account: RetailAccount
+    view: RetailView
+    rows: list[dict[str, Any]]
 
 
 class Command(BaseCommand):
@@ -134,9 +150,16 @@ class Command(BaseCommand):
 
         try:
             with transaction.atomic():
-                counts = self._load(demo, password)
+                counts, visits = self._load(demo, password)
         except DemoDataError as exc:
             raise CommandError(f"Nothing loaded: {exc}") from None
+        # The retail site writes its view log in the retail database, outside any T&D
+        # transaction; written once the demo is committed, so a demo that fails to load
+        # leaves no views (which nobody may delete) of people who were never created.
+        for visit in visits:
+            retail_views_record(
+                account=visit.account, view=visit.view, rows=visit.rows, meta=RequestMeta()
+            )
         logger.info(
             "demo data loaded: %d users, %d retailers, %d applications",
             len(demo["users"]),
@@ -175,7 +198,7 @@ class Command(BaseCommand):
 
     # --- loading ---------------------------------------------------------------------
 
-    def _load(self, demo: dict[str, Any], password: str) -> Counter[str]:
+    def _load(self, demo: dict[str, Any], password: str) -> tuple[Counter[str], list[RetailVisit]]:
         people = {entry["username"]: self._load_user(entry, password) for entry in demo["users"]}
         retailers = {
             entry["code"]: self._load_retailer(entry, people) for entry in demo["retailers"]
@@ -193,32 +216,44 @@ class Command(BaseCommand):
         # after the commit runs now (its retail writes commit on their own; a failure
         # further on leaves rows there that barrier_check withdraws).
         relay_until_done()
+        visits: list[RetailVisit] = []
         for number, entry in enumerate(demo.get("accesses", []), start=1):
             try:
-                self._access(entry, people, applications)
+                visit = self._access(entry, people, applications)
             except (ValidationError, ServiceError, VaultError, KeyError, IndexError) as exc:
                 raise DemoDataError(f"access #{number}: {_describe(exc)}") from exc
-        return counts
+            if visit is not None:
+                visits.append(visit)
+        return counts, visits
 
     def _access(
         self, entry: dict[str, Any], people: dict[str, User], applications: list[Application]
-    ) -> None:
-        """One access of the demo day, through the service its page calls (which records it)."""
+    ) -> RetailVisit | None:
+        """One access of the demo day. A contact read goes through its service, which
+        records it; a retail page is read as the retail site reads it, and returned to be
+        logged as the site logs it (see handle)."""
         user = people[entry["user"]]
         view = entry.get("view")
-        if view == "list":
-            retail_application_page(user=user)
-        elif view == "detail":
+        if view in ("list", "detail"):
+            # The account the relay provisioned for a retail person (same id): whoever
+            # has none cannot sign in on the retail site.
+            account = RetailAccount.objects.filter(pk=user.pk, is_active=True).first()
+            if account is None:
+                raise DemoDataError(f"{user.username} has no account on the retail site")
+            if view == "list":
+                page = retail_application_page(account=account)
+                return RetailVisit(account, RetailView.LIST, list(page.rows))
             reference = applications[int(entry["application"]) - 1].reference
-            retail_application_open(user=user, reference=reference or "")
-        elif entry.get("reveal"):
+            row = retail_application_row(account=account, reference=reference or "")
+            return RetailVisit(account, RetailView.DETAIL, [row])
+        if entry.get("reveal"):
             application_reveal_customer(
                 acting_user=user,
                 application_id=applications[int(entry["application"]) - 1].pk,
                 purpose=entry["reveal"],
             )
-        else:
-            raise DemoDataError(f"an access needs `view` or `reveal`: {sorted(entry)}")
+            return None
+        raise DemoDataError(f"an access needs `view` or `reveal`: {sorted(entry)}")
 
     def _draw_today(self) -> SampleRun:
         """Today's sample, drawn now: the demo's accesses all happen today (see the module
@@ -226,8 +261,8 @@ class Command(BaseCommand):
         today = japan_day(timezone.now())
         _start, end = day_bounds(today)
         grace = datetime.timedelta(minutes=settings.SHADAN_ACCESS_SAMPLE_GRACE_MINUTES)
-        # The retail site's views reach the trail through the collector, as the periodic
-        # task brings them; a day with views still uncollected is not drawn.
+        # The retail site's views reach the trail only through the collector, as its
+        # periodic task brings them: first the demo's views, then the draw among them.
         retail_views_collect()
         # access_sample refuses a day that is not over: ask it as of the day's end.
         return access_sample(day=today, now=end + grace).run
