@@ -435,6 +435,20 @@ def test_canary_customer_data_never_reaches_the_shared_database(
     assert set(PublishedApplication.objects.values_list("application_id", flat=True)) == set(
         Application.objects.retail_visible_state().values_list("id", flat=True)
     )
+    # No table of it (published rows, accounts, inbox, view log…) names an application that
+    # was never verified: the cancelled second application's reference is nowhere.
+    verified_ids = AuditEvent.objects.filter(action=AuditAction.APPLICATION_VERIFIED).values_list(
+        "object_id", flat=True
+    )
+    never_verified = [
+        reference
+        for reference in Application.objects.exclude(
+            pk__in=[int(pk) for pk in verified_ids]
+        ).values_list("reference", flat=True)
+        if reference
+    ]
+    assert never_verified, "the workflow leaves an application that was never verified"
+    assert [(table, ref) for table, text in retail for ref in never_verified if ref in text] == []
 
     for alias, captured in (("default", shared_sql), ("vault", vault_sql)):
         sent = [
