@@ -1,4 +1,4 @@
-"""python -m bench [--scale small|medium|large] [--json PATH] [--repeat N] [--only audit]"""
+"""python -m bench [--scale small|medium|large] [--json PATH] [--repeat N] [--only ITEM]"""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["audit", "replication"],
+        choices=["retail", "audit", "replication"],
         default=None,
-        help="run only this measurement (4. audit: writers and verification; "
-        "6. replication: lag and rate with a worker)",
+        help="run only this measurement (2. retail: the retail site's pages; "
+        "4. audit: writers and verification; 6. replication: lag and rate with a worker)",
     )
     return parser.parse_args(argv)
 
@@ -49,14 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from .data import SCALES, ensure_data, log
-    from .measure import Repeats, audit, measure_all
+    from .measure import Repeats, audit, measure_all, retail
 
     scale = SCALES[args.scale]
     defaults = REPEATS[args.scale]
     repeats = Repeats(*(args.repeat or n for n in defaults))
     log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
     cast, generated = ensure_data(scale)
-    if args.only == "audit":
+    if args.only == "retail":
+        log("measuring 2. retail pages (only)…")
+        figures = retail(cast, repeats.pages, scale.name)
+    elif args.only == "audit":
         log("measuring 4. audit (only)…")
         figures = audit(cast, repeats)
     elif args.only == "replication":

@@ -49,6 +49,7 @@ from apps.applications.states import MaskingState as M
 from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import db as audit_db
 from apps.audit.models import AuditAction, AuditEvent
+from apps.publication import db as publication_db
 from apps.publication.models import PublishedApplication
 from apps.replication.services import relay_until_done
 from apps.retailers.models import Retailer
@@ -117,11 +118,16 @@ def _migrate() -> None:
 
 
 def _wipe() -> None:
-    """Another scale (or data version) was generated here before: start empty."""
+    """Another scale (or data version) was generated here before: start empty. The audit
+    trail and the retail view log refuse TRUNCATE (and SQLite's flush, a DELETE): their
+    triggers come off for the flush and go back on at once."""
+    retail = connections["retail"]
     audit_db.drop_triggers(connection)
+    publication_db.drop_triggers(retail)
     for alias in ("default", "vault", "retail"):
         call_command("flush", database=alias, verbosity=0, interactive=False)
     audit_db.install_triggers(connection)
+    publication_db.install_triggers(retail)
     sync_roles(django_apps)
     shutil.rmtree(settings.AUDIT_CHECKPOINT_DIR, ignore_errors=True)
 

@@ -171,16 +171,16 @@ def replication_lag(cast: Cast, repeat: int) -> list[Figure]:
     if problem is not None:
         log(f"  not measured: {problem}")
         return [
-            Figure("publication lag (verify → retail row)", "ms", None, None, note=problem),
-            Figure("withdrawal lag (edit → retail row gone)", "ms", None, None, note=problem),
+            Figure("6. publication lag (verify → retail row)", "ms", None, None, note=problem),
+            Figure("6. withdrawal lag (edit → retail row gone)", "ms", None, None, note=problem),
         ]
     with _worker():
         publication, withdrawal = _lags(cast, repeat)
         count, seconds = _rate()
     figures = []
     for name, samples in (
-        ("publication lag (verify → retail row)", publication),
-        ("withdrawal lag (edit → retail row gone)", withdrawal),
+        ("6. publication lag (verify → retail row)", publication),
+        ("6. withdrawal lag (edit → retail row gone)", withdrawal),
     ):
         median, p95 = ms(samples)
         figures.append(
@@ -199,7 +199,7 @@ def replication_lag(cast: Cast, repeat: int) -> list[Figure]:
     rate = count / seconds if seconds else None
     figures.append(
         Figure(
-            "replication relay rate",
+            "6. replication relay rate",
             "messages/s",
             rate,
             None,
