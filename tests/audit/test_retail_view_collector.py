@@ -264,6 +264,7 @@ def test_the_view_log_refuses_update_and_delete_in_the_database(retail_user, sta
     assert RetailViewLog.objects.get().username == retail_user.username
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, databases=["default", "retail"])
 def test_two_collectors_at_once_copy_each_view_once(retail_user):
     require_postgres()
