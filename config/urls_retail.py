@@ -2,6 +2,7 @@
 the masked list with its search, the masked detail, the inbox. Nothing else: every other
 path, the Django admin's included, is 404."""
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.i18n import set_language
@@ -14,7 +15,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="retail-inbox"),
     path("inbox/<int:entry_id>/read/", views.inbox_read, name="retail-inbox-read"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",

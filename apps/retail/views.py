@@ -119,10 +119,6 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class SignOutView(auth_views.LogoutView):
-    pass
-
-
 class PasswordChangeView(auth_views.PasswordChangeView):
     """The signed-in person's own password (the retail database only); also where a person
     whose password administrators reset is sent until they choose one."""
