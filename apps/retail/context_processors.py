@@ -16,7 +16,11 @@ def reader(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not isinstance(user, RetailAccount):
         return {"reader": None}
-    # Counted only if a page shows it.
+    # Read with the account when the session loaded it (RetailAccountBackend.get_user);
+    # otherwise counted only if a page shows it.
+    unread = getattr(user, "inbox_unread", None)
+    if unread is not None:
+        return {"reader": user, "inbox_unread": unread}
     return {
         "reader": user,
         "inbox_unread": SimpleLazyObject(lambda: inbox_unread_count(account=user)),

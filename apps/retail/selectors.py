@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.applications.normalize import to_halfwidth
 from apps.applications.projection import FIELD_NAMES, RetailApplication, projection_from_values
@@ -131,17 +132,15 @@ def published_page(
 ) -> RetailPage:
     """One page of `queryset`, sliced in the database, only that page mapped to
     projections. With `after` (or `before`), the page follows (precedes) that cursor;
-    without, page `page_number` is reached by offset. Two queries at most: the page's rows
-    with the capped count riding along, and a count only when a numbered page is asked."""
+    without, page `page_number` is reached by offset. One query: the page's rows with the
+    capped count riding along (a count and the last page again only for a number past the
+    end)."""
     per_page = per_page or RETAIL_PAGE_SIZE
     number = _page_number(page_number)
     rows_query = queryset.annotate(visible_count=capped_count(queryset, COUNT_CAP)).values(
         *COLUMNS, "visible_count", **ID
     )
     count: int | None = None
-    if after is None and before is None and number > 1:
-        # A page by number: clamp it to the last page (like Django's get_page).
-        count = queryset.order_by()[: COUNT_CAP + 1].count()
     after_key, before_key = _cursor(after), _cursor(before)
     if before_key is not None:
         rows = list(
@@ -154,13 +153,16 @@ def published_page(
         has_next = True
     else:
         if after_key is not None:
-            rows_query = rows_query.filter(_beyond(after_key, newer=False))
-            offset = 0
+            rows = _slice(rows_query.filter(_beyond(after_key, newer=False)), 0, per_page)
         else:
-            if count is not None and count <= COUNT_CAP:
-                number = min(number, max(1, -(-count // per_page)))
-            offset = (number - 1) * per_page
-        rows = list(rows_query.order_by(*ORDER)[offset : offset + per_page + 1])
+            rows = _slice(rows_query, (number - 1) * per_page, per_page)
+            if not rows and number > 1:
+                # Past the end: clamp to the last page (like Django's get_page), counted
+                # only now, so a page that exists costs one query.
+                count = queryset.order_by()[: COUNT_CAP + 1].count()
+                if count <= COUNT_CAP:
+                    number = min(number, max(1, -(-count // per_page)))
+                    rows = _slice(rows_query, (number - 1) * per_page, per_page)
         has_next = len(rows) > per_page
         rows = rows[:per_page]
         has_previous = number > 1
@@ -182,6 +184,11 @@ def published_page(
         previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
         per_page=per_page,
     )
+
+
+def _slice(rows_query: QuerySet[Any], offset: int, per_page: int) -> list[dict[str, Any]]:
+    """A page's rows in the list's order, one more than the page to tell if a next exists."""
+    return list(rows_query.order_by(*ORDER)[offset : offset + per_page + 1])
 
 
 def _page_number(value: int | str | None) -> int:
@@ -243,3 +250,23 @@ def inbox_entries(*, account: RetailAccount) -> QuerySet[RetailInboxEntry]:
 
 def inbox_unread_count(*, account: RetailAccount) -> int:
     return RetailInboxEntry.objects.filter(account_id=account.pk, read_at__isnull=True).count()
+
+
+def signed_in_account(account_id: Any) -> RetailAccount | None:
+    """The account a session names, or None, with its unread inbox count as `inbox_unread`
+    (the header's badge, apps.retail.context_processors) read in the same query: every
+    page loads the account anyway, and the badge is then no round trip of its own."""
+    unread = (
+        RetailInboxEntry.objects.filter(account_id=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        RetailAccount.objects.annotate(
+            inbox_unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0)
+        )
+        .filter(pk=account_id)
+        .first()
+    )

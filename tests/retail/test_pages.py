@@ -218,16 +218,29 @@ def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
     counts = {}
     for size in (10, 50):
         monkeypatch.setattr(selectors, "RETAIL_PAGE_SIZE", size)
-        # At most 10 (issue 7): the session and its account (2), the page with its
-        # capped count (1), the view log of the rows shown in one INSERT (with its
-        # savepoint), and the header's unread count.
+        # At most 10 (issue 7); four: the session, its account with the header's
+        # unread count, the page with its capped count, the view log of the rows shown
+        # in one INSERT.
         with AllQueries() as queries:
             html = retail_client.get(LIST).content.decode()
         assert html.count("data-reference=") == min(size, 15)
-        assert len(queries) <= 10, queries.sql
+        assert len(queries) == 4, queries.sql
+        assert sum(sql.startswith("INSERT") for sql in queries.sql) == 1
         counts[size] = len(queries)
 
     assert counts[10] == counts[50]
+
+
+def test_a_deep_page_by_number_costs_no_more_queries_than_the_first(retail_client, verified):
+    for _ in range(27):
+        verified()
+    retail_client.get(LIST)  # warm-up
+
+    with AllQueries() as queries:
+        html = retail_client.get(LIST, {"page": "2"}).content.decode()
+
+    assert html.count("data-reference=") == 2
+    assert len(queries) == 4, queries.sql
 
 
 def test_a_page_number_out_of_range_shows_the_last_page(retail_client, verified):
