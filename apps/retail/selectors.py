@@ -153,16 +153,16 @@ def published_page(
         has_next = True
     else:
         if after_key is not None:
-            rows = _slice(rows_query.filter(_beyond(after_key, newer=False)), 0, per_page)
+            rows = _slice(queryset, rows_query.filter(_beyond(after_key, newer=False)), 0, per_page)
         else:
-            rows = _slice(rows_query, (number - 1) * per_page, per_page)
+            rows = _slice(queryset, rows_query, (number - 1) * per_page, per_page)
             if not rows and number > 1:
                 # Past the end: clamp to the last page (like Django's get_page), counted
                 # only now, so a page that exists costs one query.
                 count = queryset.order_by()[: COUNT_CAP + 1].count()
                 if count <= COUNT_CAP:
                     number = min(number, max(1, -(-count // per_page)))
-                    rows = _slice(rows_query, (number - 1) * per_page, per_page)
+                    rows = _slice(queryset, rows_query, (number - 1) * per_page, per_page)
         has_next = len(rows) > per_page
         rows = rows[:per_page]
         has_previous = number > 1
@@ -186,9 +186,20 @@ def published_page(
     )
 
 
-def _slice(rows_query: QuerySet[Any], offset: int, per_page: int) -> list[dict[str, Any]]:
-    """A page's rows in the list's order, one more than the page to tell if a next exists."""
-    return list(rows_query.order_by(*ORDER)[offset : offset + per_page + 1])
+def _slice(
+    queryset: QuerySet[PublishedApplication],
+    rows_query: QuerySet[Any],
+    offset: int,
+    per_page: int,
+) -> list[dict[str, Any]]:
+    """The page at `offset` in the list's order (one row more, to tell if a next exists).
+    Past the first page the offset is walked over the keys alone, which the list's index
+    holds, and only the page's own rows are read in full (a deferred join): the offset
+    no longer reads every skipped row's columns."""
+    if offset == 0:
+        return list(rows_query.order_by(*ORDER)[: per_page + 1])
+    keys = queryset.order_by(*ORDER).values("application_id")[offset : offset + per_page + 1]
+    return list(rows_query.filter(application_id__in=Subquery(keys)).order_by(*ORDER))
 
 
 def _page_number(value: int | str | None) -> int:
@@ -218,10 +229,18 @@ def _cursor(value: str | None) -> tuple[datetime.datetime, int] | None:
 
 
 def _beyond(key: tuple[datetime.datetime, int], *, newer: bool) -> Q:
+    """The rows after (or, `newer`, before) the cursor in the list's order. The leading
+    bound on verified_at alone is implied by the rest; it is there for the planner, which
+    starts the index scan at the cursor with it (without, PostgreSQL filtered its way
+    from the top of the index: 12,475 rows read for page 500)."""
     at, pk = key
     if newer:
-        return Q(verified_at__gt=at) | Q(verified_at=at, application_id__gt=pk)
-    return Q(verified_at__lt=at) | Q(verified_at=at, application_id__lt=pk)
+        return Q(verified_at__gte=at) & (
+            Q(verified_at__gt=at) | Q(verified_at=at, application_id__gt=pk)
+        )
+    return Q(verified_at__lte=at) & (
+        Q(verified_at__lt=at) | Q(verified_at=at, application_id__lt=pk)
+    )
 
 
 def published_row(queryset: QuerySet[PublishedApplication], reference: str) -> dict[str, Any]:
