@@ -40,10 +40,9 @@ ROW = (
 
 
 def _text(value: Any) -> str:
-    # What {{ value }} prints under autoescape: localised (numbers), then escaped as
-    # django.utils.html.escape does (it is html.escape of str, behind a lazy-string
-    # wrapper that costs more than the escaping, once per cell).
-    return html.escape(str(localize(value)))
+    # What {{ value }} prints under autoescape: django.utils.html.escape, which is
+    # html.escape of str behind a lazy-string wrapper that costs more than the escaping.
+    return html.escape(str(value))
 
 
 @register.simple_tag
@@ -74,7 +73,7 @@ def retail_rows(applications: Iterable[Any], detail_prefix: str, masking_state: 
                 retailer_name=_text(a.retailer_name),
                 retailer_code=_text(a.retailer_code),
                 contract_class_label=_text(a.contract_class_label),
-                capacity=_text(a.contract_capacity_kw),
+                capacity=_text(localize(a.contract_capacity_kw)),  # a localised number
                 start=start,
                 state=state,
                 masking=masking,
