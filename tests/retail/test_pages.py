@@ -10,9 +10,10 @@ from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.applications import services
-from apps.publication.models import RetailView, RetailViewLog
+from apps.publication.models import PublishedApplication, RetailView, RetailViewLog
 from tests.conftest import PASSWORD, advance, replicate
 from tests.retail.site import LIST, AllQueries, RetailSiteClient, account_of, detail
 
@@ -160,6 +161,23 @@ def test_the_next_link_continues_after_the_last_row_shown(retail_client, verifie
     assert previous and "before=" in previous.group(1)
     back_html = retail_client.get(LIST + previous.group(1).replace("&amp;", "&")).content.decode()
     assert _shown(back_html) == first
+
+
+def test_pages_split_rows_verified_at_the_same_instant_by_id(retail_client, verified):
+    # given 30 rows with one verification time (a batch, or a coarse clock): only the id
+    # orders them, on the cursor's side and the offset's
+    apps = [verified() for _ in range(30)]
+    PublishedApplication.objects.update(verified_at=timezone.now())
+
+    first_html = retail_client.get(LIST).content.decode()
+    second_html = retail_client.get(LIST + _next_link(first_html)).content.decode()
+    by_number = retail_client.get(LIST, {"page": 2}).content.decode()
+
+    first, second = _shown(first_html), _shown(second_html)
+    assert len(first) == 25 and not first & second
+    assert first | second == {a.reference for a in apps}
+    # newest id first: the five oldest on page 2, by cursor and by number alike
+    assert second == _shown(by_number) == {a.reference for a in apps[:5]}
 
 
 def test_a_cursor_only_positions_the_list_both_locks_still_apply(
