@@ -35,9 +35,6 @@ from apps.applications.models import (
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
 )
-from apps.applications.projection import RETAIL_COLUMNS, projection_from_row
-from apps.applications.states import ApplicationState as S
-from apps.applications.states import MaskingState as M
 from apps.applications.views import supervisor as supervisor_views
 from apps.audit.chain import canonical_of
 from apps.audit.mac import MAC_VALUES, authenticate, mac_problem
@@ -51,6 +48,9 @@ from apps.retail.forms import RetailSearchForm
 from apps.retail.selectors import ORDER as RETAIL_ORDER
 from apps.retail.selectors import RETAIL_PAGE_SIZE, retail_application_page, visible_to
 from apps.retail.selectors import cursor_of as retail_cursor_of
+from apps.vocabulary.projection import RETAIL_COLUMNS, projection_from_row
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 from config.settings import retail_site
 from tests.factories import application_input
 

@@ -26,10 +26,10 @@ from django.db import connection, transaction
 
 from apps.applications import publishing, services
 from apps.applications.models import Application
-from apps.applications.states import MaskingState as M
 from apps.publication.models import PublishedApplication
 from apps.replication import services as replication
 from apps.replication.models import ReplicationMessage
+from apps.vocabulary.states import MaskingState as M
 from config.celery_app import app as celery_app
 from tests.factories import application_input
 

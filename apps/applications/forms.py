@@ -15,6 +15,8 @@ from django_stubs_ext import StrOrPromise
 
 from apps.retailers.models import Retailer
 from apps.vault.types import CustomerPII
+from apps.vocabulary.projection import SCANNED_FIELDS
+from apps.vocabulary.states import PREFECTURES, ContractClass
 
 from .inputs import (
     ALL_FIELDS,
@@ -26,8 +28,6 @@ from .inputs import (
     clean_application_input,
 )
 from .models import Application
-from .projection import SCANNED_FIELDS
-from .states import PREFECTURES, ContractClass
 from .validators import (
     CONTRACTOR_REGISTRATION_MAX_LENGTH,
     KANA_MAX_LENGTH,

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .normalize import to_halfwidth
-from .states import CONSTRUCTION_PURPOSES, RevealPurpose
+from apps.vocabulary.normalize import to_halfwidth
+from apps.vocabulary.states import CONSTRUCTION_PURPOSES, RevealPurpose
 
 
 class RevealForm(forms.Form):

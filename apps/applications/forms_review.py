@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.retailers.models import Retailer
+from apps.vocabulary.normalize import collapse_spaces
+from apps.vocabulary.states import ContractClass
 
 from .models import Application
-from .normalize import collapse_spaces
-from .states import ContractClass
 
 AGE_CHOICES = [
     ("", _("Any age")),

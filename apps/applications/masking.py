@@ -15,10 +15,10 @@ from apps.accounts.models import User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.retailers.services import Withdrawal
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 
 from .models import Application
-from .states import ApplicationState as S
-from .states import MaskingState as M
 from .visibility import withdraw_retail_view
 
 # Why an encoding was invalidated without an edit of the application (audit details).

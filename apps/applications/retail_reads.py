@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
 from apps.accounts.selectors import is_in_division
-from apps.applications.projection import RetailApplication, projection_from_values
 from apps.core.counting import COUNT_CAP
 from apps.publication.models import PublishedApplication
 from apps.retail.selectors import (
@@ -40,6 +39,7 @@ from apps.retail.selectors import (
     published_row,
     searched,
 )
+from apps.vocabulary.projection import RetailApplication, projection_from_values
 
 __all__ = [
     "ORDER",

@@ -29,17 +29,17 @@ from apps.notifications import workflow as notify
 from apps.retailers.models import Retailer
 from apps.vault.services import vault_read, vault_store
 from apps.vault.types import CustomerPII
+from apps.vocabulary.projection import project, projection_hash, scanned_texts
+from apps.vocabulary.states import EDITABLE_STATES, POST_RELEASE_STATES, Contribution
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 
 from . import publishing
 from .inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
 from .leaks import Leak, scan, scan_text
 from .masking import PROJECTION_CHANGED, invalidate_masking
 from .models import Application, ApplicationContribution, ReviewOpening
-from .projection import project, projection_hash, scanned_texts
 from .pseudonym import new_pseudonym
-from .states import EDITABLE_STATES, POST_RELEASE_STATES, Contribution
-from .states import ApplicationState as S
-from .states import MaskingState as M
 from .validators import refuse_invisible_in
 from .visibility import grant_retail_view, withdraw_retail_view
 

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode
-from apps.applications.normalize import to_halfwidth
+from apps.vocabulary.normalize import to_halfwidth
 
 from .models import AuditAction
 from .search import EventFilter

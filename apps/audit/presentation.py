@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
 
 from apps.accounts.models import DivisionCode, RoleCode, User
-from apps.applications.states import (
+from apps.vocabulary.states import (
     ApplicationState,
     ContractClass,
     MaskingState,

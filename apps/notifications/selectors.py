@@ -23,9 +23,9 @@ from django.urls import reverse
 
 from apps.accounts.models import RoleCode, User
 from apps.applications.models import Application
-from apps.applications.states import POST_RELEASE_STATES
-from apps.applications.states import ApplicationState as S
-from apps.applications.states import MaskingState as M
+from apps.vocabulary.states import POST_RELEASE_STATES
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 
 from .models import InboxEntry
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -46,7 +45,7 @@ from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.tasks import enqueue
+from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
 from .models import DropReason, InboxEntry, OutboxMessage
@@ -58,24 +57,8 @@ RETRY_MAX_SECONDS = 3600
 DEFAULT_RELAY_BATCH = 200
 
 
-# After a failed enqueue, commits skip the attempt for a while (each costs seconds of
-# connection attempts while the broker is down); the beat relay delivers meanwhile.
-BROKER_BACKOFF_SECONDS = 60.0
-_broker_down_until = 0.0
-
-
-def request_relay() -> None:
-    """Ask a worker to relay now; a broker outage only delays delivery to the next beat."""
-    global _broker_down_until
-    from .tasks import relay
-
-    if time.monotonic() < _broker_down_until:
-        return
-    try:
-        enqueue(relay, retry=False)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("outbox relay not enqueued (broker unreachable?): rows wait for beat")
+# After a commit that gave the relay work: ask a worker now (beat relays anyway).
+request_relay = Nudge("notifications.relay")
 
 
 def current_divisions(user_ids: Iterable[int], now: dt.datetime | None = None) -> dict[int, str]:

@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, Role, RoleCode, User
 from apps.applications.models import Application, ApplicationContribution
-from apps.applications.states import Contribution
+from apps.vocabulary.states import Contribution
 
 from .services import outbox_write
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
-from apps.applications.normalize import to_halfwidth
-from apps.applications.projection import FIELD_NAMES, RetailApplication, projection_from_values
 from apps.core.counting import COUNT_CAP, capped_count
 from apps.core.errors import NotFound
 from apps.publication.models import PublishedApplication, RetailAccount, RetailInboxEntry
+from apps.vocabulary.normalize import to_halfwidth
+from apps.vocabulary.projection import FIELD_NAMES, RetailApplication, projection_from_values
 
 RETAIL_PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50

@@ -16,11 +16,11 @@ from apps.access_review.models import ReviewItem
 from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode
 from apps.applications.inputs import FIELD_LABELS
-from apps.applications.states import RevealPurpose
 from apps.audit import search
 from apps.audit.export import COLUMNS
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.presentation import detail_items
+from apps.vocabulary.states import RevealPurpose
 from tests.conftest import _person, advance
 from tests.retail.site import LIST, view_on_retail_site
 

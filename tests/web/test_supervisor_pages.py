@@ -15,10 +15,10 @@ from django.utils import timezone, translation
 
 from apps.applications import services
 from apps.applications.models import Application, ReviewOpening
-from apps.applications.states import Contribution
 from apps.applications.views.supervisor import PAGE_SIZE
 from apps.audit.models import AuditAction, AuditEvent
 from apps.vault.services import vault_read
+from apps.vocabulary.states import Contribution
 from apps.web.access import Persona
 from apps.web.templatetags.shadan import age
 from tests.conftest import _person, advance

@@ -34,14 +34,14 @@ from apps.applications.forms import (
 from apps.applications.leak_spans import locate
 from apps.applications.leaks import Leak
 from apps.applications.models import Application
-from apps.applications.projection import RETAIL_FIELDS, RetailApplication, project, scanned_texts
 from apps.applications.reveal import application_reveal_customer
-from apps.applications.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
-from apps.applications.states import ApplicationState as S
-from apps.applications.states import MaskingState as M
 from apps.applications.views import leak_marks
 from apps.core.errors import ServiceError, StaleVersion
 from apps.vault.types import CustomerPII
+from apps.vocabulary.projection import RETAIL_FIELDS, RetailApplication, project, scanned_texts
+from apps.vocabulary.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 from apps.web.access import acting_user, persona, personal_data, role_required
 from apps.web.forms import add_service_error
 

@@ -27,7 +27,7 @@ from apps.accounts.models import RoleCode, User
 from apps.applications import search, selectors
 from apps.applications.forms_search import ApplicationSearchForm, SearchKey
 from apps.applications.models import Application
-from apps.applications.states import ApplicationState as S
+from apps.vocabulary.states import ApplicationState as S
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.templatetags.shadan import url_prefix
 

@@ -24,6 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.accounts.models import RoleCode
 from apps.core.errors import NotFound, ServiceError
 from apps.vault.types import CustomerPII
+from apps.vocabulary.states import POST_RELEASE_STATES, RevealPurpose
+from apps.vocabulary.states import ApplicationState as S
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
 
@@ -31,8 +33,6 @@ from .. import selectors, services
 from ..forms_construction import CompleteForm, EnergizeForm, RevealForm
 from ..models import Application
 from ..reveal import application_reveal_customer
-from ..states import POST_RELEASE_STATES, RevealPurpose
-from ..states import ApplicationState as S
 
 PAGE_SIZE = 25
 

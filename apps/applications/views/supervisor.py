@@ -24,6 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import RoleCode
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
+from apps.vocabulary.projection import project
+from apps.vocabulary.states import CANCELLABLE_STATES, RevealPurpose
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
 from apps.web.templatetags.shadan import url_prefix
@@ -31,9 +33,7 @@ from apps.web.templatetags.shadan import url_prefix
 from .. import selectors, services
 from ..forms_review import CancelForm, QueueFilterForm, ReturnForm, VerifyForm, VersionForm
 from ..models import Application
-from ..projection import project
 from ..reveal import application_reveal_customer
-from ..states import CANCELLABLE_STATES, RevealPurpose
 
 PAGE_SIZE = 25
 

@@ -50,7 +50,6 @@ from apps.accounts.services import user_create
 from apps.applications import services
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
-from apps.applications.states import PREFECTURES, ApplicationState
 from apps.audit.collector import retail_views_collect
 from apps.audit.sealing import audit_seal
 from apps.audit.verification import audit_verify
@@ -66,6 +65,7 @@ from apps.retailers.services import (
     retailer_propose_affiliation,
 )
 from apps.vault.errors import VaultError
+from apps.vocabulary.states import PREFECTURES, ApplicationState
 
 logger = logging.getLogger(__name__)
 

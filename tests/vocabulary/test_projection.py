@@ -9,7 +9,8 @@ import pytest
 from django.db import models
 
 from apps.applications.models import Application
-from apps.applications.projection import (
+from apps.publication.models import PublishedApplication
+from apps.vocabulary.projection import (
     FIELD_NAMES,
     HASHED_FIELDS,
     RETAIL_COLUMNS,
@@ -20,7 +21,6 @@ from apps.applications.projection import (
     projection_from_row,
     scanned_texts,
 )
-from apps.publication.models import PublishedApplication
 
 
 def _source_field(source: str) -> models.Field[Any, Any]:
