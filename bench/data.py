@@ -34,7 +34,7 @@ from guardian.models import GroupObjectPermission
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_roles
-from apps.accounts.services import user_create
+from apps.administration.services import user_create
 from apps.applications.barrier import barrier_check
 from apps.applications.models import (
     Application,

@@ -35,7 +35,6 @@ from apps.applications.models import (
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
 )
-from apps.applications.views import supervisor as supervisor_views
 from apps.audit.chain import canonical_of
 from apps.audit.mac import MAC_VALUES, authenticate, mac_problem
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
@@ -44,13 +43,14 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from apps.core.templatetags.badges import url_prefix
 from apps.publication.models import PublishedApplication, RetailAccount
+from apps.publication.selectors import ORDER as RETAIL_ORDER
+from apps.publication.selectors import RETAIL_PAGE_SIZE, retail_application_page, visible_to
+from apps.publication.selectors import cursor_of as retail_cursor_of
 from apps.retail.forms import RetailSearchForm
-from apps.retail.selectors import ORDER as RETAIL_ORDER
-from apps.retail.selectors import RETAIL_PAGE_SIZE, retail_application_page, visible_to
-from apps.retail.selectors import cursor_of as retail_cursor_of
 from apps.vocabulary.projection import RETAIL_COLUMNS, projection_from_row
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
+from apps.web.applications.views import supervisor as supervisor_views
 from config.settings import retail_site
 from tests.factories import application_input
 

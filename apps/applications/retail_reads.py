@@ -1,7 +1,7 @@
 """What a retail person sees, read from the T&D side: their standing in the shared
 database (in the retail division now, with the retail role) and the published rows.
 
-The retail site has its own reader (apps.retail.selectors), which knows only the retail
+The retail site has its own reader (apps.publication.selectors), which knows only the retail
 database: a person is a reader there while provisioning keeps their RetailAccount. This
 module answers the same question from the truth on the T&D side, for `barrier_check`'s
 tests, the barrier's stateful tests, the bench and the demo loader. The published rows are
@@ -28,7 +28,7 @@ from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, Use
 from apps.accounts.selectors import is_in_division
 from apps.core.counting import COUNT_CAP
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.publication.selectors import (
     COLUMNS,
     ID,
     ORDER,

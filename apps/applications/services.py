@@ -22,10 +22,10 @@ from django_fsm import ConcurrentTransition
 
 from apps.accounts.models import DivisionCode, User
 from apps.accounts.permissions import require
+from apps.applications import notices as notify
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import FourEyesViolation, NotAllowed, NotFound, StaleVersion, WrongState
-from apps.notifications import workflow as notify
 from apps.retailers.models import Retailer
 from apps.vault.services import vault_read, vault_store
 from apps.vault.types import CustomerPII

@@ -28,10 +28,9 @@ logger = logging.getLogger(__name__)
 def task_named(name: str) -> Task:
     """The registered task `name`. The tasks modules are imported on first use (Celery's
     autodiscovery runs when the worker starts, not in the web process)."""
-    app = current_app._get_current_object()
-    if name not in app.tasks:
-        app.loader.import_default_modules()
-    task: Task = app.tasks[name]
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    task: Task = current_app.tasks[name]
     return task
 
 

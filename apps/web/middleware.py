@@ -34,7 +34,7 @@ FORCED_CHANGE_ALLOWED = frozenset(
 
 
 class ForcedPasswordChangeMiddleware:
-    """After administrators reset a password (apps.accounts.password_reset) the user must
+    """After administrators reset a password (apps.administration.password_reset) the user must
     choose their own before anything else: an administrator saw the temporary one. Every
     other page, GET or POST, the admin's included, redirects to the password change."""
 

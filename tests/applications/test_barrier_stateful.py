@@ -70,7 +70,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.accounts.roles import ROLE_PERMISSIONS
-from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.administration.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
 from apps.applications.barrier import Disagreement, Mismatch, PublicationMismatch, barrier_check
 from apps.applications.leaks import fold

@@ -11,8 +11,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
-from apps.accounts.password_reset import REASON_MAX_LENGTH
 from apps.accounts.selectors import password_reset_candidates
+from apps.administration.password_reset import REASON_MAX_LENGTH
 from apps.retailers.services import REASON_MAX_LENGTH as RETAILER_REASON_MAX_LENGTH
 
 

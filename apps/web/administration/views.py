@@ -22,7 +22,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts import selectors
 from apps.accounts.models import PasswordResetRequest, PasswordResetStatus, RoleCode
-from apps.accounts.password_reset import user_decide_password_reset, user_propose_password_reset
+from apps.administration.password_reset import (
+    user_decide_password_reset,
+    user_propose_password_reset,
+)
 from apps.core.errors import NotAllowed, NotFound, ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
