@@ -14,7 +14,7 @@ from django.utils import translation
 
 from apps.web.templatetags.shadan import url_prefix
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LIST_PAGES = [
     "apps/retail/templates/retail/application_list.html",
     "apps/web/templates/applications/review_queue.html",

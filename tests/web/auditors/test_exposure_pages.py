@@ -14,7 +14,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.exposure.models import ExposureRun, RunStatus
 from apps.exposure.tasks import run_exposure_report
 from tests.conftest import advance
-from tests.exposure.helpers import write_legacy
+from tests.exposure.helpers import request_report, write_legacy
 from tests.exposure.test_command import REGULATOR_HEADINGS
 from tests.exposure.test_legacy_scenarios import EXAMPLE, rec
 
@@ -37,11 +37,6 @@ def legacy_dirs(settings, tmp_path):
         access_log=["2023-01-15T10:00:00+09:00,u1,R1,view"],
     )
     settings.SHADAN_EXPOSURE_LEGACY_DIRS = {"example": str(EXAMPLE), "broken": str(bad)}
-
-
-def request_report(client, django_capture_on_commit_callbacks, **data):
-    with django_capture_on_commit_callbacks(execute=True):
-        return client.post(reverse("exposure-home"), data)
 
 
 def test_the_form_offers_the_trail_and_the_configured_directories_only(auditor_client):
