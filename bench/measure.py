@@ -56,6 +56,7 @@ from tests.factories import application_input
 
 from .data import Cast, analyze, log
 from .exposure import exposure
+from .http import http_pages
 from .replication import replication_lag
 from .stats import Figure, ms, rates, timed
 from .verification import verification
@@ -830,6 +831,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("4. audit", lambda: audit(cast, repeats)),
         ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
         ("6. replication lag", lambda: replication_lag(cast, repeats.workflow)),
+        ("7. HTTP pages", lambda: http_pages(cast, scale_name)),  # bench/http.py: gunicorn
     ]
     for label, step in steps:
         log(f"measuring {label}…")
