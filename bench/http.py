@@ -502,13 +502,23 @@ class Page:
     goal: bool
 
 
-def alone(
-    pages: list[Page], people: People, per_page: int
-) -> dict[str, tuple[PageStats, list[str]]]:
+@dataclass(frozen=True)
+class Alone:
+    """A page measured alone: its figures, the unexpected answers, and the load
+    generator's own CPU time per request (this process, every thread: what the client
+    took from the two cores the servers share)."""
+
+    stats: PageStats
+    errors: list[str]
+    client_cpu_ms: float
+
+
+def alone(pages: list[Page], people: People, per_page: int) -> dict[str, Alone]:
     """Each page under all USERS users, `per_page` requests in ROUNDS interleaved rounds
     (after a warm-up burst that is not counted)."""
     samples: dict[str, list[Sample]] = {page.label: [] for page in pages}
     elapsed = dict.fromkeys(samples, 0.0)
+    cpu = dict.fromkeys(samples, 0.0)
     errors: dict[str, list[str]] = {page.label: [] for page in pages}
 
     def burst(page: Page, total: int, into: list[Sample]) -> tuple[float, list[str]]:
@@ -529,16 +539,18 @@ def alone(
         burst(page, 3 * USERS, [])
     for _ in range(ROUNDS):
         for page in pages:
+            cpu_before = time.process_time()
             seconds, failed = burst(page, per_page // ROUNDS, samples[page.label])
+            cpu[page.label] += time.process_time() - cpu_before
             elapsed[page.label] += seconds
             errors[page.label] += failed
-    return {
-        page.label: (
-            summarize(samples[page.label], elapsed[page.label])[page.label],
-            errors[page.label],
+    results = {}
+    for page in pages:
+        stats = summarize(samples[page.label], elapsed[page.label])[page.label]
+        results[page.label] = Alone(
+            stats, errors[page.label], cpu[page.label] * 1000 / max(stats.requests, 1)
         )
-        for page in pages
-    }
+    return results
 
 
 def _relay_and_clear(broker_url: str) -> None:
@@ -700,17 +712,15 @@ def _mix_figures(
     return figures
 
 
-def _alone_figures(
-    results: dict[str, tuple[PageStats, list[str]]], pages: list[Page], workers: int
-) -> list[Figure]:
+def _alone_figures(results: dict[str, Alone], pages: list[Page], workers: int) -> list[Figure]:
     minimal = {
-        page.site: results[page.label][0].per_second
+        page.site: results[page.label].stats.per_second
         for page in pages
         if page.label.startswith("minimal")
     }
     figures = []
     for page in pages:
-        stats, errors = results[page.label]
+        stats, errors = results[page.label].stats, results[page.label].errors
         ceiling = minimal[page.site]
         ratio = stats.per_second / ceiling if ceiling else None
         is_minimal = page.label.startswith("minimal")
@@ -733,9 +743,15 @@ def _alone_figures(
                 note=HTTP_NOTE.format(workers=workers, users=USERS)
                 + f"; p50 {stats.p50_ms:.1f} ms, p95 {stats.p95_ms:.1f} ms; "
                 f"{stats.requests} requests, {stats.errors} unexpected"
-                + (f" (first: {errors[0]})" if errors else ""),
+                + (f" (first: {errors[0]})" if errors else "")
+                + f"; load generator {results[page.label].client_cpu_ms:.1f} ms CPU a request",
                 samples=stats.requests,
-                extra={"p50_ms": stats.p50_ms, "p95_ms": stats.p95_ms, "errors": stats.errors},
+                extra={
+                    "p50_ms": stats.p50_ms,
+                    "p95_ms": stats.p95_ms,
+                    "errors": stats.errors,
+                    "client_cpu_ms_per_request": results[page.label].client_cpu_ms,
+                },
             )
         )
     return figures
