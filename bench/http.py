@@ -666,7 +666,7 @@ HTTP_NOTE = (
 def _sign_in_figure(samples: list[Sample], seconds: float, workers: int) -> Figure:
     stats = summarize(samples, seconds)["sign-in (POST)"]
     return Figure(
-        f"7. HTTP sign-in ({stats.requests} people, {USERS} at a time)",
+        f"7. HTTP sign-in ({stats.requests} browsers, {USERS} at a time)",
         "ms",
         stats.p50_ms,
         stats.p95_ms,
