@@ -595,7 +595,7 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
             )
         ]
     from apps.applications.models import Application
-    from apps.applications.states import ApplicationState as S
+    from apps.vocabulary.states import ApplicationState as S
 
     mix_total, per_page = REQUESTS[scale_name]
     waiting = (
