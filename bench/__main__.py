@@ -23,10 +23,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["retail", "audit", "replication"],
+        choices=["retail", "audit", "replication", "http"],
         default=None,
         help="run only this measurement (2. retail: the retail site's pages; "
-        "4. audit: writers and verification; 6. replication: lag and rate with a worker)",
+        "4. audit: writers and verification; 6. replication: lag and rate with a worker; "
+        "7. http: the pages through gunicorn under ten users)",
     )
     return parser.parse_args(argv)
 
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
         log("measuring 6. replication lag (only)…")
         figures = replication_lag(cast, repeats.workflow)
+    elif args.only == "http":
+        from .http import http_pages
+
+        log("measuring 7. HTTP pages (only)…")
+        figures = http_pages(cast, scale.name)
     else:
         figures = measure_all(cast, scale.name, repeats)
     from apps.applications.barrier import barrier_check

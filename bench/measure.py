@@ -56,10 +56,14 @@ from tests.factories import application_input
 
 from .data import Cast, analyze, log
 from .exposure import exposure
+from .http import http_pages
 from .replication import replication_lag
 from .stats import Figure, ms, rates, timed
 from .verification import verification
 
+# Which page figures are which (issue 17 goal 6): these rows time Django's test Client in
+# this process; row 7 (bench/http.py) times the same pages over HTTP through gunicorn.
+CLIENT_FIGURE = "test Client figure (in process: no WSGI server, one connection kept open)"
 HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
 
 
@@ -413,7 +417,8 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 queries=queries,
                 goal="p95 < 50 ms (large), ≤ 10 queries, ≥ 10× guardian",
                 met=met,
-                note="retail site in process (its URLs, sign-in, sessions, view log); "
+                note=f"{CLIENT_FIGURE}; retail site in process (its URLs, sign-in, sessions, "
+                "view log); "
                 "queries on the retail database"
                 + (f", and ELSEWHERE {elsewhere}" if elsewhere else "")
                 + ("; " if large else "; goal stated for the large scale; ")
@@ -511,8 +516,8 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
             queries=queries,
             goal="p95 < 50 ms (large), ≤ 10 queries, not growing with page size",
             met=p95 < 50 and queries <= 10 and steady,
-            note=f"query count {'constant' if steady else 'GROWS'} with page size"
-            + ("" if large else "; goal stated for the large scale"),
+            note=f"{CLIENT_FIGURE}; query count {'constant' if steady else 'GROWS'} with "
+            "page size" + ("" if large else "; goal stated for the large scale"),
             samples=len(samples),
             extra={"queries_by_page_size": counts},
         )
@@ -529,7 +534,8 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 median,
                 p95,
                 queries=queries,
-                note="records the opening and the personal-data read (vault + audit)",
+                note=f"{CLIENT_FIGURE}; records the opening and the personal-data read "
+                "(vault + audit)",
                 samples=len(samples),
             )
         )
@@ -830,6 +836,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("4. audit", lambda: audit(cast, repeats)),
         ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
         ("6. replication lag", lambda: replication_lag(cast, repeats.workflow)),
+        ("7. HTTP pages", lambda: http_pages(cast, scale_name)),  # bench/http.py: gunicorn
     ]
     for label, step in steps:
         log(f"measuring {label}…")
