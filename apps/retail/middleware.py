@@ -1,10 +1,9 @@
-"""The retail site's request context and its forced password change.
+"""The retail site's request context.
 
 Each request gets an id (a valid incoming X-Request-ID or a new one), the client's
 address and its user agent, for the view log (apps.retail.services.RequestMeta); the id
-goes back as X-Request-ID. After administrators reset a password (provisioned as
-`must_change_password`), nothing but the password change, signing out and the language
-switch opens until the person has chosen their own.
+goes back as X-Request-ID. The password change a reset forces is
+apps.core.middleware's, shared with the T&D site.
 """
 
 from __future__ import annotations
@@ -13,18 +12,13 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 
 from .services import USER_AGENT_MAX, RequestMeta
 
 _REQUEST_ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
-FORCED_CHANGE_ALLOWED = frozenset(
-    {"password_change", "password_change_done", "logout", "set_language"}
-)
 
 
 def _valid_ip(value: str) -> str | None:
@@ -68,26 +62,3 @@ class RetailRequestMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = meta.request_id
         return response
-
-
-class RetailForcedPasswordChangeMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: Any,
-        view_kwargs: Any,
-    ) -> HttpResponse | None:
-        user = request.user
-        if not user.is_authenticated or not getattr(user, "must_change_password", False):
-            return None
-        match = request.resolver_match
-        if match is not None and match.view_name in FORCED_CHANGE_ALLOWED:
-            return None
-        return HttpResponseRedirect(reverse("password_change"))
