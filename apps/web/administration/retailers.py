@@ -27,6 +27,7 @@ from apps.retailers.services import retailer_decide_affiliation, retailer_propos
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
 
+from .decisions import decision_posted
 from .forms import AffiliationProposalForm, DecisionForm
 
 
@@ -130,21 +131,19 @@ def affiliation_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         raise Http404
     if request.method != "POST":
         return _render_proposal(request, found)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return _render_proposal(request, found, form, status=400)
-    approve = form.cleaned_data["decision"] == "approve"
-    try:
-        retailer_decide_affiliation(
+    decided = decision_posted(
+        request,
+        decide=lambda approve: retailer_decide_affiliation(
             acting_user=acting_user(request), proposal_id=found.pk, approve=approve
-        )
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as refused:
-        add_service_error(form, refused)
-        status = 403 if isinstance(refused, NotAllowed) else 409
-        return _render_proposal(request, selectors.proposal(found.pk) or found, form, status)
-    if approve:
+        ),
+        # A refusal shows the proposal as it is now (decided meanwhile, perhaps).
+        show=lambda form, status: _render_proposal(
+            request, selectors.proposal(found.pk) or found, form, status
+        ),
+    )
+    if isinstance(decided, HttpResponse):
+        return decided
+    if decided.approve:
         messages.success(request, _("Change #%(proposal)s approved.") % {"proposal": found.pk})
     else:
         messages.success(request, _("Change #%(proposal)s rejected.") % {"proposal": found.pk})
