@@ -16,6 +16,7 @@ from apps.web.forms import add_service_error
 
 from .forms import DecisionForm
 
+P = TypeVar("P")
 T = TypeVar("T")
 
 
@@ -28,19 +29,26 @@ class Decided(Generic[T]):
 # What a decision returns may be secret (an approved reset's temporary password): kept out
 # of an error report's local variables.
 @sensitive_variables("result")
-def decision_posted(
+def decision_page(
     request: HttpRequest,
     *,
+    read: Callable[[], P | None],
+    show: Callable[[P, DecisionForm | None, int], HttpResponse],
     decide: Callable[[bool], T],
-    show: Callable[[DecisionForm, int], HttpResponse],
 ) -> Decided[T] | HttpResponse:
-    """Calls `decide(approve)` with the POSTed decision and returns what it decided, or
-    the proposal's page drawn by `show(form, status)`: 400 for a tampered form, 403 when
-    this administrator may not decide (they proposed it, or it is about them), 409 when it
-    was decided meanwhile. A proposal that is gone is a 404."""
+    """The proposal's page (`show(proposal, form, status)`) on GET; on POST, calls
+    `decide(approve)` and returns what it decided, or the page again: 400 for a tampered
+    form, 403 when this administrator may not decide (they proposed it, or it is about
+    them), 409 when it was decided meanwhile (shown as it is now). A proposal that `read()`
+    does not find, before or during the decision, is a 404."""
+    found = read()
+    if found is None:
+        raise Http404
+    if request.method != "POST":
+        return show(found, None, 200)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        return show(form, 400)
+        return show(found, form, 400)
     approve = form.cleaned_data["decision"] == "approve"
     try:
         result = decide(approve)
@@ -48,5 +56,6 @@ def decision_posted(
         raise Http404 from None
     except ServiceError as refused:
         add_service_error(form, refused)
-        return show(form, 403 if isinstance(refused, NotAllowed) else 409)
+        status = 403 if isinstance(refused, NotAllowed) else 409
+        return show(read() or found, form, status)
     return Decided(approve, result)

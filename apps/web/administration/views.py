@@ -9,11 +9,12 @@ service refuses as already decided.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -30,7 +31,7 @@ from apps.core.errors import ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
 
-from .decisions import decision_posted
+from .decisions import decision_page
 from .forms import DecisionForm, PasswordResetProposalForm
 
 
@@ -98,25 +99,18 @@ def _render_request(
 @require_http_methods(["GET", "HEAD", "POST"])
 @sensitive_variables("decided")
 def password_reset_detail(request: HttpRequest, request_id: int) -> HttpResponse:
-    found = selectors.password_reset_request(request_id)
-    if found is None:
-        raise Http404
-    if request.method != "POST":
-        return _render_request(request, found)
-    decided = decision_posted(
+    decided = decision_page(
         request,
+        read=lambda: selectors.password_reset_request(request_id),
+        show=partial(_render_request, request),
         decide=lambda approve: user_decide_password_reset(
-            acting_user=acting_user(request), request_id=found.pk, approve=approve
-        ),
-        # A refusal shows the request as it is now (decided meanwhile, perhaps).
-        show=lambda form, status: _render_request(
-            request, selectors.password_reset_request(found.pk) or found, form, status
+            acting_user=acting_user(request), request_id=request_id, approve=approve
         ),
     )
     if isinstance(decided, HttpResponse):
         return decided
     if not decided.approve:
-        messages.success(request, _("Reset #%(request)s rejected.") % {"request": found.pk})
+        messages.success(request, _("Reset #%(request)s rejected.") % {"request": request_id})
         return redirect("admin-password-resets")
     return render(
         request,
