@@ -23,6 +23,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.administration import services
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from apps.core.errors import ServiceError
 
 
@@ -38,7 +39,7 @@ class MembershipInline(admin.TabularInline[DivisionMembership, User]):
 
 
 @admin.register(User)
-class ShadanUserAdmin(UserAdmin):
+class ShadanUserAdmin(ReadOnlyAdminMixin, UserAdmin):
     """Read-only inspection. People are created, given roles, transferred and deactivated
     on the administrators' pages (apps.web.administration), where each change is one
     service call with its confirmation; a plain save here used to transfer a user."""
@@ -53,7 +54,6 @@ class ShadanUserAdmin(UserAdmin):
     list_filter = ("is_active", "memberships__division")
     search_fields = ("username", "last_name", "first_name")
     inlines = [MembershipInline]
-    actions = None
 
     @admin.display(description=_("name"))
     def display_name(self, obj: User) -> str:
@@ -67,15 +67,6 @@ class ShadanUserAdmin(UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
         return "・".join(str(RoleCode(code).label) for code in obj.role_codes()) or "—"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
@@ -131,18 +122,8 @@ class DivisionAdmin(admin.ModelAdmin[Division]):
 
 
 @admin.register(PasswordResetRequest)
-class PasswordResetRequestAdmin(admin.ModelAdmin[PasswordResetRequest]):
+class PasswordResetRequestAdmin(ReadOnlyAdmin[PasswordResetRequest]):
     """Read-only: requests are made and decided on the administrators' pages."""
 
     list_display = ("user", "status", "proposed_by", "proposed_at", "decided_by", "decided_at")
     list_filter = ("status",)
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

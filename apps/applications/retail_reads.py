@@ -18,7 +18,7 @@ person ever had.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db.models import Exists, Q, QuerySet
@@ -33,6 +33,7 @@ from apps.publication.selectors import (
     ID,
     ORDER,
     RETAIL_PAGE_SIZE,
+    PageRequest,
     RetailPage,
     cursor_of,
     published_page,
@@ -102,22 +103,10 @@ def retail_application_rows(
 
 
 def retail_application_page(
-    *,
-    user: User | AnonymousUser,
-    search: str = "",
-    page_number: int | str | None = 1,
-    per_page: int | None = None,
-    after: str | None = None,
-    before: str | None = None,
+    *, user: User | AnonymousUser, **request: Unpack[PageRequest]
 ) -> RetailPage:
     """One page of the list as the retail site pages it (the same paging), read only."""
-    return published_page(
-        searched(_visible(user), search),
-        page_number=page_number,
-        per_page=per_page,
-        after=after,
-        before=before,
-    )
+    return published_page(_visible(user), **request)
 
 
 def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:

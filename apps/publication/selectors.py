@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db.models import F, Q, QuerySet
 
@@ -102,37 +102,39 @@ class RetailPage:
         return max(1, self.number - 1)
 
 
+class PageRequest(TypedDict, total=False):
+    """What a caller asks of `published_page`: a search, and a page by number or cursor."""
+
+    search: str
+    page_number: int | str | None
+    per_page: int | None
+    after: str | None
+    before: str | None
+
+
 def retail_application_page(
+    *, account: RetailAccount | None, **request: Unpack[PageRequest]
+) -> RetailPage:
+    """One page of the list for `account` (see published_page)."""
+    return published_page(visible_to(account), **request)
+
+
+def published_page(
+    queryset: QuerySet[PublishedApplication],
     *,
-    account: RetailAccount | None,
     search: str = "",
     page_number: int | str | None = 1,
     per_page: int | None = None,
     after: str | None = None,
     before: str | None = None,
 ) -> RetailPage:
-    """One page of the list for `account` (see published_page)."""
-    return published_page(
-        searched(visible_to(account), search),
-        page_number=page_number,
-        per_page=per_page,
-        after=after,
-        before=before,
-    )
-
-
-def published_page(
-    queryset: QuerySet[PublishedApplication],
-    *,
-    page_number: int | str | None = 1,
-    per_page: int | None = None,
-    after: str | None = None,
-    before: str | None = None,
-) -> RetailPage:
-    """One page of `queryset`, sliced in the database, only that page mapped to
-    projections. With `after` (or `before`), the page follows (precedes) that cursor;
-    without, page `page_number` is reached by offset. Two queries at most: the page's rows
-    with the capped count riding along, and a count only when a numbered page is asked."""
+    """One page of `queryset` searched for `search`, sliced in the database, only that page
+    mapped to projections. With `after` (or `before`), the page follows (precedes) that
+    cursor; without, page `page_number` is reached by offset. Two queries at most: the
+    page's rows with the capped count riding along, and a count only when a numbered page
+    is asked. Both readers page through it: the retail site's (`retail_application_page`)
+    and the T&D side's (apps.applications.retail_reads)."""
+    queryset = searched(queryset, search)
     per_page = per_page or RETAIL_PAGE_SIZE
     number = _page_number(page_number)
     rows_query = queryset.annotate(visible_count=capped_count(queryset, COUNT_CAP)).values(

@@ -38,14 +38,9 @@ class PasswordResetProposalForm(forms.Form):
         self.fields["user"].queryset = password_reset_candidates(excluding=proposer)  # type: ignore[attr-defined]
 
 
-class PasswordResetDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput
-    )
-
-
 class DecisionForm(forms.Form):
-    """Approve or reject a proposal of another administrator."""
+    """Approve or reject a proposal of another administrator (an affiliation change, a
+    password reset)."""
 
     decision = forms.ChoiceField(
         choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput

@@ -9,6 +9,7 @@ per page: there is deliberately no bulk verification.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,18 +195,8 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
 def return_application(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReturnForm(request.POST)
     if form.is_valid():
-        try:
-            application = services.application_return(
-                acting_user=acting_user(request),
-                application_id=pk,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except NotFound:
-            raise Http404 from None
-        except (ValidationError, ServiceError) as refused:
-            add_service_error(form, refused)
-        else:
+        application = _with_reason(request, pk, form, services.application_return)
+        if application is not None:
             messages.success(
                 request,
                 _("%(reference)s was returned to the clerk for correction.")
@@ -213,6 +204,28 @@ def return_application(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("review-queue")
     return _render_review(request, pk, return_form=form)
+
+
+def _with_reason(
+    request: HttpRequest,
+    pk: int,
+    form: ReturnForm | CancelForm,
+    transition: Callable[..., Application],
+) -> Application | None:
+    """Runs a transition that takes a reason (return, cancel) with the form's reason and
+    version; a refusal goes onto the form (None), a vanished application is a 404."""
+    try:
+        return transition(
+            acting_user=acting_user(request),
+            application_id=pk,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except NotFound:
+        raise Http404 from None
+    except (ValidationError, ServiceError) as refused:
+        add_service_error(form, refused)
+        return None
 
 
 # --- release and cancel (from the application page) ------------------------------------
@@ -251,18 +264,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = CancelForm(request.POST)
         if form.is_valid():
-            try:
-                services.application_cancel(
-                    acting_user=acting_user(request),
-                    application_id=pk,
-                    reason=form.cleaned_data["reason"],
-                    expected_version=form.cleaned_data["version"],
-                )
-            except NotFound:
-                raise Http404 from None
-            except (ValidationError, ServiceError) as refused:
-                add_service_error(form, refused)
-            else:
+            if _with_reason(request, pk, form, services.application_cancel) is not None:
                 messages.success(
                     request,
                     _("%(reference)s is cancelled.") % {"reference": application.reference},
