@@ -37,7 +37,6 @@ from apps.publication.models import PublishedApplication, RetailAccount, Subject
 from apps.replication.services import pending_subject_ids, relay_until_done
 
 from . import publishing
-from .masking import BARRIER_CHECK, invalidate_locked
 from .models import Application, ApplicationGroupObjectPermission, ApplicationUserObjectPermission
 from .projection import (
     RETAIL_COLUMNS,
@@ -45,6 +44,7 @@ from .projection import (
     projection_from_values,
     projection_hash,
 )
+from .services import BARRIER_CHECK, invalidate_locked
 from .states import MaskingState as M
 from .visibility import VIEW_PERM, retail_group, withdraw_retail_view
 
