@@ -99,10 +99,16 @@ def outbox_write(
     application_id: int | None = None,
     division: str | None = None,
     roles: Iterable[str] = (),
+    fresh: bool = False,
 ) -> int:
     """Queue one message per recipient inside the caller's transaction; returns how many
     were new. `dedupe_key` is suffixed with the recipient, and a key already written is
     skipped, so calling this again for the same event writes nothing.
+
+    `fresh`: the caller's key names something that has just happened (a workflow
+    transition's moment, under its row lock), so the look-up of keys already written is
+    skipped — the unique constraint (ignore_conflicts) still keeps a repeat out, and the
+    count returned is then the rows offered.
 
     `division` and `roles` say whom the message is for (a T&D supervisor, say); delivery
     drops it if the recipient no longer is. Without `division`, each recipient's division
@@ -128,11 +134,14 @@ def outbox_write(
     ]
     if not rows:
         return 0
-    keys = [row.dedupe_key for row in rows]
-    existing = set(
-        OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
-    )
-    new = [row for row in rows if row.dedupe_key not in existing]
+    if fresh:
+        new = rows
+    else:
+        keys = [row.dedupe_key for row in rows]
+        existing = set(
+            OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+        )
+        new = [row for row in rows if row.dedupe_key not in existing]
     # ignore_conflicts: a concurrent writer of the same key wins without aborting ours.
     OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)
     if new:

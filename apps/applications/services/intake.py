@@ -20,6 +20,7 @@ from apps.core.errors import NotAllowed, WrongState
 from apps.notifications import workflow as notify
 from apps.retailers.models import Retailer
 from apps.vault.services import vault_store
+from apps.vault.types import CustomerPII
 
 from ..inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
 from ..models import Application, ApplicationContribution
@@ -88,10 +89,12 @@ def _apply_changes(
     changes: Mapping[str, Any],
     action: AuditAction,
     reason: str = "",
+    current_pii: CustomerPII | None = None,
 ) -> Application:
     """Shared by update and change-retailer: validate the merged record, store new
     personal data in the vault first, bump the version, invalidate the masking."""
-    current_pii = customer_of(application)
+    if current_pii is None:
+        current_pii = customer_of(application)
     merged: dict[str, Any] = {name: getattr(application, name) for name in APPLICATION_FIELDS}
     merged["retailer"] = application.retailer
     merged.update(pii_as_input(current_pii))
@@ -182,14 +185,16 @@ def application_change_retailer(
         if application.retailer_id == retailer_id:
             raise ValidationError({"retailer": [_("This is already the application's retailer.")]})
         reason = reason.strip()
+        current_pii = customer_of(application)
         if reason:
-            reason = clean_reason(reason, customer=customer_of(application))
+            reason = clean_reason(reason, customer=current_pii)
         return _apply_changes(
             application,
             acting_user=acting_user,
             changes={"retailer": retailer_id},
             action=AuditAction.APPLICATION_RETAILER_CHANGED,
             reason=reason,
+            current_pii=current_pii,
         )
 
 

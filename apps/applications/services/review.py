@@ -4,7 +4,10 @@ verification grants retail's view and publishes, in the same transaction."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
+from django.db.models import CharField, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -138,14 +141,13 @@ FOUR_EYES_MESSAGES = {
 }
 
 
-def check_four_eyes(application: Application, user: User) -> None:
-    """The verifier must not have shaped the content: anyone who created, edited, submitted
-    or encoded any version up to the current one is refused — superusers included."""
-    kinds = set(
-        ApplicationContribution.objects.filter(
-            application=application, user=user, version__lte=application.version
-        ).values_list("kind", flat=True)
-    )
+def _contributed_kinds(application: Application, user: User) -> QuerySet[Any, str]:
+    return ApplicationContribution.objects.filter(
+        application=application, user=user, version__lte=application.version
+    ).values_list("kind", flat=True)
+
+
+def _refuse_shapers(kinds: set[str]) -> None:
     for kind in (
         Contribution.CREATED,
         Contribution.EDITED,
@@ -154,6 +156,34 @@ def check_four_eyes(application: Application, user: User) -> None:
     ):
         if kind in kinds:
             raise FourEyesViolation(FOUR_EYES_MESSAGES[kind])
+
+
+def check_four_eyes(application: Application, user: User) -> None:
+    """The verifier must not have shaped the content: anyone who created, edited, submitted
+    or encoded any version up to the current one is refused — superusers included."""
+    _refuse_shapers(set(_contributed_kinds(application, user)))
+
+
+# Not a contribution kind: marks the verifier's review opening in `_verification_facts`.
+_OPENED = "review-opened"
+
+
+def _verification_facts(application: Application, user: User) -> set[str]:
+    """What the verifier contributed to any version up to this one and, as `_OPENED`,
+    whether they opened the review page for this version *after this encoding* (a return
+    does not bump the version, so a look at an earlier encoding of the same content does
+    not count): one statement (a UNION) for the two reads verification needs."""
+    opened = (
+        ReviewOpening.objects.filter(
+            application=application,
+            version=application.version,
+            user=user,
+            opened_at__gte=application.encoded_at,
+        )
+        .annotate(kind=Value(_OPENED, output_field=CharField()))
+        .values_list("kind", flat=True)
+    )
+    return set(_contributed_kinds(application, user).union(opened))
 
 
 def application_verify(
@@ -178,15 +208,9 @@ def application_verify(
             or application.encoded_version != application.version
         ):
             raise WrongState(_("This application is not waiting for the second-person check."))
-        check_four_eyes(application, acting_user)
-        # Opened for this version *and* after this encoding: a return does not bump the
-        # version, so a look at an earlier encoding of the same content does not count.
-        if not ReviewOpening.objects.filter(
-            application=application,
-            version=application.version,
-            user=acting_user,
-            opened_at__gte=application.encoded_at,
-        ).exists():
+        facts = _verification_facts(application, acting_user)
+        _refuse_shapers(facts)
+        if _OPENED not in facts:
             raise NotAllowed(
                 _("Open the review page for this version before verifying it."), code="not_reviewed"
             )
