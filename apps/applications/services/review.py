@@ -83,32 +83,36 @@ def application_encode(
                 details={"kinds": sorted({str(leak.kind) for leak in leaks})},
             )
         else:
-            fields = ["masking_state", "encoded_version", "encoded_by", "encoded_at"]
-            if application.state == S.ENTERED:
-                application.mark_encoded()
-                fields.append("state")
-            application.mask()
-            application.encoded_version = application.version
-            application.encoded_by = acting_user
-            application.encoded_at = timezone.now()
-            application.projection_hash = projection_hash(project(application))
-            # A return is answered by this encoding; its reason stays in the audit trail.
-            application.return_reason = ""
-            application.returned_at = None
-            save_fields(application, [*fields, "projection_hash", "return_reason", "returned_at"])
-            contribute(application, acting_user, Contribution.ENCODED)
-            audit_record(
-                actor=acting_user,
-                action=AuditAction.APPLICATION_ENCODED,
-                obj=application,
-                details={"version": application.version, "projection": application.projection_hash},
-            )
-            notify.notify_application_event(
-                event=notify.ENCODED, application=application, actor=acting_user
-            )
+            _record_encoding(application, acting_user)
     if leaks:
         raise LeakFound(leaks)
     return application
+
+
+def _record_encoding(application: Application, acting_user: User) -> None:
+    fields = ["masking_state", "encoded_version", "encoded_by", "encoded_at"]
+    if application.state == S.ENTERED:
+        application.mark_encoded()
+        fields.append("state")
+    application.mask()
+    application.encoded_version = application.version
+    application.encoded_by = acting_user
+    application.encoded_at = timezone.now()
+    application.projection_hash = projection_hash(project(application))
+    # A return is answered by this encoding; its reason stays in the audit trail.
+    application.return_reason = ""
+    application.returned_at = None
+    save_fields(application, [*fields, "projection_hash", "return_reason", "returned_at"])
+    contribute(application, acting_user, Contribution.ENCODED)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.APPLICATION_ENCODED,
+        obj=application,
+        details={"version": application.version, "projection": application.projection_hash},
+    )
+    notify.notify_application_event(
+        event=notify.ENCODED, application=application, actor=acting_user
+    )
 
 
 def application_record_review_opened(*, acting_user: User, application_id: int) -> ReviewOpening:
