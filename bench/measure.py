@@ -210,6 +210,7 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
         relay_until_done()
         notification_services.relay_due()
 
+    full()  # loads the users' permissions, and relays what earlier runs left
     with QueryCounter() as eager_count:
         full()
     with relays_left_to_the_worker(), QueryCounter() as deferred_count:

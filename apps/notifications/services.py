@@ -260,8 +260,10 @@ def _deliver(message: OutboxMessage) -> bool:
             },
         )
         return True
-    InboxEntry.objects.get_or_create(
-        message=message, defaults={"user_id": recipient.pk, "division": division or ""}
+    # One INSERT that does nothing if a redelivery finds the entry (the message is unique).
+    InboxEntry.objects.bulk_create(
+        [InboxEntry(message=message, user_id=recipient.pk, division=division or "")],
+        ignore_conflicts=True,
     )
     return True
 
@@ -288,13 +290,16 @@ def outbox_message_id(message: OutboxMessage) -> str:
     return f"<outbox-{message.pk}.{digest[:16]}@{domain}>"
 
 
-def _next_due(now: dt.datetime) -> OutboxMessage | None:
-    return (
+def _next_due(now: dt.datetime) -> tuple[OutboxMessage | None, bool]:
+    """The next due message, locked, and whether another one is due after it (it is
+    locked too until this transaction ends, so the relay knows when to stop without an
+    empty round)."""
+    due = list(
         OutboxMessage.objects.select_for_update(skip_locked=True)
         .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .first()
+        .order_by("next_attempt_at", "id")[:2]
     )
+    return (due[0] if due else None), len(due) > 1
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
@@ -302,9 +307,12 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     messages dropped, their recipient no longer entitled, are logged and audited)."""
     delivered = dropped = failed = 0
     now = timezone.now()
+    more = True
     for _attempt in range(limit):
+        if not more:
+            break
         with transaction.atomic():
-            message = _next_due(now)
+            message, more = _next_due(now)
             if message is None:
                 break
             try:
