@@ -23,9 +23,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["retail", "audit", "replication", "http"],
+        choices=["workflow", "retail", "audit", "replication", "http"],
         default=None,
-        help="run only this measurement (2. retail: the retail site's pages; "
+        help="run only this measurement (1. workflow: create → release through the "
+        "services against plain saves; 2. retail: the retail site's pages; "
         "4. audit: writers and verification; 6. replication: lag and rate with a worker; "
         "7. http: the pages through gunicorn under ten users)",
     )
@@ -57,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     repeats = Repeats(*(args.repeat or n for n in defaults))
     log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
     cast, generated = ensure_data(scale)
-    if args.only == "retail":
+    if args.only == "workflow":
+        from .measure import workflow
+
+        log("measuring 1. workflow (only)…")
+        figures = workflow(cast, repeats.workflow)
+    elif args.only == "retail":
         log("measuring 2. retail pages (only)…")
         figures = retail(cast, repeats.pages, scale.name)
     elif args.only == "audit":

@@ -44,8 +44,8 @@ from apps.vocabulary.projection import (
 from apps.vocabulary.states import MaskingState as M
 
 from . import publishing
-from .masking import BARRIER_CHECK, invalidate_locked
 from .models import Application, ApplicationGroupObjectPermission, ApplicationUserObjectPermission
+from .services import BARRIER_CHECK, invalidate_locked
 from .visibility import VIEW_PERM, retail_group, withdraw_retail_view
 
 logger = logging.getLogger(__name__)

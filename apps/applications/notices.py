@@ -2,8 +2,9 @@
 
 The application services call `notify_application_event` inside their own transaction,
 after the audit record: the outbox rows commit (or roll back) with the transition, and
-the relay delivers them afterwards. Cost per transition: one query for the recipients,
-one for the keys already written and one bulk INSERT.
+the relay delivers them afterwards. Cost per transition: one query for the recipients
+and one bulk INSERT (the key names the transition's moment, so no look-up of keys
+already written).
 
 Who hears of what (the people whose role does the next step, and the clerks whose work
 came back):
@@ -154,4 +155,6 @@ def notify_application_event(*, event: str, application: Application, actor: Use
         # Delivered only to someone still in T&D with one of these roles (see services).
         division=DivisionCode.TD,
         roles=_audience(event, application)[0],
+        # The key names this transition's moment: nothing can have written it before.
+        fresh=True,
     )

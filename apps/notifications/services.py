@@ -82,10 +82,16 @@ def outbox_write(
     application_id: int | None = None,
     division: str | None = None,
     roles: Iterable[str] = (),
+    fresh: bool = False,
 ) -> int:
     """Queue one message per recipient inside the caller's transaction; returns how many
     were new. `dedupe_key` is suffixed with the recipient, and a key already written is
     skipped, so calling this again for the same event writes nothing.
+
+    `fresh`: the caller's key names something that has just happened (a workflow
+    transition's moment, under its row lock), so the look-up of keys already written is
+    skipped — the unique constraint (ignore_conflicts) still keeps a repeat out, and the
+    count returned is then the rows offered.
 
     `division` and `roles` say whom the message is for (a T&D supervisor, say); delivery
     drops it if the recipient no longer is. Without `division`, each recipient's division
@@ -111,11 +117,14 @@ def outbox_write(
     ]
     if not rows:
         return 0
-    keys = [row.dedupe_key for row in rows]
-    existing = set(
-        OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
-    )
-    new = [row for row in rows if row.dedupe_key not in existing]
+    if fresh:
+        new = rows
+    else:
+        keys = [row.dedupe_key for row in rows]
+        existing = set(
+            OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+        )
+        new = [row for row in rows if row.dedupe_key not in existing]
     # ignore_conflicts: a concurrent writer of the same key wins without aborting ours.
     OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)
     if new:
@@ -234,8 +243,10 @@ def _deliver(message: OutboxMessage) -> bool:
             },
         )
         return True
-    InboxEntry.objects.get_or_create(
-        message=message, defaults={"user_id": recipient.pk, "division": division or ""}
+    # One INSERT that does nothing if a redelivery finds the entry (the message is unique).
+    InboxEntry.objects.bulk_create(
+        [InboxEntry(message=message, user_id=recipient.pk, division=division or "")],
+        ignore_conflicts=True,
     )
     return True
 
@@ -262,13 +273,16 @@ def outbox_message_id(message: OutboxMessage) -> str:
     return f"<outbox-{message.pk}.{digest[:16]}@{domain}>"
 
 
-def _next_due(now: dt.datetime) -> OutboxMessage | None:
-    return (
+def _next_due(now: dt.datetime) -> tuple[OutboxMessage | None, bool]:
+    """The next due message, locked, and whether another one is due after it (it is
+    locked too until this transaction ends, so the relay knows when to stop without an
+    empty round)."""
+    due = list(
         OutboxMessage.objects.select_for_update(skip_locked=True)
         .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .first()
+        .order_by("next_attempt_at", "id")[:2]
     )
+    return (due[0] if due else None), len(due) > 1
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
@@ -276,9 +290,12 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     messages dropped, their recipient no longer entitled, are logged and audited)."""
     delivered = dropped = failed = 0
     now = timezone.now()
+    more = True
     for _attempt in range(limit):
+        if not more:
+            break
         with transaction.atomic():
-            message = _next_due(now)
+            message, more = _next_due(now)
             if message is None:
                 break
             try:

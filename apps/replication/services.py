@@ -206,8 +206,9 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     applied = skipped = failed = 0
     now = timezone.now()
     while applied + skipped + failed < limit:
+        size = min(LOCK_BATCH, limit - applied - skipped - failed)
         with transaction.atomic():
-            batch = _due(now, min(LOCK_BATCH, limit - applied - skipped - failed))
+            batch = _due(now, size)
             if not batch:
                 break
             for message in batch:
@@ -235,6 +236,9 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
             ReplicationMessage.objects.bulk_update(
                 batch, ["attempts", "applied_at", "last_error", "next_attempt_at"]
             )
+        if len(batch) < size:
+            # Nothing more was due at `now` (or another relay holds it): no empty round.
+            break
     if applied or skipped or failed:
         logger.info(
             "replication relay: %s applied, %s unchanged, %s failed", applied, skipped, failed

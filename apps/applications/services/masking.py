@@ -18,8 +18,9 @@ from apps.retailers.services import Withdrawal
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
 
-from .models import Application
-from .visibility import withdraw_retail_view
+from ..models import Application
+from ..visibility import withdraw_retail_view
+from ._common import lock_application, save_fields
 
 # Why an encoding was invalidated without an edit of the application (audit details).
 RETAILER_RENAMED = "retailer_renamed"
@@ -59,18 +60,16 @@ def invalidate_locked(application_id: int, *, actor: User | None, cause: str) ->
 
 def _invalidate_locked(application_id: int, *, actor: User | None, cause: str) -> Withdrawal | None:
     with transaction.atomic():
-        application = (
-            Application.objects.select_for_update()
-            .select_related("retailer")
-            .get(pk=application_id)
-        )
+        application = lock_application(application_id)
         was_visible = application.masking_state == M.VERIFIED
         fields = invalidate_masking(application, actor=actor, cause=cause)
         if not fields:
             return None
-        application.save(update_fields=[*fields, "updated_at"])
+        save_fields(application, fields)
     return Withdrawal(
-        application_id=application.pk, reference=application.reference, was_visible=was_visible
+        application_id=application.pk,
+        reference=application.reference or "",  # set by create, in the same transaction
+        was_visible=was_visible,
     )
 
 
