@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from unittest import mock
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
@@ -198,12 +199,11 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
         the relays and a worker runs them: the request for a relay does nothing here
         (it does not even publish to a broker, a fraction of a millisecond), and the
         messages wait until the relays run after the timing."""
-        saved = replication_services.request_relay, notification_services.request_relay
-        replication_services.request_relay = notification_services.request_relay = _no_relay
-        try:
+        with (
+            mock.patch.object(replication_services, "request_relay", new=_no_relay),
+            mock.patch.object(notification_services, "request_relay", new=_no_relay),
+        ):
             yield
-        finally:
-            replication_services.request_relay, notification_services.request_relay = saved
 
     def deferred() -> None:
         with relays_left_to_the_worker():
