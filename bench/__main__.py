@@ -23,10 +23,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["retail", "audit", "replication"],
+        choices=["workflow", "retail", "audit", "replication", "http"],
         default=None,
-        help="run only this measurement (2. retail: the retail site's pages; "
-        "4. audit: writers and verification; 6. replication: lag and rate with a worker)",
+        help="run only this measurement (1. workflow: create → release through the "
+        "services against plain saves; 2. retail: the retail site's pages; "
+        "4. audit: writers and verification; 6. replication: lag and rate with a worker; "
+        "7. http: the pages through gunicorn under ten users)",
     )
     return parser.parse_args(argv)
 
@@ -56,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     repeats = Repeats(*(args.repeat or n for n in defaults))
     log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
     cast, generated = ensure_data(scale)
-    if args.only == "retail":
+    if args.only == "workflow":
+        from .measure import workflow
+
+        log("measuring 1. workflow (only)…")
+        figures = workflow(cast, repeats.workflow)
+    elif args.only == "retail":
         log("measuring 2. retail pages (only)…")
         figures = retail(cast, repeats.pages, scale.name)
     elif args.only == "audit":
@@ -67,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
         log("measuring 6. replication lag (only)…")
         figures = replication_lag(cast, repeats.workflow)
+    elif args.only == "http":
+        from .http import http_pages
+
+        log("measuring 7. HTTP pages (only)…")
+        figures = http_pages(cast, scale.name)
     else:
         figures = measure_all(cast, scale.name, repeats)
     from apps.applications.barrier import barrier_check

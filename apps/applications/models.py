@@ -21,8 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from .pseudonym import new_pseudonym
-from .states import (
+from apps.vocabulary.states import (
     CANCELLABLE_STATES,
     PREFECTURES,
     ApplicationState,
@@ -30,6 +29,8 @@ from .states import (
     Contribution,
     MaskingState,
 )
+
+from .pseudonym import new_pseudonym
 
 S = ApplicationState
 M = MaskingState

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.core.counting import COUNT_CAP, capped_count
+from apps.vocabulary.states import POST_RELEASE_STATES
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 
 from .models import Application
-from .states import POST_RELEASE_STATES
-from .states import ApplicationState as S
-from .states import MaskingState as M
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
 from apps.publication.models import RetailAccount
-
-from .selectors import signed_in_account
+from apps.publication.selectors import signed_in_account
 
 
 class RetailAccountBackend(BaseBackend):

@@ -8,8 +8,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from apps.publication.models import RetailAccount
-
-from .selectors import inbox_unread_count
+from apps.publication.selectors import inbox_unread_count
 
 
 def reader(request: HttpRequest) -> dict[str, Any]:

@@ -25,13 +25,13 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.requests import USER_AGENT_MAX
 from apps.publication.models import RetailAccount, RetailInboxEntry, RetailView, RetailViewLog
 
 # As apps.applications.services numbers them: SD, the year, a hyphen, the id (7 digits
 # or more). ASCII digits only: nothing else can be a reference.
 REFERENCE_FORMAT = re.compile(r"SD[0-9]{4}-[0-9]{7,12}", re.ASCII)
 LENGTH_CAP = 1000
-USER_AGENT_MAX = 256
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.accounts.roles import ROLE_PERMISSIONS
-from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.administration.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
 from apps.applications.barrier import Disagreement, Mismatch, PublicationMismatch, barrier_check
 from apps.applications.leaks import fold
@@ -80,7 +80,6 @@ from apps.applications.models import (
     ApplicationGroupObjectPermission,
     ReviewOpening,
 )
-from apps.applications.projection import RetailApplication, project, projection_hash
 from apps.applications.retail_reads import (
     retail_application_count,
     retail_application_detail,
@@ -101,6 +100,7 @@ from apps.retailers.services import (
     retailer_rename,
 )
 from apps.vault.services import vault_read
+from apps.vocabulary.projection import RetailApplication, project, projection_hash
 from tests.conftest import PASSWORD, replicate
 from tests.factories import application_input
 

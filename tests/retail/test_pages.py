@@ -196,7 +196,7 @@ def test_a_cursor_only_positions_the_list_both_locks_still_apply(
 
 
 def test_the_count_stops_at_the_cap(retail_account, verified, monkeypatch):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
     for _ in range(5):
@@ -228,7 +228,7 @@ def test_retail_list_page_links_keep_the_search(retail_client, verified):
 def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
     retail_client, verified, monkeypatch
 ):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     for _ in range(15):
         verified()
@@ -500,7 +500,7 @@ def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads
 
 
 def test_the_list_counts_up_to_the_cap_and_says_more_than(retail_client, verified, monkeypatch):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 1)
     for _ in range(2):

@@ -47,7 +47,7 @@ def _text(value: Any) -> str:
 
 @register.simple_tag
 def retail_rows(applications: Iterable[Any], detail_prefix: str, masking_state: str) -> SafeString:
-    """One <tr> per application (apps.applications.projection.RetailApplication), as the
+    """One <tr> per application (apps.vocabulary.projection.RetailApplication), as the
     list's table body."""
     masking = masking_badge(masking_state)  # the same on every row: retail sees verified only
     prefix = html.escape(detail_prefix)
