@@ -23,9 +23,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["retail", "audit", "replication"],
+        choices=["retail", "supervisor", "audit", "replication"],
         default=None,
         help="run only this measurement (2. retail: the retail site's pages; "
+        "3. supervisor: the approval queue and the review page; "
         "4. audit: writers and verification; 6. replication: lag and rate with a worker)",
     )
     return parser.parse_args(argv)
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from .data import SCALES, ensure_data, log
-    from .measure import Repeats, audit, measure_all, retail
+    from .measure import Repeats, audit, measure_all, retail, supervisor
 
     scale = SCALES[args.scale]
     defaults = REPEATS[args.scale]
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "retail":
         log("measuring 2. retail pages (only)…")
         figures = retail(cast, repeats.pages, scale.name)
+    elif args.only == "supervisor":
+        log("measuring 3. supervisor pages (only)…")
+        figures = supervisor(cast, repeats.pages, scale.name)
     elif args.only == "audit":
         log("measuring 4. audit (only)…")
         figures = audit(cast, repeats)
