@@ -31,6 +31,7 @@ class Clock:
     render: float = 0.0  # wall time inside the outermost template render
     inside_render: float = 0.0  # SQL and compilation that ran inside that render
     queries: int = 0
+    statements: list[tuple[str, float]] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=lambda: {"compile": 0, "render": 0})
 
 
@@ -55,6 +56,7 @@ def _timed(kind: str, wrapped: Callable[..., Any]) -> Callable[..., Any]:
                 if kind == "sql":
                     CLOCK.sql += spent
                     CLOCK.queries += 1
+                    CLOCK.statements.append((str(args[1])[:90], spent))
                 else:
                     CLOCK.compile += spent
                 if CLOCK.depth["render"]:
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--profile", default=None, help="cProfile this page (its name)")
+    parser.add_argument(
+        "--statements", action="store_true", help="also print each page's statements, median ms"
+    )
     args = parser.parse_args(argv)
     os.environ["SHADAN_BENCH_SCALE"] = args.scale
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -153,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(2):  # warm the template and URL caches, the connection
             assert client.get(url).status_code == 200, (name, url)
         totals, sql, comp, render, queries = [], [], [], [], []
+        statements: dict[str, list[float]] = {}
         with instrumented():
             for _ in range(args.repeat):
                 global CLOCK
@@ -165,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 comp.append(CLOCK.compile / total)
                 render.append((CLOCK.render - CLOCK.inside_render) / total)
                 queries.append(CLOCK.queries)
+                for n, (text, spent) in enumerate(CLOCK.statements):
+                    statements.setdefault(f"{n}. {text}", []).append(spent)
         ordered = sorted(totals)
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
         share = [statistics.mean(v) for v in (sql, comp, render)]
@@ -174,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(queries):3d} {share[0]:5.0%} {share[1]:7.0%} {share[2]:6.0%} "
             f"{1 - sum(share):6.0%}   {load}"
         )
+        if args.statements:
+            for text, times in statements.items():
+                log(f"    {statistics.median(times) * 1000:7.2f} ms  {text}")
     if args.profile:
         name, client, url = next(p for p in pages if p[0] == args.profile)
         profiler = cProfile.Profile()

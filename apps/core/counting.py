@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
+from django.utils.functional import cached_property
 
 # Past a thousand nobody reads the exact figure; the home pages and the retail list say
 # "1000+" / "more than 1000" instead of walking every row on every page view.
@@ -19,3 +23,52 @@ def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> Func:
         template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
         output_field=IntegerField(),
     )
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    """A count read with `capped_count`: at most `cap`, and whether there were more.
+    Renders as the number, or "1000+" past the cap."""
+
+    found: int  # what capped_count returned: at most cap + 1
+    cap: int = COUNT_CAP
+
+    @property
+    def count(self) -> int:
+        return min(self.found, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.found > self.cap
+
+    def __str__(self) -> str:
+        return f"{self.count}+" if self.capped else str(self.count)
+
+
+class CappedPaginator(Paginator):
+    """Django's Paginator over a queryset whose count stops at `cap` rows (one query
+    of at most `cap + 1` index entries instead of a count of the whole list on every page
+    view). Pages past the cap are not reached: `get_page` of a later number gives the
+    last page within it, and `count_capped` tells the page to say "more than"."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, cap: int = COUNT_CAP) -> None:
+        super().__init__(object_list, per_page)
+        self.queryset = object_list
+        self.cap = cap
+
+    @cached_property
+    def _found(self) -> int:
+        return int(self.queryset.order_by().values("pk")[: self.cap + 1].count())
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._found, self.cap)
+
+    @property
+    def count_capped(self) -> bool:
+        return self._found > self.cap
+
+    @property
+    def count_label(self) -> str:
+        """The count as shown beside a filter or a search: "1000+" past the cap."""
+        return str(CappedCount(self._found, self.cap))

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,10 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import RoleCode
+from apps.core.counting import CappedPaginator
 from apps.core.errors import NotFound, ServiceError
 from apps.vault.types import CustomerPII
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
+from apps.web.templatetags.shadan import url_prefix
 
 from .. import selectors, services
 from ..forms_construction import CompleteForm, EnergizeForm, RevealForm
@@ -58,11 +59,16 @@ def work_list(request: HttpRequest) -> HttpResponse:
     title, since = LISTS[which]
     base = selectors.released_work() if which == "released" else selectors.awaiting_energization()
     applications = base.select_related("retailer").order_by(since, "updated_at", "id")
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "applications/construction_list.html",
-        {"page": page, "which": which, "title": title},
+        {
+            "page": page,
+            "which": which,
+            "title": title,
+            "detail_prefix": url_prefix("construction-detail"),
+        },
     )
 
 

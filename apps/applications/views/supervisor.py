@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import RoleCode
+from apps.core.counting import CappedPaginator
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.forms import add_service_error
@@ -61,14 +61,15 @@ class QueueRow:
 @role_required(RoleCode.SUPERVISOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """Oldest first; the query count does not grow with the page size."""
+    """Oldest first; the query count does not grow with the page size, and the count
+    stops at COUNT_CAP (a supervisor works the queue from its oldest end)."""
     form = QueueFilterForm(request.GET)
     applications = form.filter(
         selectors.awaiting_verification()
         .select_related("retailer", "encoded_by")
         .order_by("encoded_at", "id")
     )
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     hours = selectors.verify_sla_hours()
     rows = [
