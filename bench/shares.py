@@ -32,6 +32,7 @@ class Clock:
     inside_render: float = 0.0  # SQL and compilation that ran inside that render
     queries: int = 0
     statements: list[tuple[str, float]] = field(default_factory=list)
+    selects: list[tuple[str, Any]] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=lambda: {"compile": 0, "render": 0})
 
 
@@ -57,6 +58,8 @@ def _timed(kind: str, wrapped: Callable[..., Any]) -> Callable[..., Any]:
                     CLOCK.sql += spent
                     CLOCK.queries += 1
                     CLOCK.statements.append((str(args[1])[:90], spent))
+                    if str(args[1]).lstrip().upper().startswith("SELECT"):
+                        CLOCK.selects.append((str(args[1]), args[2]))
                 else:
                     CLOCK.compile += spent
                 if CLOCK.depth["render"]:
@@ -132,6 +135,25 @@ def _pages(cast: Any) -> list[tuple[str, Any, str]]:
     ]
 
 
+def _print_buffers(selects: list[tuple[str, Any]]) -> None:
+    import json
+
+    from django.db import connection
+
+    total = 0
+    for sql, params in selects:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+            found = cursor.fetchone()[0]
+        plan = (json.loads(found) if isinstance(found, str) else found)[0]
+        blocks = plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
+        total += blocks
+        print(  # noqa: T201
+            f"    {blocks:6d} buffers {plan['Execution Time']:7.2f} ms  {sql[:80]}"
+        )
+    print(f"    {total:6d} buffers in all")  # noqa: T201
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.shares", description=__doc__)
     parser.add_argument("--scale", default="small", choices=["small", "medium", "large"])
@@ -139,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="cProfile this page (its name)")
     parser.add_argument(
         "--statements", action="store_true", help="also print each page's statements, median ms"
+    )
+    parser.add_argument(
+        "--buffers",
+        action="store_true",
+        help="PostgreSQL: the shared buffers each page's SELECTs touch (EXPLAIN ANALYZE, "
+        "BUFFERS), a figure the machine's load does not move",
     )
     args = parser.parse_args(argv)
     os.environ["SHADAN_BENCH_SCALE"] = args.scale
@@ -182,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(queries):3d} {share[0]:5.0%} {share[1]:7.0%} {share[2]:6.0%} "
             f"{1 - sum(share):6.0%}   {load}"
         )
+        if args.buffers:
+            _print_buffers(CLOCK.selects)
         if args.statements:
             for text, times in statements.items():
                 log(f"    {statistics.median(times) * 1000:7.2f} ms  {text}")

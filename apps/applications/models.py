@@ -189,6 +189,11 @@ class Application(ConcurrentTransitionMixin, models.Model):
                 condition=Q(waiting_for=Waiting.ENCODING.value),
             ),
             models.Index(
+                fields=["created_by", "created_at", "id"],
+                name="app_drafts_idx",
+                condition=Q(state=S.DRAFT),
+            ),
+            models.Index(
                 fields=["returned_at", "id"],
                 name="app_returned_idx",
                 condition=Q(state=S.ENTERED, returned_at__isnull=False),
