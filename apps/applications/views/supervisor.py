@@ -51,6 +51,11 @@ class QueueRow:
     sla: str
 
     @property
+    def pk(self) -> str:
+        # A string, so the template does not localise a number twice a row.
+        return str(self.application.pk)
+
+    @property
     def sla_label(self) -> str | Promise:
         return SLA_LABELS[self.sla]
 
