@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
 from django.utils.functional import cached_property
 
@@ -59,6 +60,42 @@ class CappedPaginator(Paginator):
     @cached_property
     def _found(self) -> int:
         return int(self.queryset.order_by().values("pk")[: self.cap + 1].count())
+
+    def get_page(self, number: Any) -> Page:
+        # Django's get_page validates the number against the count first; this reads the
+        # count with the rows instead, and falls back the same way.
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        """The page's rows with the capped count riding along in the same query (one
+        round trip fewer on every view); the count is read on its own only for a page
+        with no rows (past the end: `get_page` then asks for the last one)."""
+        if "_found" in self.__dict__:
+            return super().page(number)
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        bottom = (wanted - 1) * self.per_page
+        if wanted < 1 or bottom >= self.cap:
+            return super().page(number)
+        rows = list(
+            self.queryset.annotate(capped_found=capped_count(self.queryset, self.cap))[
+                bottom : bottom + self.per_page
+            ]
+        )
+        if rows:
+            self.__dict__["_found"] = rows[0].capped_found
+            return Page(rows, wanted, self)
+        if wanted == 1:
+            self.__dict__["_found"] = 0
+            return Page(rows, wanted, self)
+        raise EmptyPage("That page contains no results")
 
     @cached_property
     def count(self) -> int:
