@@ -50,7 +50,8 @@ def test_a_page_past_the_cap_or_the_end_gives_the_last_page_within_it():
 
 
 def test_an_empty_list_has_one_empty_page_and_a_count_of_nought():
-    page = _paginator().get_page("x")
+    paginator = _paginator()
+    page = paginator.get_page("x")
 
-    assert (page.number, list(page.object_list), page.paginator.count) == (1, [], 0)
-    assert not page.paginator.count_capped
+    assert (page.number, list(page.object_list), paginator.count) == (1, [], 0)
+    assert not paginator.count_capped
