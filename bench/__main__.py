@@ -23,10 +23,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["workflow", "retail", "audit", "replication", "http"],
+        choices=["workflow", "retail", "supervisor", "audit", "replication", "http"],
         default=None,
         help="run only this measurement (1. workflow: create → release through the "
         "services against plain saves; 2. retail: the retail site's pages; "
+        "3. supervisor: the approval queue and the review page; "
         "4. audit: writers and verification; 6. replication: lag and rate with a worker; "
         "7. http: the pages through gunicorn under ten users)",
     )
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from .data import SCALES, ensure_data, log
-    from .measure import Repeats, audit, measure_all, retail
+    from .measure import Repeats, audit, measure_all, retail, supervisor
 
     scale = SCALES[args.scale]
     defaults = REPEATS[args.scale]
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.only == "retail":
         log("measuring 2. retail pages (only)…")
         figures = retail(cast, repeats.pages, scale.name)
+    elif args.only == "supervisor":
+        log("measuring 3. supervisor pages (only)…")
+        figures = supervisor(cast, repeats.pages, scale.name)
     elif args.only == "audit":
         log("measuring 4. audit (only)…")
         figures = audit(cast, repeats)

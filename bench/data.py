@@ -178,6 +178,11 @@ def analyze() -> None:
         with connections[alias].cursor() as cursor:
             if connections[alias].vendor == "sqlite":
                 cursor.execute("PRAGMA analysis_limit=0")
+            elif alias == "default":
+                # The visibility map autovacuum keeps (it may be off on a shared server):
+                # without it the T&D queues' capped counts cannot use index-only scans
+                # of their partial indexes. The applications only: ~1 s at large.
+                cursor.execute("VACUUM applications_application")
             cursor.execute("ANALYZE")
 
 

@@ -79,6 +79,7 @@ from apps.applications.models import (
     ApplicationContribution,
     ApplicationGroupObjectPermission,
     ReviewOpening,
+    Waiting,
 )
 from apps.applications.retail_reads import (
     retail_application_count,
@@ -106,6 +107,7 @@ from tests.factories import application_input
 
 ALIASES = ("default", "vault", "retail")
 TD, RETAIL = str(DivisionCode.TD), str(DivisionCode.RETAIL)
+AWAITING_ENCODING_STATES = {"entered", "released", "constructed", "energized"}
 DIVISIONS = [str(code) for code in DivisionCode]
 TD_ROLES = [str(RoleCode.CLERK), str(RoleCode.SUPERVISOR), str(RoleCode.CONSTRUCTION)]
 HOME_ROLES = {
@@ -1062,6 +1064,21 @@ class BarrierMachine(RuleBasedStateMachine):
             actual_person = (divisions.get(person.pk), roles.get(person.pk, set()))
             assert actual_person == (person.division, person.roles), person.username
             assert (person.pk in superusers) == person.superuser, person.username
+
+    @invariant()
+    def the_queue_column_is_what_the_model_predicts(self) -> None:
+        # The stored `waiting_for` (a generated column the T&D queues and their partial
+        # indexes read) against the model: every change unmasks, so "encoded" in the
+        # model always means "encoded for the current version".
+        waiting = dict(Application.objects.values_list("pk", "waiting_for"))
+        for app in self.apps.values():
+            if app.masking == "encoded":
+                expected = Waiting.CHECK
+            elif app.masking == "unmasked" and app.state in AWAITING_ENCODING_STATES:
+                expected = Waiting.ENCODING
+            else:
+                expected = Waiting.NOTHING
+            assert waiting[app.pk] == expected, (app.reference, app.state, app.masking)
 
     @invariant()
     def retail_sees_exactly_the_verified_and_permitted(self) -> None:

@@ -44,6 +44,7 @@ from apps.web.applications.forms import (
 )
 from apps.web.applications.views import leak_marks
 from apps.web.forms import add_service_error
+from apps.web.templatetags.shadan import url_prefix
 
 PAGE_SIZE = 50
 CLERK = RoleCode.CLERK
@@ -80,7 +81,11 @@ def returned_list(request: HttpRequest) -> HttpResponse:
         .order_by("returned_at", "id")  # a work queue: the oldest return first
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "applications/returned.html", {"page": page})
+    return render(
+        request,
+        "applications/returned.html",
+        {"page": page, "detail_prefix": url_prefix("application-detail")},
+    )
 
 
 # --- create and edit --------------------------------------------------------------------

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from apps.accounts.models import RoleCode
 from apps.applications import selectors, services
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
+from apps.core.counting import CappedPaginator
 from apps.core.errors import NotFound, ServiceError
 from apps.vault.types import CustomerPII
 from apps.vocabulary.states import POST_RELEASE_STATES, RevealPurpose
@@ -32,6 +32,7 @@ from apps.vocabulary.states import ApplicationState as S
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.applications.forms_construction import CompleteForm, EnergizeForm, RevealForm
 from apps.web.forms import add_service_error
+from apps.web.templatetags.shadan import url_prefix
 
 PAGE_SIZE = 25
 
@@ -57,11 +58,16 @@ def work_list(request: HttpRequest) -> HttpResponse:
     title, since = LISTS[which]
     base = selectors.released_work() if which == "released" else selectors.awaiting_energization()
     applications = base.select_related("retailer").order_by(since, "updated_at", "id")
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "applications/construction_list.html",
-        {"page": page, "which": which, "title": title},
+        {
+            "page": page,
+            "which": which,
+            "title": title,
+            "detail_prefix": url_prefix("construction-detail"),
+        },
     )
 
 

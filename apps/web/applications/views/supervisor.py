@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,6 +26,7 @@ from apps.accounts.models import RoleCode
 from apps.applications import selectors, services
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
+from apps.core.counting import CappedPaginator
 from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
 from apps.vocabulary.projection import project
 from apps.vocabulary.states import CANCELLABLE_STATES, RevealPurpose
@@ -57,6 +57,11 @@ class QueueRow:
     sla: str
 
     @property
+    def pk(self) -> str:
+        # A string, so the template does not localise a number twice a row.
+        return str(self.application.pk)
+
+    @property
     def sla_label(self) -> str | Promise:
         return SLA_LABELS[self.sla]
 
@@ -67,14 +72,15 @@ class QueueRow:
 @role_required(RoleCode.SUPERVISOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """Oldest first; the query count does not grow with the page size."""
+    """Oldest first; the query count does not grow with the page size, and the count
+    stops at COUNT_CAP (a supervisor works the queue from its oldest end)."""
     form = QueueFilterForm(request.GET)
     applications = form.filter(
         selectors.awaiting_verification()
         .select_related("retailer", "encoded_by")
         .order_by("encoded_at", "id")
     )
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     hours = selectors.verify_sla_hours()
     rows = [
