@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.apps import apps as django_apps
@@ -59,37 +60,17 @@ def user_create(
     two administrators reset it (apps.administration.password_reset), so no one administrator
     ever knows a password they chose for someone else; the user must change it at once."""
     _require_admin(acting_user, "accounts.add_user")
-    errors: dict[str, list[str]] = {}
     first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
     username = username.strip()
-    if not username:
-        errors.setdefault("username", []).append(str(_("Enter a user name.")))
-    elif User.objects.filter(username=username).exists():
-        errors.setdefault("username", []).append(str(_("This user name is already taken.")))
-    if division not in DivisionCode.values:
-        errors.setdefault("division", []).append(str(_("Choose a division.")))
-    for role in roles:
-        if ROLE_DIVISION.get(role) != division:
-            errors.setdefault("roles", []).append(
-                str(_("A member of this division cannot hold the role %(role)s.") % {"role": role})
-            )
-    if is_superuser and division != DivisionCode.ADMIN:
-        # A superuser passes every has_perm: only the administrators' division may hold one.
-        errors.setdefault("is_superuser", []).append(
-            str(_("Only members of the administration division can be superusers."))
-        )
-    if len(set(roles)) != len(roles):
-        errors.setdefault("roles", []).append(str(_("Choose each role once.")))
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors.setdefault("email", []).append(str(_("Enter a valid e-mail address.")))
-    if password is not None:
-        try:
-            validate_password(password, User(username=username, first_name=first_name))
-        except ValidationError as exc:
-            errors.setdefault("password", []).extend(exc.messages)
+    errors = _creation_errors(
+        username=username,
+        password=password,
+        division=division,
+        roles=roles,
+        first_name=first_name,
+        email=email,
+        is_superuser=is_superuser,
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -123,6 +104,49 @@ def user_create(
             _grant(acting_user, user, role)
         retail_provision(user, was_entitled=False, credentials=True)
     return user
+
+
+def _creation_errors(
+    *,
+    username: str,
+    password: str | None,
+    division: str,
+    roles: list[str] | tuple[str, ...],
+    first_name: str,
+    email: str,
+    is_superuser: bool,
+) -> dict[str, list[str]]:
+    """What is wrong with a new user, by field (empty: nothing)."""
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors.setdefault("username", []).append(str(_("Enter a user name.")))
+    elif User.objects.filter(username=username).exists():
+        errors.setdefault("username", []).append(str(_("This user name is already taken.")))
+    if division not in DivisionCode.values:
+        errors.setdefault("division", []).append(str(_("Choose a division.")))
+    for role in roles:
+        if ROLE_DIVISION.get(role) != division:
+            errors.setdefault("roles", []).append(
+                str(_("A member of this division cannot hold the role %(role)s.") % {"role": role})
+            )
+    if is_superuser and division != DivisionCode.ADMIN:
+        # A superuser passes every has_perm: only the administrators' division may hold one.
+        errors.setdefault("is_superuser", []).append(
+            str(_("Only members of the administration division can be superusers."))
+        )
+    if len(set(roles)) != len(roles):
+        errors.setdefault("roles", []).append(str(_("Choose each role once.")))
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.setdefault("email", []).append(str(_("Enter a valid e-mail address.")))
+    if password is not None:
+        try:
+            validate_password(password, User(username=username, first_name=first_name))
+        except ValidationError as exc:
+            errors.setdefault("password", []).extend(exc.messages)
+    return errors
 
 
 def _grant(acting_user: User | None, user: User, role_code: str) -> None:
@@ -269,38 +293,8 @@ def user_transfer(
         user = _lock_user(user_id)
         was_retail = retail_entitled(user)
         now = timezone.now()
-        current = (
-            DivisionMembership.objects.select_for_update()
-            .filter(user=user, valid_until__isnull=True)
-            .first()
-        )
-        from_division = current.division_id if current else None
-        if from_division == to_division:
-            raise ValidationError(
-                {"to_division": [_("The user already belongs to this division.")]}
-            )
-        if current is not None:
-            current.valid_until = now
-            current.save(update_fields=["valid_until"])
-        DivisionMembership.objects.create(
-            user=user, division=Division.objects.get(pk=to_division), valid_from=now
-        )
-
-        removed_roles = sorted(Role.objects.filter(group__user=user).values_list("code", flat=True))
-        user.groups.clear()
-        # Permissions given to the person directly (the admin's "user permissions"): they
-        # outlive the groups and would come back with a return to the old division.
-        removed_perms = sorted(
-            f"{app_label}.{codename}"
-            for app_label, codename in user.user_permissions.values_list(
-                "content_type__app_label", "codename"
-            )
-        )
-        user.user_permissions.clear()
-        revoked = 0
-        for model in django_apps.get_models():
-            if issubclass(model, UserObjectPermissionBase):
-                revoked += model.objects.filter(user=user).delete()[0]
+        from_division = _move_division(user, to_division, now)
+        removed_roles, removed_perms, revoked = _strip_permissions(user)
 
         # Superuser status is never carried across a transfer, in either direction: only
         # the administration division may hold it (as in user_create), and a person who
@@ -334,6 +328,46 @@ def user_transfer(
         # Out of retail: the account goes and, with it, every retail session at once.
         retail_provision(user, was_entitled=was_retail)
     return user
+
+
+def _move_division(user: User, to_division: str, now: datetime.datetime) -> str | None:
+    """Close the open membership and open one in `to_division`; the division left."""
+    current = (
+        DivisionMembership.objects.select_for_update()
+        .filter(user=user, valid_until__isnull=True)
+        .first()
+    )
+    from_division = current.division_id if current else None
+    if from_division == to_division:
+        raise ValidationError({"to_division": [_("The user already belongs to this division.")]})
+    if current is not None:
+        current.valid_until = now
+        current.save(update_fields=["valid_until"])
+    DivisionMembership.objects.create(
+        user=user, division=Division.objects.get(pk=to_division), valid_from=now
+    )
+    return from_division
+
+
+def _strip_permissions(user: User) -> tuple[list[str], list[str], int]:
+    """Every permission the old division gave, removed: the roles and model permissions
+    removed, and how many object permissions were revoked."""
+    removed_roles = sorted(Role.objects.filter(group__user=user).values_list("code", flat=True))
+    user.groups.clear()
+    # Permissions given to the person directly (the admin's "user permissions"): they
+    # outlive the groups and would come back with a return to the old division.
+    removed_perms = sorted(
+        f"{app_label}.{codename}"
+        for app_label, codename in user.user_permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+    user.user_permissions.clear()
+    revoked = 0
+    for model in django_apps.get_models():
+        if issubclass(model, UserObjectPermissionBase):
+            revoked += model.objects.filter(user=user).delete()[0]
+    return removed_roles, removed_perms, revoked
 
 
 def user_deactivate(*, acting_user: User, user_id: int) -> User:

@@ -206,6 +206,20 @@ def clean_application_input(
                 )
             ]
 
+    _check_together(cleaned, errors, previous_start_date=previous_start_date)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _check_together(
+    cleaned: dict[str, Any],
+    errors: dict[str, list[Any]],
+    *,
+    previous_start_date: datetime.date | None,
+) -> None:
+    """The checks across fields, added to `errors`: the capacity within its contract
+    class's range, a changed start date neither past nor too far ahead."""
     if "contract_capacity_kw" in cleaned and "contract_class" in cleaned:
         low, high = CAPACITY_LIMITS[ContractClass(cleaned["contract_class"])]
         if not low <= cleaned["contract_capacity_kw"] <= high:
@@ -232,6 +246,3 @@ def clean_application_input(
                     code="too_far",
                 )
             )
-    if errors:
-        raise ValidationError(errors)
-    return cleaned

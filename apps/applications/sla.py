@@ -33,7 +33,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, RoleCode
-from apps.accounts.selectors import compliance_contact_of
+from apps.accounts.selectors import ComplianceContact, compliance_contact_of
 from apps.applications import selectors
 from apps.applications.models import Application
 from apps.applications.notices import td_members
@@ -157,37 +157,49 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                 )
                 if now - since >= dt.timedelta(hours=2 * hours):
                     escalated += 1
-                    if contact.user_id is None:
-                        logger.warning(
-                            "SLA escalation for application %s: T&D has no compliance contact",
-                            app_id,
-                        )
-                        continue
-                    if contact.entitled:
-                        messages += outbox_write(
-                            recipient_ids=[contact.user_id],
-                            kind=f"sla.{limit}.escalated",
-                            subject=escalation_subject,
-                            body=escalation_body,
-                            dedupe_key=f"sla.{limit}.escalated:{period}",
-                            application_id=app_id,
-                            division=DivisionCode.TD,
-                        )
-                    else:
-                        # Named, but no longer an active member of T&D: told nothing.
-                        outbox_withhold(
-                            recipient_id=contact.user_id,
-                            kind=f"sla.{limit}.escalated",
-                            subject=escalation_subject,
-                            body=escalation_body,
-                            dedupe_key=f"sla.{limit}.escalated:{period}",
-                            application_id=app_id,
-                            division=DivisionCode.TD,
-                            reason=withhold_reason(contact),
-                        )
+                    messages += _escalate(
+                        contact,
+                        limit=limit,
+                        app_id=app_id,
+                        period=period,
+                        subject=escalation_subject,
+                        body=escalation_body,
+                    )
     if not supervisors:
         logger.warning("SLA sweep: no active T&D supervisor to notify")
     logger.info(
         "SLA sweep: %s overdue, %s escalated, %s new message(s)", overdue, escalated, messages
     )
     return SweepResult(overdue=overdue, escalated=escalated, messages=messages)
+
+
+def _escalate(
+    contact: ComplianceContact, *, limit: str, app_id: int, period: str, subject: str, body: str
+) -> int:
+    """Past twice the limit: the compliance contact is told, or the message withheld (and
+    recorded) if the contact is no longer an active member of T&D. New messages written."""
+    if contact.user_id is None:
+        logger.warning("SLA escalation for application %s: T&D has no compliance contact", app_id)
+        return 0
+    if not contact.entitled:
+        # Named, but no longer an active member of T&D: told nothing.
+        outbox_withhold(
+            recipient_id=contact.user_id,
+            kind=f"sla.{limit}.escalated",
+            subject=subject,
+            body=body,
+            dedupe_key=f"sla.{limit}.escalated:{period}",
+            application_id=app_id,
+            division=DivisionCode.TD,
+            reason=withhold_reason(contact),
+        )
+        return 0
+    return outbox_write(
+        recipient_ids=[contact.user_id],
+        kind=f"sla.{limit}.escalated",
+        subject=subject,
+        body=body,
+        dedupe_key=f"sla.{limit}.escalated:{period}",
+        application_id=app_id,
+        division=DivisionCode.TD,
+    )

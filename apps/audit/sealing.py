@@ -220,14 +220,7 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     if private_key is None:
         logger.warning("AUDIT_SIGNING_KEY is not set: sealed, but no checkpoint written")
         return None, "checkpoints not configured (AUDIT_SIGNING_KEY unset)"
-    # The chain id is seq 1's prev_hash; once seq 1 is archived, the checkpoints know it.
-    chain_id = (
-        AuditSeal.objects.using(alias).filter(seq=1).values_list("prev_hash", flat=True).first()
-        or AuditCheckpoint.objects.using(alias)
-        .order_by("-seq")
-        .values_list("chain_id", flat=True)
-        .first()
-    )
+    chain_id = _chain_id(alias)
     recorded = (
         AuditCheckpoint.objects.using(alias).order_by("-seq").values_list("file_name", flat=True)
     )
@@ -271,18 +264,38 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
         return None, f"head seq {seq} already has a checkpoint file"
     path, _payload = written
     name = f"{branch}/{path.name}" if branch else path.name
+    _record_checkpoint(
+        alias,
+        seq=seq,
+        digest=digest,
+        chain_id=chain_id,
+        name=name,
+        key=key_id(private_key.public_key()),
+    )
+    return path, f"checkpoint {name} written{note}"
+
+
+def _chain_id(alias: str) -> str | None:
+    """Seq 1's prev_hash; once seq 1 is archived, the checkpoints know it."""
+    return (
+        AuditSeal.objects.using(alias).filter(seq=1).values_list("prev_hash", flat=True).first()
+        or AuditCheckpoint.objects.using(alias)
+        .order_by("-seq")
+        .values_list("chain_id", flat=True)
+        .first()
+    )
+
+
+def _record_checkpoint(
+    alias: str, *, seq: int, digest: str, chain_id: str, name: str, key: str
+) -> None:
     try:
         with transaction.atomic(using=alias):
             AuditCheckpoint.objects.using(alias).create(
-                seq=seq,
-                hash=digest,
-                chain_id=chain_id,
-                file_name=name,
-                key_id=key_id(private_key.public_key()),
+                seq=seq, hash=digest, chain_id=chain_id, file_name=name, key_id=key
             )
     except IntegrityError:  # another sealer recorded the same head a moment ago
         pass
-    return path, f"checkpoint {name} written{note}"
 
 
 def database_instance(alias: str) -> str:

@@ -4,7 +4,7 @@ A server-side cursor over the seals joined to their events, in seq order, each e
 rendered as its format 2 text by the database, fetched `size` rows at a time (rows
 parsed by psycopg in C). Per chunk that is one FETCH instead of two ORM queries (the
 seals, then their events), and no model or queryset machinery per row. What comes out
-is what `verification._seal_chunks` and `verification._events` give chunk by chunk on
+is what `chain_reads._seal_chunks` and `chain_reads._events` give chunk by chunk on
 any database, so the walk does not know which one it reads.
 
 The cursor lives in a transaction of its own (it is declared without HOLD, so the

@@ -25,12 +25,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from .figures import Exposure, Tally, Viewed, report_figures
 from .types import (
-    CONTRACT_CLASSES,
     RETAIL,
     TOKYO,
     Access,
@@ -41,7 +40,6 @@ from .types import (
     iso,
 )
 
-DAY = 86400.0
 DEFAULT_DETAIL_CAP = 100_000
 PROGRESS_EVERY = 100_000
 
@@ -142,34 +140,6 @@ class Roster:
         return entry.division
 
 
-@dataclass(frozen=True, slots=True)
-class _Exposure:
-    """A counted record's exposure: its stretches that began before the end of the
-    period, each closed (an open one ends with the data) and whole."""
-
-    spans: list[tuple[float, float]]
-    in_period: bool
-
-    @property
-    def first(self) -> float:
-        return self.spans[0][0]
-
-    @property
-    def last(self) -> float:
-        return self.spans[-1][1]
-
-    @property
-    def seconds(self) -> float:
-        return sum(end - start for start, end in self.spans)
-
-
-@dataclass
-class _Viewed:
-    first_access: float
-    viewers: set[str] = field(default_factory=set)
-    accesses: int = 0
-
-
 def exposure_report(
     *,
     period_from: date,
@@ -198,14 +168,59 @@ def exposure_report(
     exposed = {
         rid: spans for rid, spans in merged.items() if rid in by_id and by_id[rid].non_public
     }
-    people = Roster(roster)
-    latest = max(
-        [s for starts, _ in merged.values() for s in starts]
-        + [e for _, ends in merged.values() for e in ends if e is not None],
-        default=-math.inf,
+    tally = _read_accesses(
+        accesses,
+        exposed=exposed,
+        people=Roster(roster),
+        p_from=p_from,
+        p_to=p_to,
+        latest=max(
+            [s for starts, _ in merged.values() for s in starts]
+            + [e for _, ends in merged.values() for e in ends if e is not None],
+            default=-math.inf,
+        ),
+        progress=progress,
+        on_unresolved=on_unresolved,
+        detail_cap=detail_cap,
     )
 
-    viewed: dict[str, _Viewed] = {}
+    latest = tally.latest
+    switch_rows: dict[str, list[Switch]] = {}
+    for switch in switches:
+        latest = max(latest, switch.at)
+        switch_rows.setdefault(switch.record_id, []).append(switch)
+    if latest_elsewhere is not None:
+        latest = max(latest, latest_elsewhere())
+    end_of_data = data_end if data_end is not None else latest
+
+    exposures = _exposures(exposed, end_of_data, p_from, p_to)
+    switched = _switched(by_id, tally.viewed, switch_rows)
+    return report_figures(
+        period_from=period_from,
+        period_to=period_to,
+        by_id=by_id,
+        tally=tally,
+        exposures=exposures,
+        switched=switched,
+        end_of_data=end_of_data,
+    )
+
+
+def _read_accesses(
+    accesses: Iterable[Access],
+    *,
+    exposed: dict[str, Spans],
+    people: Roster,
+    p_from: float,
+    p_to: float,
+    latest: float,
+    progress: Callable[[int], None] | None,
+    on_unresolved: Callable[[UnresolvedDivision], None] | None,
+    detail_cap: int,
+) -> Tally:
+    """One pass over the stream: the counted accesses, and the latest moment read. The
+    hot loop of the report, kept as one piece on local names (it runs per access)."""
+    viewed: dict[str, Viewed] = {}
     viewers: set[str] = set()
     listed: list[tuple[float, str, str, str]] = []
     counted = 0
@@ -244,7 +259,7 @@ def exposure_report(
         viewers.add(user_id)
         seen_record = viewed.get(record_id)
         if seen_record is None:
-            seen_record = viewed[record_id] = _Viewed(first_access=at)
+            seen_record = viewed[record_id] = Viewed(first_access=at)
         elif at < seen_record.first_access:
             seen_record.first_access = at
         seen_record.viewers.add(user_id)
@@ -253,152 +268,27 @@ def exposure_report(
             listed.append((at, user_id, record_id, access[3]))
     if progress is not None:
         progress(seen)
-
-    switch_rows: dict[str, list[Switch]] = {}
-    for switch in switches:
-        latest = max(latest, switch.at)
-        switch_rows.setdefault(switch.record_id, []).append(switch)
-    if latest_elsewhere is not None:
-        latest = max(latest, latest_elsewhere())
-    end_of_data = data_end if data_end is not None else latest
-
-    exposures = _exposures(exposed, end_of_data, p_from, p_to)
-    switched = _switched(by_id, viewed, switch_rows)
-
-    def group_of(key: Callable[[Record], str]) -> dict[str, dict[str, Any]]:
-        groups: dict[str, dict[str, Any]] = {}
-
-        def bucket(record: Record) -> dict[str, Any]:
-            return groups.setdefault(
-                key(record),
-                {
-                    "lengths": [],
-                    "in_period": 0,
-                    "viewers": set(),
-                    "viewed": 0,
-                    "switched": 0,
-                    "record": record,
-                },
-            )
-
-        for record_id, exposure in exposures.items():
-            group = bucket(by_id[record_id])
-            group["lengths"].append(exposure.seconds)
-            group["in_period"] += exposure.in_period
-        for record_id, seen_record in viewed.items():
-            group = bucket(by_id[record_id])
-            group["viewers"] |= seen_record.viewers
-            group["viewed"] += 1
-        for record_id in switched:
-            bucket(by_id[record_id])["switched"] += 1
-        return groups
-
-    def counts(group: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "exposed_customers": len(group["lengths"]),
-            "exposed_customers_in_period": group["in_period"],
-            **_day_figures(group["lengths"]),
-            "viewers": len(group["viewers"]),
-            "customers_viewed": group["viewed"],
-            "switched_after_view": group["switched"],
-        }
-
-    by_class = group_of(lambda r: r.contract_class)
-    by_retailer = group_of(lambda r: r.retailer_code)
-    lengths = [exposure.seconds for exposure in exposures.values()]
-    firsts = [exposure.first for exposure in exposures.values()]
-    lasts = [exposure.last for exposure in exposures.values()]
-    report: dict[str, Any] = {
-        "period_from": period_from.isoformat(),
-        "period_to": period_to.isoformat(),
-        "exposed_customers": len(exposures),
-        "exposed_customers_in_period": sum(e.in_period for e in exposures.values()),
-        "exposure_first": iso(min(firsts)) if firsts else None,
-        "exposure_last": iso(max(lasts)) if lasts else None,
-        **_day_figures(lengths),
-        "viewers": len(viewers),
-        "customers_viewed": len(viewed),
-        "retailers_viewed": len({by_id[rid].retailer_code for rid in viewed}),
-        "switched_after_view": len(switched),
-        "by_contract_class": [
-            {"contract_class": cls, **counts(by_class[cls])}
-            for cls in CONTRACT_CLASSES
-            if cls in by_class
-        ],
-        "by_retailer": [
-            {
-                "retailer_code": code,
-                "retailer_name": by_retailer[code]["record"].retailer_name,
-                **counts(by_retailer[code]),
-            }
-            for code in sorted(by_retailer)
-        ],
-        "details": {
-            "data_end": iso(end_of_data) if math.isfinite(end_of_data) else None,
-            "access_events_read": seen,
-            "accesses_counted": counted,
-            "accesses_listed": len(listed),
-            "exposed_records": [
-                {
-                    "record_id": rid,
-                    "supply_point_id": by_id[rid].supply_point_id,
-                    "contract_class": by_id[rid].contract_class,
-                    "retailer_code": by_id[rid].retailer_code,
-                    "windows": [[iso(start), iso(end)] for start, end in exposure.spans],
-                    "days": round(exposure.seconds / DAY, 3),
-                    "in_period": exposure.in_period,
-                }
-                for rid, exposure in sorted(exposures.items(), key=_record_order)
-            ],
-            "viewers": sorted(viewers),
-            "customers_viewed": [
-                {
-                    "record_id": rid,
-                    "retailer_code": by_id[rid].retailer_code,
-                    "first_access": iso(seen_record.first_access),
-                    "accesses": seen_record.accesses,
-                    "viewers": sorted(seen_record.viewers),
-                }
-                for rid, seen_record in sorted(viewed.items(), key=_record_order)
-            ],
-            "retailers_viewed": sorted({by_id[rid].retailer_code for rid in viewed}),
-            "switched_after_view": [
-                {"record_id": rid, **row}
-                for rid, row in sorted(switched.items(), key=_record_order)
-            ],
-            "accesses": [
-                {"at": iso(at), "user_id": user, "record_id": rid, "action": action}
-                for at, user, rid, action in sorted(listed)
-            ],
-        },
-    }
-    return report
-
-
-def _record_order(item: tuple[str, Any]) -> tuple[int, str]:
-    """Numeric ids in numeric order, then the rest."""
-    record_id = item[0]
-    return (int(record_id), "") if record_id.isdigit() else (2**63, record_id)
+    return Tally(latest, viewed, viewers, listed, counted, seen)
 
 
 def _exposures(
     exposed: dict[str, Spans], end_of_data: float, p_from: float, p_to: float
-) -> dict[str, _Exposure]:
+) -> dict[str, Exposure]:
     """The counted records: those with a stretch of exposure that began before the end of
     the period, however long before its start (the period bounds the access logs read,
     not the data: a customer readable only in an earlier year is still affected)."""
-    found: dict[str, _Exposure] = {}
+    found: dict[str, Exposure] = {}
     for record_id, (starts, ends) in exposed.items():
         closed = ((s, end_of_data if e is None else e) for s, e in zip(starts, ends, strict=True))
         # An open stretch that begins at or after the end of the data lasted no time.
         spans = [(s, e) for s, e in closed if s < p_to and e > s]
         if spans:
-            found[record_id] = _Exposure(spans, any(e > p_from for _, e in spans))
+            found[record_id] = Exposure(spans, any(e > p_from for _, e in spans))
     return found
 
 
 def _switched(
-    by_id: dict[str, Record], viewed: dict[str, _Viewed], switches: dict[str, list[Switch]]
+    by_id: dict[str, Record], viewed: dict[str, Viewed], switches: dict[str, list[Switch]]
 ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for record_id, seen in viewed.items():
@@ -420,19 +310,3 @@ def _switched(
                 }
                 break
     return found
-
-
-def _day_figures(lengths: list[float]) -> dict[str, int | None]:
-    """Whole days: min and max to the nearest day, the mean to the nearest day (halves
-    up, as a reader expects, not Python's banker's rounding)."""
-    if not lengths:
-        return {"exposure_days_min": None, "exposure_days_max": None, "exposure_days_mean": None}
-    return {
-        "exposure_days_min": _nearest(min(lengths) / DAY),
-        "exposure_days_max": _nearest(max(lengths) / DAY),
-        "exposure_days_mean": _nearest(sum(lengths) / len(lengths) / DAY),
-    }
-
-
-def _nearest(days: float) -> int:
-    return math.floor(days + 0.5)

@@ -8,6 +8,7 @@ at the left edge, the others at their 1 January."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -119,26 +120,8 @@ def timeline(
     for access in report["details"]["accesses"]:
         user = people.get(access["user_id"], access["user_id"])
         views.setdefault(access["record_id"], []).append((_seconds(access["at"]), user))
-    rows = []
-    for i, record in enumerate(shown):
-        record_id = record["record_id"]
-        row = Row(label=record_id, y=TOP + i * ROW)
-        for start, end in record["windows"]:
-            left = x(_seconds(start))
-            title = f"{record_id}: 閲覧可能 {_when(_seconds(start))} ～ {_when(_seconds(end))}"
-            row.bars.append(Bar(left, max(round(x(_seconds(end)) - left, 1), 1.0), title))
-        row.views = _dots(record_id, views.get(record_id, []), x)
-        rows.append(row)
-    first_year = datetime.fromtimestamp(first, tz=TOKYO).year
-    last_year = datetime.fromtimestamp(last, tz=TOKYO).year
-    # Every year is named: the first at the left edge (unless its 1 January is there),
-    # each later one at its 1 January, right-aligned when near the right edge.
-    ticks = [Tick(LABEL, str(first_year))]
-    for year in range(first_year + 1, last_year + 1):
-        at = x(datetime(year, 1, 1, tzinfo=TOKYO).timestamp())
-        if ticks and at - ticks[-1].x < 36 and ticks[-1].x == LABEL:
-            ticks.pop()  # the start year lasts too little to name it apart
-        ticks.append(Tick(at, str(year), "end" if at > WIDTH - 40 else "start"))
+    rows = [_row(i, record, views, x) for i, record in enumerate(shown)]
+    ticks = _year_ticks(first, last, x)
     p_from = _seconds(report["period_from"] + "T00:00:00+09:00")
     p_to = _seconds(report["period_to"] + "T23:59:59+09:00")
     period = None
@@ -157,3 +140,34 @@ def timeline(
         last_date=_when(last, "SHORT_DATE_FORMAT"),
         axis_y=axis_y,
     )
+
+
+def _row(
+    i: int,
+    record: dict[str, Any],
+    views: dict[str, list[tuple[float, str]]],
+    x: Callable[[float], float],
+) -> Row:
+    """One record's line: a bar per window of exposure, a dot per counted access."""
+    record_id = record["record_id"]
+    row = Row(label=record_id, y=TOP + i * ROW)
+    for start, end in record["windows"]:
+        left = x(_seconds(start))
+        title = f"{record_id}: 閲覧可能 {_when(_seconds(start))} ～ {_when(_seconds(end))}"
+        row.bars.append(Bar(left, max(round(x(_seconds(end)) - left, 1), 1.0), title))
+    row.views = _dots(record_id, views.get(record_id, []), x)
+    return row
+
+
+def _year_ticks(first: float, last: float, x: Callable[[float], float]) -> list[Tick]:
+    """Every year is named: the first at the left edge (unless its 1 January is there),
+    each later one at its 1 January, right-aligned when near the right edge."""
+    first_year = datetime.fromtimestamp(first, tz=TOKYO).year
+    last_year = datetime.fromtimestamp(last, tz=TOKYO).year
+    ticks = [Tick(LABEL, str(first_year))]
+    for year in range(first_year + 1, last_year + 1):
+        at = x(datetime(year, 1, 1, tzinfo=TOKYO).timestamp())
+        if ticks and at - ticks[-1].x < 36 and ticks[-1].x == LABEL:
+            ticks.pop()  # the start year lasts too little to name it apart
+        ticks.append(Tick(at, str(year), "end" if at > WIDTH - 40 else "start"))
+    return ticks

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.audit import stream, verification
+from apps.audit import chain_reads, stream, verification
 from apps.audit.models import AuditEvent
 from apps.audit.models import VerificationProblem as P
 from apps.audit.sealing import audit_seal
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):
     record_events(10)
     audit_seal()
-    monkeypatch.setattr(verification, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(chain_reads, "CHUNK_SIZE", 3)
 
     with CaptureQueriesContext(connection) as queries:
         report = verification.audit_verify(record=False)
@@ -40,7 +40,7 @@ def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):
 def test_a_problem_on_a_chunk_boundary_is_located(record_events, monkeypatch):
     events = record_events(10)
     audit_seal()
-    monkeypatch.setattr(verification, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(chain_reads, "CHUNK_SIZE", 3)
     with triggers_lifted():
         unguarded(AuditEvent).filter(pk=events[3].pk).update(reason="書き換え")
 

@@ -8,17 +8,12 @@ shown only on the edit form (revealed with purpose "edit") and on the encode pag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.functional import Promise
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -29,8 +24,7 @@ from apps.applications.leaks import Leak
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
 from apps.core.errors import ServiceError, StaleVersion
-from apps.vault.types import CustomerPII
-from apps.vocabulary.projection import RETAIL_FIELDS, RetailApplication, project, scanned_texts
+from apps.vocabulary.projection import RETAIL_FIELDS, project, scanned_texts
 from apps.vocabulary.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
@@ -42,7 +36,7 @@ from apps.web.applications.forms import (
     VersionForm,
     initial_from,
 )
-from apps.web.applications.views import leak_marks
+from apps.web.applications.views import encode_rows, leak_marks
 from apps.web.forms import add_service_error
 from apps.web.templatetags.shadan import url_prefix
 
@@ -270,69 +264,6 @@ def application_discard(request: HttpRequest, pk: int) -> HttpResponse:
 # --- encode -------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    """One line of the encode page; `marked` is the value with its leaks in <mark> (the
-    clerk's own typing, on this page only)."""
-
-    name: str
-    label: str | Promise
-    value: Any
-    is_date: bool = False
-    td_only: bool = False
-    personal: bool = False
-    marked: SafeString | None = None
-
-
-def _td_rows(application: Application, customer: CustomerPII) -> list[Row]:
-    a = application
-    return [
-        Row("supply_point_id", FIELD_LABELS["supply_point_id"], a.supply_point_id),
-        Row("postal_code", FIELD_LABELS["postal_code"], a.postal_code, td_only=True),
-        Row("prefecture", FIELD_LABELS["prefecture"], a.get_prefecture_display()),
-        Row("municipality", FIELD_LABELS["municipality"], a.municipality),
-        Row("street_address", FIELD_LABELS["street_address"], a.street_address, td_only=True),
-        Row("contract_class", FIELD_LABELS["contract_class"], a.get_contract_class_display()),
-        Row(
-            "contract_capacity_kw",
-            FIELD_LABELS["contract_capacity_kw"],
-            a.contract_capacity_kw,
-        ),
-        Row(
-            "requested_start_date",
-            FIELD_LABELS["requested_start_date"],
-            a.requested_start_date,
-            is_date=True,
-        ),
-        Row("contractor_name", FIELD_LABELS["contractor_name"], a.contractor_name),
-        Row(
-            "contractor_registration",
-            FIELD_LABELS["contractor_registration"],
-            a.contractor_registration,
-            td_only=True,
-        ),
-        Row("retailer", FIELD_LABELS["retailer"], str(a.retailer)),
-        Row("remarks", FIELD_LABELS["remarks"], a.remarks),
-        Row("customer_name", FIELD_LABELS["customer_name"], customer.name, personal=True),
-        Row(
-            "customer_name_kana",
-            FIELD_LABELS["customer_name_kana"],
-            customer.name_kana,
-            personal=True,
-        ),
-        Row("customer_phone", FIELD_LABELS["customer_phone"], customer.phone, personal=True),
-        Row("customer_email", FIELD_LABELS["customer_email"], customer.email, personal=True),
-    ]
-
-
-def _retail_rows(p: RetailApplication) -> list[Row]:
-    # Named like the scanner's fields (the projection's field names), so leaks mark them.
-    return [
-        Row(spec.name, spec.label, value, is_date=spec.display == "date")
-        for spec, value in p.shown()
-    ]
-
-
 def _encode_page(request: HttpRequest, application: Application, leaks: list[Leak]) -> HttpResponse:
     if not _can_encode(application):
         messages.error(request, _("This application is not waiting to be encoded."))
@@ -346,8 +277,8 @@ def _encode_page(request: HttpRequest, application: Application, leaks: list[Lea
     except ServiceError as exc:
         messages.error(request, str(exc.message))
         return _to_detail(application.pk)
-    td_rows = _td_rows(application, customer)
-    retail_rows = _retail_rows(project(application))
+    td_rows = encode_rows.td_rows(application, customer)
+    retail_rows = encode_rows.retail_rows(project(application))
     # Marked on the retail side, where the text would leak; each leak named once, above.
     texts = scanned_texts(application)
     located = locate(leaks=leaks, texts=texts, customer=customer)

@@ -89,7 +89,7 @@ class TimelineKindForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of action"), required=False, choices=())
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from apps.web.auditors.trail.presentation import action_kind_choices
+        from apps.web.auditors.trail.tables import action_kind_choices
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["kind"].choices = action_kind_choices()  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.selectors import chain_status
 from apps.audit.services import audit_record
 from apps.web.access import acting_user, role_required
-from apps.web.auditors.trail import presentation, search
+from apps.web.auditors.trail import presentation, search, tables
 from apps.web.auditors.trail.export import csv_rows, header
 from apps.web.auditors.trail.forms import EventSearchForm, JumpForm, TimelineKindForm
 
@@ -63,7 +63,7 @@ def event_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "jump": jump,
             "page": page,
-            "rows": presentation.event_rows(page.events) if page else [],
+            "rows": tables.event_rows(page.events) if page else [],
             "query": query.urlencode(),
             "status": chain_status(),
         },
@@ -100,13 +100,13 @@ def application_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     kind = kinds.cleaned_data["kind"] if kinds.is_valid() else ""
     events = search.application_timeline(application)
     if kind:
-        events = events.filter(action__in=presentation.actions_of_kind(kind))
+        events = events.filter(action__in=tables.actions_of_kind(kind))
     return render(
         request,
         "audit/application_timeline.html",
         {
             "application": application,
-            "rows": presentation.grouped_rows(events),
+            "rows": tables.grouped_rows(events),
             "kinds": kinds,
             "kind": kind,
             "masking_state": application.masking_state,
@@ -128,7 +128,7 @@ def user_history(request: HttpRequest, user_id: int) -> HttpResponse:
             "division": presentation.division_label(person.division_at()),
             "roles": presentation.roles_label(person.role_codes()),
             "page": page,
-            "rows": presentation.event_rows(page.events),
+            "rows": tables.event_rows(page.events),
         },
     )
 
