@@ -263,7 +263,7 @@ class _Writer:
     ) -> AuditEvent:
         context = self.context
         actor = self.actor
-        values = {
+        values: dict[str, Any] = {
             "id": None,
             "occurred_at": timezone.now(),
             "actor_id": actor.pk if actor is not None else None,
@@ -287,7 +287,7 @@ class _Writer:
         # Positional, as the ORM builds a row it reads (half the time of keyword
         # arguments, which go through every field's default and the relation's
         # descriptor); the actor is cached as `actor=` would have.
-        event = AuditEvent(*[values[name] for name in _ATTNAMES])
+        event = AuditEvent(*[values[name] for name in _ATTNAMES])  # type: ignore[misc]
         if actor is not None:
             _ACTOR.set_cached_value(event, actor)
         return event

@@ -38,30 +38,28 @@ _PREPARE_ONLY_WHEN_ASKED = 2**62
 def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     """A cursor whose statements are prepared on this connection (PostgreSQL with
     psycopg 3); elsewhere the connection's ordinary cursor."""
-    if connection.vendor != "postgresql" or not _psycopg3(connection):
+    if connection.vendor != "postgresql":
         return connection.cursor()
     # What connection.cursor() does, with another cursor class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = connection.connection
+        if not hasattr(raw, "prepare_threshold"):  # psycopg2: no prepared statements
+            return connection.cursor()
         if raw.prepare_threshold is None:
             raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
         wrapped: CursorWrapper = connection._prepare_cursor(_cursor_class()(raw))  # type: ignore[attr-defined]
     return wrapped
 
 
-def _psycopg3(connection: BaseDatabaseWrapper) -> bool:
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    return bool(is_psycopg3)
-
-
 @cache
 def _cursor_class() -> type:
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
 
-    class PreparedCursor(ServerBindingCursor):  # type: ignore[misc, valid-type]
+    class PreparedCursor(ServerBindingCursor):
         def execute(
             self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any
         ) -> Any:

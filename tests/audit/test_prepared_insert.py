@@ -38,8 +38,10 @@ def test_the_event_insert_is_prepared_and_django_queries_are_not(clerk: User) ->
 
     prepared = _prepared()
 
-    assert len(prepared) == 1
-    assert prepared[0].startswith('INSERT INTO "audit_auditevent"')
+    # The event INSERT, with an actor (snapshot subqueries) and, from the fixtures'
+    # events, without one; none of the ORM's SELECTs.
+    assert 1 <= len(prepared) <= 2
+    assert all(statement.startswith('INSERT INTO "audit_auditevent"') for statement in prepared)
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == 6
 
 
@@ -65,6 +67,5 @@ def test_a_rolled_back_write_leaves_the_next_one_working(clerk: User) -> None:
     event = _record(clerk, 2)
 
     assert _stored(event) == ("td", ["clerk"], {"n": 2})
-    assert list(AuditEvent.objects.filter(action=AuditAction.EXPORT).values_list("pk", flat=True)) == [
-        event.pk
-    ]
+    exports = AuditEvent.objects.filter(action=AuditAction.EXPORT)
+    assert list(exports.values_list("pk", flat=True)) == [event.pk]
