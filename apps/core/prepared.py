@@ -63,6 +63,28 @@ def _cursor_class() -> type:
         def execute(
             self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any
         ) -> Any:
-            return super().execute(query, params, prepare=True, **kwargs)
+            result = super().execute(query, params, prepare=True, **kwargs)
+            # psycopg keeps no query text for a prepared execution; Django's query log
+            # (DEBUG, tests' query captures) reads it from here.
+            self._query = _Logged(self.connection, query, params)
+            return result
 
     return PreparedCursor
+
+
+class _Logged:
+    """What Django's query log reads of a client-side cursor's last query (`.query`):
+    the statement with its values, as Django's own cursors send it. Composed only when
+    read."""
+
+    __slots__ = ("_connection", "_params", "_sql")
+
+    def __init__(self, connection: Any, sql: Any, params: Any) -> None:
+        self._connection, self._sql, self._params = connection, sql, params
+
+    @property
+    def query(self) -> bytes:
+        from psycopg import ClientCursor
+
+        composed: str = ClientCursor(self._connection).mogrify(self._sql, self._params)
+        return composed.encode()

@@ -69,3 +69,15 @@ def test_a_rolled_back_write_leaves_the_next_one_working(clerk: User) -> None:
     assert _stored(event) == ("td", ["clerk"], {"n": 2})
     exports = AuditEvent.objects.filter(action=AuditAction.EXPORT)
     assert list(exports.values_list("pk", flat=True)) == [event.pk]
+
+
+def test_the_query_log_shows_the_insert_with_its_values(clerk: User) -> None:
+    require_postgres()
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        audit_record(actor=clerk, action=AuditAction.EXPORT, object_label="logged-label")
+
+    (insert,) = [q["sql"] for q in captured.captured_queries if "audit_auditevent" in q["sql"]]
+    assert insert.startswith('INSERT INTO "audit_auditevent"')
+    assert "'logged-label'" in insert
