@@ -23,13 +23,15 @@ run: install keys migrate demo static
 	$(RETAIL) runserver 127.0.0.1:8001 & \
 	wait
 
-## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL)
+## test: the whole suite on the embedded default (or on PostgreSQL with DATABASE_URL/VAULT_DATABASE_URL/RETAIL_DATABASE_URL),
+## on every core (pytest-xdist: each worker its own test databases; tests that share the
+## broker, roles or ports run on one worker, tests/conftest.py), the slowest listed
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
-## test-fast: the inner loop: the suite without the browser tests, on every core (pytest-xdist)
+## test-fast: the inner loop: the suite without the browser and real-worker tests, on every core
 test-fast: install
-	$(PY) -m pytest -n auto -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -m "not browser and not worker" $(PYTEST_ARGS)
 
 ## lint: ruff, mypy and the import contracts
 lint: install

@@ -23,10 +23,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["retail", "audit", "replication"],
+        choices=["workflow", "retail", "supervisor", "audit", "replication", "http"],
         default=None,
-        help="run only this measurement (2. retail: the retail site's pages; "
-        "4. audit: writers and verification; 6. replication: lag and rate with a worker)",
+        help="run only this measurement (1. workflow: create → release through the "
+        "services against plain saves; 2. retail: the retail site's pages; "
+        "3. supervisor: the approval queue and the review page; "
+        "4. audit: writers and verification; 6. replication: lag and rate with a worker; "
+        "7. http: the pages through gunicorn under ten users)",
     )
     return parser.parse_args(argv)
 
@@ -49,16 +52,24 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from .data import SCALES, ensure_data, log
-    from .measure import Repeats, audit, measure_all, retail
+    from .measure import Repeats, audit, measure_all, retail, supervisor
 
     scale = SCALES[args.scale]
     defaults = REPEATS[args.scale]
     repeats = Repeats(*(args.repeat or n for n in defaults))
     log(f"shadan bench — scale {scale.name}, database {connection.vendor}")
     cast, generated = ensure_data(scale)
-    if args.only == "retail":
+    if args.only == "workflow":
+        from .measure import workflow
+
+        log("measuring 1. workflow (only)…")
+        figures = workflow(cast, repeats.workflow)
+    elif args.only == "retail":
         log("measuring 2. retail pages (only)…")
         figures = retail(cast, repeats.pages, scale.name)
+    elif args.only == "supervisor":
+        log("measuring 3. supervisor pages (only)…")
+        figures = supervisor(cast, repeats.pages, scale.name)
     elif args.only == "audit":
         log("measuring 4. audit (only)…")
         figures = audit(cast, repeats)
@@ -67,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
         log("measuring 6. replication lag (only)…")
         figures = replication_lag(cast, repeats.workflow)
+    elif args.only == "http":
+        from .http import http_pages
+
+        log("measuring 7. HTTP pages (only)…")
+        figures = http_pages(cast, scale.name)
     else:
         figures = measure_all(cast, scale.name, repeats)
     from apps.applications.barrier import barrier_check

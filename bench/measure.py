@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from unittest import mock
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
@@ -35,10 +36,6 @@ from apps.applications.models import (
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
 )
-from apps.applications.projection import RETAIL_COLUMNS, projection_from_row
-from apps.applications.states import ApplicationState as S
-from apps.applications.states import MaskingState as M
-from apps.applications.views import supervisor as supervisor_views
 from apps.audit.chain import canonical_of
 from apps.audit.mac import MAC_VALUES, authenticate, mac_problem
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal
@@ -47,20 +44,31 @@ from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
 from apps.core.prepared import prepared_cursor
 from apps.core.templatetags.badges import url_prefix
+from apps.notifications import services as notification_services
 from apps.publication.models import PublishedApplication, RetailAccount
+from apps.publication.selectors import ORDER as RETAIL_ORDER
+from apps.publication.selectors import RETAIL_PAGE_SIZE, retail_application_page, visible_to
+from apps.publication.selectors import cursor_of as retail_cursor_of
+from apps.replication import services as replication_services
+from apps.replication.services import relay_until_done
 from apps.retail.forms import RetailSearchForm
-from apps.retail.selectors import ORDER as RETAIL_ORDER
-from apps.retail.selectors import RETAIL_PAGE_SIZE, retail_application_page, visible_to
-from apps.retail.selectors import cursor_of as retail_cursor_of
+from apps.vocabulary.projection import RETAIL_COLUMNS, projection_from_row
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
+from apps.web.applications.views import supervisor as supervisor_views
 from config.settings import retail_site
 from tests.factories import application_input
 
 from .data import Cast, analyze, log
 from .exposure import exposure
+from .http import http_pages
 from .replication import replication_lag
 from .stats import Figure, ms, rates, timed
 from .verification import verification
 
+# Which page figures are which (issue 17 goal 6): these rows time Django's test Client in
+# this process; row 7 (bench/http.py) times the same pages over HTTP through gunicorn.
+CLIENT_FIGURE = "test Client figure (in process: no WSGI server, one connection kept open)"
 HASH_SAMPLE_CAP = 200_000  # events hashed in memory for the plain SHA-256 comparison
 
 
@@ -186,17 +194,49 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
         app.released_at = timezone.now()
         app.save(update_fields=["state", "released_at", "updated_at"])
 
+    @contextmanager
+    def relays_left_to_the_worker() -> Iterator[None]:
+        """What a request pays in production, where a commit only asks the broker for
+        the relays and a worker runs them: the request for a relay does nothing here
+        (it does not even publish to a broker, a fraction of a millisecond), and the
+        messages wait until the relays run after the timing."""
+        with (
+            mock.patch.object(replication_services, "request_relay", new=_no_relay),
+            mock.patch.object(notification_services, "request_relay", new=_no_relay),
+        ):
+            yield
+
+    def deferred() -> None:
+        with relays_left_to_the_worker():
+            full()
+
+    def worker() -> None:
+        """The relays a worker would run after a deferred run."""
+        relay_until_done()
+        notification_services.relay_due()
+
+    full()  # loads the users' permissions, and relays what earlier runs left
+    with QueryCounter() as eager_count:
+        full()
+    with relays_left_to_the_worker(), QueryCounter() as deferred_count:
+        full()
+    worker()
     try:
-        # Interleaved, so both see the same machine and database state.
+        # Interleaved, so all three see the same machine and database state.
         full_samples: list[float] = []
+        deferred_samples: list[float] = []
         plain_samples: list[float] = []
         for _ in range(repeat):
             full_samples += timed(full, 1, warmup=0)
+            deferred_samples += timed(deferred, 1, warmup=0)
+            worker()  # not timed; nor left for the next in-process relay to pay
             plain_samples += timed(plain, 1, warmup=0)
     finally:
         # Plain rows are verified without a permission: they must not stay (barrier).
         Application.objects.filter(pk__in=plain_ids).delete()
+        worker()
     full_rate, full_p95 = rates(1, full_samples)
+    deferred_rate, deferred_p95 = rates(1, deferred_samples)
     plain_rate, plain_p95 = rates(1, plain_samples)
     ratio = full_rate / plain_rate
     return [
@@ -208,12 +248,34 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
             comparison="plain model saves",
             comparison_median=plain_rate,
             ratio=ratio,
+            queries=eager_count.count,
             goal="≥ 0.25 × plain",
             met=ratio >= 0.25,
             samples=len(full_samples),
+            note="relays in-process after each commit (the embedded default, no broker); "
+            "queries include the relays'",
             extra={"plain_p95": plain_p95, "ms_per_application": ms(full_samples)},
-        )
+        ),
+        Figure(
+            "1. the same, relays left to the worker",
+            "applications/s",
+            deferred_rate,
+            deferred_p95,
+            comparison="plain model saves",
+            comparison_median=plain_rate,
+            ratio=deferred_rate / plain_rate,
+            queries=deferred_count.count,
+            goal="— (the request's share in production)",
+            samples=len(deferred_samples),
+            note="as production runs it (broker and worker): the commit's request for a "
+            "relay does nothing here; the relays run after the timing",
+            extra={"ms_per_application": ms(deferred_samples)},
+        ),
     ]
+
+
+def _no_relay() -> None:
+    """The relay request of a commit in the deferred workflow runs (see `workflow`)."""
 
 
 # --- 2. retail pages (the retail site) against guardian's defaults ------------------------
@@ -414,7 +476,8 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 queries=queries,
                 goal="p95 < 50 ms (large), ≤ 10 queries, ≥ 10× guardian",
                 met=met,
-                note="retail site in process (its URLs, sign-in, sessions, view log); "
+                note=f"{CLIENT_FIGURE}; retail site in process (its URLs, sign-in, sessions, "
+                "view log); "
                 "queries on the retail database"
                 + (f", and ELSEWHERE {elsewhere}" if elsewhere else "")
                 + ("; " if large else "; goal stated for the large scale; ")
@@ -512,8 +575,8 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
             queries=queries,
             goal="p95 < 50 ms (large), ≤ 10 queries, not growing with page size",
             met=p95 < 50 and queries <= 10 and steady,
-            note=f"query count {'constant' if steady else 'GROWS'} with page size"
-            + ("" if large else "; goal stated for the large scale"),
+            note=f"{CLIENT_FIGURE}; query count {'constant' if steady else 'GROWS'} with "
+            "page size" + ("" if large else "; goal stated for the large scale"),
             samples=len(samples),
             extra={"queries_by_page_size": counts},
         )
@@ -530,7 +593,8 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 median,
                 p95,
                 queries=queries,
-                note="records the opening and the personal-data read (vault + audit)",
+                note=f"{CLIENT_FIGURE}; records the opening and the personal-data read "
+                "(vault + audit)",
                 samples=len(samples),
             )
         )
@@ -898,6 +962,7 @@ def measure_all(cast: Cast, scale_name: str, repeats: Repeats) -> list[Figure]:
         ("4. audit", lambda: audit(cast, repeats)),
         ("5. exposure report", exposure),  # bench/exposure.py: 1M and 10M legacy events
         ("6. replication lag", lambda: replication_lag(cast, repeats.workflow)),
+        ("7. HTTP pages", lambda: http_pages(cast, scale_name)),  # bench/http.py: gunicorn
     ]
     for label, step in steps:
         log(f"measuring {label}…")

@@ -21,15 +21,16 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from django.db import connection, transaction
 
 from apps.applications import publishing, services
 from apps.applications.models import Application
-from apps.applications.states import MaskingState as M
 from apps.publication.models import PublishedApplication
 from apps.replication import services as replication
 from apps.replication.models import ReplicationMessage
+from apps.vocabulary.states import MaskingState as M
 from config.celery_app import app as celery_app
 from tests.factories import application_input
 
@@ -87,7 +88,7 @@ def _worker() -> Iterator[None]:
         celery_app.conf.update(
             task_always_eager=False, broker_url=BROKER_URL, task_default_queue=queue
         )
-        replication._broker_down_until = 0.0
+        replication.request_relay.down_until = 0.0
         yield
     finally:
         celery_app.conf.update(saved)
@@ -144,15 +145,13 @@ def _rate() -> tuple[int, float]:
         ]
     )
     asked: list[Any] = []
-    real = replication.request_relay
-    replication.request_relay = lambda: asked.append(1)
-    try:
-        with transaction.atomic():
-            for application in Application.objects.select_related("retailer").filter(pk__in=ids):
-                if application.is_retail_visible:
-                    publishing.publish(application)
-    finally:
-        replication.request_relay = real
+    with (
+        mock.patch.object(replication, "request_relay", new=lambda: asked.append(1)),
+        transaction.atomic(),
+    ):
+        for application in Application.objects.select_related("retailer").filter(pk__in=ids):
+            if application.is_retail_visible:
+                publishing.publish(application)
     pending = ReplicationMessage.objects.filter(applied_at__isnull=True)
     count = pending.count()
     started = time.perf_counter()

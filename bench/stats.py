@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -11,9 +12,10 @@ from typing import Any
 
 
 def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
+    """Nearest-rank percentile of a non-empty list: the smallest value with at least
+    `share` of the values at or below it (rank ⌈share × n⌉)."""
     ordered = sorted(values)
-    rank = max(1, round(share * len(ordered) + 0.5))
+    rank = max(1, math.ceil(share * len(ordered) - 1e-9))
     return ordered[min(rank, len(ordered)) - 1]
 
 

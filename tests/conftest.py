@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 
 from apps.accounts.models import User
-from apps.accounts.services import user_create
+from apps.administration.services import user_create
 from apps.applications import services as app_services
 from apps.applications.models import Application
 from apps.audit import db as audit_db
@@ -21,6 +21,29 @@ from apps.retailers.models import Retailer
 from tests.factories import application_input, make_retailer
 
 PASSWORD = "correct horse battery staple 42"
+
+# Tests that share something outside their own test databases — the Redis broker and a
+# real Celery worker, PostgreSQL roles and scratch databases, subprocesses on fixed ports,
+# the deploy scripts — run one after another on one xdist worker (`make test` runs with
+# `--dist loadgroup`); everything else is spread over the workers, each with its own
+# test databases.
+SHARES_THE_OUTSIDE = (
+    "tests/tasks/",
+    "tests/config/",
+    "tests/exposure/test_worker.py",
+    "tests/administration/test_database_grants.py",
+    "tests/retail/test_separate_process.py",
+    "tests/audit/test_public_key_verifier.py",
+    "tests/core/test_generate_production_keys.py",
+)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = os.path.relpath(str(item.path), _ROOT).replace(os.sep, "/")
+        if path.startswith(SHARES_THE_OUTSIDE):
+            item.add_marker(pytest.mark.xdist_group("shares-the-outside"))
 
 
 def _ensure_roles() -> None:

@@ -96,7 +96,7 @@ class User(AbstractUser):
     # Rotated to end every session of the user at once (transfer, lock-out): Django checks
     # the session auth hash on every request, and the hash includes this stamp.
     session_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
-    # Set when administrators reset the password (apps.accounts.password_reset): the
+    # Set when administrators reset the password (apps.administration.password_reset): the
     # temporary password was seen by an administrator, so until the user chooses their
     # own, every page sends them to the password change (apps.web.middleware).
     must_change_password = models.BooleanField(

@@ -144,7 +144,7 @@ def user_row(user_id: int) -> UserRow | None:
 
 @dataclass(frozen=True)
 class TransferPreview:
-    """What a transfer of this person would remove now (apps.accounts.services.user_transfer
+    """What a transfer of this person would remove now (apps.administration.services.user_transfer
     removes exactly these)."""
 
     roles: list[str]

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from apps.core.admin import ReadOnlyAdmin
 
 from .models import Application
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin[Application]):
+class ApplicationAdmin(ReadOnlyAdmin[Application]):
     list_display = (
         "reference",
         "pseudonym",
@@ -27,13 +26,3 @@ class ApplicationAdmin(admin.ModelAdmin[Application]):
     search_fields = ("reference", "pseudonym", "supply_point_id")
     date_hierarchy = "created_at"
     exclude = ("customer_ref",)
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

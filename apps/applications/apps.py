@@ -12,6 +12,6 @@ class ApplicationsConfig(AppConfig):
         # to call when a retailer's name or affiliation changes (same transaction).
         from apps.retailers.services import on_retailer_changed
 
-        from .masking import invalidate_retailer_applications
+        from .services import invalidate_retailer_applications
 
         on_retailer_changed(invalidate_retailer_applications)

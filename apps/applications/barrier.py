@@ -35,17 +35,17 @@ from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.publication.models import PublishedApplication, RetailAccount, Subject
 from apps.replication.services import pending_subject_ids, relay_until_done
-
-from . import publishing
-from .masking import BARRIER_CHECK, invalidate_locked
-from .models import Application, ApplicationGroupObjectPermission, ApplicationUserObjectPermission
-from .projection import (
+from apps.vocabulary.projection import (
     RETAIL_COLUMNS,
     projection_from_row,
     projection_from_values,
     projection_hash,
 )
-from .states import MaskingState as M
+from apps.vocabulary.states import MaskingState as M
+
+from . import publishing
+from .models import Application, ApplicationGroupObjectPermission, ApplicationUserObjectPermission
+from .services import BARRIER_CHECK, invalidate_locked
 from .visibility import VIEW_PERM, retail_group, withdraw_retail_view
 
 logger = logging.getLogger(__name__)

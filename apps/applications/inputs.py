@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from apps.retailers.models import Retailer
+from apps.vocabulary.normalize import to_halfwidth
+from apps.vocabulary.states import PREFECTURES, ContractClass
 
 from . import validators
 from .models import Application
-from .normalize import to_halfwidth
-from .states import PREFECTURES, ContractClass
 
 CUSTOMER_FIELDS = ("customer_name", "customer_name_kana", "customer_phone", "customer_email")
 APPLICATION_FIELDS = (

@@ -25,7 +25,8 @@ import regex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .normalize import collapse_spaces, to_halfwidth, unify_hyphens
+from apps.vocabulary.normalize import collapse_spaces, to_halfwidth, unify_hyphens
+
 from .textfold import (
     Folded,
     confusables_table,

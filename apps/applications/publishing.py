@@ -27,9 +27,9 @@ from apps.accounts.models import RoleCode
 from apps.publication.models import Subject
 from apps.replication.models import Kind, ReplicationMessage
 from apps.replication.services import replication_write
+from apps.vocabulary.projection import RetailApplication, project, projection_hash
 
 from .models import Application, ApplicationGroupObjectPermission
-from .projection import RetailApplication, project, projection_hash
 
 logger = logging.getLogger(__name__)
 

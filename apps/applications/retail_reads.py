@@ -1,7 +1,7 @@
 """What a retail person sees, read from the T&D side: their standing in the shared
 database (in the retail division now, with the retail role) and the published rows.
 
-The retail site has its own reader (apps.retail.selectors), which knows only the retail
+The retail site has its own reader (apps.publication.selectors), which knows only the retail
 database: a person is a reader there while provisioning keeps their RetailAccount. This
 module answers the same question from the truth on the T&D side, for `barrier_check`'s
 tests, the barrier's stateful tests, the bench and the demo loader. The published rows are
@@ -18,7 +18,7 @@ person ever had.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db.models import Exists, Q, QuerySet
@@ -26,20 +26,21 @@ from django.utils import timezone
 
 from apps.accounts.models import DivisionCode, DivisionMembership, RoleCode, User
 from apps.accounts.selectors import is_in_division
-from apps.applications.projection import RetailApplication, projection_from_values
 from apps.core.counting import COUNT_CAP
 from apps.publication.models import PublishedApplication
-from apps.retail.selectors import (
+from apps.publication.selectors import (
     COLUMNS,
     ID,
     ORDER,
     RETAIL_PAGE_SIZE,
+    PageRequest,
     RetailPage,
     cursor_of,
     published_page,
     published_row,
     searched,
 )
+from apps.vocabulary.projection import RetailApplication, projection_from_values
 
 __all__ = [
     "ORDER",
@@ -102,22 +103,10 @@ def retail_application_rows(
 
 
 def retail_application_page(
-    *,
-    user: User | AnonymousUser,
-    search: str = "",
-    page_number: int | str | None = 1,
-    per_page: int | None = None,
-    after: str | None = None,
-    before: str | None = None,
+    *, user: User | AnonymousUser, **request: Unpack[PageRequest]
 ) -> RetailPage:
     """One page of the list as the retail site pages it (the same paging), read only."""
-    return published_page(
-        searched(_visible(user), search),
-        page_number=page_number,
-        per_page=per_page,
-        after=after,
-        before=before,
-    )
+    return published_page(_visible(user), **request)
 
 
 def retail_application_detail(*, user: User | AnonymousUser, reference: str) -> RetailApplication:

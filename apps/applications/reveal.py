@@ -18,10 +18,10 @@ from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed, NotFound, WrongState
 from apps.vault.services import vault_read
 from apps.vault.types import PII_FIELDS, CustomerPII
+from apps.vocabulary.states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, RevealPurpose
 
 from .leaks import scan_text
 from .models import Application
-from .states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, RevealPurpose
 from .validators import refuse_invisible_in
 
 # Which permission makes a purpose legitimate.

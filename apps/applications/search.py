@@ -20,10 +20,10 @@ from apps.accounts.permissions import require
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.vault.services import vault_find
+from apps.vocabulary.normalize import to_halfwidth, unify_hyphens
+from apps.vocabulary.states import ApplicationState as S
 
 from .models import Application
-from .normalize import to_halfwidth, unify_hyphens
-from .states import ApplicationState as S
 
 logger = logging.getLogger(__name__)
 

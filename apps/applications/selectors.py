@@ -18,11 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.core.counting import COUNT_CAP, capped_count
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
 
-from .models import Application
-from .states import POST_RELEASE_STATES
-from .states import ApplicationState as S
-from .states import MaskingState as M
+from .models import Application, Waiting
 
 
 @dataclass(frozen=True)
@@ -75,13 +74,14 @@ def drafts_of(user: User) -> QuerySet[Application]:
 
 def is_awaiting_encoding() -> Q:
     """Submitted but not masked — including released work whose masking was withdrawn
-    (a retailer switch). One definition for the queue, its count and the encode button."""
-    return Q(masking_state=M.UNMASKED, state__in=(S.ENTERED, *POST_RELEASE_STATES))
+    (a retailer switch). One definition for the queue, its count and the encode button:
+    the stored `waiting_for` column (models.AWAITING_ENCODING)."""
+    return Q(waiting_for=Waiting.ENCODING)
 
 
 def awaiting_encoding() -> QuerySet[Application]:
     """Non-affiliated retailers first where it is listed: that is the original failure."""
-    return Application.objects.filter(is_awaiting_encoding())
+    return Application.objects.awaiting_encoding()
 
 
 def returned() -> QuerySet[Application]:
@@ -89,7 +89,8 @@ def returned() -> QuerySet[Application]:
 
 
 def awaiting_verification() -> QuerySet[Application]:
-    return Application.objects.awaiting_verification().exclude(state=S.CANCELLED)
+    """Encoded for the current version, not cancelled (models.AWAITING_CHECK)."""
+    return Application.objects.awaiting_verification()
 
 
 def awaiting_release() -> QuerySet[Application]:

@@ -42,7 +42,7 @@ def barrier_check() -> dict[str, int]:
 
 @shared_task(name="applications.sla_sweep")
 def sla_sweep() -> dict[str, int]:
-    from apps.notifications.sla import sla_sweep as sweep
+    from apps.applications.sla import sla_sweep as sweep
 
     result = sweep()
     return {"overdue": result.overdue, "escalated": result.escalated, "messages": result.messages}

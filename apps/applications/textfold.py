@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import regex
 
-from .normalize import HYPHENS, hiragana_to_katakana
+from apps.vocabulary.normalize import HYPHENS, hiragana_to_katakana
 
 # Invisible characters and those that reorder what is displayed. U+2800 (braille blank)
 # is not default-ignorable but shows as a blank, like a filler.

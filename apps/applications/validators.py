@@ -20,12 +20,13 @@ from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from .normalize import (
+from apps.vocabulary.normalize import (
     collapse_spaces,
     hiragana_to_katakana,
     to_halfwidth,
     unify_hyphens,
 )
+
 from .textfold import has_invisible
 
 SUPPLY_POINT_ID_LENGTH = 22

@@ -9,8 +9,13 @@ finds and repairs any disagreement (it should never find one).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib.auth.models import Group, Permission
-from django.db.models import QuerySet, Subquery
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router
+from django.db.models import QuerySet
 
 from apps.accounts.models import Role, RoleCode, User
 from apps.audit.models import AuditAction
@@ -29,18 +34,22 @@ def retail_group() -> Group:
     return Role.objects.select_related("group").get(code=RoleCode.RETAIL).group
 
 
-def _retail_view_row() -> ApplicationGroupObjectPermission:
-    """An unsaved row of the retail group's view permission (one query for both ids)."""
-    view = Permission.objects.filter(
-        codename=VIEW_PERM, content_type__app_label=Application._meta.app_label
-    ).values("id")[:1]
-    group_id, permission_id = (
-        Role.objects.filter(code=RoleCode.RETAIL)
-        .annotate(permission_id=Subquery(view))
-        .values_list("group_id", "permission_id")
-        .get()
+@cache
+def _grant_sql(vendor: str) -> str:
+    """INSERT … SELECT of the retail group's view permission on one application, doing
+    nothing when the row exists (the unique group/permission/object constraint). Both
+    vendors accept `ON CONFLICT DO NOTHING` after a SELECT with a WHERE clause."""
+    qn = connections[router.db_for_write(ApplicationGroupObjectPermission)].ops.quote_name
+    grant, role = ApplicationGroupObjectPermission._meta.db_table, Role._meta.db_table
+    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
+    # Only table and column names go into the text, quoted; every value is a parameter.
+    return (
+        f"INSERT INTO {qn(grant)} ({qn('group_id')}, {qn('permission_id')}, "  # noqa: S608
+        f"{qn('content_object_id')}) SELECT r.{qn('group_id')}, p.{qn('id')}, %s "
+        f"FROM {qn(role)} r, {qn(permission)} p INNER JOIN {qn(content_type)} c "
+        f"ON p.{qn('content_type_id')} = c.{qn('id')} WHERE r.{qn('code')} = %s "
+        f"AND p.{qn('codename')} = %s AND c.{qn('app_label')} = %s ON CONFLICT DO NOTHING"
     )
-    return ApplicationGroupObjectPermission(group_id=group_id, permission_id=permission_id)
 
 
 def _retail_view_rows(application: Application) -> QuerySet[ApplicationGroupObjectPermission]:
@@ -53,12 +62,20 @@ def _retail_view_rows(application: Application) -> QuerySet[ApplicationGroupObje
 
 
 def grant_retail_view(application: Application, *, actor: User | None) -> None:
-    """The row guardian's `assign_perm` would write, in one INSERT that does nothing when it
-    exists (the unique group/permission/object constraint), instead of its seven
-    statements: the grant is on every verification's path."""
-    row = _retail_view_row()
-    row.content_object = application
-    ApplicationGroupObjectPermission.objects.bulk_create([row], ignore_conflicts=True)
+    """The row guardian's `assign_perm` would write, in one INSERT … SELECT that reads the
+    group's and the permission's ids itself, instead of its seven statements: the grant
+    is on every verification's path. Nothing inserted means the row was there already
+    or the retail role or permission is missing: only then is it read (and refused if
+    missing)."""
+    connection = connections[router.db_for_write(ApplicationGroupObjectPermission)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _grant_sql(connection.vendor),
+            [application.pk, RoleCode.RETAIL.value, VIEW_PERM, Application._meta.app_label],
+        )
+        inserted = cursor.rowcount
+    if inserted != 1 and not _retail_view_rows(application).exists():
+        raise ImproperlyConfigured("The retail role or its view_application permission is missing.")
     audit_record(
         actor=actor,
         action=AuditAction.PERMISSION_GRANTED,

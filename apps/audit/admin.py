@@ -4,32 +4,17 @@ evidence, never alter it."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import admin
-from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode
+from apps.core.admin import ReadOnlyAdmin
 
 from .chain import FORMAT_JSON, FORMAT_TEXT
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
-
-_M = TypeVar("_M", bound=models.Model)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[_M]):
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class _FixedChoicesFilter(admin.SimpleListFilter):

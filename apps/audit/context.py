@@ -8,20 +8,15 @@ requests (management commands, tasks): those events carry no request id.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 
-USER_AGENT_MAX = 256
-_REQUEST_ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+from apps.core.requests import client_ip, request_id, user_agent
 
 
 @dataclass(frozen=True)
@@ -50,32 +45,10 @@ def bound_request_context(context: RequestContext) -> Iterator[RequestContext]:
         _current.reset(token)
 
 
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or, behind a proxy we trust (AUDIT_TRUST_X_FORWARDED_FOR), the last
-    address in X-Forwarded-For: the one our proxy appended. Earlier entries are
-    whatever the client chose to send and prove nothing."""
-    if settings.AUDIT_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            found = _valid_ip(forwarded.split(",")[-1])
-            if found:
-                return found
-    return _valid_ip(request.META.get("REMOTE_ADDR", "") or "")
-
-
 def request_context_from(request: HttpRequest) -> RequestContext:
-    incoming = request.headers.get("X-Request-ID", "")
-    request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
     return RequestContext(
-        request_id=request_id,
+        request_id=request_id(request),
         client_ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+        user_agent=user_agent(request),
         user=getattr(request, "user", None),
     )

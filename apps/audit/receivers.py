@@ -15,7 +15,7 @@ actor is the signed-in user of the request being handled, else the system.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
@@ -32,6 +32,9 @@ from .models import AuditAction
 from .services import audit_record
 
 UNKNOWN_USERNAME = "(unknown)"
+# What an m2m change records, once per owner whose set changed: (owner, "added" or
+# "removed", the labels of what changed).
+Record = Callable[[Any, str, list[str]], None]
 
 
 @contextlib.contextmanager
@@ -110,7 +113,7 @@ def _m2m_change(
     model: type[models.Model],
     pk_set: set[Any] | None,
     owner: type[models.Model],
-    record: Any,
+    record: Record,
 ) -> None:
     """Turn one m2m_changed into one event per owner (the user or group whose set
     changed): `record(owner_obj, change, labels)`. A clear is seen before it happens
@@ -143,37 +146,10 @@ def _m2m_change(
         record(instance, change, _labels(model, pk_set))
 
 
-@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="audit.user_groups_changed")
-def record_group_membership(
-    sender: Any,
-    instance: models.Model,
-    action: str,
-    reverse: bool,
-    model: type[models.Model],
-    pk_set: set[Any] | None,
-    **kwargs: Any,
-) -> None:
-    def record(user: User, change: str, groups: list[str]) -> None:
-        audit_record(
-            actor=_acting_user(),
-            action=AuditAction.GROUPS_CHANGED,
-            obj=user,
-            object_label=user.username,
-            details={change: groups},
-        )
+def _m2m_receiver(owner: type[models.Model], record: Record) -> Callable[..., None]:
+    """An m2m_changed receiver for `owner`'s set (a user's groups or permissions, a
+    group's permissions): each change becomes `record(owner_obj, change, labels)`."""
 
-    _m2m_change(
-        instance=instance,
-        action=action,
-        reverse=reverse,
-        model=model,
-        pk_set=pk_set,
-        owner=User,
-        record=record,
-    )
-
-
-def _permissions_receiver(owner: type[models.Model]) -> Any:
     def receive(
         sender: Any,
         instance: models.Model,
@@ -183,17 +159,6 @@ def _permissions_receiver(owner: type[models.Model]) -> Any:
         pk_set: set[Any] | None,
         **kwargs: Any,
     ) -> None:
-        def record(holder: models.Model, change: str, permissions: list[str]) -> None:
-            audit_record(
-                actor=_acting_user(),
-                action=AuditAction.PERMISSION_GRANTED
-                if change == "added"
-                else AuditAction.PERMISSION_REVOKED,
-                obj=holder,
-                object_label=str(holder)[:64],
-                details={"permissions": permissions, "holder": owner._meta.model_name},
-            )
-
         _m2m_change(
             instance=instance,
             action=action,
@@ -207,8 +172,36 @@ def _permissions_receiver(owner: type[models.Model]) -> Any:
     return receive
 
 
-record_group_permissions = _permissions_receiver(Group)
-record_user_permissions = _permissions_receiver(User)
+def _record_groups(user: User, change: str, groups: list[str]) -> None:
+    audit_record(
+        actor=_acting_user(),
+        action=AuditAction.GROUPS_CHANGED,
+        obj=user,
+        object_label=user.username,
+        details={change: groups},
+    )
+
+
+def _record_permissions(holder: models.Model, change: str, permissions: list[str]) -> None:
+    audit_record(
+        actor=_acting_user(),
+        action=AuditAction.PERMISSION_GRANTED
+        if change == "added"
+        else AuditAction.PERMISSION_REVOKED,
+        obj=holder,
+        object_label=str(holder)[:64],
+        details={"permissions": permissions, "holder": holder._meta.model_name},
+    )
+
+
+record_group_membership = _m2m_receiver(User, _record_groups)
+m2m_changed.connect(
+    record_group_membership,
+    sender=User.groups.through,
+    dispatch_uid="audit.user_groups_changed",
+)
+record_group_permissions = _m2m_receiver(Group, _record_permissions)
+record_user_permissions = _m2m_receiver(User, _record_permissions)
 m2m_changed.connect(
     record_group_permissions,
     sender=Group.permissions.through,

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
+from django.utils.functional import cached_property
 
 # Past a thousand nobody reads the exact figure; the home pages and the retail list say
 # "1000+" / "more than 1000" instead of walking every row on every page view.
@@ -19,3 +24,88 @@ def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> Func:
         template="(SELECT COUNT(*) FROM %(expressions)s AS capped)",
         output_field=IntegerField(),
     )
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    """A count read with `capped_count`: at most `cap`, and whether there were more.
+    Renders as the number, or "1000+" past the cap."""
+
+    found: int  # what capped_count returned: at most cap + 1
+    cap: int = COUNT_CAP
+
+    @property
+    def count(self) -> int:
+        return min(self.found, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.found > self.cap
+
+    def __str__(self) -> str:
+        return f"{self.count}+" if self.capped else str(self.count)
+
+
+class CappedPaginator(Paginator):
+    """Django's Paginator over a queryset whose count stops at `cap` rows (one query
+    of at most `cap + 1` index entries instead of a count of the whole list on every page
+    view). Pages past the cap are not reached: `get_page` of a later number gives the
+    last page within it, and `count_capped` tells the page to say "more than"."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, cap: int = COUNT_CAP) -> None:
+        super().__init__(object_list, per_page)
+        self.queryset = object_list
+        self.cap = cap
+
+    @cached_property
+    def _found(self) -> int:
+        return int(self.queryset.order_by().values("pk")[: self.cap + 1].count())
+
+    def get_page(self, number: Any) -> Page:
+        # Django's get_page validates the number against the count first; this reads the
+        # count with the rows instead, and falls back the same way.
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        """The page's rows with the capped count riding along in the same query (one
+        round trip fewer on every view); the count is read on its own only for a page
+        with no rows (past the end: `get_page` then asks for the last one)."""
+        if "_found" in self.__dict__:
+            return super().page(number)
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        bottom = (wanted - 1) * self.per_page
+        if wanted < 1 or bottom >= self.cap:
+            return super().page(number)
+        rows = list(
+            self.queryset.annotate(capped_found=capped_count(self.queryset, self.cap))[
+                bottom : bottom + self.per_page
+            ]
+        )
+        if rows:
+            self.__dict__["_found"] = rows[0].capped_found
+            return Page(rows, wanted, self)
+        if wanted == 1:
+            self.__dict__["_found"] = 0
+            return Page(rows, wanted, self)
+        raise EmptyPage("That page contains no results")
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._found, self.cap)
+
+    @property
+    def count_capped(self) -> bool:
+        return self._found > self.cap
+
+    @property
+    def count_label(self) -> str:
+        """The count as shown beside a filter or a search: "1000+" past the cap."""
+        return str(CappedCount(self._found, self.cap))

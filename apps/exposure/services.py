@@ -100,8 +100,6 @@ def exposure_request(
         errors["source"] = [_("Choose a source.")]
     if errors:
         raise ValidationError(errors)
-    from .tasks import run_exposure_report
-
     with transaction.atomic():
         run = ExposureRun.objects.create(
             requested_by=acting_user,
@@ -120,7 +118,7 @@ def exposure_request(
                 "period_to": period_to.isoformat(),
             },
         )
-        transaction.on_commit(lambda: enqueue(run_exposure_report, run.pk))
+        transaction.on_commit(lambda: enqueue("exposure.run_report", run.pk))
     return run
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from apps.accounts.models import User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.core.admin import ReadOnlyAdmin
 
 from .models import InboxEntry, OutboxMessage
 from .services import request_relay
@@ -45,7 +46,7 @@ class DeliveryFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
+class OutboxMessageAdmin(ReadOnlyAdmin[OutboxMessage]):
     """Read-only: administrators see what waits, what failed and why."""
 
     list_display = (
@@ -86,26 +87,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
             messages.SUCCESS,
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(InboxEntry)
-class InboxEntryAdmin(admin.ModelAdmin[InboxEntry]):
+class InboxEntryAdmin(ReadOnlyAdmin[InboxEntry]):
     list_display = ("id", "user", "division", "message", "created_at", "read_at")
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -46,7 +45,7 @@ from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.tasks import enqueue
+from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
 from .models import DropReason, InboxEntry, OutboxMessage
@@ -58,24 +57,8 @@ RETRY_MAX_SECONDS = 3600
 DEFAULT_RELAY_BATCH = 200
 
 
-# After a failed enqueue, commits skip the attempt for a while (each costs seconds of
-# connection attempts while the broker is down); the beat relay delivers meanwhile.
-BROKER_BACKOFF_SECONDS = 60.0
-_broker_down_until = 0.0
-
-
-def request_relay() -> None:
-    """Ask a worker to relay now; a broker outage only delays delivery to the next beat."""
-    global _broker_down_until
-    from .tasks import relay
-
-    if time.monotonic() < _broker_down_until:
-        return
-    try:
-        enqueue(relay, retry=False)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("outbox relay not enqueued (broker unreachable?): rows wait for beat")
+# After a commit that gave the relay work: ask a worker now (beat relays anyway).
+request_relay = Nudge("notifications.relay")
 
 
 def current_divisions(user_ids: Iterable[int], now: dt.datetime | None = None) -> dict[int, str]:
@@ -99,10 +82,16 @@ def outbox_write(
     application_id: int | None = None,
     division: str | None = None,
     roles: Iterable[str] = (),
+    fresh: bool = False,
 ) -> int:
     """Queue one message per recipient inside the caller's transaction; returns how many
     were new. `dedupe_key` is suffixed with the recipient, and a key already written is
     skipped, so calling this again for the same event writes nothing.
+
+    `fresh`: the caller's key names something that has just happened (a workflow
+    transition's moment, under its row lock), so the look-up of keys already written is
+    skipped — the unique constraint (ignore_conflicts) still keeps a repeat out, and the
+    count returned is then the rows offered.
 
     `division` and `roles` say whom the message is for (a T&D supervisor, say); delivery
     drops it if the recipient no longer is. Without `division`, each recipient's division
@@ -128,11 +117,14 @@ def outbox_write(
     ]
     if not rows:
         return 0
-    keys = [row.dedupe_key for row in rows]
-    existing = set(
-        OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
-    )
-    new = [row for row in rows if row.dedupe_key not in existing]
+    if fresh:
+        new = rows
+    else:
+        keys = [row.dedupe_key for row in rows]
+        existing = set(
+            OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+        )
+        new = [row for row in rows if row.dedupe_key not in existing]
     # ignore_conflicts: a concurrent writer of the same key wins without aborting ours.
     OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)
     if new:
@@ -251,8 +243,10 @@ def _deliver(message: OutboxMessage) -> bool:
             },
         )
         return True
-    InboxEntry.objects.get_or_create(
-        message=message, defaults={"user_id": recipient.pk, "division": division or ""}
+    # One INSERT that does nothing if a redelivery finds the entry (the message is unique).
+    InboxEntry.objects.bulk_create(
+        [InboxEntry(message=message, user_id=recipient.pk, division=division or "")],
+        ignore_conflicts=True,
     )
     return True
 
@@ -279,13 +273,16 @@ def outbox_message_id(message: OutboxMessage) -> str:
     return f"<outbox-{message.pk}.{digest[:16]}@{domain}>"
 
 
-def _next_due(now: dt.datetime) -> OutboxMessage | None:
-    return (
+def _next_due(now: dt.datetime) -> tuple[OutboxMessage | None, bool]:
+    """The next due message, locked, and whether another one is due after it (it is
+    locked too until this transaction ends, so the relay knows when to stop without an
+    empty round)."""
+    due = list(
         OutboxMessage.objects.select_for_update(skip_locked=True)
         .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .first()
+        .order_by("next_attempt_at", "id")[:2]
     )
+    return (due[0] if due else None), len(due) > 1
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
@@ -293,9 +290,12 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     messages dropped, their recipient no longer entitled, are logged and audited)."""
     delivered = dropped = failed = 0
     now = timezone.now()
+    more = True
     for _attempt in range(limit):
+        if not more:
+            break
         with transaction.atomic():
-            message = _next_due(now)
+            message, more = _next_due(now)
             if message is None:
                 break
             try:

@@ -10,7 +10,7 @@ collector on the T&D side copies into the central audit trail.
 * PublishedApplication — one row per application that is verified for its current
   version and holds the retail group's object permission: every field of the retail
   projection as the supervisor was shown it (columns derived from
-  apps.applications.projection.RETAIL_FIELDS), the supervisor's hash and the progress
+  apps.vocabulary.projection.RETAIL_FIELDS), the supervisor's hash and the progress
   state, which follows the workflow without a new check.
 * AppliedMessage — per application or account, the newest outbox message applied: an
   older message delivered late changes nothing, a redelivered one is a no-op.
@@ -35,7 +35,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from apps.applications.projection import RETAIL_FIELDS, RetailApplication, projection_from_values
+from apps.vocabulary.projection import RETAIL_FIELDS, RetailApplication, projection_from_values
+
+from .sessions import SessionStore
 
 
 class PublishedApplication(models.Model):
@@ -148,8 +150,6 @@ class RetailSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls) -> Any:
-        from .sessions import SessionStore
-
         return SessionStore
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
@@ -16,9 +17,9 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 class SessionStore(DBStore):
     @classmethod
     def get_model_class(cls) -> Any:
-        from .models import RetailSession
-
-        return RetailSession
+        # By the registry, not an import: the model names this class as its session store
+        # (models.py imports this module), and a module-level import back would be a circle.
+        return apps.get_model("publication", "RetailSession")
 
     def create_model_instance(self, data: dict[str, Any]) -> Any:
         instance = super().create_model_instance(data)

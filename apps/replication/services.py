@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from apps.core.tasks import enqueue
+from apps.core.tasks import Nudge
 from apps.publication.models import (
     AppliedMessage,
     PublishedApplication,
@@ -48,11 +47,6 @@ RETRY_BASE_SECONDS = 5
 RETRY_MAX_SECONDS = 3600
 DEFAULT_RELAY_BATCH = 500
 LOCK_BATCH = 50
-
-# After a failed enqueue, commits skip the attempt for a while (each costs seconds of
-# connection attempts while the broker is down); the beat relay applies meanwhile.
-BROKER_BACKOFF_SECONDS = 60.0
-_broker_down_until = 0.0
 
 # The account fields the T&D side owns and every upsert carries. The password hash and
 # must_change_password are carried too, but applied to an existing retail account only
@@ -72,18 +66,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def request_relay() -> None:
-    """Ask a worker to relay now; a broker outage only delays it to the next beat."""
-    global _broker_down_until
-    from .tasks import relay
-
-    if time.monotonic() < _broker_down_until:
-        return
-    try:
-        enqueue(relay, retry=False)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("replication relay not enqueued (broker unreachable?): waits for beat")
+# After a commit that gave the relay work: ask a worker now (beat relays anyway).
+request_relay = Nudge("replication.relay")
 
 
 def replication_write(
@@ -222,8 +206,9 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     applied = skipped = failed = 0
     now = timezone.now()
     while applied + skipped + failed < limit:
+        size = min(LOCK_BATCH, limit - applied - skipped - failed)
         with transaction.atomic():
-            batch = _due(now, min(LOCK_BATCH, limit - applied - skipped - failed))
+            batch = _due(now, size)
             if not batch:
                 break
             for message in batch:
@@ -251,6 +236,9 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
             ReplicationMessage.objects.bulk_update(
                 batch, ["attempts", "applied_at", "last_error", "next_attempt_at"]
             )
+        if len(batch) < size:
+            # Nothing more was due at `now` (or another relay holds it): no empty round.
+            break
     if applied or skipped or failed:
         logger.info(
             "replication relay: %s applied, %s unchanged, %s failed", applied, skipped, failed

@@ -10,6 +10,7 @@ from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
 from apps.publication.models import RetailAccount
+from apps.publication.selectors import signed_in_account
 
 
 class RetailAccountBackend(BaseBackend):
@@ -32,5 +33,6 @@ class RetailAccountBackend(BaseBackend):
         return None
 
     def get_user(self, user_id: Any) -> RetailAccount | None:  # type: ignore[override]
-        account = RetailAccount.objects.filter(pk=user_id).first()
+        # With the header's unread count riding along (one query for both).
+        account = signed_in_account(user_id)
         return account if account is not None and account.is_active else None

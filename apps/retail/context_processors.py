@@ -8,15 +8,18 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from apps.publication.models import RetailAccount
-
-from .selectors import inbox_unread_count
+from apps.publication.selectors import inbox_unread_count
 
 
 def reader(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not isinstance(user, RetailAccount):
         return {"reader": None}
-    # Counted only if a page shows it.
+    # Read with the account when the session loaded it (RetailAccountBackend.get_user);
+    # otherwise counted only if a page shows it.
+    unread = getattr(user, "inbox_unread", None)
+    if unread is not None:
+        return {"reader": user, "inbox_unread": unread}
     return {
         "reader": user,
         "inbox_unread": SimpleLazyObject(lambda: inbox_unread_count(account=user)),

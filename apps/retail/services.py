@@ -20,17 +20,18 @@ from typing import Any, cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.requests import USER_AGENT_MAX
 from apps.publication.models import RetailAccount, RetailInboxEntry, RetailView, RetailViewLog
 
 # As apps.applications.services numbers them: SD, the year, a hyphen, the id (7 digits
 # or more). ASCII digits only: nothing else can be a reference.
 REFERENCE_FORMAT = re.compile(r"SD[0-9]{4}-[0-9]{7,12}", re.ASCII)
 LENGTH_CAP = 1000
-USER_AGENT_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,13 @@ def retail_views_record(
     rows: Iterable[Mapping[str, Any]],
     meta: RequestMeta,
 ) -> list[RetailViewLog]:
-    """One view-log row per application shown (list or detail), in one INSERT."""
+    """One view-log row per application shown (list or detail), in one INSERT statement.
+
+    A page's rows (at most a list page's 25) go in one multi-row INSERT in autocommit:
+    a single statement is atomic on its own, so all of them are written or none, and the
+    page is rendered only after it returned. bulk_create would wrap the same INSERT in
+    BEGIN … COMMIT, two more round trips on every page (docs/decisions.md). Inside a
+    caller's transaction the INSERT joins it. The entries come back without their ids."""
     now = timezone.now()
     entries = [
         RetailViewLog(
@@ -67,9 +74,21 @@ def retail_views_record(
         )
         for row in rows
     ]
-    if entries:
-        with transaction.atomic(using=RetailViewLog.objects.db):
+    if not entries:
+        return entries
+    using = RetailViewLog.objects.db
+    fields = [f for f in RetailViewLog._meta.concrete_fields if not f.primary_key]
+    if len(entries) > connections[using].ops.bulk_batch_size(fields, entries):
+        # More rows than one statement may carry (SQLite's parameter limit; no page
+        # shows this many): several INSERTs, then in one transaction.
+        with transaction.atomic(using=using):
             RetailViewLog.objects.bulk_create(entries)
+        return entries
+    # The INSERT that Model.save and bulk_create compile (QuerySet._insert), without
+    # bulk_create's transaction around it.
+    query = InsertQuery(RetailViewLog)
+    query.insert_values(fields, list(entries))
+    query.get_compiler(using=using).execute_sql()
     return entries
 
 

@@ -20,20 +20,20 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.applications.projection import projection_from_values
-from apps.applications.states import MaskingState
 from apps.core.errors import NotFound
 from apps.core.templatetags.badges import url_prefix
 from apps.publication.models import RetailAccount, RetailView
-
-from .forms import RetailPasswordChangeForm, RetailSearchForm
-from .middleware import request_meta
-from .selectors import (
+from apps.publication.selectors import (
     INBOX_PAGE_SIZE,
     inbox_entries,
     retail_application_page,
     retail_application_row,
 )
+from apps.vocabulary.projection import projection_from_values
+from apps.vocabulary.states import MaskingState
+
+from .forms import RetailPasswordChangeForm, RetailSearchForm
+from .middleware import request_meta
 from .services import (
     retail_account_change_password,
     retail_inbox_mark_read,

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from apps.accounts.models import User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.core.admin import ReadOnlyAdmin
 
 from .models import AffiliationProposal, Retailer
 from .services import RENAMED, retailer_changed
@@ -45,16 +46,6 @@ class RetailerAdmin(admin.ModelAdmin[Retailer]):
 
 
 @admin.register(AffiliationProposal)
-class AffiliationProposalAdmin(admin.ModelAdmin[AffiliationProposal]):
+class AffiliationProposalAdmin(ReadOnlyAdmin[AffiliationProposal]):
     list_display = ("retailer", "make_affiliated", "status", "proposed_by", "decided_by")
     list_filter = ("status",)
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -29,7 +29,7 @@ def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -
 
 class OwnPasswordChangeForm(SetPasswordForm):
     """Django's new-password pair plus the current password. The current password is
-    checked by the service (apps.accounts.password_reset.user_change_own_password), not
+    checked by the service (apps.administration.password_reset.user_change_own_password), not
     here, so no other entry point can skip it; its refusal comes back to this field."""
 
     old_password = forms.CharField(

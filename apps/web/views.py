@@ -14,7 +14,7 @@ from django.utils.decorators import method_decorator
 from apps.access_review import selectors as review
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import RoleCode
-from apps.accounts.password_reset import user_change_own_password
+from apps.administration.password_reset import user_change_own_password
 from apps.applications import selectors as td
 from apps.core.errors import ServiceError
 from apps.retailers import selectors as retailer_selectors

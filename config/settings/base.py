@@ -48,7 +48,9 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.access_review",
     "apps.exposure",
+    "apps.administration",
     "apps.web",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

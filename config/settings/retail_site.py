@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.retail.middleware.RetailRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "apps.retail.middleware.RetailForcedPasswordChangeMiddleware",
+    "apps.core.middleware.ForcedPasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -12,12 +12,12 @@ from django.utils import timezone
 from apps.access_review.models import Outcome, ReviewItem
 from apps.access_review.services import ACCESS_REVIEWED, access_review_mark, access_sample
 from apps.accounts.models import Division, DivisionCode
-from apps.accounts.services import user_grant_role, user_transfer
+from apps.administration.services import user_grant_role, user_transfer
 from apps.applications.reveal import application_reveal_customer
-from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import FourEyesViolation, NotAllowed, StaleVersion, WrongState
 from apps.notifications.models import OutboxMessage
+from apps.vocabulary.states import RevealPurpose
 from tests.browser.steps import Customer
 from tests.conftest import _person
 

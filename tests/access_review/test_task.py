@@ -12,10 +12,10 @@ from django.utils import timezone
 from apps.access_review import tasks
 from apps.access_review.models import ReviewItem, SampleRun
 from apps.applications.reveal import application_reveal_customer
-from apps.applications.states import RevealPurpose
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.tasks import collect_retail_views
 from apps.core.tasks import enqueue
+from apps.vocabulary.states import RevealPurpose
 from tests.conftest import advance
 from tests.retail.site import LIST, detail, view_on_retail_site
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from apps.accounts.models import Division, DivisionCode
-from apps.accounts.services import division_set_compliance_contact, user_transfer
+from apps.administration.services import division_set_compliance_contact, user_transfer
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed
 from tests.conftest import _person

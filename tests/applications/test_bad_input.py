@@ -263,7 +263,7 @@ def test_return_refuses_empty_or_personal_reasons(new_application, clerk, superv
 
 def test_return_refuses_the_customers_own_name_in_the_reason(new_application, clerk, supervisor):
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
-    name = services.vault_read(app.customer_ref).name
+    name = vault_read(app.customer_ref).name
 
     with nothing_stored(app), pytest.raises(ValidationError):
         services.application_return(
@@ -273,7 +273,7 @@ def test_return_refuses_the_customers_own_name_in_the_reason(new_application, cl
 
 def test_cancel_refuses_a_reason_with_the_customers_phone(new_application, supervisor):
     app = new_application()
-    phone = services.vault_read(app.customer_ref).phone.replace("-", "")
+    phone = vault_read(app.customer_ref).phone.replace("-", "")
 
     with nothing_stored(app), pytest.raises(ValidationError):
         services.application_cancel(

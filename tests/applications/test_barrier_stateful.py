@@ -70,7 +70,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.accounts.roles import ROLE_PERMISSIONS
-from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.administration.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
 from apps.applications.barrier import Disagreement, Mismatch, PublicationMismatch, barrier_check
 from apps.applications.leaks import fold
@@ -79,8 +79,8 @@ from apps.applications.models import (
     ApplicationContribution,
     ApplicationGroupObjectPermission,
     ReviewOpening,
+    Waiting,
 )
-from apps.applications.projection import RetailApplication, project, projection_hash
 from apps.applications.retail_reads import (
     retail_application_count,
     retail_application_detail,
@@ -101,11 +101,13 @@ from apps.retailers.services import (
     retailer_rename,
 )
 from apps.vault.services import vault_read
+from apps.vocabulary.projection import RetailApplication, project, projection_hash
 from tests.conftest import PASSWORD, replicate
 from tests.factories import application_input
 
 ALIASES = ("default", "vault", "retail")
 TD, RETAIL = str(DivisionCode.TD), str(DivisionCode.RETAIL)
+AWAITING_ENCODING_STATES = {"entered", "released", "constructed", "energized"}
 DIVISIONS = [str(code) for code in DivisionCode]
 TD_ROLES = [str(RoleCode.CLERK), str(RoleCode.SUPERVISOR), str(RoleCode.CONSTRUCTION)]
 HOME_ROLES = {
@@ -1062,6 +1064,21 @@ class BarrierMachine(RuleBasedStateMachine):
             actual_person = (divisions.get(person.pk), roles.get(person.pk, set()))
             assert actual_person == (person.division, person.roles), person.username
             assert (person.pk in superusers) == person.superuser, person.username
+
+    @invariant()
+    def the_queue_column_is_what_the_model_predicts(self) -> None:
+        # The stored `waiting_for` (a generated column the T&D queues and their partial
+        # indexes read) against the model: every change unmasks, so "encoded" in the
+        # model always means "encoded for the current version".
+        waiting = dict(Application.objects.values_list("pk", "waiting_for"))
+        for app in self.apps.values():
+            if app.masking == "encoded":
+                expected = Waiting.CHECK
+            elif app.masking == "unmasked" and app.state in AWAITING_ENCODING_STATES:
+                expected = Waiting.ENCODING
+            else:
+                expected = Waiting.NOTHING
+            assert waiting[app.pk] == expected, (app.reference, app.state, app.masking)
 
     @invariant()
     def retail_sees_exactly_the_verified_and_permitted(self) -> None:

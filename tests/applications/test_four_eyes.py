@@ -8,8 +8,8 @@ import pytest
 
 from apps.applications import services
 from apps.applications.models import Application
-from apps.applications.states import Contribution
 from apps.core.errors import FourEyesViolation, NotAllowed
+from apps.vocabulary.states import Contribution
 from tests.conftest import _person, _superuser_outside_admin, advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])

@@ -26,7 +26,6 @@ from apps.accounts.models import User
 from apps.applications import services as app_services
 from apps.applications.leaks import fold
 from apps.applications.models import Application
-from apps.applications.normalize import to_halfwidth
 from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.reveal import application_reveal_customer
 from apps.applications.services import LeakFound
@@ -36,6 +35,7 @@ from apps.publication.models import PublishedApplication
 from apps.retailers.models import Retailer
 from apps.retailers.services import retailer_create
 from apps.vault.services import vault_read
+from apps.vocabulary.normalize import to_halfwidth
 from tests.conftest import replicate
 from tests.factories import RetailerFactory, application_input
 from tests.retail.site import LIST, detail, search, view_on_retail_site

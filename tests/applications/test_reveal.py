@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.accounts.services import user_transfer
+from apps.administration.services import user_transfer
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, WrongState

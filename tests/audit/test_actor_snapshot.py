@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from apps.accounts import services as accounts
 from apps.accounts.models import DivisionMembership, User
+from apps.administration import services as accounts
 from apps.audit.context import RequestContext, bound_request_context
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record, audit_record_each

@@ -14,7 +14,7 @@ from django.db import DatabaseError, close_old_connections, connections, transac
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.services import user_transfer
+from apps.administration.services import user_transfer
 from apps.audit import collector
 from apps.audit.collector import retail_views_collect, retail_views_pending_since
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, CollectionCursor

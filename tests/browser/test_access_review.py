@@ -20,8 +20,8 @@ from apps.access_review.services import access_sample
 from apps.accounts.models import Division, DivisionCode
 from apps.applications import services as app_services
 from apps.applications.reveal import application_reveal_customer
-from apps.applications.states import RevealPurpose
 from apps.notifications.models import OutboxMessage
+from apps.vocabulary.states import RevealPurpose
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, _person

@@ -23,12 +23,12 @@ from playwright.sync_api import expect
 
 from apps.accounts.models import DivisionCode, User
 from apps.applications import services as app_services
-from apps.audit import search
-from apps.audit.export import BOM, COLUMNS
-from apps.audit.export import header as export_header
 from apps.audit.models import AuditAction, AuditCheckpoint, AuditEvent, AuditVerification
 from apps.audit.sealing import audit_seal
 from apps.publication.models import RetailViewLog
+from apps.web.auditors.trail import search
+from apps.web.auditors.trail.export import BOM, COLUMNS
+from apps.web.auditors.trail.export import header as export_header
 from tests.browser.conftest import screenshot, sign_in, sign_out
 from tests.browser.steps import Customer, assert_absent, click_and_wait
 from tests.conftest import PASSWORD, advance

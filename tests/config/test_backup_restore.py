@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from apps.accounts.management.commands.database_grants import grants_sql
-from tests.accounts.test_database_grants import VIEW, _psql, _url
+from apps.administration.management.commands.database_grants import grants_sql
+from tests.administration.test_database_grants import VIEW, _psql, _url
 from tests.conftest import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -31,7 +31,7 @@ DEPLOY = ROOT / "deploy"
 WRITE = r"""
 import json
 from django.core.management import call_command
-from apps.accounts.services import user_create
+from apps.administration.services import user_create
 from apps.vault.services import vault_store
 from apps.vault.types import CustomerPII
 user_create(acting_user=None, username="USERNAME", password="x" * 20,
@@ -48,7 +48,7 @@ print(json.dumps({"name": vault_read(uuid.UUID("RECORD")).name}))
 
 
 def _names(suffix: str) -> dict[str, str]:
-    # Named after the configured database, as in tests/accounts/test_database_grants.py.
+    # Named after the configured database, as in tests/administration/test_database_grants.py.
     configured = urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/") or "shadan"
     prefix = f"{configured[:24]}_r{suffix}"
     return {

@@ -25,7 +25,7 @@ from django.test import Client
 
 call_command("migrate", verbosity=0)
 call_command("collectstatic", interactive=False, verbosity=0)
-from apps.accounts.services import user_create
+from apps.administration.services import user_create
 retail = user_create(acting_user=None, username="kouri_probe", password="x" * 20,
                      division="retail", roles=["retail"])
 client = Client(HTTP_HOST="127.0.0.1")

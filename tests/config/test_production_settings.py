@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.config.test_settings import GOOD
+from tests.config.test_settings import GOOD, RETAIL_SITE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
@@ -33,14 +33,15 @@ print(json.dumps(values))
 """
 
 
-def _production(**env: str) -> subprocess.CompletedProcess[str]:
+def _production(*, site: dict[str, str] = GOOD, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "VAULT_", "AUDIT_", "EMAIL_", "CELERY_"))
+        if not k.startswith(("DJANGO_", "VAULT_", "AUDIT_", "EMAIL_", "CELERY_", "SHADAN_"))
     }
     clean.pop("DATABASE_URL", None)
-    clean.update(GOOD, SHADAN_ENV="production", **env)
+    clean.pop("RETAIL_DATABASE_URL", None)
+    clean.update(site, SHADAN_ENV="production", **env)
     return subprocess.run(  # noqa: S603 (our own fixed code)
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,
@@ -125,3 +126,16 @@ def test_production_renders_through_the_cached_template_loader():
     values = json.loads(_production().stdout.strip().splitlines()[-1])
 
     assert values["TEMPLATE_LOADERS"] == ["django.template.loaders.cached.Loader"]
+
+
+def test_the_production_retail_site_keeps_its_one_connection_and_renders_through_the_cache():
+    # config/settings/retail_site.py replaces DATABASES before production.py runs: the
+    # retail site's only database gets the same lifetime and health check.
+    default = json.loads(_production(site=RETAIL_SITE).stdout.strip().splitlines()[-1])
+    chosen = json.loads(
+        _production(site=RETAIL_SITE, DJANGO_CONN_MAX_AGE="15").stdout.strip().splitlines()[-1]
+    )
+
+    assert default["CONNECTIONS"] == {"default": [60, True]}
+    assert chosen["CONNECTIONS"] == {"default": [15, True]}
+    assert default["TEMPLATE_LOADERS"] == ["django.template.loaders.cached.Loader"]

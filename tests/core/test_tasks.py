@@ -23,7 +23,7 @@ def no_broker(monkeypatch):
         raise AssertionError("an eager task was published to a broker")
 
     monkeypatch.setattr(Task, "apply_async", publish)
-    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    monkeypatch.setattr(services.request_relay, "down_until", 0.0)
 
 
 def test_an_outbox_row_is_delivered_in_process_when_tasks_run_eagerly(

@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.urls import reverse
+
 from apps.exposure.legacy import COLUMNS
 from apps.exposure.reports import report_from_legacy
 
@@ -56,3 +58,9 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
             "switched_after_view",
         )
     }
+
+
+def request_report(client: Any, django_capture_on_commit_callbacks: Any, **data: Any) -> Any:
+    """Ask for a report on the auditors' page, running its task as the commit would."""
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post(reverse("exposure-home"), data)

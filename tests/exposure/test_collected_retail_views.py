@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.administration.services import user_create, user_grant_role, user_transfer
 from apps.audit import collector
 from apps.audit.collector import retail_views_collect
 from apps.audit.models import AuditAction

@@ -16,8 +16,8 @@ from apps.exposure.models import TRAIL, ExposureRun
 from apps.exposure.presentation import present
 from apps.exposure.timeline import GAP, timeline
 
+from .helpers import request_report
 from .test_legacy_scenarios import EXAMPLE
-from .test_page import request_report
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 

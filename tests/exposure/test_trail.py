@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.accounts.services import user_create, user_grant_role, user_transfer
+from apps.administration.services import user_create, user_grant_role, user_transfer
 from apps.applications import services as app_services
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction

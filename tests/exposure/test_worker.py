@@ -16,6 +16,7 @@ from .test_legacy_scenarios import EXAMPLE
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.worker,
     pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 

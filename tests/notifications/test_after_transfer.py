@@ -13,7 +13,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.services import user_grant_role, user_revoke_role, user_transfer
+from apps.administration.services import user_grant_role, user_revoke_role, user_transfer
 from apps.audit.models import AuditAction, AuditEvent
 from apps.notifications.models import DropReason, InboxEntry, OutboxMessage
 from apps.notifications.services import outbox_write, relay_due

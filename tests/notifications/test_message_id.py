@@ -31,7 +31,7 @@ def test_a_retried_delivery_carries_the_same_message_id(supervisor, settings, mo
     supervisor.email = "super@example.test"
     supervisor.save()
     message = _write(supervisor, "test:retry")
-    real = InboxEntry.objects.get_or_create
+    real = InboxEntry.objects.bulk_create
     calls = {"n": 0}
 
     def lost_once(*args, **kwargs):
@@ -40,7 +40,7 @@ def test_a_retried_delivery_carries_the_same_message_id(supervisor, settings, mo
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(InboxEntry.objects, "get_or_create", lost_once)
+    monkeypatch.setattr(InboxEntry.objects, "bulk_create", lost_once)
     assert relay_due() == {"delivered": 0, "failed": 1}
     OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 

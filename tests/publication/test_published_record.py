@@ -11,7 +11,6 @@ from django.utils import timezone
 from apps.applications import services
 from apps.applications.barrier import Mismatch, PublicationMismatch, barrier_check
 from apps.applications.models import Application
-from apps.applications.projection import RetailApplication, project, projection_hash
 from apps.applications.retail_reads import retail_application_detail, retail_application_list
 from apps.applications.visibility import withdraw_retail_view
 from apps.audit.models import AuditAction, AuditEvent
@@ -23,6 +22,7 @@ from apps.retailers.services import (
     retailer_propose_affiliation,
     retailer_rename,
 )
+from apps.vocabulary.projection import RetailApplication, project, projection_hash
 from tests.conftest import _person, advance, replicate
 from tests.factories import make_retailer
 

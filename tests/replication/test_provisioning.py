@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.password_reset import (
+from apps.administration.password_reset import (
     user_change_own_password,
     user_decide_password_reset,
     user_propose_password_reset,
 )
-from apps.accounts.services import (
+from apps.administration.services import (
     user_create,
     user_deactivate,
     user_grant_role,

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from apps.applications import services
 from apps.applications.models import Application
-from apps.applications.projection import project
 from apps.publication.models import AppliedMessage, PublishedApplication, Subject
 from apps.replication import services as replication
 from apps.replication.models import Kind, ReplicationMessage
 from apps.replication.services import relay_due, replication_write
+from apps.vocabulary.projection import project
 from tests.conftest import advance, replicate
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -240,7 +240,7 @@ def test_replication_write_queues_the_relay_for_after_the_commit(
     with django_capture_on_commit_callbacks() as callbacks:
         replication_write(subject=Subject.APPLICATION, subject_id=1, kind=Kind.REMOVE)
 
-    assert [c.__name__ for c in callbacks] == ["request_relay"]
+    assert callbacks == [replication.request_relay]
 
 
 def test_a_broker_outage_only_delays_the_relay_and_is_not_asked_again_at_once(
@@ -252,8 +252,8 @@ def test_a_broker_outage_only_delays_the_relay_and_is_not_asked_again_at_once(
         attempts.append(1)
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(replication, "enqueue", broker_down)
-    monkeypatch.setattr(replication, "_broker_down_until", 0.0)
+    monkeypatch.setattr("apps.core.tasks.enqueue", broker_down)
+    monkeypatch.setattr(replication.request_relay, "down_until", 0.0)
 
     with django_capture_on_commit_callbacks(execute=True):
         replication_write(subject=Subject.APPLICATION, subject_id=1, kind=Kind.REMOVE)

@@ -10,9 +10,10 @@ from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.applications import services
-from apps.publication.models import RetailView, RetailViewLog
+from apps.publication.models import PublishedApplication, RetailView, RetailViewLog
 from tests.conftest import PASSWORD, advance, replicate
 from tests.retail.site import LIST, AllQueries, RetailSiteClient, account_of, detail
 
@@ -162,6 +163,23 @@ def test_the_next_link_continues_after_the_last_row_shown(retail_client, verifie
     assert _shown(back_html) == first
 
 
+def test_pages_split_rows_verified_at_the_same_instant_by_id(retail_client, verified):
+    # given 30 rows with one verification time (a batch, or a coarse clock): only the id
+    # orders them, on the cursor's side and the offset's
+    apps = [verified() for _ in range(30)]
+    PublishedApplication.objects.update(verified_at=timezone.now())
+
+    first_html = retail_client.get(LIST).content.decode()
+    second_html = retail_client.get(LIST + _next_link(first_html)).content.decode()
+    by_number = retail_client.get(LIST, {"page": 2}).content.decode()
+
+    first, second = _shown(first_html), _shown(second_html)
+    assert len(first) == 25 and not first & second
+    assert first | second == {a.reference for a in apps}
+    # newest id first: the five oldest on page 2, by cursor and by number alike
+    assert second == _shown(by_number) == {a.reference for a in apps[:5]}
+
+
 def test_a_cursor_only_positions_the_list_both_locks_still_apply(
     retail_client, verified, new_application, clerk, supervisor
 ):
@@ -178,7 +196,7 @@ def test_a_cursor_only_positions_the_list_both_locks_still_apply(
 
 
 def test_the_count_stops_at_the_cap(retail_account, verified, monkeypatch):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
     for _ in range(5):
@@ -210,7 +228,7 @@ def test_retail_list_page_links_keep_the_search(retail_client, verified):
 def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
     retail_client, verified, monkeypatch
 ):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     for _ in range(15):
         verified()
@@ -218,16 +236,29 @@ def test_retail_list_query_count_is_the_same_at_page_sizes_10_and_50(
     counts = {}
     for size in (10, 50):
         monkeypatch.setattr(selectors, "RETAIL_PAGE_SIZE", size)
-        # At most 10 (issue 7): the session and its account (2), the page with its
-        # capped count (1), the view log of the rows shown in one INSERT (with its
-        # savepoint), and the header's unread count.
+        # At most 10 (issue 7); four: the session, its account with the header's
+        # unread count, the page with its capped count, the view log of the rows shown
+        # in one INSERT.
         with AllQueries() as queries:
             html = retail_client.get(LIST).content.decode()
         assert html.count("data-reference=") == min(size, 15)
-        assert len(queries) <= 10, queries.sql
+        assert len(queries) == 4, queries.sql
+        assert sum(sql.startswith("INSERT") for sql in queries.sql) == 1
         counts[size] = len(queries)
 
     assert counts[10] == counts[50]
+
+
+def test_a_deep_page_by_number_costs_no_more_queries_than_the_first(retail_client, verified):
+    for _ in range(27):
+        verified()
+    retail_client.get(LIST)  # warm-up
+
+    with AllQueries() as queries:
+        html = retail_client.get(LIST, {"page": "2"}).content.decode()
+
+    assert html.count("data-reference=") == 2
+    assert len(queries) == 4, queries.sql
 
 
 def test_a_page_number_out_of_range_shows_the_last_page(retail_client, verified):
@@ -469,7 +500,7 @@ def test_a_retailer_renamed_after_verification_does_not_change_what_retail_reads
 
 
 def test_the_list_counts_up_to_the_cap_and_says_more_than(retail_client, verified, monkeypatch):
-    from apps.retail import selectors
+    from apps.publication import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 1)
     for _ in range(2):

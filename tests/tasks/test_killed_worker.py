@@ -23,6 +23,7 @@ from .workers import mails, wait_for, workers
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.worker,
     pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"]),
 ]
 

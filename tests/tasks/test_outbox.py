@@ -73,7 +73,7 @@ def test_a_broker_outage_leaves_the_message_waiting(
         attempts.append(1)
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    monkeypatch.setattr(services.request_relay, "down_until", 0.0)
     monkeypatch.setitem(relay.app.conf, "task_always_eager", False)  # a broker is configured
     monkeypatch.setattr(relay, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():

@@ -11,12 +11,12 @@ from guardian.shortcuts import assign_perm
 
 from apps.applications import tasks as app_tasks
 from apps.applications.models import ApplicationGroupObjectPermission
+from apps.applications.sla import NON_AFFILIATED_FLAG
 from apps.applications.visibility import VIEW_PERM, retail_group
 from apps.audit import tasks as audit_tasks
 from apps.audit.models import AuditAction, AuditEvent, AuditSeal, AuditVerification
 from apps.core.tasks import enqueue
 from apps.notifications.models import OutboxMessage
-from apps.notifications.sla import NON_AFFILIATED_FLAG
 from apps.publication.models import PublishedApplication
 from tests.conftest import advance
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.access_review.services import access_sample
 from apps.accounts.models import DivisionCode, RoleCode, User
-from apps.accounts.services import user_transfer
+from apps.administration.services import user_transfer
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
 from apps.audit.models import AuditAction, AuditEvent

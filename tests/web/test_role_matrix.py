@@ -32,19 +32,19 @@ pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 # The URL modules of the product's pages (admin/ and i18n are Django's own).
 PAGE_URLCONFS = {
     "apps.web.urls",
-    "apps.applications.urls",
-    "apps.applications.urls_review",
-    "apps.applications.urls_construction",
-    "apps.audit.urls",
-    "apps.access_review.urls",
-    "apps.exposure.urls",
-    "apps.notifications.urls",
+    "apps.web.applications.urls",
+    "apps.web.applications.urls_review",
+    "apps.web.applications.urls_construction",
+    "apps.web.auditors.trail.urls",
+    "apps.web.auditors.reviews.urls",
+    "apps.web.auditors.exposure.urls",
+    "apps.web.inbox.urls",
     "apps.web.administration.urls",
 }
 TD_URLCONFS = {
-    "apps.applications.urls",
-    "apps.applications.urls_review",
-    "apps.applications.urls_construction",
+    "apps.web.applications.urls",
+    "apps.web.applications.urls_review",
+    "apps.web.applications.urls_construction",
 }
 
 ROLES = ("anonymous", "clerk", "supervisor", "construction", "retail", "auditor", "administrator")
@@ -225,7 +225,7 @@ def _matrix_administrator() -> User:
 
 def _pending_password_reset() -> int:
     """A reset of the first user's password, proposed by an administrator of its own."""
-    from apps.accounts.password_reset import user_propose_password_reset
+    from apps.administration.password_reset import user_propose_password_reset
 
     proposer = _matrix_administrator()
     target = User.objects.order_by("pk").first()

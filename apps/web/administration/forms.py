@@ -11,8 +11,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
-from apps.accounts.password_reset import REASON_MAX_LENGTH
 from apps.accounts.selectors import password_reset_candidates
+from apps.administration.password_reset import REASON_MAX_LENGTH
 from apps.retailers.services import REASON_MAX_LENGTH as RETAILER_REASON_MAX_LENGTH
 
 
@@ -38,14 +38,9 @@ class PasswordResetProposalForm(forms.Form):
         self.fields["user"].queryset = password_reset_candidates(excluding=proposer)  # type: ignore[attr-defined]
 
 
-class PasswordResetDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput
-    )
-
-
 class DecisionForm(forms.Form):
-    """Approve or reject a proposal of another administrator."""
+    """Approve or reject a proposal of another administrator (an affiliation change, a
+    password reset)."""
 
     decision = forms.ChoiceField(
         choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput

@@ -9,6 +9,7 @@ retail could see it until then.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from apps.retailers.services import retailer_decide_affiliation, retailer_propos
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
 
+from .decisions import decision_page
 from .forms import AffiliationProposalForm, DecisionForm
 
 
@@ -125,29 +127,20 @@ def _render_proposal(
 @role_required(RoleCode.ADMINISTRATOR)
 @require_http_methods(["GET", "HEAD", "POST"])
 def affiliation_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    found = selectors.proposal(proposal_id)
-    if found is None:
-        raise Http404
-    if request.method != "POST":
-        return _render_proposal(request, found)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return _render_proposal(request, found, form, status=400)
-    approve = form.cleaned_data["decision"] == "approve"
-    try:
-        retailer_decide_affiliation(
-            acting_user=acting_user(request), proposal_id=found.pk, approve=approve
-        )
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as refused:
-        add_service_error(form, refused)
-        status = 403 if isinstance(refused, NotAllowed) else 409
-        return _render_proposal(request, selectors.proposal(found.pk) or found, form, status)
-    if approve:
-        messages.success(request, _("Change #%(proposal)s approved.") % {"proposal": found.pk})
+    decided = decision_page(
+        request,
+        read=lambda: selectors.proposal(proposal_id),
+        show=partial(_render_proposal, request),
+        decide=lambda approve: retailer_decide_affiliation(
+            acting_user=acting_user(request), proposal_id=proposal_id, approve=approve
+        ),
+    )
+    if isinstance(decided, HttpResponse):
+        return decided
+    if decided.approve:
+        messages.success(request, _("Change #%(proposal)s approved.") % {"proposal": proposal_id})
     else:
-        messages.success(request, _("Change #%(proposal)s rejected.") % {"proposal": found.pk})
+        messages.success(request, _("Change #%(proposal)s rejected.") % {"proposal": proposal_id})
     # The result (and what it withdrew) is the proposal's own page: reloading it re-sends
     # nothing.
-    return redirect("admin-affiliation", proposal_id=found.pk)
+    return redirect("admin-affiliation", proposal_id=proposal_id)

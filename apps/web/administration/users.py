@@ -1,7 +1,7 @@
 """Users: the list by division, creation, deactivation and the transfer (人事異動) page.
 
 A new user gets no password from the administrator who creates them: the first password
-comes from the two-administrator reset (apps.accounts.password_reset), linked from the
+comes from the two-administrator reset (apps.administration.password_reset), linked from the
 result. A transfer is its own page: choose the new division and roles, see what will be
 removed, confirm, see the result; one service call does it all in one transaction.
 """
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import selectors
 from apps.accounts.models import DivisionCode, RoleCode
-from apps.accounts.services import user_create, user_deactivate, user_set_roles, user_transfer
+from apps.administration.services import user_create, user_deactivate, user_set_roles, user_transfer
 from apps.core.errors import NotAllowed, NotFound, ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error

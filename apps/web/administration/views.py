@@ -9,11 +9,12 @@ service refuses as already decided.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -22,12 +23,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts import selectors
 from apps.accounts.models import PasswordResetRequest, PasswordResetStatus, RoleCode
-from apps.accounts.password_reset import user_decide_password_reset, user_propose_password_reset
-from apps.core.errors import NotAllowed, NotFound, ServiceError
+from apps.administration.password_reset import (
+    user_decide_password_reset,
+    user_propose_password_reset,
+)
+from apps.core.errors import ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.forms import add_service_error
 
-from .forms import PasswordResetDecisionForm, PasswordResetProposalForm
+from .decisions import decision_page
+from .forms import DecisionForm, PasswordResetProposalForm
 
 
 @role_required(RoleCode.ADMINISTRATOR)
@@ -75,13 +80,13 @@ def password_reset_propose(request: HttpRequest) -> HttpResponse:
 def _render_request(
     request: HttpRequest,
     found: PasswordResetRequest,
-    form: PasswordResetDecisionForm | None = None,
+    form: DecisionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     me = acting_user(request)
     context: dict[str, Any] = {
         "reset": found,
-        "form": form or PasswordResetDecisionForm(),
+        "form": form or DecisionForm(),
         "is_pending": found.status == PasswordResetStatus.PENDING,
         "own_proposal": found.proposed_by_id == me.pk,
         "own_password": found.user_id == me.pk,
@@ -92,33 +97,23 @@ def _render_request(
 @never_cache
 @role_required(RoleCode.ADMINISTRATOR)
 @require_http_methods(["GET", "HEAD", "POST"])
-@sensitive_variables("decision")
+@sensitive_variables("decided")
 def password_reset_detail(request: HttpRequest, request_id: int) -> HttpResponse:
-    found = selectors.password_reset_request(request_id)
-    if found is None:
-        raise Http404
-    if request.method != "POST":
-        return _render_request(request, found)
-    form = PasswordResetDecisionForm(request.POST)
-    if not form.is_valid():
-        return _render_request(request, found, form, status=400)
-    approve = form.cleaned_data["decision"] == "approve"
-    try:
-        decision = user_decide_password_reset(
-            acting_user=acting_user(request), request_id=found.pk, approve=approve
-        )
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as refused:
-        add_service_error(form, refused)
-        status = 403 if isinstance(refused, NotAllowed) else 409
-        found = selectors.password_reset_request(found.pk) or found
-        return _render_request(request, found, form, status)
-    if not approve:
-        messages.success(request, _("Reset #%(request)s rejected.") % {"request": found.pk})
+    decided = decision_page(
+        request,
+        read=lambda: selectors.password_reset_request(request_id),
+        show=partial(_render_request, request),
+        decide=lambda approve: user_decide_password_reset(
+            acting_user=acting_user(request), request_id=request_id, approve=approve
+        ),
+    )
+    if isinstance(decided, HttpResponse):
+        return decided
+    if not decided.approve:
+        messages.success(request, _("Reset #%(request)s rejected.") % {"request": request_id})
         return redirect("admin-password-resets")
     return render(
         request,
         "web/administration/password_reset_done.html",
-        {"reset": decision.request, "temporary_password": decision.temporary_password},
+        {"reset": decided.result.request, "temporary_password": decided.result.temporary_password},
     )

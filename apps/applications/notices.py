@@ -1,0 +1,160 @@
+"""Workflow notifications: who must act after a transition, written to the outbox.
+
+The application services call `notify_application_event` inside their own transaction,
+after the audit record: the outbox rows commit (or roll back) with the transition, and
+the relay delivers them afterwards. Cost per transition: one query for the recipients
+and one bulk INSERT (the key names the transition's moment, so no look-up of keys
+already written).
+
+Who hears of what (the people whose role does the next step, and the clerks whose work
+came back):
+
+- submitted: the clerks who created or edited the draft, the submitter excepted (the
+  encoding is the clerk's next step; usually the submitter wrote the draft, so nobody is
+  told). Supervisors are not told: they do not encode, and the SLA sweep
+  (`apps.applications.sla`) tells them when the encoding is overdue;
+- encoded: T&D supervisors who may verify it (not those who shaped this version);
+- returned: the clerks who created, edited or encoded it (they must correct and re-encode);
+- verified: the same clerks (their work passed; retail sees the masked record);
+- released: construction staff (the work may start);
+- cancelled: the same clerks, and construction staff if the work had been released.
+
+Completion and energization are recorded by construction staff themselves and need
+nobody else: no message. Subjects and bodies carry the reference number, the id and the
+version only, never personal data, and are written in the site's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import DivisionCode, Role, RoleCode, User
+from apps.applications.models import Application, ApplicationContribution
+from apps.notifications.services import outbox_write
+from apps.vocabulary.states import Contribution
+
+SUBMITTED = "submitted"
+ENCODED = "encoded"
+RETURNED = "returned"
+VERIFIED = "verified"
+RELEASED = "released"
+CANCELLED = "cancelled"
+
+TITLES = {
+    SUBMITTED: _("Submitted: waiting to be encoded"),
+    ENCODED: _("Encoded: waiting for the second-person check"),
+    RETURNED: _("Returned for correction: correct it and encode it again"),
+    VERIFIED: _("Verified: retail now sees the masked record"),
+    RELEASED: _("Released for construction"),
+    CANCELLED: _("Cancelled"),
+}
+
+# The clerks whose work an application is: they hear when it comes back or passes.
+_AUTHORED = (Contribution.CREATED, Contribution.EDITED, Contribution.ENCODED)
+
+
+def kind_of(event: str) -> str:
+    return f"application.{event}"
+
+
+def td_members(*roles: RoleCode, now: dt.datetime | None = None) -> QuerySet[User]:
+    """Active users who are in T&D right now and hold one of `roles` (one filter() call,
+    so every condition holds for the same membership row)."""
+    now = now or timezone.now()
+    return User.objects.filter(
+        Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gt=now),
+        is_active=True,
+        groups__in=Role.objects.filter(code__in=roles).values("group"),
+        memberships__division=DivisionCode.TD,
+        memberships__valid_from__lte=now,
+    )
+
+
+def _authored(application: Application) -> QuerySet[ApplicationContribution, Any]:
+    return ApplicationContribution.objects.filter(
+        application_id=application.pk, kind__in=_AUTHORED
+    ).values("user")
+
+
+def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...], Q]:
+    """The roles that hear of `event` and a further condition on the user."""
+    everyone = Q()
+    if event == SUBMITTED:
+        # The encoding is a clerk's next step: the clerks whose draft this is hear of it.
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+    if event == ENCODED:
+        # Four-eyes: whoever shaped any version up to this one cannot verify it.
+        shaped = ApplicationContribution.objects.filter(
+            application_id=application.pk, version__lte=application.version
+        ).values("user")
+        return (RoleCode.SUPERVISOR,), ~Q(pk__in=shaped)
+    if event in (RETURNED, VERIFIED):
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+    if event == RELEASED:
+        return (RoleCode.CONSTRUCTION,), everyone
+    if event == CANCELLED and application.released_at is not None:
+        return (RoleCode.CLERK, RoleCode.CONSTRUCTION), Q(pk__in=_authored(application)) | Q(
+            groups__role__code=RoleCode.CONSTRUCTION
+        )
+    if event == CANCELLED:
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+    raise ValueError(f"unknown workflow event {event!r}")
+
+
+def recipient_ids(event: str, application: Application, *, actor: User | None) -> list[int]:
+    """One query: the active T&D users who must hear of `event`, the actor excepted."""
+    roles, condition = _audience(event, application)
+    queryset = td_members(*roles).filter(condition)
+    if actor is not None:
+        queryset = queryset.exclude(pk=actor.pk)  # nobody is told of their own step
+    return list(queryset.distinct().order_by("id").values_list("id", flat=True))
+
+
+def notify_application_event(*, event: str, application: Application, actor: User | None) -> int:
+    """Queue the messages of one transition in the caller's transaction; returns how many.
+
+    The dedupe key names the event, the application, its version and the moment of the
+    transition (`updated_at`): a return does not bump the version, so the second
+    encoding of the same version is a new event, while writing the same one twice is not.
+    """
+    recipients = recipient_ids(event, application, actor=actor)
+    if not recipients:
+        return 0
+    label = application.reference or f"#{application.pk}"
+    with translation.override(settings.LANGUAGE_CODE):
+        title = gettext(str(TITLES[event]))
+        subject = f"[{label}] {title}"
+        body = (
+            gettext("Application %(reference)s (id %(id)s, version %(version)s): %(title)s")
+            % {
+                "reference": label,
+                "id": application.pk,
+                "version": application.version,
+                "title": title,
+            }
+            + "\n"
+            + gettext("Open your inbox in shadan to go to the application.")
+            + "\n"
+        )
+    moment = application.updated_at or timezone.now()
+    stamp = int(moment.timestamp() * 1_000_000)
+    return outbox_write(
+        recipient_ids=recipients,
+        kind=kind_of(event),
+        subject=subject,
+        body=body,
+        dedupe_key=f"{kind_of(event)}:a{application.pk}:v{application.version}:t{stamp}",
+        application_id=application.pk,
+        # Delivered only to someone still in T&D with one of these roles (see services).
+        division=DivisionCode.TD,
+        roles=_audience(event, application)[0],
+        # The key names this transition's moment: nothing can have written it before.
+        fresh=True,
+    )

@@ -1,0 +1,299 @@
+"""A clerk's side of an application: create, change, change the retailer, submit, discard
+a draft, and cancel (supervisors cancel too)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+from apps.accounts.permissions import require
+from apps.applications import notices as notify
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import NotAllowed, WrongState
+from apps.retailers.models import Retailer
+from apps.vault.services import vault_store
+from apps.vault.types import CustomerPII
+from apps.vocabulary.states import EDITABLE_STATES, Contribution
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
+
+from ..inputs import APPLICATION_FIELDS, CUSTOMER_FIELDS, clean_application_input
+from ..models import Application, ApplicationContribution
+from ..pseudonym import new_pseudonym
+from ..visibility import withdraw_retail_view
+from ._common import (
+    TD,
+    check_version,
+    clean_reason,
+    contribute,
+    customer_of,
+    done_before,
+    lock_application,
+    pii_as_input,
+    pii_from,
+    save_fields,
+)
+from .masking import invalidate_masking
+
+logger = logging.getLogger(__name__)
+
+
+def _unused_pseudonym() -> str:
+    """Pseudonyms are 32 random bits: at a few hundred thousand applications a repeat is
+    likely, so draw again; the unique constraint still catches a simultaneous draw."""
+    while True:
+        candidate = new_pseudonym()
+        if not Application.objects.filter(pseudonym=candidate).exists():
+            return candidate
+
+
+def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Application:
+    require(acting_user, "applications.add_application", division=TD)
+    cleaned = clean_application_input(data)
+    customer_ref = vault_store(pii_from(cleaned))
+    with transaction.atomic():
+        application = Application(
+            customer_ref=customer_ref,
+            created_by=acting_user,
+            pseudonym=_unused_pseudonym(),
+            **{name: cleaned[name] for name in APPLICATION_FIELDS},
+        )
+        application.save()
+        # The reference number needs the row's id; same transaction, nobody sees the gap.
+        application.reference = f"SD{timezone.localdate():%Y}-{application.pk:07d}"
+        application.save(update_fields=["reference"])
+        contribute(application, acting_user, Contribution.CREATED)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_CREATED,
+            obj=application,
+            changed_fields=[n for n in APPLICATION_FIELDS + CUSTOMER_FIELDS if cleaned[n] != ""],
+            details={"version": application.version, "state": application.state},
+        )
+    logger.info("application created id=%s", application.pk)
+    return application
+
+
+def _apply_changes(
+    application: Application,
+    *,
+    acting_user: User,
+    changes: Mapping[str, Any],
+    action: AuditAction,
+    reason: str = "",
+    current_pii: CustomerPII | None = None,
+) -> Application:
+    """Shared by update and change-retailer: validate the merged record, store new
+    personal data in the vault first, bump the version, invalidate the masking."""
+    if current_pii is None:
+        current_pii = customer_of(application)
+    merged: dict[str, Any] = {name: getattr(application, name) for name in APPLICATION_FIELDS}
+    merged["retailer"] = application.retailer
+    merged.update(pii_as_input(current_pii))
+    merged.update(changes)
+    cleaned = clean_application_input(merged, previous_start_date=application.requested_start_date)
+
+    changed = [
+        name
+        for name in APPLICATION_FIELDS
+        if (cleaned[name].pk if name == "retailer" else cleaned[name])
+        != (application.retailer_id if name == "retailer" else getattr(application, name))
+    ]
+    new_pii = pii_from(cleaned)
+    changed += [
+        name
+        for name, attr in zip(CUSTOMER_FIELDS, ("name", "name_kana", "phone", "email"), strict=True)
+        if getattr(new_pii, attr) != getattr(current_pii, attr)
+    ]
+    if not changed:
+        return application
+
+    fields = ["version"]
+    if any(name in CUSTOMER_FIELDS for name in changed):
+        application.customer_ref = vault_store(new_pii)
+        fields.append("customer_ref")
+    for name in changed:
+        if name in APPLICATION_FIELDS:
+            setattr(application, name, cleaned[name])
+            fields.append(name)
+    application.version += 1
+    fields += invalidate_masking(application, actor=acting_user)
+    save_fields(application, fields)
+    contribute(application, acting_user, Contribution.EDITED)
+    audit_record(
+        actor=acting_user,
+        action=action,
+        obj=application,
+        changed_fields=changed,
+        details={"version": application.version, "state": application.state},
+        reason=reason,
+    )
+    return application
+
+
+def application_update(
+    *,
+    acting_user: User,
+    application_id: int,
+    expected_version: int,
+    changes: Mapping[str, Any],
+) -> Application:
+    require(acting_user, "applications.change_application", division=TD)
+    if "retailer" in changes:
+        raise ValidationError(
+            {"retailer": [_("Change the retailer with the change-retailer action.")]}
+        )
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        if application.state not in EDITABLE_STATES:
+            raise WrongState(_("This application can no longer be edited."))
+        return _apply_changes(
+            application,
+            acting_user=acting_user,
+            changes=changes,
+            action=AuditAction.APPLICATION_UPDATED,
+        )
+
+
+def application_change_retailer(
+    *,
+    acting_user: User,
+    application_id: int,
+    expected_version: int,
+    retailer_id: int,
+    reason: str = "",
+) -> Application:
+    """スイッチング or a correction: retail visibility is withdrawn until the new version is
+    encoded and verified again; construction progress is untouched."""
+    require(acting_user, "applications.change_application", division=TD)
+    if not Retailer.objects.filter(pk=retailer_id).exists():
+        raise ValidationError({"retailer": [_("Choose a retailer.")]})
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        if application.state == S.CANCELLED:
+            raise WrongState(_("A cancelled application cannot change retailer."))
+        if application.retailer_id == retailer_id:
+            raise ValidationError({"retailer": [_("This is already the application's retailer.")]})
+        reason = reason.strip()
+        current_pii = customer_of(application)
+        if reason:
+            reason = clean_reason(reason, customer=current_pii)
+        return _apply_changes(
+            application,
+            acting_user=acting_user,
+            changes={"retailer": retailer_id},
+            action=AuditAction.APPLICATION_RETAILER_CHANGED,
+            reason=reason,
+            current_pii=current_pii,
+        )
+
+
+def application_submit(
+    *, acting_user: User, application_id: int, expected_version: int | None = None
+) -> Application:
+    require(acting_user, "applications.submit_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        submitted = application.state == S.ENTERED and (
+            ApplicationContribution.objects.filter(
+                application=application,
+                version=application.version,
+                user=acting_user,
+                kind=Contribution.SUBMITTED,
+            ).exists()
+        )
+        if done_before(application, expected_version, submitted):
+            return application
+        if application.state != S.DRAFT:
+            raise WrongState(_("Only a draft can be submitted."))
+        # Rules may have tightened since the draft was saved: validate the whole record.
+        data: dict[str, Any] = {name: getattr(application, name) for name in APPLICATION_FIELDS}
+        data["retailer"] = application.retailer
+        data.update(pii_as_input(customer_of(application)))
+        clean_application_input(data, previous_start_date=application.requested_start_date)
+        application.submit()
+        save_fields(application, ["state"])
+        contribute(application, acting_user, Contribution.SUBMITTED)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_SUBMITTED,
+            obj=application,
+            details={"version": application.version},
+        )
+        notify.notify_application_event(
+            event=notify.SUBMITTED, application=application, actor=acting_user
+        )
+    return application
+
+
+def application_discard(
+    *, acting_user: User, application_id: int, expected_version: int | None = None
+) -> None:
+    """Delete a draft that was never submitted, on its author's word.
+
+    Nobody else has seen it (drafts are their author's own, nothing was encoded, retail was
+    never told), so the row goes rather than staying as "cancelled"; the audit event keeps
+    its id, reference and version. Its vault record is then referenced by nothing, and
+    `vault_sweep` crypto-shreds it on its next run (see docs/decisions.md).
+    """
+    require(acting_user, "applications.change_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        if application.state != S.DRAFT:
+            raise WrongState(_("Only a draft can be discarded."))
+        if application.created_by_id != acting_user.pk:
+            raise NotAllowed(_("Only the person who wrote a draft may discard it."))
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_DISCARDED,
+            obj=application,
+            details={"version": application.version},
+        )
+        Application.objects.filter(pk=application.pk).delete()  # contributions go with it
+    logger.info("application discarded id=%s", application_id)
+
+
+def application_cancel(
+    *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
+) -> Application:
+    require(acting_user, "applications.cancel_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        if application.state in (S.CANCELLED, S.ENERGIZED):
+            raise WrongState(_("This application can no longer be cancelled."))
+        reason = clean_reason(reason, customer=customer_of(application))
+        fields = ["state", "cancel_reason"]
+        # Retail has no business with a cancelled application, and nothing may wait in
+        # the verification queue for it: the masking goes back to unmasked for good.
+        if application.masking_state != M.UNMASKED:
+            application.unmask()
+            # Withdraws the publication too (visibility.withdraw_retail_view).
+            withdraw_retail_view(application, actor=acting_user)
+            fields.append("masking_state")
+        application.cancel()
+        application.cancel_reason = reason
+        save_fields(application, fields)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_CANCELLED,
+            obj=application,
+            details={"version": application.version},
+            reason=reason,
+        )
+        notify.notify_application_event(
+            event=notify.CANCELLED, application=application, actor=acting_user
+        )
+    return application

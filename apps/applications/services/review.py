@@ -1,0 +1,289 @@
+"""The masking's way to retail: the clerk encodes (the leak scan), a second person opens
+the side-by-side review and verifies (four-eyes) or returns it for correction. The
+verification grants retail's view and publishes, in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import CharField, QuerySet, Value
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+from apps.accounts.permissions import require
+from apps.applications import notices as notify
+from apps.audit.models import AuditAction
+from apps.audit.services import audit_record
+from apps.core.errors import FourEyesViolation, NotAllowed, WrongState
+from apps.vocabulary.projection import project, projection_hash, scanned_texts
+from apps.vocabulary.states import POST_RELEASE_STATES, Contribution
+from apps.vocabulary.states import ApplicationState as S
+from apps.vocabulary.states import MaskingState as M
+
+from .. import publishing
+from ..leaks import Leak, scan
+from ..models import Application, ApplicationContribution, ReviewOpening
+from ..visibility import grant_retail_view
+from ._common import (
+    TD,
+    check_version,
+    clean_reason,
+    contribute,
+    customer_of,
+    done_before,
+    lock_application,
+    save_fields,
+)
+from .masking import PROJECTION_CHANGED, invalidate_masking
+
+
+class LeakFound(WrongState):
+    """Encoding refused: a retail-visible field holds personal data. `leaks` names the
+    fields and kinds, never the text found."""
+
+    code = "leak_found"
+    default_message = _("Personal data was found in fields retail would see.")
+
+    def __init__(self, leaks: list[Leak]) -> None:
+        self.leaks = leaks
+        super().__init__()
+
+
+def application_encode(
+    *, acting_user: User, application_id: int, expected_version: int | None = None
+) -> Application:
+    """符号化: build the retail projection, scan it for the customer's own personal data and
+    generic patterns, refuse naming each field, or record who encoded which version."""
+    require(acting_user, "applications.encode_application", division=TD)
+    leaks: list[Leak] = []
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        encoded = (
+            application.masking_state == M.ENCODED
+            and application.encoded_version == application.version
+            and application.encoded_by_id == acting_user.pk
+        )
+        if done_before(application, expected_version, encoded):
+            return application
+        if application.masking_state != M.UNMASKED:
+            raise WrongState(_("This version is already encoded."))
+        if application.state not in (S.ENTERED, *POST_RELEASE_STATES):
+            raise WrongState(_("Submit the application before encoding it."))
+        leaks = scan(fields=scanned_texts(application), customer=customer_of(application))
+        if leaks:
+            # The refusal is evidence too; it commits, the encoding does not happen.
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.APPLICATION_ENCODE_REFUSED,
+                obj=application,
+                changed_fields=[leak.field for leak in leaks],
+                details={"kinds": sorted({str(leak.kind) for leak in leaks})},
+            )
+        else:
+            _record_encoding(application, acting_user)
+    if leaks:
+        raise LeakFound(leaks)
+    return application
+
+
+def _record_encoding(application: Application, acting_user: User) -> None:
+    fields = ["masking_state", "encoded_version", "encoded_by", "encoded_at"]
+    if application.state == S.ENTERED:
+        application.mark_encoded()
+        fields.append("state")
+    application.mask()
+    application.encoded_version = application.version
+    application.encoded_by = acting_user
+    application.encoded_at = timezone.now()
+    application.projection_hash = projection_hash(project(application))
+    # A return is answered by this encoding; its reason stays in the audit trail.
+    application.return_reason = ""
+    application.returned_at = None
+    save_fields(application, [*fields, "projection_hash", "return_reason", "returned_at"])
+    contribute(application, acting_user, Contribution.ENCODED)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.APPLICATION_ENCODED,
+        obj=application,
+        details={"version": application.version, "projection": application.projection_hash},
+    )
+    notify.notify_application_event(
+        event=notify.ENCODED, application=application, actor=acting_user
+    )
+
+
+def application_record_review_opened(*, acting_user: User, application_id: int) -> ReviewOpening:
+    """Called by the side-by-side review page; verification of this version requires it."""
+    require(acting_user, "applications.verify_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        if (
+            application.masking_state != M.ENCODED
+            or application.encoded_version != application.version
+        ):
+            raise WrongState(_("This application is not waiting for the second-person check."))
+        opening = ReviewOpening.objects.create(
+            application=application, version=application.version, user=acting_user
+        )
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_REVIEW_OPENED,
+            obj=application,
+            details={"version": application.version},
+        )
+    return opening
+
+
+FOUR_EYES_MESSAGES = {
+    Contribution.CREATED: _("You created this application; a second person must verify it."),
+    Contribution.EDITED: _("You edited this application; a second person must verify it."),
+    Contribution.SUBMITTED: _("You submitted this application; a second person must verify it."),
+    Contribution.ENCODED: _("You encoded this application; a second person must verify it."),
+}
+
+
+def _contributed_kinds(application: Application, user: User) -> QuerySet[Any, str]:
+    return ApplicationContribution.objects.filter(
+        application=application, user=user, version__lte=application.version
+    ).values_list("kind", flat=True)
+
+
+def _refuse_shapers(kinds: set[str]) -> None:
+    for kind in (
+        Contribution.CREATED,
+        Contribution.EDITED,
+        Contribution.SUBMITTED,
+        Contribution.ENCODED,
+    ):
+        if kind in kinds:
+            raise FourEyesViolation(FOUR_EYES_MESSAGES[kind])
+
+
+def check_four_eyes(application: Application, user: User) -> None:
+    """The verifier must not have shaped the content: anyone who created, edited, submitted
+    or encoded any version up to the current one is refused — superusers included."""
+    _refuse_shapers(set(_contributed_kinds(application, user)))
+
+
+# Not a contribution kind: marks the verifier's review opening in `_verification_facts`.
+_OPENED = "review-opened"
+
+
+def _verification_facts(application: Application, user: User) -> set[str]:
+    """What the verifier contributed to any version up to this one and, as `_OPENED`,
+    whether they opened the review page for this version *after this encoding* (a return
+    does not bump the version, so a look at an earlier encoding of the same content does
+    not count): one statement (a UNION) for the two reads verification needs."""
+    opened = (
+        ReviewOpening.objects.filter(
+            application=application,
+            version=application.version,
+            user=user,
+            opened_at__gte=application.encoded_at,
+        )
+        .annotate(kind=Value(_OPENED, output_field=CharField()))
+        .values_list("kind", flat=True)
+    )
+    return set(_contributed_kinds(application, user).union(opened))
+
+
+def application_verify(
+    *, acting_user: User, application_id: int, expected_version: int
+) -> Application:
+    """Second-person check (ダブルチェック) of one application; there is no bulk form."""
+    require(acting_user, "applications.verify_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        verified = (
+            application.masking_state == M.VERIFIED
+            and application.verified_version == application.version
+            and application.verified_by_id == acting_user.pk
+        )
+        if done_before(application, expected_version, verified):
+            return application
+        if application.masking_state == M.VERIFIED:
+            raise WrongState(_("This application has already been verified."))
+        if (
+            application.masking_state != M.ENCODED
+            or application.encoded_version != application.version
+        ):
+            raise WrongState(_("This application is not waiting for the second-person check."))
+        facts = _verification_facts(application, acting_user)
+        _refuse_shapers(facts)
+        if _OPENED not in facts:
+            raise NotAllowed(
+                _("Open the review page for this version before verifying it."), code="not_reviewed"
+            )
+        if projection_hash(project(application)) == application.projection_hash:
+            _confirm_verification(application, acting_user)
+            return application
+        # What retail would see changed behind this encoding (a retailer renamed while it
+        # was encoded, say): it no longer stands. Withdraw it so that encode accepts the
+        # application again, and commit that, like a leak refusal, before refusing.
+        save_fields(
+            application,
+            invalidate_masking(application, actor=acting_user, cause=PROJECTION_CHANGED),
+        )
+    raise WrongState(_("What retail would see changed after encoding; encode it again."))
+
+
+def _confirm_verification(application: Application, acting_user: User) -> None:
+    fields = ["masking_state", "verified_version", "verified_by", "verified_at"]
+    if application.state == S.ENCODED:
+        application.mark_verified()
+        fields.append("state")
+    application.confirm_mask()
+    application.verified_version = application.version
+    application.verified_by = acting_user
+    application.verified_at = timezone.now()
+    save_fields(application, fields)
+    grant_retail_view(application, actor=acting_user)
+    # Both locks hold now: retail may read exactly this projection, frozen.
+    publishing.publish(application)
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.APPLICATION_VERIFIED,
+        obj=application,
+        details={"version": application.version, "projection": application.projection_hash},
+    )
+    notify.notify_application_event(
+        event=notify.VERIFIED, application=application, actor=acting_user
+    )
+
+
+def application_return(
+    *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
+) -> Application:
+    require(acting_user, "applications.return_application", division=TD)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        check_version(application, expected_version)
+        if application.masking_state != M.ENCODED:
+            raise WrongState(
+                _("Only an application waiting for the second-person check can be returned.")
+            )
+        reason = clean_reason(reason, customer=customer_of(application))
+        fields = ["masking_state", "return_reason", "returned_by", "returned_at"]
+        application.unmask()
+        if application.state == S.ENCODED:
+            application.back_to_entered()
+            fields.append("state")
+        application.return_reason = reason
+        application.returned_by = acting_user
+        application.returned_at = timezone.now()
+        save_fields(application, fields)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.APPLICATION_RETURNED,
+            obj=application,
+            details={"version": application.version},
+            reason=reason,
+        )
+        notify.notify_application_event(
+            event=notify.RETURNED, application=application, actor=acting_user
+        )
+    return application

@@ -1,0 +1,119 @@
+"""Forms of the supervisor's (上長) pages: the approval queue's filters, the second-person
+check, return, release and cancel.
+
+They check what a person can get wrong in the form; the services check everything again
+(state, version, four-eyes rule, personal data in reasons) and their refusals are merged
+back into these forms by the views.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.applications.models import Application
+from apps.retailers.models import Retailer
+from apps.vocabulary.normalize import collapse_spaces
+from apps.vocabulary.states import ContractClass
+
+AGE_CHOICES = [
+    ("", _("Any age")),
+    ("1", _("Waiting more than 1 day")),
+    ("3", _("Waiting more than 3 days")),
+    ("7", _("Waiting more than 7 days")),
+]
+
+REASON_MAX_LENGTH = 1000
+
+
+class QueueFilterForm(forms.Form):
+    """GET filters of the approval queue; every field may stay empty."""
+
+    retailer = forms.ModelChoiceField(
+        label=_("retailer"),
+        queryset=Retailer.objects.order_by("code"),
+        required=False,
+        empty_label=_("All retailers"),
+    )
+    contract_class = forms.ChoiceField(
+        label=_("contract class"),
+        choices=[("", _("All classes")), *ContractClass.choices],
+        required=False,
+    )
+    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
+
+    def filter(self, queryset: QuerySet[Application]) -> QuerySet[Application]:
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data.get("retailer"):
+            queryset = queryset.filter(retailer=data["retailer"])
+        if data.get("contract_class"):
+            queryset = queryset.filter(contract_class=data["contract_class"])
+        if data.get("age"):
+            cutoff = timezone.now() - datetime.timedelta(days=int(data["age"]))
+            queryset = queryset.filter(encoded_at__lte=cutoff)
+        return queryset
+
+
+class VersionForm(forms.Form):
+    """The version the person saw: the service refuses if the record changed since."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class VerifyForm(VersionForm):
+    """The second-person check of one application; the checklist must be ticked."""
+
+    check_retailer = forms.BooleanField(
+        label=_("The retailer and its classification (affiliated or not) are correct."),
+        required=True,
+    )
+    check_free_text = forms.BooleanField(
+        label=_("The free text retail will see contains no personal data."),
+        required=True,
+    )
+    check_preview = forms.BooleanField(
+        label=_("The retail preview shows exactly what retail may see."),
+        required=True,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("check_retailer", "check_free_text", "check_preview"):
+            self.fields[name].error_messages["required"] = _("Tick this item of the checklist.")
+
+
+class ReasonForm(VersionForm):
+    """Return and cancel: the reason is read by clerks and auditors."""
+
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Do not write personal data (names, phone numbers, e-mail) here."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].error_messages["required"] = _("Give a reason.")
+
+    def clean_reason(self) -> str:
+        # Only whitespace is folded; the service scans the reason for personal data.
+        reason = str(self.cleaned_data["reason"])
+        if not collapse_spaces(reason):
+            raise forms.ValidationError(_("Give a reason."), code="required")
+        return reason.strip()
+
+
+class ReturnForm(ReasonForm):
+    pass
+
+
+class CancelForm(ReasonForm):
+    pass

@@ -1,0 +1,168 @@
+"""The T&D list of applications: filters by state with their counts, and the search.
+
+Reference numbers and supply point IDs are searched from the query string, as the state
+filter is. A customer's name is posted to its own view and answered in that response,
+never redirected: the name stays out of URLs, the browser history and the access logs
+(docs/decisions.md). The name search itself is the service's: blind index, audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import RoleCode, User
+from apps.applications import search, selectors
+from apps.applications.models import Application
+from apps.core.counting import CappedCount, CappedPaginator, capped_count
+from apps.vocabulary.states import ApplicationState as S
+from apps.web.access import acting_user, personal_data, role_required
+from apps.web.applications.forms_search import ApplicationSearchForm, SearchKey
+from apps.web.templatetags.shadan import url_prefix
+
+PAGE_SIZE = 50
+# Searches from the query string: neither is personal data.
+GET_SEARCHES: dict[str, Callable[..., Any]] = {
+    SearchKey.REFERENCE: search.matching_reference,
+    SearchKey.SUPPLY_POINT: search.matching_supply_point,
+}
+
+
+@dataclass(frozen=True)
+class StateFilter:
+    key: str
+    label: str | Promise
+    # Within the desk's applications; a condition, so every count is one column of one query.
+    condition: Callable[[User], Q]
+
+
+def _in_state(state: S) -> Callable[[User], Q]:
+    return lambda user: Q(state=state)
+
+
+STATE_FILTERS = (
+    StateFilter("draft", _("My drafts"), lambda user: Q(state=S.DRAFT, created_by=user)),
+    StateFilter("entered", S.ENTERED.label, _in_state(S.ENTERED)),
+    StateFilter(
+        "to_encode", _("Waiting to be encoded"), lambda user: selectors.is_awaiting_encoding()
+    ),
+    StateFilter("encoded", S.ENCODED.label, _in_state(S.ENCODED)),
+    StateFilter("verified", S.VERIFIED.label, _in_state(S.VERIFIED)),
+    StateFilter("released", S.RELEASED.label, _in_state(S.RELEASED)),
+    StateFilter("constructed", S.CONSTRUCTED.label, _in_state(S.CONSTRUCTED)),
+    StateFilter("energized", S.ENERGIZED.label, _in_state(S.ENERGIZED)),
+    StateFilter("cancelled", S.CANCELLED.label, _in_state(S.CANCELLED)),
+)
+_FILTERS = {f.key: f for f in STATE_FILTERS}
+
+
+def state_counts(user: User) -> dict[str, int]:
+    """How many of the desk's applications each filter shows, and "all": one query of
+    capped counts, each stopping at COUNT_CAP + 1 rows (a value above COUNT_CAP means
+    "more"), so a page view never counts the whole table."""
+    # Every filter's rows are on the desk already (a draft filter names its author; the
+    # others exclude drafts), so each count reads its own index without the desk's OR.
+    columns = {
+        f"n_{f.key}": capped_count(Application.objects.filter(f.condition(user)))
+        for f in STATE_FILTERS
+    }
+    columns["n_all"] = capped_count(search.desk_applications(user))
+    found = Application.objects.order_by().annotate(**columns).values(*columns).first()
+    return {name.removeprefix("n_"): (found or {}).get(name, 0) for name in columns}
+
+
+def _context(user: User, **extra: Any) -> dict[str, Any]:
+    counts = {key: CappedCount(found) for key, found in state_counts(user).items()}
+    return {
+        "filters": [(f, counts[f.key]) for f in STATE_FILTERS],
+        "all_count": counts["all"],
+        "detail_prefix": url_prefix("application-detail"),
+        **extra,
+    }
+
+
+def _rows(applications: Any) -> list[tuple[Application, Any]]:
+    now = timezone.now()
+    return [(app, now - app.created_at) for app in applications]
+
+
+@role_required(RoleCode.CLERK, RoleCode.SUPERVISOR)
+def application_list(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    chosen = _FILTERS.get(request.GET.get("state", ""))
+    queryset = search.desk_applications(user)
+    if chosen:
+        queryset = queryset.filter(chosen.condition(user))
+    form = ApplicationSearchForm()
+    searched = ""
+    for key, matching in GET_SEARCHES.items():
+        if request.GET.get(key):
+            searched = request.GET[key]
+            queryset = matching(queryset, searched)
+            form = ApplicationSearchForm(initial={"key": key, "text": searched})
+    order = ["-created_at", "-id"]
+    if chosen and chosen.key == "to_encode":
+        # Non-affiliated retailers first: skipping their encoding was the original failure.
+        order.insert(0, "retailer__is_affiliated")
+    page = CappedPaginator(
+        queryset.select_related("retailer").order_by(*order), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    kept = {k: v for k, v in request.GET.items() if k in {"state", *GET_SEARCHES}}
+    return render(
+        request,
+        "applications/list.html",
+        _context(
+            user,
+            chosen=chosen,
+            page=page,
+            rows=_rows(page.object_list),
+            search_form=form,
+            searched=searched,
+            page_query=urlencode(kept),
+        ),
+    )
+
+
+@personal_data
+@role_required(RoleCode.CLERK, RoleCode.SUPERVISOR)
+@require_POST
+def application_search(request: HttpRequest) -> HttpResponse:
+    """The search box. A reference or supply point ID goes back to the list as a query;
+    a customer's name is answered here, in the response to the POST."""
+    user = acting_user(request)
+    form = ApplicationSearchForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "applications/list.html",
+            _context(user, chosen=None, page=None, rows=[], search_form=form),
+        )
+    key, text = form.cleaned_data["key"], form.cleaned_data["text"]
+    if key in GET_SEARCHES:
+        return redirect(f"{reverse('clerk-list')}?{urlencode({key: text})}")
+    found = search.application_search_customer_name(acting_user=user, name=text)
+    return render(
+        request,
+        "applications/list.html",
+        _context(
+            user,
+            chosen=None,
+            page=None,
+            rows=_rows(found[:PAGE_SIZE]),
+            search_form=form,
+            name_search=True,
+            name_results=len(found),
+            more_than_shown=len(found) > PAGE_SIZE,
+        ),
+    )
