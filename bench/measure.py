@@ -42,6 +42,7 @@ from apps.audit.models import AuditAction, AuditEvent, AuditSeal
 from apps.audit.sealing import audit_seal, payloads
 from apps.audit.services import audit_record
 from apps.audit.verification import audit_verify
+from apps.core.prepared import prepared_cursor
 from apps.core.templatetags.badges import url_prefix
 from apps.notifications import services as notification_services
 from apps.publication.models import PublishedApplication, RetailAccount
@@ -606,24 +607,33 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
 PROBE_TABLE = "bench_commit_probe"
 
 
-def _writers(cast: Cast, threads: int, per_writer: int, *, bare: bool = False) -> float:
-    """Events/s of `threads` writers, each on its own connection, one transaction each.
-    `bare`: a one-column INSERT per transaction instead (the database's commit ceiling)."""
+def _writers(cast: Cast, threads: int, per_writer: int, *, floor: str = "") -> float:
+    """Events/s of `threads` writers, each on its own connection, one transaction each,
+    each statement through `prepared_cursor` as `audit_record`'s INSERT is (so the floors
+    have the product's connection handling). `floor`: instead of `audit_record`,
+    "row" is the INSERT of the event's own row into the audit table, its values made
+    beforehand (MAC and actor snapshot included), without RETURNING (the goal's floor),
+    and "bare" a one-column INSERT into a table without index (the database's commit
+    ceiling)."""
     start = threading.Barrier(threads + 1)
     errors: list[BaseException] = []
 
     def write() -> None:
         try:
             actor = type(cast.clerk).objects.get(pk=cast.clerk.pk)
+            rows = _event_rows(actor, per_writer) if floor == "row" else []
             start.wait()
             for n in range(per_writer):
                 with transaction.atomic():
-                    if bare:
-                        with connection.cursor() as cursor:
+                    if floor == "bare":
+                        with prepared_cursor(connection) as cursor:
                             cursor.execute(
                                 f"INSERT INTO {PROBE_TABLE} (n) VALUES (%s)",  # noqa: S608
                                 [n],
                             )
+                    elif floor == "row":
+                        with prepared_cursor(connection) as cursor:
+                            cursor.execute(_event_row_sql(), rows[n])
                     else:
                         audit_record(
                             actor=actor,
@@ -647,6 +657,40 @@ def _writers(cast: Cast, threads: int, per_writer: int, *, bare: bool = False) -
     if errors:
         raise errors[0]
     return threads * per_writer / elapsed
+
+
+_EVENT_COLUMNS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _event_row_sql() -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"INSERT INTO {qn(AuditEvent._meta.db_table)}"  # noqa: S608
+        f" ({', '.join(qn(f.column) for f in _EVENT_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})"
+    )
+
+
+def _event_rows(actor: Any, count: int) -> list[list[Any]]:
+    """The parameters of `count` events like the writers' (each with its MAC, so the
+    sealer chains them like any other; the actor's division and roles read once)."""
+    division, roles = actor.division_at() or "", actor.role_codes()
+    rows = []
+    for n in range(count):
+        event = AuditEvent(
+            actor=actor,
+            actor_username=actor.get_username(),
+            actor_division=division,
+            actor_roles=roles,
+            action=AuditAction.RETAIL_VIEWED,
+            object_label="bench",
+            details={"bench": n},
+        )
+        authenticate(event)
+        rows.append(
+            [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_COLUMNS]
+        )
+    return rows
 
 
 def _process_writer(user_id: int, per_writer: int, start: Any, done: Any) -> None:
@@ -700,31 +744,55 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (n INTEGER)")
         for threads in (1, 4):
-            samples = []
-            bare_samples = []
+            samples: list[float] = []
+            row_samples: list[float] = []
+            bare_samples: list[float] = []
             for _ in range(repeats.audit_rounds):  # interleaved
                 samples.append(_writers(cast, threads, 250))
-                bare_samples.append(_writers(cast, threads, 250, bare=True))
+                row_samples.append(_writers(cast, threads, 250, floor="row"))
+                bare_samples.append(_writers(cast, threads, 250, floor="bare"))
             median = statistics.median(samples)
+            row = statistics.median(row_samples)
             bare = statistics.median(bare_samples)
             slow = sorted(samples)[max(0, math.ceil(0.05 * len(samples)) - 1)]
+            writers = f"{threads} writer{'s' if threads > 1 else ''}"
+            goal = threads == 4
+            met = median / row >= 0.8 and median >= 1000
             figures.append(
                 Figure(
-                    f"4. audit writes, {threads} writer{'s' if threads > 1 else ''}",
+                    f"4. audit writes, {writers}",
                     "events/s",
                     median,
                     slow,
-                    comparison="bare one-column INSERT + COMMIT, same writers",
-                    comparison_median=bare,
-                    ratio=median / bare,
-                    goal="≥ 0.8 × bare INSERT, ≥ 1,000 events/s" if threads == 4 else "",
-                    met=(median / bare >= 0.8 and median >= 1000) if threads == 4 else None,
-                    note="p95 column = 5th-percentile (slow) round"
+                    comparison="floor: the event's own row, bare INSERT + COMMIT, same writers",
+                    comparison_median=row,
+                    ratio=median / row,
+                    goal="≥ 0.8 × the row's bare INSERT, ≥ 1,000 events/s" if goal else "",
+                    met=met if goal else None,
+                    note="p95 column = 5th-percentile (slow) round; the floor inserts the "
+                    "same columns into the audit table (its indexes, its triggers) with "
+                    "values made beforehand (MAC and actor snapshot included), through the "
+                    "same prepared cursor"
                     + (
-                        f"; ≥ 0.8 × bare: {median / bare >= 0.8}, ≥ 1,000/s: {median >= 1000}"
-                        if threads == 4
+                        f"; ≥ 0.8 × floor: {median / row >= 0.8}, ≥ 1,000/s: {median >= 1000}"
+                        if goal
                         else ""
                     ),
+                    samples=len(samples),
+                )
+            )
+            figures.append(
+                Figure(
+                    f"4. audit writes, {writers}, against the commit ceiling",
+                    "events/s",
+                    median,
+                    slow,
+                    comparison="one-column INSERT + COMMIT, same writers",
+                    comparison_median=bare,
+                    ratio=median / bare,
+                    note="extra, no goal: the same rounds as the row above against the "
+                    "database's commit ceiling (a one-column row, no index); the floor's "
+                    f"own row reaches {row / bare:.2f} of it",
                     samples=len(samples),
                 )
             )

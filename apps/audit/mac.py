@@ -283,13 +283,31 @@ def values_from_text(text: str) -> list[Any]:
     ]
 
 
+# Values a JSON round trip gives back as they are (exact types: a subclass of str or
+# int may encode differently; floats go the long way, for NaN and infinities).
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _json_as_is(value: Any) -> bool:
+    """Whether `value` is what the JSON round trip would give back: a scalar, or a list
+    or a dict with string keys holding scalars (an event's usual changed fields and
+    details). Anything else takes the round trip."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and type(item) in _JSON_SCALARS for key, item in value.items())
+    if kind is list:
+        return all(type(item) in _JSON_SCALARS for item in value)
+    return kind in _JSON_SCALARS
+
+
 def _as_written(values: Iterable[Any]) -> list[Any]:
     """What the database will give back for values about to be written: JSON through a
     JSON round trip (tuples become lists, keys become strings), text as str (a lazy
     translation, say)."""
     fields = list(values)
     for index in _JSON:
-        fields[index] = json.loads(json.dumps(fields[index]))
+        if not _json_as_is(fields[index]):
+            fields[index] = json.loads(json.dumps(fields[index]))
     for index in _TEXT:
         if fields[index] is not None:
             fields[index] = str(fields[index])
