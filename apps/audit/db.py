@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -165,61 +166,74 @@ def trigger_problems(
     it); on SQLite a trigger whose SQL is not the statement we created."""
     _check_vendor(connection)
     tables = list(tables)
-    problems: list[str] = []
     seen: set[str] = set()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT c.relname, t.tgname, t.tgenabled, t.tgtype, t.tgqual IS NULL,"
-                " t.tgattr::text, p.proname, l.lanname, p.prosrc"
-                " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-                " JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang"
-                " WHERE NOT t.tgisinternal AND c.relname = ANY(%s)"
-                " AND pg_catalog.pg_table_is_visible(c.oid)",
-                [tables],
-            )
-            expected_body = _digest(_PG_FUNCTION_BODY)
-            reported_functions: set[str] = set()
-            for (
-                table,
-                name,
-                enabled,
-                tgtype,
-                no_when,
-                columns,
-                proname,
-                language,
-                body,
-            ) in cursor.fetchall():
-                key = next((k for k, n in _names(table).items() if n == name), None)
-                if key is None:
-                    continue
-                seen.add(name)
-                if enabled not in _PG_FIRING:
-                    state = "disabled" if enabled == "D" else f"enabled only as {enabled!r}"
-                    problems.append(f"{name} {state}")
-                if tgtype != _PG_TIMING[key][2] or not no_when or columns.strip():
-                    problems.append(f"{name} re-created with another definition")
-                if proname != _PG_FUNCTION:
-                    problems.append(f"{name} runs {proname}() instead of {_PG_FUNCTION}()")
-                elif (language != "plpgsql" or _digest(body) != expected_body) and (
-                    proname not in reported_functions
-                ):
-                    reported_functions.add(proname)
-                    problems.append(
-                        f"function {proname}() replaced: its body (sha256 {_digest(body)}) "
-                        f"is not the expected one ({expected_body})"
-                    )
+            problems = _pg_trigger_problems(cursor, tables, seen)
         else:
-            cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
-            for name, table, sql in cursor.fetchall():
-                if table not in tables:
-                    continue
-                key = next((k for k, n in _names(table).items() if n == name), None)
-                if key is None:
-                    continue
-                seen.add(name)
-                if sql != _sqlite_trigger_sql(table, key):
-                    problems.append(f"{name} replaced by another statement")
+            problems = _sqlite_trigger_problems(cursor, tables, seen)
     expected = {name for table in tables for name in _expected_triggers(connection, table)}
     return [f"{name} missing" for name in sorted(expected - seen)] + problems
+
+
+def _pg_trigger_problems(cursor: Any, tables: list[str], seen: set[str]) -> list[str]:
+    """PostgreSQL's catalog for our triggers on `tables`; adds their names to `seen`."""
+    cursor.execute(
+        "SELECT c.relname, t.tgname, t.tgenabled, t.tgtype, t.tgqual IS NULL,"
+        " t.tgattr::text, p.proname, l.lanname, p.prosrc"
+        " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        " JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang"
+        " WHERE NOT t.tgisinternal AND c.relname = ANY(%s)"
+        " AND pg_catalog.pg_table_is_visible(c.oid)",
+        [tables],
+    )
+    problems: list[str] = []
+    expected_body = _digest(_PG_FUNCTION_BODY)
+    reported_functions: set[str] = set()
+    for (
+        table,
+        name,
+        enabled,
+        tgtype,
+        no_when,
+        columns,
+        proname,
+        language,
+        body,
+    ) in cursor.fetchall():
+        key = next((k for k, n in _names(table).items() if n == name), None)
+        if key is None:
+            continue
+        seen.add(name)
+        if enabled not in _PG_FIRING:
+            state = "disabled" if enabled == "D" else f"enabled only as {enabled!r}"
+            problems.append(f"{name} {state}")
+        if tgtype != _PG_TIMING[key][2] or not no_when or columns.strip():
+            problems.append(f"{name} re-created with another definition")
+        if proname != _PG_FUNCTION:
+            problems.append(f"{name} runs {proname}() instead of {_PG_FUNCTION}()")
+        elif (language != "plpgsql" or _digest(body) != expected_body) and (
+            proname not in reported_functions
+        ):
+            reported_functions.add(proname)
+            problems.append(
+                f"function {proname}() replaced: its body (sha256 {_digest(body)}) "
+                f"is not the expected one ({expected_body})"
+            )
+    return problems
+
+
+def _sqlite_trigger_problems(cursor: Any, tables: list[str], seen: set[str]) -> list[str]:
+    """SQLite keeps each trigger's statement: ours must be exactly the one we created."""
+    cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+    problems: list[str] = []
+    for name, table, sql in cursor.fetchall():
+        if table not in tables:
+            continue
+        key = next((k for k, n in _names(table).items() if n == name), None)
+        if key is None:
+            continue
+        seen.add(name)
+        if sql != _sqlite_trigger_sql(table, key):
+            problems.append(f"{name} replaced by another statement")
+    return problems
