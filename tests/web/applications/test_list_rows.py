@@ -16,10 +16,11 @@ from apps.web.templatetags.shadan import url_prefix
 
 ROOT = Path(__file__).resolve().parents[3]
 LIST_PAGES = [
-    "apps/retail/templates/retail/application_list.html",
     "apps/web/templates/applications/review_queue.html",
     "apps/web/templates/applications/list.html",
+    "apps/web/templates/applications/construction_list.html",
 ]
+RETAIL_LIST = "apps/retail/templates/retail/application_list.html"
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
@@ -30,6 +31,16 @@ def test_a_list_pages_rows_reverse_no_url_and_include_no_template(path):
 
     assert rows
     assert not any("{% url" in row or "{% include" in row for row in rows)
+
+
+def test_the_retail_lists_rows_come_from_one_tag_without_a_template_per_row():
+    """The retail list's 25 rows are built by one tag (apps/retail/templatetags/
+    retail_list.py) from one reversed prefix: no row loop is left in the template."""
+    source = (ROOT / RETAIL_LIST).read_text()
+    loops = re.findall(r"{% for [^%]*%}(.*?){% endfor %}", source, re.S)
+
+    assert "{% retail_rows " in source
+    assert not [loop for loop in loops if "<tr" in loop]
 
 
 @pytest.mark.parametrize(
