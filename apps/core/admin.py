@@ -29,4 +29,4 @@ class ReadOnlyAdminMixin:
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[_M]):
-    pass
+    """The mixin on Django's ModelAdmin: what every inspection-only admin registers."""
