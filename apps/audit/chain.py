@@ -124,6 +124,15 @@ def link_hash(prev_hash: str, seq: int, canonical: bytes) -> str:
     return digest.hexdigest()
 
 
+def links(prev_hash: str, seq: int, canonical: bytes, digest: str) -> bool:
+    """Whether `digest` is the link hash of these (verification): a prev_hash that is not
+    hexadecimal (a seal written by hand) links to nothing, rather than stopping the walk."""
+    try:
+        return link_hash(prev_hash, seq, canonical) == digest
+    except ValueError:
+        return False
+
+
 def new_chain_id() -> str:
     return secrets.token_hex(32)
 

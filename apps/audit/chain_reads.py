@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.db import connections
 
 from . import trail_checks
-from .chain import Payload, canonical_of, known_formats, link_hash
+from .chain import Payload, canonical_of, known_formats, links
 from .models import AuditEvent, AuditSeal
 from .sealing import payloads
 from .stream import streamed_chunks
@@ -73,6 +73,6 @@ def find_moved_content(
             if row is None:
                 continue
             candidates = (canonical_of(row), canonical_of(row, as_id=event_id))
-            if any(link_hash(prev_hash, seq, c) == digest for c in candidates):
+            if any(links(prev_hash, seq, c, digest) for c in candidates):
                 return other_seq, other_id
     return None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -112,13 +113,33 @@ def _dumps(value: Any) -> str:
 _SETTINGS = frozenset({"AUDIT_MAC_KEYS", "AUDIT_MAC_ACTIVE_KEY_ID"})
 
 
-class MacKeys:
-    """The MAC keys by id and the active id. The repr names ids only."""
+_BLOCK = 64  # SHA-256's block size, in bytes (RFC 2104's B)
 
-    __slots__ = ("_keys", "active_key_id")
+
+def _pads(key: bytes) -> tuple[Any, Any]:
+    """The inner and outer hashes of HMAC-SHA256 (RFC 2104) with `key` already absorbed:
+    what the standard library's `hmac.HMAC` keeps between `copy()`s."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\x00")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+    return inner, outer
+
+
+class MacKeys:
+    """The MAC keys by id and the active id. The repr names ids only.
+
+    `mac` computes HMAC-SHA256 from each key's pads, made once: the same bytes as
+    `hmac.digest(key, message, "sha256")` (a test compares them) at half its cost,
+    which OpenSSL's one-shot HMAC spends setting the key up again for every message,
+    and verification checks one MAC per event of the trail."""
+
+    __slots__ = ("_keys", "_pads", "active_key_id")
 
     def __init__(self, *, keys: Mapping[str, bytes], active_key_id: str) -> None:
         self._keys = dict(keys)
+        self._pads = {key_id: _pads(key) for key_id, key in self._keys.items()}
         self.active_key_id = active_key_id
 
     def __repr__(self) -> str:
@@ -126,6 +147,17 @@ class MacKeys:
 
     def get(self, key_id: str) -> bytes | None:
         return self._keys.get(key_id)
+
+    def mac(self, key_id: str, message: bytes) -> bytes | None:
+        """HMAC-SHA256 of `message` under the key `key_id`; None for an unknown id."""
+        pads = self._pads.get(key_id)
+        if pads is None:
+            return None
+        inner, outer = pads[0].copy(), pads[1].copy()
+        inner.update(message)
+        outer.update(inner.digest())
+        digest: bytes = outer.digest()
+        return digest
 
 
 def parse_mac_keys(*, keys: str, active_key_id: str) -> MacKeys | None:
@@ -283,6 +315,63 @@ def values_from_text(text: str) -> list[Any]:
     ]
 
 
+# The canonical columns (format 2) of the MAC_FIELDS, in message order.
+_TEXT_COLUMNS = tuple(_COLUMN[name] for name in MAC_FIELDS)
+(_C_TIME, _C_ACTOR, _C_USER, _C_ACTION, _C_TYPE, _C_ID, _C_LABEL, _C_CHANGED, _C_DETAILS) = (
+    _TEXT_COLUMNS[:9]
+)
+(_C_REASON, _C_REQUEST, _C_ADDRESS, _C_AGENT) = _TEXT_COLUMNS[9:]
+_TEXT_MAC_FIELDS = len(CANONICAL_COLUMNS) + len(MAC_COLUMNS)
+
+
+def _json_text(value: str) -> str:
+    """`_dumps(_json(value))`: jsonb's text of a JSON column in the message's form."""
+    if value == "[]" or value == "{}":
+        return value
+    return _dumps(_json(value))
+
+
+def text_line_mac_ok(keys: MacKeys, line: str) -> bool:
+    """Whether an event read as its format 4 line (the canonical columns, then key id,
+    nonce and MAC, TAB-separated) carries its MAC: exactly
+    `text_mac_problem((*values_from_text(text), key_id, nonce, mac)) is None`, without
+    the list of values in between. `_dumps` of a list is "[", its items' encodings
+    joined by ",", "]"; a str item is `encode_basestring` of it, an int its repr, None
+    "null"; so the message is built here from the fields directly (a test compares
+    the two on awkward values). Verification's hot loop: one call per event."""
+    c = line.split("\t")
+    if len(c) != _TEXT_MAC_FIELDS:
+        return False
+    key_id, nonce, mac = c[-3:]
+    if not mac or not (key_id.isascii() and nonce.isascii()):
+        return False  # no MAC; or `message` could not encode them (unreadable)
+    e = encode_basestring
+    # Without a backslash in the line no text column was escaped (format 2 writes
+    # backslash, TAB, LF and CR as \\, \t, \n, \r).
+    u = _unescape if "\\" in line else str
+    actor, address = c[_C_ACTOR], c[_C_ADDRESS]
+    body = ",".join(
+        (
+            e(c[_C_TIME]),
+            "null" if actor == "\\N" else repr(int(actor)),
+            e(u(c[_C_USER])),
+            e(u(c[_C_ACTION])),
+            e(u(c[_C_TYPE])),
+            e(u(c[_C_ID])),
+            e(u(c[_C_LABEL])),
+            _json_text(c[_C_CHANGED]),
+            _json_text(c[_C_DETAILS]),
+            e(u(c[_C_REASON])),
+            e(u(c[_C_REQUEST])),
+            "null" if address == "\\N" else e(_exploded(address)),
+            e(u(c[_C_AGENT])),
+        )
+    )
+    message = f"{key_id}\x00{nonce}\x00[{body}]"
+    digest = keys.mac(key_id, _DOMAIN + message.encode())
+    return digest is not None and hmac.compare_digest(digest.hex(), mac)
+
+
 # Values a JSON round trip gives back as they are (exact types: a subclass of str or
 # int may encode differently; floats go the long way, for NaN and infinities).
 _JSON_SCALARS = frozenset({str, int, bool, type(None)})
@@ -314,10 +403,6 @@ def _as_written(values: Iterable[Any]) -> list[Any]:
     return fields
 
 
-def _digest(key: bytes, key_id: str, nonce: str, values: Sequence[Any]) -> str:
-    return hmac.digest(key, message(key_id, nonce, values), "sha256").hex()
-
-
 def authenticate(event: AuditEvent) -> None:
     """Give an event about to be inserted its key id, nonce and MAC. Without
     AUDIT_MAC_KEYS no event can be written: the sealer would refuse it anyway."""
@@ -328,12 +413,12 @@ def authenticate(event: AuditEvent) -> None:
             "(run `manage.py init_local_keys` on a development machine)"
         )
     key_id = keys.active_key_id
-    key = keys.get(key_id)
-    assert key is not None
     nonce = secrets.token_hex(NONCE_BYTES)
     values = _as_written(getattr(event, name) for name in MAC_FIELDS)
+    digest = keys.mac(key_id, message(key_id, nonce, values))
+    assert digest is not None  # the active id names a key (parse_mac_keys)
     event.mac_key_id, event.mac_nonce = key_id, nonce
-    event.mac = _digest(key, key_id, nonce, values)
+    event.mac = digest.hex()
 
 
 def mac_problem(row: Sequence[Any]) -> str | None:
@@ -352,13 +437,13 @@ def _problem(row: Sequence[Any], make: Callable[[str, str, Sequence[Any]], bytes
     if not mac:
         return "it has no MAC"
     keys = mac_keys()
-    key = keys.get(key_id) if keys is not None else None
-    if key is None:
+    if keys is None or keys.get(key_id) is None:
         return f"its MAC key id {key_id!r} is not in AUDIT_MAC_KEYS"
     try:
-        expected = hmac.digest(key, make(key_id, nonce, values), "sha256").hex()
+        digest = keys.mac(key_id, make(key_id, nonce, values))
     except (ValueError, TypeError, UnicodeEncodeError):
         return "its MAC fields cannot be read"
-    if not hmac.compare_digest(expected, mac):
+    assert digest is not None
+    if not hmac.compare_digest(digest.hex(), mac):
         return "its MAC does not match"
     return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.audit import chain_reads, stream, verification
+from apps.audit import chain_reads, stream, verification, walk
 from apps.audit.models import AuditEvent
 from apps.audit.models import VerificationProblem as P
 from apps.audit.sealing import audit_seal
@@ -19,6 +21,7 @@ def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):
     record_events(10)
     audit_seal()
     monkeypatch.setattr(chain_reads, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(walk, "SEGMENT", 4)
 
     with CaptureQueriesContext(connection) as queries:
         report = verification.audit_verify(record=False)
@@ -27,8 +30,13 @@ def test_the_chain_is_read_in_bounded_chunks(record_events, monkeypatch):
     assert report.events_checked == report.events_read == 10
     seal_reads = [q["sql"] for q in queries if 'FROM "audit_auditseal"' in q["sql"]]
     if connection.vendor == "postgresql":
-        # One statement for the whole walk (a server-side cursor), fetched in chunks.
-        assert len([sql for sql in seal_reads if "LIMIT" not in sql]) == 1
+        # An intact chain goes the fast path only: one COPY per segment of 4 seals.
+        copies = [sql for sql in seal_reads if sql.startswith("COPY")]
+        assert len(copies) == 3
+        assert all("LIMIT" in sql for sql in seal_reads if sql not in copies)
+        bounds = [re.findall(r"s\.seq > (\d+) AND s\.seq <= (\d+) ", sql) for sql in copies]
+        assert bounds == [[("0", "4")], [("4", "8")], [("8", "10")]]
+        # The general path's cursor reads what it is given in chunks.
         chunks = stream.streamed_chunks("default", after=0, head_seq=10, size=3)
         assert [len(seals) for seals, _events in chunks] == [3, 3, 3, 1]
     else:
