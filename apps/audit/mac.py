@@ -324,6 +324,11 @@ _TEXT_COLUMNS = tuple(_COLUMN[name] for name in MAC_FIELDS)
 _TEXT_MAC_FIELDS = len(CANONICAL_COLUMNS) + len(MAC_COLUMNS)
 
 
+# What `encode_basestring` escapes in a str (a test checks every code point): a str
+# without these encodes as itself in double quotes.
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+
+
 def _json_text(value: str) -> str:
     """`_dumps(_json(value))`: jsonb's text of a JSON column in the message's form."""
     if value == "[]" or value == "{}":
@@ -345,28 +350,49 @@ def text_line_mac_ok(keys: MacKeys, line: str) -> bool:
     key_id, nonce, mac = c[-3:]
     if not mac or not (key_id.isascii() and nonce.isascii()):
         return False  # no MAC; or `message` could not encode them (unreadable)
-    e = encode_basestring
-    # Without a backslash in the line no text column was escaped (format 2 writes
-    # backslash, TAB, LF and CR as \\, \t, \n, \r).
-    u = _unescape if "\\" in line else str
     actor, address = c[_C_ACTOR], c[_C_ADDRESS]
-    body = ",".join(
-        (
-            e(c[_C_TIME]),
-            "null" if actor == "\\N" else repr(int(actor)),
-            e(u(c[_C_USER])),
-            e(u(c[_C_ACTION])),
-            e(u(c[_C_TYPE])),
-            e(u(c[_C_ID])),
-            e(u(c[_C_LABEL])),
-            _json_text(c[_C_CHANGED]),
-            _json_text(c[_C_DETAILS]),
-            e(u(c[_C_REASON])),
-            e(u(c[_C_REQUEST])),
-            "null" if address == "\\N" else e(_exploded(address)),
-            e(u(c[_C_AGENT])),
-        )
+    actor_json = "null" if actor == "\\N" else repr(int(actor))
+    address_json = "null" if address == "\\N" else encode_basestring(_exploded(address))
+    changed, details = _json_text(c[_C_CHANGED]), _json_text(c[_C_DETAILS])
+    time, user, action, kind, ident, label, reason, request, agent = (
+        c[_C_TIME],
+        c[_C_USER],
+        c[_C_ACTION],
+        c[_C_TYPE],
+        c[_C_ID],
+        c[_C_LABEL],
+        c[_C_REASON],
+        c[_C_REQUEST],
+        c[_C_AGENT],
     )
+    if not _NEEDS_ESCAPE.search(
+        time + user + action + kind + ident + label + reason + request + agent
+    ):
+        # The usual event: no text column holds a backslash (so format 2 escaped none),
+        # a quote or a control character, so each one's JSON is itself in quotes.
+        body = (
+            f'"{time}",{actor_json},"{user}","{action}","{kind}","{ident}","{label}",'
+            f'{changed},{details},"{reason}","{request}",{address_json},"{agent}"'
+        )
+    else:
+        e, u = encode_basestring, _unescape
+        body = ",".join(
+            (
+                e(time),
+                actor_json,
+                e(u(user)),
+                e(u(action)),
+                e(u(kind)),
+                e(u(ident)),
+                e(u(label)),
+                changed,
+                details,
+                e(u(reason)),
+                e(u(request)),
+                address_json,
+                e(u(agent)),
+            )
+        )
     message = f"{key_id}\x00{nonce}\x00[{body}]"
     digest = keys.mac(key_id, _DOMAIN + message.encode())
     return digest is not None and hmac.compare_digest(digest.hex(), mac)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
 from django.db import transaction
 
-from apps.audit import walk
+from apps.audit import mac, walk
 from apps.audit.chain import canonical_of, link_hash
 from apps.audit.context import RequestContext, bound_request_context
 from apps.audit.mac import MacKeys, mac_keys, text_line_mac_ok, text_mac_problem, values_from_text
@@ -34,6 +35,13 @@ def test_the_mac_from_precomputed_pads_is_hmac_sha256(size):
     for message in (b"", b"x", b"y" * 63, b"z" * 64, "監査".encode() * 100):
         assert keys.mac("k", message) == hmac.digest(key, message, "sha256")
     assert keys.mac("other", b"x") is None
+
+
+def test_a_str_without_a_quote_backslash_or_control_character_encodes_as_itself_quoted():
+    for point in range(0x110000):
+        char = chr(point)
+        as_itself = encode_basestring(char) == f'"{char}"'
+        assert as_itself == (mac._NEEDS_ESCAPE.search(char) is None), hex(point)
 
 
 _AWKWARD: list[dict[str, Any]] = [
