@@ -9,11 +9,13 @@ unreachable nothing is lost: the message waits and beat runs the relay every min
 `relay_due` applies due messages, withdrawals (remove) before anything else, then in
 sequence order, each with its outbox row locked (`SELECT … FOR UPDATE SKIP
 LOCKED` on PostgreSQL, so two relays never apply the same message at once). The retail
-side of one message is one transaction on the retail alias that locks the subject's
-AppliedMessage row: a message not newer than the one applied changes nothing (a late
-older message, a redelivery after a crash between the two commits), anything newer is
-applied and its sequence recorded. A failure leaves the message pending with its error
-and the next attempt pushed back exponentially; it is retried until done.
+side of one message is one transaction on the retail alias that first claims the
+subject's AppliedMessage row (an upsert that writes the message's sequence only over an
+older one, and locks the row): a message not newer than the one applied changes nothing
+(a late older message, a redelivery after a crash between the two commits), anything
+newer is applied (an application's row in one upsert). A failure leaves the message
+pending with its error and the next attempt pushed back exponentially; it is retried
+until done.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import decimal
 import logging
 import uuid
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db import connections, router, transaction
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.core.tasks import Nudge
@@ -86,6 +89,49 @@ def replication_write(
     return message
 
 
+def replication_write_if(
+    *,
+    subject: Subject,
+    subject_id: int,
+    kind: Kind,
+    payload: Mapping[str, Any],
+    condition: QuerySet[Any],
+) -> bool:
+    """`replication_write` if `condition` finds a row, as one `INSERT … SELECT … WHERE
+    EXISTS (condition)`: a check and the message it decides in one round trip (a
+    progress step that republishes only while the retail grant holds). True if the
+    message was written. The caller holds the subject's row lock, as for
+    replication_write."""
+    alias = router.db_for_write(ReplicationMessage)
+    connection = connections[alias]
+    now = timezone.now()
+    template = ReplicationMessage(
+        subject=subject,
+        subject_id=subject_id,
+        kind=kind,
+        payload={key: _plain(value) for key, value in payload.items()},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    fields = [f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
+    inner, inner_params = condition.values("pk").order_by().query.get_compiler(alias).as_sql()
+    qn = connection.ops.quote_name
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
+        f" ({', '.join(qn(f.column) for f in fields)})"
+        f" SELECT {', '.join(['%s'] * len(fields))} WHERE EXISTS ({inner})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        written = cursor.rowcount == 1
+    if written:
+        transaction.on_commit(request_relay, using=alias)
+    return written
+
+
 def pending_subject_ids(subject: Subject) -> set[int]:
     """Subjects with a message not applied yet: in flight, not (yet) a disagreement."""
     return set(
@@ -140,9 +186,14 @@ def _apply_application(message: ReplicationMessage, alias: str) -> None:
         "sequence": message.pk,
         "published_at": timezone.now(),
     }
-    # One UPDATE, or an INSERT for a new row (the AppliedMessage lock serialises both).
-    if not rows.filter(application_id=message.subject_id).update(**values):
-        rows.create(application_id=message.subject_id, **values)
+    # One upsert (INSERT … ON CONFLICT DO UPDATE): a new row or the whole row replaced
+    # (the AppliedMessage claim serialises both).
+    rows.bulk_create(
+        [PublishedApplication(application_id=message.subject_id, **values)],
+        update_conflicts=True,
+        unique_fields=["application_id"],
+        update_fields=list(values),
+    )
 
 
 def _apply_account(message: ReplicationMessage, alias: str) -> None:
@@ -170,30 +221,52 @@ def _apply_account(message: ReplicationMessage, alias: str) -> None:
         sessions.delete()
 
 
+@cache
+def _claim_sql(vendor: str) -> str:
+    """The subject's AppliedMessage row written with this message's sequence if it is
+    newer than the one recorded (or none is): an upsert whose DO UPDATE has that
+    condition. Both vendors lock the row it conflicts with until the transaction ends,
+    whether or not it updates it, as the SELECT … FOR UPDATE it replaces did."""
+    qn = connections[retail_alias()].ops.quote_name
+    table = qn(AppliedMessage._meta.db_table)
+    subject, subject_id = qn("subject"), qn("subject_id")
+    sequence, applied_at = qn("sequence"), qn("applied_at")
+    # Only quoted names from the model's metadata go into the text; values are parameters.
+    return (
+        f"INSERT INTO {table} ({subject}, {subject_id}, {sequence}, {applied_at})"  # noqa: S608
+        f" VALUES (%s, %s, %s, %s) ON CONFLICT ({subject}, {subject_id}) DO UPDATE SET"
+        f" {sequence} = excluded.{sequence}, {applied_at} = excluded.{applied_at}"
+        f" WHERE {table}.{sequence} < excluded.{sequence}"
+    )
+
+
+def _claim(message: ReplicationMessage, alias: str) -> bool:
+    """Record `message` as the newest applied of its subject, in the caller's retail
+    transaction; False (nothing written) if one not older was applied before."""
+    connection = connections[alias]
+    moment = AppliedMessage._meta.get_field("applied_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _claim_sql(connection.vendor),
+            [message.subject, message.subject_id, message.pk, moment],
+        )
+        return cursor.rowcount == 1
+
+
 def _apply(message: ReplicationMessage) -> bool:
     """One message on the retail alias, in one transaction; False if it was not newer
-    than what the retail database already holds of its subject (nothing changed)."""
+    than what the retail database already holds of its subject (nothing changed). Two
+    statements for an application: the claim (`_claim`) and the upsert or delete."""
     alias = retail_alias()
     with transaction.atomic(using=alias):
-        mark = (
-            AppliedMessage.objects.using(alias)
-            .select_for_update()
-            .filter(subject=message.subject, subject_id=message.subject_id)
-            .first()
-        )
-        if mark is not None and mark.sequence >= message.pk:
+        if not _claim(message, alias):
             return False
         if message.subject == Subject.APPLICATION:
             _apply_application(message, alias)
         else:
             _apply_account(message, alias)
-        if mark is None:
-            AppliedMessage.objects.using(alias).create(
-                subject=message.subject, subject_id=message.subject_id, sequence=message.pk
-            )
-        else:
-            mark.sequence = message.pk
-            mark.save(using=alias, update_fields=["sequence", "applied_at"])
     return True
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,9 +37,13 @@ from ._common import (
     contribute,
     customer_of,
     done_before,
+    in_td_now,
     lock_application,
+    outside_td,
     pii_as_input,
     pii_from,
+    record_transition,
+    require_td,
     save_fields,
 )
 from .masking import invalidate_masking
@@ -46,24 +51,37 @@ from .masking import invalidate_masking
 logger = logging.getLogger(__name__)
 
 
-def _unused_pseudonym() -> str:
+def _unused_pseudonym(acting_user: User) -> str:
     """Pseudonyms are 32 random bits: at a few hundred thousand applications a repeat is
-    likely, so draw again; the unique constraint still catches a simultaneous draw."""
+    likely, so draw again; the unique constraint still catches a simultaneous draw.
+
+    The same statement reads whether the clerk is in T&D now (`require_td`): create has
+    no row to lock, and this is its first read, before the vault is written."""
     while True:
         candidate = new_pseudonym()
-        if not Application.objects.filter(pseudonym=candidate).exists():
+        in_td, taken = (
+            User.objects.filter(pk=acting_user.pk)
+            .values_list(
+                in_td_now(acting_user), Exists(Application.objects.filter(pseudonym=candidate))
+            )
+            .get()
+        )
+        if not in_td:
+            raise outside_td()
+        if not taken:
             return candidate
 
 
 def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Application:
-    require(acting_user, "applications.add_application", division=TD)
+    require_td(acting_user, "applications.add_application")
+    pseudonym = _unused_pseudonym(acting_user)
     cleaned = clean_application_input(data)
     customer_ref = vault_store(pii_from(cleaned))
     with transaction.atomic():
         application = Application(
             customer_ref=customer_ref,
             created_by=acting_user,
-            pseudonym=_unused_pseudonym(),
+            pseudonym=pseudonym,
             **{name: cleaned[name] for name in APPLICATION_FIELDS},
         )
         application.save()
@@ -201,9 +219,9 @@ def application_change_retailer(
 def application_submit(
     *, acting_user: User, application_id: int, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.submit_application", division=TD)
+    require_td(acting_user, "applications.submit_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         submitted = application.state == S.ENTERED and (
             ApplicationContribution.objects.filter(
@@ -223,16 +241,14 @@ def application_submit(
         data.update(pii_as_input(customer_of(application)))
         clean_application_input(data, previous_start_date=application.requested_start_date)
         application.submit()
-        save_fields(application, ["state"])
-        contribute(application, acting_user, Contribution.SUBMITTED)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=["state"],
+            contribution=Contribution.SUBMITTED,
             action=AuditAction.APPLICATION_SUBMITTED,
-            obj=application,
             details={"version": application.version},
-        )
-        notify.notify_application_event(
-            event=notify.SUBMITTED, application=application, actor=acting_user
+            event=notify.SUBMITTED,
         )
     return application
 
@@ -247,9 +263,9 @@ def application_discard(
     its id, reference and version. Its vault record is then referenced by nothing, and
     `vault_sweep` crypto-shreds it on its next run (see docs/decisions.md).
     """
-    require(acting_user, "applications.change_application", division=TD)
+    require_td(acting_user, "applications.change_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.state != S.DRAFT:
             raise WrongState(_("Only a draft can be discarded."))
@@ -268,9 +284,9 @@ def application_discard(
 def application_cancel(
     *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.cancel_application", division=TD)
+    require_td(acting_user, "applications.cancel_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.state in (S.CANCELLED, S.ENERGIZED):
             raise WrongState(_("This application can no longer be cancelled."))
@@ -285,15 +301,13 @@ def application_cancel(
             fields.append("masking_state")
         application.cancel()
         application.cancel_reason = reason
-        save_fields(application, fields)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=fields,
             action=AuditAction.APPLICATION_CANCELLED,
-            obj=application,
             details={"version": application.version},
             reason=reason,
-        )
-        notify.notify_application_event(
-            event=notify.CANCELLED, application=application, actor=acting_user
+            event=notify.CANCELLED,
         )
     return application
