@@ -27,9 +27,9 @@ from tests.factories import application_input
 # What each transition reads and writes, statement by statement (SQLite and PostgreSQL
 # run the same statements):
 BUDGET = {
-    # pseudonym free? and the clerk in T&D (one SELECT); retailer; vault record + blind
-    # index; INSERT; reference; contribution; audit
-    "create": 8,
+    # the retailer, with whether the clerk is in T&D and the pseudonym is free (one
+    # SELECT); vault record + blind index; INSERT; reference; contribution; audit
+    "create": 7,
     # lock (with the actor's division); vault read (the whole record is validated
     # again); UPDATE; contribution; audit; recipients and outbox (one INSERT … SELECT,
     # which writes nothing: the submitter is the author)

@@ -129,6 +129,9 @@ def test_someone_outside_td_is_refused_every_step_before_anything_is_written(
         "create": lambda: services.application_create(
             acting_user=outsider, data=application_input(retailer)
         ),
+        "create for no retailer": lambda: services.application_create(
+            acting_user=outsider, data={**application_input(retailer), "retailer": 999_999}
+        ),
         "submit": lambda: services.application_submit(
             acting_user=outsider, application_id=entered.pk
         ),

@@ -51,30 +51,50 @@ from .masking import invalidate_masking
 logger = logging.getLogger(__name__)
 
 
-def _unused_pseudonym(acting_user: User) -> str:
-    """Pseudonyms are 32 random bits: at a few hundred thousand applications a repeat is
-    likely, so draw again; the unique constraint still catches a simultaneous draw.
-
-    The same statement reads whether the clerk is in T&D now (`require_td`): create has
-    no row to lock, and this is its first read, before the vault is written."""
+def _first_read(acting_user: User, retailer: Any) -> tuple[str, Retailer | None]:
+    """Create's first statement, before the vault is written: whether the clerk is in
+    T&D now (`require_td`; create has no row to lock), an unused pseudonym, and the
+    retailer chosen, read together. Pseudonyms are 32 random bits: at a few hundred
+    thousand applications a repeat is likely, so draw again; the unique constraint still
+    catches a simultaneous draw. No retailer (none chosen, or none by that id) is left to
+    clean_application_input to refuse (None)."""
+    retailer_id = retailer.pk if isinstance(retailer, Retailer) else retailer
+    try:
+        retailer_id = int(retailer_id)
+    except (TypeError, ValueError):
+        retailer_id = None
     while True:
         candidate = new_pseudonym()
-        in_td, taken = (
-            User.objects.filter(pk=acting_user.pk)
-            .values_list(
-                in_td_now(acting_user), Exists(Application.objects.filter(pseudonym=candidate))
-            )
-            .get()
+        in_td_expr = in_td_now(acting_user)
+        taken_expr = Exists(Application.objects.filter(pseudonym=candidate))
+        row = (
+            Retailer.objects.filter(pk=retailer_id)
+            .annotate(in_td=in_td_expr, taken=taken_expr)
+            .first()
+            if retailer_id is not None
+            else None
         )
+        if row is not None:
+            in_td, taken, chosen = row.in_td, row.taken, row
+        else:
+            in_td, taken = (
+                User.objects.filter(pk=acting_user.pk)
+                .annotate(in_td=in_td_expr, taken=taken_expr)
+                .values_list("in_td", "taken")
+                .get()
+            )
+            chosen = None
         if not in_td:
             raise outside_td()
         if not taken:
-            return candidate
+            return candidate, chosen
 
 
 def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Application:
     require_td(acting_user, "applications.add_application")
-    pseudonym = _unused_pseudonym(acting_user)
+    pseudonym, retailer = _first_read(acting_user, data.get("retailer"))
+    if retailer is not None:
+        data = {**data, "retailer": retailer}
     cleaned = clean_application_input(data)
     customer_ref = vault_store(pii_from(cleaned))
     with transaction.atomic():
