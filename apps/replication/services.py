@@ -148,10 +148,10 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def _due(now: dt.datetime, size: int) -> list[ReplicationMessage]:
+def _due(now: dt.datetime, size: int) -> QuerySet[ReplicationMessage]:
     """The next due messages, removals first, locked for this relay (another relay
     skips them)."""
-    return list(
+    return (
         ReplicationMessage.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, next_attempt_at__lte=now)
         .annotate(
@@ -161,6 +161,32 @@ def _due(now: dt.datetime, size: int) -> list[ReplicationMessage]:
         )
         .order_by("removes_first", "id")[:size]
     )
+
+
+def _take(now: dt.datetime, size: int) -> list[ReplicationMessage]:
+    """`_due`'s messages, locked and marked applied (one more attempt, no error) in one
+    `UPDATE … WHERE id IN (_due) RETURNING`, in the order to apply them. The mark is this
+    transaction's: nobody sees it before the commit, a message that then fails is marked
+    back (`relay_due`), and a crash before the commit leaves every message pending."""
+    alias = router.db_for_write(ReplicationMessage)
+    connection = connections[alias]
+    due, due_params = _due(now, size).values("pk").query.get_compiler(alias).as_sql()
+    meta = ReplicationMessage._meta
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    attempts, applied_at = qn(meta.get_field("attempts").column), qn("applied_at")
+    moment = meta.get_field("applied_at").get_db_prep_save(timezone.now(), connection)
+    columns = ", ".join(f"{table}.{qn(f.column)}" for f in meta.concrete_fields)
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1, {applied_at} = %s,"  # noqa: S608
+        f" {qn('last_error')} = '' WHERE {qn(meta.pk.column)} IN"
+        f" (SELECT U.pk FROM ({due}) U) RETURNING {columns}"
+    )
+    taken = list(ReplicationMessage.objects.raw(sql, [moment, *due_params]))
+    taken.sort(key=lambda message: (message.kind != Kind.REMOVE, message.pk))
+    return taken
 
 
 def _values(model: Any, payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -273,26 +299,28 @@ def _apply(message: ReplicationMessage) -> bool:
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     """Apply up to `limit` due messages; returns counts of the messages applied, those
     that changed nothing (older than or equal to what was applied) and those that failed
-    (retried later). Messages are locked and marked LOCK_BATCH at a time (one outbox
-    transaction per batch, one retail transaction per message): a crash in between
-    leaves applied messages unmarked, and their redelivery changes nothing."""
+    (retried later). Messages are locked and marked LOCK_BATCH at a time (`_take`: one
+    outbox transaction and one statement per batch, one retail transaction per message):
+    a crash in between leaves applied messages unmarked, and their redelivery changes
+    nothing."""
     applied = skipped = failed = 0
     now = timezone.now()
     while applied + skipped + failed < limit:
         size = min(LOCK_BATCH, limit - applied - skipped - failed)
         with transaction.atomic():
-            batch = _due(now, size)
+            batch = _take(now, size)
             if not batch:
                 break
+            broken: list[ReplicationMessage] = []
             for message in batch:
-                message.attempts += 1
                 try:
                     changed = _apply(message)
                 except Exception as exc:
                     # Payloads hold no personal data, so neither can the error about them.
+                    message.applied_at = None
                     message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                     message.next_attempt_at = timezone.now() + _backoff(message.attempts)
-                    failed += 1
+                    broken.append(message)
                     logger.warning(
                         "replication message %s failed (attempt %s): %s",
                         message.pk,
@@ -300,15 +328,16 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                         type(exc).__name__,
                     )
                     continue
-                message.applied_at = timezone.now()
-                message.last_error = ""
                 if changed:
                     applied += 1
                 else:
                     skipped += 1
-            ReplicationMessage.objects.bulk_update(
-                batch, ["attempts", "applied_at", "last_error", "next_attempt_at"]
-            )
+            if broken:
+                # Marked back: pending again, after its back-off.
+                ReplicationMessage.objects.bulk_update(
+                    broken, ["applied_at", "last_error", "next_attempt_at"]
+                )
+                failed += len(broken)
         if len(batch) < size:
             # Nothing more was due at `now` (or another relay holds it): no empty round.
             break
