@@ -30,7 +30,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -81,6 +81,17 @@ def _authored(application: Application) -> QuerySet[ApplicationContribution, Any
     return ApplicationContribution.objects.filter(
         application_id=application.pk, kind__in=_AUTHORED
     ).values("user")
+
+
+def others_authored(actor: User) -> Exists:
+    """For the locking read of a submission: has anyone but `actor` created, edited or
+    encoded the application? If not, a submission by `actor` tells nobody (its audience
+    is those clerks), and the service skips the outbox statement."""
+    return Exists(
+        ApplicationContribution.objects.filter(
+            application_id=OuterRef("pk"), kind__in=_AUTHORED
+        ).exclude(user_id=actor.pk)
+    )
 
 
 def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...], Q]:

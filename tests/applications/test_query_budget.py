@@ -30,10 +30,10 @@ BUDGET = {
     # the retailer, with whether the clerk is in T&D and the pseudonym is free (one
     # SELECT); vault record + blind index; INSERT; reference; contribution; audit
     "create": 7,
-    # lock (with the actor's division); vault read (the whole record is validated
-    # again); UPDATE; contribution; audit; recipients and outbox (one INSERT … SELECT,
-    # which writes nothing: the submitter is the author)
-    "submit": 6,
+    # lock (with the actor's division, and whether anyone else wrote the draft); vault
+    # read (the whole record is validated again); UPDATE; contribution; audit (the
+    # submitter wrote the draft alone: nobody to tell, no outbox statement)
+    "submit": 5,
     # lock; vault read (the leak scan); UPDATE; contribution; audit; outbox
     "encode": 6,
     # lock; review opening; audit

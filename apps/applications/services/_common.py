@@ -64,17 +64,22 @@ def outside_td() -> NotAllowed:
     )
 
 
-def lock_application(application_id: int, *, actor: User | None = None) -> Application:
+def lock_application(
+    application_id: int, *, actor: User | None = None, **facts: Exists
+) -> Application:
     """The application, locked. With `actor` (a person acting through a service that
     called `require_td`), the same statement reads whether they are in T&D now and
     refuses them if not — before anything is written, and before a not-found, as
-    require() did."""
+    require() did. `facts` are further EXISTS the transition needs, read by the same
+    statement and set on the application under their names."""
     # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row too
     # and serialise every application of that retailer (the affiliated one holds most).
     # SQLite ignores row locks altogether, `of` included.
     rows = Application.objects.select_for_update(of=("self",)).select_related("retailer")
     if actor is not None:
         rows = rows.annotate(actor_in_td=in_td_now(actor))
+    if facts:
+        rows = rows.annotate(**facts)
     try:
         application = rows.get(pk=application_id)
     except (Application.DoesNotExist, TypeError, ValueError):

@@ -236,12 +236,19 @@ def application_change_retailer(
         )
 
 
+def _others_authored(application: Application) -> bool:
+    """The `others_authored` fact the locking read set (notices.others_authored)."""
+    return bool(getattr(application, "others_authored", True))
+
+
 def application_submit(
     *, acting_user: User, application_id: int, expected_version: int | None = None
 ) -> Application:
     require_td(acting_user, "applications.submit_application")
     with transaction.atomic():
-        application = lock_application(application_id, actor=acting_user)
+        application = lock_application(
+            application_id, actor=acting_user, others_authored=notify.others_authored(acting_user)
+        )
         check_version(application, expected_version)
         submitted = application.state == S.ENTERED and (
             ApplicationContribution.objects.filter(
@@ -268,7 +275,8 @@ def application_submit(
             contribution=Contribution.SUBMITTED,
             action=AuditAction.APPLICATION_SUBMITTED,
             details={"version": application.version},
-            event=notify.SUBMITTED,
+            # Usually the submitter wrote the draft alone: then nobody is to be told.
+            event=notify.SUBMITTED if _others_authored(application) else None,
         )
     return application
 
