@@ -281,28 +281,67 @@ def _claim(message: ReplicationMessage, alias: str) -> bool:
         return cursor.rowcount == 1
 
 
-def _apply(message: ReplicationMessage) -> bool:
-    """One message on the retail alias, in one transaction; False if it was not newer
-    than what the retail database already holds of its subject (nothing changed). Two
+def _apply_in(message: ReplicationMessage, alias: str) -> bool:
+    """One message, in the caller's retail transaction; False if it was not newer than
+    what the retail database already holds of its subject (nothing changed). Two
     statements for an application: the claim (`_claim`) and the upsert or delete."""
+    if not _claim(message, alias):
+        return False
+    if message.subject == Subject.APPLICATION:
+        _apply_application(message, alias)
+    else:
+        _apply_account(message, alias)
+    return True
+
+
+def _apply(message: ReplicationMessage) -> bool:
+    """One message on the retail alias, in a transaction of its own."""
     alias = retail_alias()
     with transaction.atomic(using=alias):
-        if not _claim(message, alias):
-            return False
-        if message.subject == Subject.APPLICATION:
-            _apply_application(message, alias)
-        else:
-            _apply_account(message, alias)
-    return True
+        return _apply_in(message, alias)
+
+
+def _apply_round(batch: list[ReplicationMessage]) -> list[bool | Exception]:
+    """Each message's outcome (changed, or the exception it failed with), in order. A
+    round of several is tried in one retail transaction first; if anything in it fails,
+    that transaction rolls back whole and each message is applied again in its own, so
+    one failing message never holds back the others (nor is its error blamed on them)."""
+    if len(batch) > 1:
+        alias = retail_alias()
+        # Withdrawals first, then the subjects in one order, so that two relays' rounds
+        # claim their rows in the same order (a deadlock that remains, with a subject's
+        # withdrawal in one round and its upsert in another, is PostgreSQL's to detect:
+        # the round then goes one message at a time). Per subject the claim keeps the
+        # newest whatever the order.
+        in_lock_order = sorted(
+            batch, key=lambda m: (m.kind != Kind.REMOVE, m.subject, m.subject_id, m.pk)
+        )
+        try:
+            with transaction.atomic(using=alias):
+                changed = {m.pk: _apply_in(m, alias) for m in in_lock_order}
+            return [changed[message.pk] for message in batch]
+        except Exception as exc:  # retried one by one, which names the failing message
+            logger.info(
+                "replication round of %s rolled back (%s): one message at a time",
+                len(batch),
+                type(exc).__name__,
+            )
+    outcomes: list[bool | Exception] = []
+    for message in batch:
+        try:
+            outcomes.append(_apply(message))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     """Apply up to `limit` due messages; returns counts of the messages applied, those
     that changed nothing (older than or equal to what was applied) and those that failed
     (retried later). Messages are locked and marked LOCK_BATCH at a time (`_take`: one
-    outbox transaction and one statement per batch, one retail transaction per message):
-    a crash in between leaves applied messages unmarked, and their redelivery changes
-    nothing."""
+    outbox transaction and one statement per batch) and applied in one retail
+    transaction per batch (`_apply_round`; one per message after a failure): a crash in
+    between leaves applied messages unmarked, and their redelivery changes nothing."""
     applied = skipped = failed = 0
     now = timezone.now()
     while applied + skipped + failed < limit:
@@ -312,10 +351,9 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
             if not batch:
                 break
             broken: list[ReplicationMessage] = []
-            for message in batch:
-                try:
-                    changed = _apply(message)
-                except Exception as exc:
+            for message, outcome in zip(batch, _apply_round(batch), strict=True):
+                if isinstance(outcome, Exception):
+                    exc = outcome
                     # Payloads hold no personal data, so neither can the error about them.
                     message.applied_at = None
                     message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -328,7 +366,7 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                         type(exc).__name__,
                     )
                     continue
-                if changed:
+                if outcome:
                     applied += 1
                 else:
                     skipped += 1
