@@ -2,9 +2,9 @@
 
 The application services call `notify_application_event` inside their own transaction,
 after the audit record: the outbox rows commit (or roll back) with the transition, and
-the relay delivers them afterwards. Cost per transition: one query for the recipients
-and one bulk INSERT (the key names the transition's moment, so no look-up of keys
-already written).
+the relay delivers them afterwards. Cost per transition: one `INSERT … SELECT`, the
+recipients' query inside the outbox INSERT (the key names the transition's moment, so no
+look-up of keys already written).
 
 Who hears of what (the people whose role does the next step, and the clerks whose work
 came back):
@@ -30,14 +30,14 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, Role, RoleCode, User
 from apps.applications.models import Application, ApplicationContribution
-from apps.notifications.services import outbox_write
+from apps.notifications.services import outbox_write_select
 from apps.vocabulary.states import Contribution
 
 SUBMITTED = "submitted"
@@ -83,6 +83,17 @@ def _authored(application: Application) -> QuerySet[ApplicationContribution, Any
     ).values("user")
 
 
+def others_authored(actor: User) -> Exists:
+    """For the locking read of a submission: has anyone but `actor` created, edited or
+    encoded the application? If not, a submission by `actor` tells nobody (its audience
+    is those clerks), and the service skips the outbox statement."""
+    return Exists(
+        ApplicationContribution.objects.filter(
+            application_id=OuterRef("pk"), kind__in=_AUTHORED
+        ).exclude(user_id=actor.pk)
+    )
+
+
 def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...], Q]:
     """The roles that hear of `event` and a further condition on the user."""
     everyone = Q()
@@ -108,25 +119,31 @@ def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...
     raise ValueError(f"unknown workflow event {event!r}")
 
 
-def recipient_ids(event: str, application: Application, *, actor: User | None) -> list[int]:
-    """One query: the active T&D users who must hear of `event`, the actor excepted."""
+def recipients(event: str, application: Application, *, actor: User | None) -> QuerySet[User]:
+    """The active T&D users who must hear of `event`, the actor excepted."""
     roles, condition = _audience(event, application)
     queryset = td_members(*roles).filter(condition)
     if actor is not None:
         queryset = queryset.exclude(pk=actor.pk)  # nobody is told of their own step
-    return list(queryset.distinct().order_by("id").values_list("id", flat=True))
+    return queryset.distinct()
+
+
+def recipient_ids(event: str, application: Application, *, actor: User | None) -> list[int]:
+    """One query: the ids of `recipients`."""
+    queryset = recipients(event, application, actor=actor)
+    return list(queryset.order_by("id").values_list("id", flat=True))
 
 
 def notify_application_event(*, event: str, application: Application, actor: User | None) -> int:
     """Queue the messages of one transition in the caller's transaction; returns how many.
 
+    One statement: the recipients' query feeds the outbox INSERT (outbox_write_select),
+    whether it finds anyone or not.
+
     The dedupe key names the event, the application, its version and the moment of the
     transition (`updated_at`): a return does not bump the version, so the second
     encoding of the same version is a new event, while writing the same one twice is not.
     """
-    recipients = recipient_ids(event, application, actor=actor)
-    if not recipients:
-        return 0
     label = application.reference or f"#{application.pk}"
     with translation.override(settings.LANGUAGE_CODE):
         title = gettext(str(TITLES[event]))
@@ -145,8 +162,9 @@ def notify_application_event(*, event: str, application: Application, actor: Use
         )
     moment = application.updated_at or timezone.now()
     stamp = int(moment.timestamp() * 1_000_000)
-    return outbox_write(
-        recipient_ids=recipients,
+    roles, _condition = _audience(event, application)
+    return outbox_write_select(
+        recipients=recipients(event, application, actor=actor),
         kind=kind_of(event),
         subject=subject,
         body=body,
@@ -154,7 +172,5 @@ def notify_application_event(*, event: str, application: Application, actor: Use
         application_id=application.pk,
         # Delivered only to someone still in T&D with one of these roles (see services).
         division=DivisionCode.TD,
-        roles=_audience(event, application)[0],
-        # The key names this transition's moment: nothing can have written it before.
-        fresh=True,
+        roles=roles,
     )

@@ -23,10 +23,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db.models import QuerySet
+
 from apps.accounts.models import RoleCode
 from apps.publication.models import Subject
 from apps.replication.models import Kind, ReplicationMessage
-from apps.replication.services import replication_write
+from apps.replication.services import replication_write, replication_write_if
 from apps.vocabulary.projection import RetailApplication, project, projection_hash
 
 from .models import Application, ApplicationGroupObjectPermission
@@ -76,20 +78,32 @@ def withdraw(application_id: int) -> ReplicationMessage:
     )
 
 
-def _granted(application: Application) -> bool:
+def _grant_rows(application: Application) -> QuerySet[ApplicationGroupObjectPermission]:
     return ApplicationGroupObjectPermission.objects.filter(
         group__role__code=RoleCode.RETAIL,
         permission__codename="view_application",  # visibility.VIEW_PERM (it imports us)
         content_object_id=application.pk,
-    ).exists()
+    )
 
 
 def follow_state(application: Application) -> None:
-    """Sends the row again with its new state while it is published (both locks)."""
-    if not application.is_retail_visible or not _granted(application):
+    """Sends the row again with its new state while it is published (both locks): the
+    grant's check and the message in one statement (replication_write_if)."""
+    if not application.is_retail_visible:
         return
     try:
-        publish(application)
+        payload = published_row(application)
     except NotPublishable:
-        # Drifted behind the services: barrier_check invalidates it; nothing is sent.
-        logger.warning("application id=%s not republished: its projection drifted", application.pk)
+        if _grant_rows(application).exists():
+            # Drifted behind the services: barrier_check invalidates it; nothing is sent.
+            logger.warning(
+                "application id=%s not republished: its projection drifted", application.pk
+            )
+        return
+    replication_write_if(
+        subject=Subject.APPLICATION,
+        subject_id=application.pk,
+        kind=Kind.UPSERT,
+        payload=payload,
+        condition=_grant_rows(application),
+    )

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import Role, RoleCode, User
 from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
+from apps.audit.services import Entry, audit_record
 
 from . import publishing
 from .models import (
@@ -62,11 +62,23 @@ def _retail_view_rows(application: Application) -> QuerySet[ApplicationGroupObje
 
 
 def grant_retail_view(application: Application, *, actor: User | None) -> None:
+    """The grant and its audit event (`grant_retail_view_unrecorded`, recorded)."""
+    entry = grant_retail_view_unrecorded(application)
+    audit_record(
+        actor=actor,
+        action=entry.action,
+        obj=entry.obj,
+        details=entry.details,
+    )
+
+
+def grant_retail_view_unrecorded(application: Application) -> Entry:
     """The row guardian's `assign_perm` would write, in one INSERT … SELECT that reads the
     group's and the permission's ids itself, instead of its seven statements: the grant
     is on every verification's path. Nothing inserted means the row was there already
     or the retail role or permission is missing: only then is it read (and refused if
-    missing)."""
+    missing). Returns the grant's audit entry, which the caller records in the same
+    transaction (a verification, with its own event in one INSERT)."""
     connection = connections[router.db_for_write(ApplicationGroupObjectPermission)]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -76,8 +88,7 @@ def grant_retail_view(application: Application, *, actor: User | None) -> None:
         inserted = cursor.rowcount
     if inserted != 1 and not _retail_view_rows(application).exists():
         raise ImproperlyConfigured("The retail role or its view_application permission is missing.")
-    audit_record(
-        actor=actor,
+    return Entry(
         action=AuditAction.PERMISSION_GRANTED,
         obj=application,
         details={"permission": VIEW_PERM, "group": RoleCode.RETAIL, "version": application.version},

@@ -4,11 +4,14 @@
 to run (`notifications.relay`). If the broker is unreachable at that moment nothing is
 lost: the row waits and the beat schedule runs the relay every minute.
 
-`relay_due` delivers due rows one at a time, each in its own transaction with the row
-locked (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so two relays running at once
-never deliver the same row. The inbox entry is unique per message, so a row is shown in
-the inbox once even if an e-mail had to be retried. A failure leaves the row undelivered
-with its error and the next attempt pushed back exponentially.
+`relay_due` delivers due rows in rounds of up to LOCK_BATCH, each round one transaction
+with its rows locked (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so two relays
+running at once never deliver the same row; a round reads its rows with their
+recipients and divisions in one statement and their roles in another, and writes its
+inbox entries in one INSERT and its delivered marks in one UPDATE. The inbox entry is
+unique per message, so a row is shown in the inbox once even if an e-mail had to be
+retried. A failure leaves the row undelivered with its error and the next attempt
+pushed back exponentially.
 
 A recipient who is in retail at delivery gets the entry in the retail database
 (apps.publication's RetailInboxEntry, read on the retail site), not in the T&D inbox.
@@ -35,12 +38,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import DivisionCode, DivisionMembership, User
+from apps.accounts.models import DivisionCode, DivisionMembership, Role, User
 from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
@@ -55,6 +59,7 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 DEFAULT_RELAY_BATCH = 200
+LOCK_BATCH = 50
 
 
 # After a commit that gave the relay work: ask a worker now (beat relays anyway).
@@ -132,6 +137,71 @@ def outbox_write(
     return len(new)
 
 
+def outbox_write_select(
+    *,
+    recipients: QuerySet[User],
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    application_id: int | None,
+    division: str,
+    roles: Iterable[str] = (),
+) -> int:
+    """`outbox_write(fresh=True)` for recipients a query finds: the query and the rows it
+    gives as one `INSERT … SELECT`, so a transition that tells someone pays one round
+    trip, not the query's and the INSERT's. Returns how many rows went in.
+
+    Every row gets the same values as outbox_write would give it (the dedupe key
+    suffixed with the recipient, `:u<id>`, and the unique key still keeps a repeat out),
+    and `division` is required: the division a recipient belongs to now would be
+    another read."""
+    alias = router.db_for_write(OutboxMessage)
+    connection = connections[alias]
+    now = timezone.now()
+    template = OutboxMessage(
+        kind=kind,
+        application_id=application_id,
+        subject=subject[:200],
+        body=body,
+        division=division,
+        roles=sorted({str(role) for role in roles}),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    inner, inner_params = recipients.values_list("id").order_by().query.get_compiler(alias).as_sql()
+    qn = connection.ops.quote_name
+    columns, values, params = [], [], []
+    for f in OutboxMessage._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(qn(f.column))
+        if f.name == "recipient":
+            values.append("r.id")
+        elif f.name == "dedupe_key":
+            values.append("%s || CAST(r.id AS TEXT)")
+            params.append(f"{dedupe_key}:u")
+        else:
+            values.append("%s")
+            params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
+    on_conflict = OnConflict.IGNORE
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter. The WHERE: SQLite reads `INSERT … SELECT …
+    # ON CONFLICT` ambiguously without one.
+    sql = (
+        f"{connection.ops.insert_statement(on_conflict=on_conflict)}"  # noqa: S608
+        f" {qn(OutboxMessage._meta.db_table)} ({', '.join(columns)})"
+        f" SELECT {', '.join(values)} FROM ({inner}) r WHERE 1 = 1"
+        f" {connection.ops.on_conflict_suffix_sql([], on_conflict, None, None)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        written = max(cursor.rowcount, 0)
+    if written:
+        transaction.on_commit(request_relay, using=alias)
+    return written
+
+
 def _record_drop(message: OutboxMessage, reason: str, *, at: str) -> None:
     """Mark the row dropped and write the audit event, in the caller's transaction."""
     message.dropped_at = timezone.now()
@@ -206,23 +276,28 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def _drop_reason(message: OutboxMessage, recipient: User, division: str | None) -> str | None:
+def _drop_reason(
+    message: OutboxMessage, recipient: User, division: str | None, roles: set[str]
+) -> str | None:
     """Is the recipient still the person the message was written for? None if so."""
     if not recipient.is_active:
         return DropReason.INACTIVE
     if message.division and division != message.division:
         return DropReason.DIVISION
-    if message.roles and not set(message.roles) & set(recipient.role_codes()):
+    if message.roles and not set(message.roles) & roles:
         return DropReason.ROLE
     return None
 
 
-def _deliver(message: OutboxMessage) -> bool:
-    """Send the e-mail and write the inbox entry; False (and nothing sent) if the
-    recipient is no longer entitled to the message."""
-    recipient = User.objects.get(pk=message.recipient_id)
-    division = recipient.division_at()
-    reason = _drop_reason(message, recipient, division)
+def _deliver(message: OutboxMessage, roles: set[str], entries: list[InboxEntry]) -> bool:
+    """Send the e-mail and write the retail inbox entry, or add the T&D inbox entry to
+    `entries` (the round writes them in one INSERT); False (and nothing sent) if the
+    recipient is no longer entitled to the message. `message.recipient` and its
+    `recipient_division` (as `User.division_at()`, now) come with the message (`_due`),
+    `roles` are the recipient's role codes."""
+    recipient = message.recipient
+    division: str | None = message.recipient_division  # type: ignore[attr-defined]
+    reason = _drop_reason(message, recipient, division, roles)
     if reason is not None:
         _record_drop(message, reason, at="delivery")
         return False
@@ -243,11 +318,7 @@ def _deliver(message: OutboxMessage) -> bool:
             },
         )
         return True
-    # One INSERT that does nothing if a redelivery finds the entry (the message is unique).
-    InboxEntry.objects.bulk_create(
-        [InboxEntry(message=message, user_id=recipient.pk, division=division or "")],
-        ignore_conflicts=True,
-    )
+    entries.append(InboxEntry(message=message, user_id=recipient.pk, division=division or ""))
     return True
 
 
@@ -273,34 +344,57 @@ def outbox_message_id(message: OutboxMessage) -> str:
     return f"<outbox-{message.pk}.{digest[:16]}@{domain}>"
 
 
-def _next_due(now: dt.datetime) -> tuple[OutboxMessage | None, bool]:
-    """The next due message, locked, and whether another one is due after it (it is
-    locked too until this transaction ends, so the relay knows when to stop without an
-    empty round)."""
-    due = list(
-        OutboxMessage.objects.select_for_update(skip_locked=True)
-        .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")[:2]
+def _due(now: dt.datetime, size: int) -> list[OutboxMessage]:
+    """The next due messages, locked for this relay (another relay skips them), each
+    with its recipient and the recipient's division now (one statement)."""
+    division_now = (
+        DivisionMembership.objects.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+            user_id=OuterRef("recipient_id"),
+            valid_from__lte=now,
+        )
+        .order_by("valid_from")
+        .values("division_id")[:1]
     )
-    return (due[0] if due else None), len(due) > 1
+    return list(
+        OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("recipient")
+        .annotate(recipient_division=Subquery(division_now))
+        .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")[:size]
+    )
 
 
-def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
-    """Deliver up to `limit` due messages; returns counts of delivered and failed (the
-    messages dropped, their recipient no longer entitled, are logged and audited)."""
+def _role_codes(user_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Each user's role codes now (`User.role_codes()`), in one query."""
+    codes: dict[int, set[str]] = {}
+    rows = Role.objects.filter(group__user__in=list(user_ids)).values_list("group__user", "code")
+    for user_id, code in rows:
+        codes.setdefault(user_id, set()).add(code)
+    return codes
+
+
+def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, int, int, int]:
+    """One transaction: lock up to `size` due messages (their ids go to `locked`),
+    deliver them, write their T&D inbox entries in one INSERT and mark the delivered
+    ones in one UPDATE. Returns how many were locked, delivered, dropped and failed.
+
+    A failure of one delivery (the mail relay, the retail database) marks that message
+    failed and the others go on. A failure of the round's own writes rolls back all of
+    it (relay_due then marks its messages failed): the mails already sent go again on
+    the next attempt, under the same Message-ID (at least once, as the module says)."""
     delivered = dropped = failed = 0
-    now = timezone.now()
-    more = True
-    for _attempt in range(limit):
-        if not more:
-            break
-        with transaction.atomic():
-            message, more = _next_due(now)
-            if message is None:
-                break
+    with transaction.atomic():
+        batch = _due(now, size)
+        if not batch:
+            return 0, 0, 0, 0
+        locked += [message.pk for message in batch]
+        roles = _role_codes({message.recipient_id for message in batch})
+        entries: list[InboxEntry] = []
+        sent: list[int] = []
+        for message in batch:
             try:
-                with transaction.atomic():
-                    sent = _deliver(message)
+                ok = _deliver(message, roles.get(message.recipient_id, set()), entries)
             except Exception as exc:
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -314,16 +408,70 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                     type(exc).__name__,
                 )
                 continue
-            if not sent:
+            if not ok:
                 message.save(update_fields=["dropped_at", "drop_reason"])
                 dropped += 1
                 logger.warning("outbox message %s dropped: %s", message.pk, message.drop_reason)
                 continue
+            sent.append(message.pk)
+        # One INSERT that does nothing for an entry a redelivery finds (the message is
+        # unique), and one UPDATE for every message delivered.
+        if entries:
+            InboxEntry.objects.bulk_create(entries, ignore_conflicts=True)
+        if sent:
+            OutboxMessage.objects.filter(pk__in=sent).update(
+                attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error=""
+            )
+            delivered = len(sent)
+    return len(batch), delivered, dropped, failed
+
+
+def _failed_round(ids: list[int], exc: Exception) -> int:
+    """Mark the messages of a round that rolled back as failed attempts (those another
+    relay has not taken meanwhile); returns how many."""
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+                pk__in=ids, delivered_at__isnull=True, dropped_at__isnull=True
+            )
+        )
+        for message in rows:
             message.attempts += 1
-            message.delivered_at = timezone.now()
-            message.last_error = ""
-            message.save(update_fields=["attempts", "delivered_at", "last_error"])
-            delivered += 1
+            message.last_error = error
+            message.next_attempt_at = timezone.now() + _backoff(message.attempts)
+            message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            logger.warning(
+                "outbox message %s failed (attempt %s): %s",
+                message.pk,
+                message.attempts,
+                type(exc).__name__,
+            )
+    return len(rows)
+
+
+def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
+    """Deliver up to `limit` due messages, LOCK_BATCH at a time (one transaction each:
+    `_relay_round`); returns counts of delivered and failed (the messages dropped, their
+    recipient no longer entitled, are logged and audited)."""
+    delivered = dropped = failed = 0
+    now = timezone.now()
+    done = 0
+    while done < limit:
+        size = min(LOCK_BATCH, limit - done)
+        ids: list[int] = []
+        try:
+            locked, sent, gone, broken = _relay_round(now, size, ids)
+        except DatabaseError as exc:
+            # The round's own writes failed (a connection lost before the commit, say)
+            # and it rolled back whole: each of its messages is retried after its back-off.
+            failed += _failed_round(ids, exc)
+            break
+        done += locked
+        delivered, dropped, failed = delivered + sent, dropped + gone, failed + broken
+        if locked < size:
+            # Nothing more was due at `now` (or another relay holds it): no empty round.
+            break
     if delivered or failed or dropped:
         logger.info("outbox relay: %s delivered, %s dropped, %s failed", delivered, dropped, failed)
     return {"delivered": delivered, "failed": failed}

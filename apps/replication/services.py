@@ -9,11 +9,13 @@ unreachable nothing is lost: the message waits and beat runs the relay every min
 `relay_due` applies due messages, withdrawals (remove) before anything else, then in
 sequence order, each with its outbox row locked (`SELECT … FOR UPDATE SKIP
 LOCKED` on PostgreSQL, so two relays never apply the same message at once). The retail
-side of one message is one transaction on the retail alias that locks the subject's
-AppliedMessage row: a message not newer than the one applied changes nothing (a late
-older message, a redelivery after a crash between the two commits), anything newer is
-applied and its sequence recorded. A failure leaves the message pending with its error
-and the next attempt pushed back exponentially; it is retried until done.
+side of one message is one transaction on the retail alias that first claims the
+subject's AppliedMessage row (an upsert that writes the message's sequence only over an
+older one, and locks the row): a message not newer than the one applied changes nothing
+(a late older message, a redelivery after a crash between the two commits), anything
+newer is applied (an application's row in one upsert). A failure leaves the message
+pending with its error and the next attempt pushed back exponentially; it is retried
+until done.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import decimal
 import logging
 import uuid
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db import connections, router, transaction
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.core.tasks import Nudge
@@ -86,6 +89,49 @@ def replication_write(
     return message
 
 
+def replication_write_if(
+    *,
+    subject: Subject,
+    subject_id: int,
+    kind: Kind,
+    payload: Mapping[str, Any],
+    condition: QuerySet[Any],
+) -> bool:
+    """`replication_write` if `condition` finds a row, as one `INSERT … SELECT … WHERE
+    EXISTS (condition)`: a check and the message it decides in one round trip (a
+    progress step that republishes only while the retail grant holds). True if the
+    message was written. The caller holds the subject's row lock, as for
+    replication_write."""
+    alias = router.db_for_write(ReplicationMessage)
+    connection = connections[alias]
+    now = timezone.now()
+    template = ReplicationMessage(
+        subject=subject,
+        subject_id=subject_id,
+        kind=kind,
+        payload={key: _plain(value) for key, value in payload.items()},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    fields = [f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
+    inner, inner_params = condition.values("pk").order_by().query.get_compiler(alias).as_sql()
+    qn = connection.ops.quote_name
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
+        f" ({', '.join(qn(f.column) for f in fields)})"
+        f" SELECT {', '.join(['%s'] * len(fields))} WHERE EXISTS ({inner})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        written = cursor.rowcount == 1
+    if written:
+        transaction.on_commit(request_relay, using=alias)
+    return written
+
+
 def pending_subject_ids(subject: Subject) -> set[int]:
     """Subjects with a message not applied yet: in flight, not (yet) a disagreement."""
     return set(
@@ -102,10 +148,10 @@ def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def _due(now: dt.datetime, size: int) -> list[ReplicationMessage]:
+def _due(now: dt.datetime, size: int) -> QuerySet[ReplicationMessage]:
     """The next due messages, removals first, locked for this relay (another relay
     skips them)."""
-    return list(
+    return (
         ReplicationMessage.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, next_attempt_at__lte=now)
         .annotate(
@@ -115,6 +161,32 @@ def _due(now: dt.datetime, size: int) -> list[ReplicationMessage]:
         )
         .order_by("removes_first", "id")[:size]
     )
+
+
+def _take(now: dt.datetime, size: int) -> list[ReplicationMessage]:
+    """`_due`'s messages, locked and marked applied (one more attempt, no error) in one
+    `UPDATE … WHERE id IN (_due) RETURNING`, in the order to apply them. The mark is this
+    transaction's: nobody sees it before the commit, a message that then fails is marked
+    back (`relay_due`), and a crash before the commit leaves every message pending."""
+    alias = router.db_for_write(ReplicationMessage)
+    connection = connections[alias]
+    due, due_params = _due(now, size).values("pk").query.get_compiler(alias).as_sql()
+    meta = ReplicationMessage._meta
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    attempts, applied_at = qn(meta.get_field("attempts").column), qn("applied_at")
+    moment = meta.get_field("applied_at").get_db_prep_save(timezone.now(), connection)
+    columns = ", ".join(f"{table}.{qn(f.column)}" for f in meta.concrete_fields)
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1, {applied_at} = %s,"  # noqa: S608
+        f" {qn('last_error')} = '' WHERE {qn(meta.pk.column)} IN"
+        f" (SELECT U.pk FROM ({due}) U) RETURNING {columns}"
+    )
+    taken = list(ReplicationMessage.objects.raw(sql, [moment, *due_params]))
+    taken.sort(key=lambda message: (message.kind != Kind.REMOVE, message.pk))
+    return taken
 
 
 def _values(model: Any, payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -140,9 +212,14 @@ def _apply_application(message: ReplicationMessage, alias: str) -> None:
         "sequence": message.pk,
         "published_at": timezone.now(),
     }
-    # One UPDATE, or an INSERT for a new row (the AppliedMessage lock serialises both).
-    if not rows.filter(application_id=message.subject_id).update(**values):
-        rows.create(application_id=message.subject_id, **values)
+    # One upsert (INSERT … ON CONFLICT DO UPDATE): a new row or the whole row replaced
+    # (the AppliedMessage claim serialises both).
+    rows.bulk_create(
+        [PublishedApplication(application_id=message.subject_id, **values)],
+        update_conflicts=True,
+        unique_fields=["application_id"],
+        update_fields=list(values),
+    )
 
 
 def _apply_account(message: ReplicationMessage, alias: str) -> None:
@@ -170,56 +247,118 @@ def _apply_account(message: ReplicationMessage, alias: str) -> None:
         sessions.delete()
 
 
+@cache
+def _claim_sql(vendor: str) -> str:
+    """The subject's AppliedMessage row written with this message's sequence if it is
+    newer than the one recorded (or none is): an upsert whose DO UPDATE has that
+    condition. Both vendors lock the row it conflicts with until the transaction ends,
+    whether or not it updates it, as the SELECT … FOR UPDATE it replaces did."""
+    qn = connections[retail_alias()].ops.quote_name
+    table = qn(AppliedMessage._meta.db_table)
+    subject, subject_id = qn("subject"), qn("subject_id")
+    sequence, applied_at = qn("sequence"), qn("applied_at")
+    # Only quoted names from the model's metadata go into the text; values are parameters.
+    return (
+        f"INSERT INTO {table} ({subject}, {subject_id}, {sequence}, {applied_at})"  # noqa: S608
+        f" VALUES (%s, %s, %s, %s) ON CONFLICT ({subject}, {subject_id}) DO UPDATE SET"
+        f" {sequence} = excluded.{sequence}, {applied_at} = excluded.{applied_at}"
+        f" WHERE {table}.{sequence} < excluded.{sequence}"
+    )
+
+
+def _claim(message: ReplicationMessage, alias: str) -> bool:
+    """Record `message` as the newest applied of its subject, in the caller's retail
+    transaction; False (nothing written) if one not older was applied before."""
+    connection = connections[alias]
+    moment = AppliedMessage._meta.get_field("applied_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _claim_sql(connection.vendor),
+            [message.subject, message.subject_id, message.pk, moment],
+        )
+        return cursor.rowcount == 1
+
+
+def _apply_in(message: ReplicationMessage, alias: str) -> bool:
+    """One message, in the caller's retail transaction; False if it was not newer than
+    what the retail database already holds of its subject (nothing changed). Two
+    statements for an application: the claim (`_claim`) and the upsert or delete."""
+    if not _claim(message, alias):
+        return False
+    if message.subject == Subject.APPLICATION:
+        _apply_application(message, alias)
+    else:
+        _apply_account(message, alias)
+    return True
+
+
 def _apply(message: ReplicationMessage) -> bool:
-    """One message on the retail alias, in one transaction; False if it was not newer
-    than what the retail database already holds of its subject (nothing changed)."""
+    """One message on the retail alias, in a transaction of its own."""
     alias = retail_alias()
     with transaction.atomic(using=alias):
-        mark = (
-            AppliedMessage.objects.using(alias)
-            .select_for_update()
-            .filter(subject=message.subject, subject_id=message.subject_id)
-            .first()
+        return _apply_in(message, alias)
+
+
+def _apply_round(batch: list[ReplicationMessage]) -> list[bool | Exception]:
+    """Each message's outcome (changed, or the exception it failed with), in order. A
+    round of several is tried in one retail transaction first; if anything in it fails,
+    that transaction rolls back whole and each message is applied again in its own, so
+    one failing message never holds back the others (nor is its error blamed on them)."""
+    if len(batch) > 1:
+        alias = retail_alias()
+        # Withdrawals first, then the subjects in one order, so that two relays' rounds
+        # claim their rows in the same order (a deadlock that remains, with a subject's
+        # withdrawal in one round and its upsert in another, is PostgreSQL's to detect:
+        # the round then goes one message at a time). Per subject the claim keeps the
+        # newest whatever the order.
+        in_lock_order = sorted(
+            batch, key=lambda m: (m.kind != Kind.REMOVE, m.subject, m.subject_id, m.pk)
         )
-        if mark is not None and mark.sequence >= message.pk:
-            return False
-        if message.subject == Subject.APPLICATION:
-            _apply_application(message, alias)
-        else:
-            _apply_account(message, alias)
-        if mark is None:
-            AppliedMessage.objects.using(alias).create(
-                subject=message.subject, subject_id=message.subject_id, sequence=message.pk
+        try:
+            with transaction.atomic(using=alias):
+                changed = {m.pk: _apply_in(m, alias) for m in in_lock_order}
+            return [changed[message.pk] for message in batch]
+        except Exception as exc:  # retried one by one, which names the failing message
+            logger.info(
+                "replication round of %s rolled back (%s): one message at a time",
+                len(batch),
+                type(exc).__name__,
             )
-        else:
-            mark.sequence = message.pk
-            mark.save(using=alias, update_fields=["sequence", "applied_at"])
-    return True
+    outcomes: list[bool | Exception] = []
+    for message in batch:
+        try:
+            outcomes.append(_apply(message))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
     """Apply up to `limit` due messages; returns counts of the messages applied, those
     that changed nothing (older than or equal to what was applied) and those that failed
-    (retried later). Messages are locked and marked LOCK_BATCH at a time (one outbox
-    transaction per batch, one retail transaction per message): a crash in between
-    leaves applied messages unmarked, and their redelivery changes nothing."""
+    (retried later). Messages are locked and marked LOCK_BATCH at a time (`_take`: one
+    outbox transaction and one statement per batch) and applied in one retail
+    transaction per batch (`_apply_round`; one per message after a failure): a crash in
+    between leaves applied messages unmarked, and their redelivery changes nothing."""
     applied = skipped = failed = 0
     now = timezone.now()
     while applied + skipped + failed < limit:
         size = min(LOCK_BATCH, limit - applied - skipped - failed)
         with transaction.atomic():
-            batch = _due(now, size)
+            batch = _take(now, size)
             if not batch:
                 break
-            for message in batch:
-                message.attempts += 1
-                try:
-                    changed = _apply(message)
-                except Exception as exc:
+            broken: list[ReplicationMessage] = []
+            for message, outcome in zip(batch, _apply_round(batch), strict=True):
+                if isinstance(outcome, Exception):
+                    exc = outcome
                     # Payloads hold no personal data, so neither can the error about them.
+                    message.applied_at = None
                     message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                     message.next_attempt_at = timezone.now() + _backoff(message.attempts)
-                    failed += 1
+                    broken.append(message)
                     logger.warning(
                         "replication message %s failed (attempt %s): %s",
                         message.pk,
@@ -227,15 +366,16 @@ def relay_due(*, limit: int = DEFAULT_RELAY_BATCH) -> dict[str, int]:
                         type(exc).__name__,
                     )
                     continue
-                message.applied_at = timezone.now()
-                message.last_error = ""
-                if changed:
+                if outcome:
                     applied += 1
                 else:
                     skipped += 1
-            ReplicationMessage.objects.bulk_update(
-                batch, ["attempts", "applied_at", "last_error", "next_attempt_at"]
-            )
+            if broken:
+                # Marked back: pending again, after its back-off.
+                ReplicationMessage.objects.bulk_update(
+                    broken, ["applied_at", "last_error", "next_attempt_at"]
+                )
+                failed += len(broken)
         if len(batch) < size:
             # Nothing more was due at `now` (or another relay holds it): no empty round.
             break

@@ -27,27 +27,27 @@ from tests.factories import application_input
 # What each transition reads and writes, statement by statement (SQLite and PostgreSQL
 # run the same statements):
 BUDGET = {
-    # division; retailer; vault record + blind index; pseudonym free?; INSERT; reference;
-    # contribution; audit
-    "create": 9,
-    # division; lock; vault read (the whole record is validated again); UPDATE;
-    # contribution; audit; recipients (the submitter is the author: nobody to tell)
-    "submit": 7,
-    # division; lock; vault read (the leak scan); UPDATE; contribution; audit;
-    # recipients; outbox INSERT
-    "encode": 8,
-    # division; lock; review opening; audit
-    "review_opened": 4,
-    # division; lock; contributions and review opening (one UNION); UPDATE; grant
-    # (INSERT … SELECT); audit of the grant; publication message; audit; recipients;
-    # outbox INSERT
-    "verify": 10,
-    # division; lock; UPDATE; grant still there?; publication message; audit;
-    # recipients; outbox INSERT
-    "release": 8,
-    # division; lock; UPDATE; grant still there?; publication message; audit
-    "complete": 6,
-    "energize": 6,
+    # the retailer, with whether the clerk is in T&D and the pseudonym is free (one
+    # SELECT); vault record + blind index; INSERT; reference; contribution; audit
+    "create": 7,
+    # lock (with the actor's division, and whether anyone else wrote the draft); vault
+    # read (the whole record is validated again); UPDATE; contribution; audit (the
+    # submitter wrote the draft alone: nobody to tell, no outbox statement)
+    "submit": 5,
+    # lock; vault read (the leak scan); UPDATE; contribution; audit; outbox
+    "encode": 6,
+    # lock; review opening; audit
+    "review_opened": 3,
+    # lock; contributions and review opening (one UNION); UPDATE; grant (INSERT …
+    # SELECT); publication message; the grant's and the verification's audit events (one
+    # INSERT); outbox
+    "verify": 7,
+    # lock; UPDATE; publication message if the grant is still there (INSERT … SELECT
+    # … WHERE EXISTS); audit; outbox
+    "release": 5,
+    # lock; UPDATE; publication message if granted; audit
+    "complete": 4,
+    "energize": 4,
 }
 
 

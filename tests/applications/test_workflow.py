@@ -7,16 +7,19 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 
+from apps.accounts.models import DivisionCode
 from apps.applications import services
 from apps.applications.models import Application
 from apps.applications.retail_reads import retail_application_list
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, StaleVersion, WrongState
+from apps.vault.models import CustomerRecord
 from apps.vault.services import vault_read
-from tests.conftest import advance, replicate
-from tests.factories import make_retailer
+from tests.conftest import _superuser_outside_admin, advance, replicate
+from tests.factories import application_input, make_retailer
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -110,6 +113,76 @@ def test_each_role_is_refused_the_steps_of_other_roles(
         services.application_complete(
             acting_user=clerk, application_id=app.pk, completed_on=timezone.localdate()
         )
+
+
+def test_someone_outside_td_is_refused_every_step_before_anything_is_written(
+    new_application, clerk, supervisor, retailer
+):
+    # given: a superuser in retail (every permission, the wrong division); the services
+    # read the division in the transition's first statement, not in a check of its own
+    outsider = _superuser_outside_admin("retail_root", "retail", "retail")
+    entered = services.application_submit(acting_user=clerk, application_id=new_application().pk)
+    events, records = AuditEvent.objects.count(), CustomerRecord.objects.count()
+    applications = Application.objects.count()
+    today = timezone.localdate()
+    steps = {
+        "create": lambda: services.application_create(
+            acting_user=outsider, data=application_input(retailer)
+        ),
+        "create for no retailer": lambda: services.application_create(
+            acting_user=outsider, data={**application_input(retailer), "retailer": 999_999}
+        ),
+        "submit": lambda: services.application_submit(
+            acting_user=outsider, application_id=entered.pk
+        ),
+        "encode": lambda: services.application_encode(
+            acting_user=outsider, application_id=entered.pk
+        ),
+        "review": lambda: services.application_record_review_opened(
+            acting_user=outsider, application_id=entered.pk
+        ),
+        "verify": lambda: services.application_verify(
+            acting_user=outsider, application_id=entered.pk, expected_version=entered.version
+        ),
+        "return": lambda: services.application_return(
+            acting_user=outsider, application_id=entered.pk, reason="理由"
+        ),
+        "release": lambda: services.application_release(
+            acting_user=outsider, application_id=entered.pk
+        ),
+        "complete": lambda: services.application_complete(
+            acting_user=outsider, application_id=entered.pk, completed_on=today
+        ),
+        "cancel": lambda: services.application_cancel(
+            acting_user=outsider, application_id=entered.pk, reason="理由"
+        ),
+        "discard": lambda: services.application_discard(
+            acting_user=outsider, application_id=entered.pk
+        ),
+        # an id that does not exist: the same refusal, not "not found"
+        "missing": lambda: services.application_submit(
+            acting_user=outsider, application_id=entered.pk + 1000
+        ),
+    }
+
+    outside = str(
+        _("Only members of the %(division)s division may do this.")
+        % {"division": DivisionCode.TD.label}
+    )
+    for name, step in steps.items():
+        with pytest.raises(NotAllowed) as refused:
+            step()
+        assert str(refused.value) == outside, name
+
+    assert AuditEvent.objects.count() == events
+    assert CustomerRecord.objects.count() == records  # nothing stored in the vault
+    assert Application.objects.count() == applications
+    after = Application.objects.get(pk=entered.pk)
+    assert (after.state, after.version, after.updated_at) == (
+        entered.state,
+        entered.version,
+        entered.updated_at,
+    )
 
 
 def test_return_needs_a_reason_and_sends_the_application_back(new_application, clerk, supervisor):

@@ -135,13 +135,13 @@ def test_a_withdrawal_in_the_same_batch_goes_before_every_publication(
         acting_user=supervisor, application_id=first.pk, expected_version=first.version, reason="x"
     )
     seen: list[tuple[str, int]] = []
-    apply = replication._apply
+    apply = replication._apply_in
 
-    def spy(message):
+    def spy(message, alias):
         seen.append((message.kind, message.subject_id))
-        return apply(message)
+        return apply(message, alias)
 
-    monkeypatch.setattr(replication, "_apply", spy)
+    monkeypatch.setattr(replication, "_apply_in", spy)
     # a publication written after the withdrawal, and one held back from before it
     fourth = verified()
     ReplicationMessage.objects.filter(subject_id=third.pk).update(applied_at=None)
@@ -264,3 +264,27 @@ def test_a_broker_outage_only_delays_the_relay_and_is_not_asked_again_at_once(
     # spend another connection attempt
     assert attempts == [1]
     assert ReplicationMessage.objects.filter(applied_at__isnull=True).count() == 2
+
+
+def test_one_failing_message_does_not_hold_back_the_rest_of_its_round(verified, monkeypatch):
+    # given: two publications due in one round, the retail side refusing one of them
+    good, bad = verified(), verified()
+    real = replication._apply_application
+
+    def refuses_bad(message, alias):
+        if message.subject_id == bad.pk:
+            raise ConnectionError("retail row refused")
+        real(message, alias)
+
+    monkeypatch.setattr(replication, "_apply_application", refuses_bad)
+
+    # when: the round's one retail transaction fails, each goes again in its own
+    counts = relay_due()
+
+    # then: the good one is published, the bad one waits for its back-off alone
+    assert counts == {"applied": 1, "skipped": 0, "failed": 1}
+    assert _published_ids() == {good.pk}
+    failing = _messages(bad)[-1]
+    assert failing.applied_at is None and failing.attempts == 1
+    assert failing.last_error == "ConnectionError: retail row refused"
+    assert _messages(good)[-1].applied_at is not None

@@ -3,15 +3,22 @@ behind the four-eyes rule, the save, and the customer's record in the vault."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransition
 
-from apps.accounts.models import DivisionCode, User
-from apps.core.errors import NotFound, StaleVersion
+from apps.accounts.models import DivisionCode, DivisionMembership, User
+from apps.accounts.permissions import require
+from apps.accounts.selectors import is_in_division
+from apps.applications import notices as notify
+from apps.audit.models import AuditAction
+from apps.audit.services import Entry, audit_record_many
+from apps.core.errors import NotAllowed, NotFound, StaleVersion
 from apps.vault.services import vault_read
 from apps.vault.types import CustomerPII
 from apps.vocabulary.states import Contribution
@@ -23,18 +30,65 @@ from ..validators import refuse_invisible_in
 TD = DivisionCode.TD
 
 
-def lock_application(application_id: int) -> Application:
+def require_td(user: User | None, perm: str) -> User:
+    """`require(user, perm, division=TD)` less its one query: what it checks in memory
+    (signed in, active, the permission, which a request loads once with its user) is
+    checked here, and the division *now* is read by the transition's first statement
+    (`in_td_now`, in `lock_application(…, actor=)` or create's first read), which
+    refuses before anything is written. A refusal here is require's own, message and
+    order (the division before the permission) alike."""
+    if user is None or not user.is_authenticated or not user.is_active or not user.has_perm(perm):
+        require(user, perm, division=TD)
+        raise NotAllowed()  # require refused already; has_perm does not change its mind
+    return user
+
+
+def in_td_now(user: User) -> Exists:
+    """Is `user` a member of T&D at this moment (as `User.division_at() == TD`), as an
+    expression for the statement that reads what the transition needs anyway."""
+    now = timezone.now()
+    return Exists(
+        DivisionMembership.objects.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+            user_id=user.pk,
+            division_id=TD,
+            valid_from__lte=now,
+        )
+    )
+
+
+def outside_td() -> NotAllowed:
+    """require()'s refusal of someone outside T&D, word for word."""
+    return NotAllowed(
+        _("Only members of the %(division)s division may do this.") % {"division": TD.label}
+    )
+
+
+def lock_application(
+    application_id: int, *, actor: User | None = None, **facts: Exists
+) -> Application:
+    """The application, locked. With `actor` (a person acting through a service that
+    called `require_td`), the same statement reads whether they are in T&D now and
+    refuses them if not — before anything is written, and before a not-found, as
+    require() did. `facts` are further EXISTS the transition needs, read by the same
+    statement and set on the application under their names."""
     # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row too
     # and serialise every application of that retailer (the affiliated one holds most).
     # SQLite ignores row locks altogether, `of` included.
+    rows = Application.objects.select_for_update(of=("self",)).select_related("retailer")
+    if actor is not None:
+        rows = rows.annotate(actor_in_td=in_td_now(actor))
+    if facts:
+        rows = rows.annotate(**facts)
     try:
-        return (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("retailer")
-            .get(pk=application_id)
-        )
+        application = rows.get(pk=application_id)
     except (Application.DoesNotExist, TypeError, ValueError):
+        if actor is not None and not is_in_division(actor, TD):
+            raise outside_td() from None
         raise NotFound(_("The application does not exist.")) from None
+    if actor is not None and not application.actor_in_td:
+        raise outside_td()
+    return application
 
 
 def check_version(application: Application, expected_version: int | None) -> None:
@@ -64,6 +118,43 @@ def save_fields(application: Application, fields: list[str]) -> None:
         # The row lock makes this unreachable in practice; the state filter of
         # ConcurrentTransitionMixin is the second line of defence.
         raise StaleVersion() from None
+
+
+def record_transition(
+    application: Application,
+    *,
+    actor: User,
+    fields: list[str],
+    action: AuditAction,
+    details: Mapping[str, Any],
+    contribution: Contribution | None = None,
+    changed_fields: Iterable[str] = (),
+    reason: str = "",
+    event: str | None = None,
+    before: Callable[[], Sequence[Entry]] = tuple,
+) -> None:
+    """The tail every transition shares, in the caller's transaction and this order:
+    the UPDATE of `fields`, the contribution row behind the four-eyes rule, what
+    `before` does once the row is saved (a grant, a publication; it returns the audit
+    entries of what it did), the audit events — `before`'s and the transition's, in one
+    INSERT — and the workflow notification of `event` (recipients and outbox rows in one
+    INSERT … SELECT). Each is one statement."""
+    save_fields(application, fields)
+    if contribution is not None:
+        contribute(application, actor, contribution)
+    entries = [
+        *before(),
+        Entry(
+            action=action,
+            obj=application,
+            changed_fields=changed_fields,
+            details=details,
+            reason=reason,
+        ),
+    ]
+    audit_record_many(actor=actor, entries=entries)
+    if event is not None:
+        notify.notify_application_event(event=event, application=application, actor=actor)
 
 
 def customer_of(application: Application) -> CustomerPII:

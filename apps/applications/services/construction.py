@@ -15,41 +15,49 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from apps.accounts.models import User
-from apps.accounts.permissions import require
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
+from apps.audit.services import Entry
 from apps.core.errors import WrongState
 from apps.vocabulary.states import ApplicationState as S
 
 from .. import publishing
 from ..models import Application
-from ._common import TD, check_version, lock_application, save_fields
+from ._common import check_version, lock_application, record_transition, require_td
 
 
 def application_release(
     *, acting_user: User, application_id: int, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.release_application", division=TD)
+    require_td(acting_user, "applications.release_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.state != S.VERIFIED or not application.is_retail_visible:
             raise WrongState(_("Only a verified application can be released for construction."))
         application.release()
         application.released_at = timezone.now()
-        save_fields(application, ["state", "released_at"])
-        publishing.follow_state(application)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=["state", "released_at"],
             action=AuditAction.APPLICATION_RELEASED,
-            obj=application,
             details={"version": application.version},
-        )
-        notify.notify_application_event(
-            event=notify.RELEASED, application=application, actor=acting_user
+            event=notify.RELEASED,
+            before=_following_state(application),
         )
     return application
+
+
+def _following_state(application: Application) -> Callable[[], list[Entry]]:
+    """record_transition's `before`: the published row follows the new state (nothing
+    to audit beyond the transition itself)."""
+
+    def follow() -> list[Entry]:
+        publishing.follow_state(application)
+        return []
+
+    return follow
 
 
 def _work_date(value: Any, *, field: str, not_before: datetime.date | None) -> datetime.date:
@@ -81,22 +89,22 @@ def _record_work(
 ) -> Application:
     """Completion and energization: the same step on different fields. Nobody else needs to
     hear of either (construction staff record their own work): no notification."""
-    require(acting_user, "applications.record_construction", division=TD)
+    require_td(acting_user, "applications.record_construction")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         if application.state != source:
             raise WrongState(refusal)
         day = _work_date(on, field=field, not_before=not_before(application))
         setattr(application, field, day)
         advance(application)
-        save_fields(application, ["state", field])
-        publishing.follow_state(application)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=["state", field],
             action=action,
-            obj=application,
             changed_fields=[field],
             details={field: day.isoformat()},
+            before=_following_state(application),
         )
     return application
 

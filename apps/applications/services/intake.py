@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,9 +37,13 @@ from ._common import (
     contribute,
     customer_of,
     done_before,
+    in_td_now,
     lock_application,
+    outside_td,
     pii_as_input,
     pii_from,
+    record_transition,
+    require_td,
     save_fields,
 )
 from .masking import invalidate_masking
@@ -46,24 +51,57 @@ from .masking import invalidate_masking
 logger = logging.getLogger(__name__)
 
 
-def _unused_pseudonym() -> str:
-    """Pseudonyms are 32 random bits: at a few hundred thousand applications a repeat is
-    likely, so draw again; the unique constraint still catches a simultaneous draw."""
+def _first_read(acting_user: User, retailer: Any) -> tuple[str, Retailer | None]:
+    """Create's first statement, before the vault is written: whether the clerk is in
+    T&D now (`require_td`; create has no row to lock), an unused pseudonym, and the
+    retailer chosen, read together. Pseudonyms are 32 random bits: at a few hundred
+    thousand applications a repeat is likely, so draw again; the unique constraint still
+    catches a simultaneous draw. No retailer (none chosen, or none by that id) is left to
+    clean_application_input to refuse (None)."""
+    retailer_id = retailer.pk if isinstance(retailer, Retailer) else retailer
+    try:
+        retailer_id = int(retailer_id)
+    except (TypeError, ValueError):
+        retailer_id = None
     while True:
         candidate = new_pseudonym()
-        if not Application.objects.filter(pseudonym=candidate).exists():
-            return candidate
+        in_td_expr = in_td_now(acting_user)
+        taken_expr = Exists(Application.objects.filter(pseudonym=candidate))
+        row = (
+            Retailer.objects.filter(pk=retailer_id)
+            .annotate(in_td=in_td_expr, taken=taken_expr)
+            .first()
+            if retailer_id is not None
+            else None
+        )
+        if row is not None:
+            in_td, taken, chosen = row.in_td, row.taken, row
+        else:
+            in_td, taken = (
+                User.objects.filter(pk=acting_user.pk)
+                .annotate(in_td=in_td_expr, taken=taken_expr)
+                .values_list("in_td", "taken")
+                .get()
+            )
+            chosen = None
+        if not in_td:
+            raise outside_td()
+        if not taken:
+            return candidate, chosen
 
 
 def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Application:
-    require(acting_user, "applications.add_application", division=TD)
+    require_td(acting_user, "applications.add_application")
+    pseudonym, retailer = _first_read(acting_user, data.get("retailer"))
+    if retailer is not None:
+        data = {**data, "retailer": retailer}
     cleaned = clean_application_input(data)
     customer_ref = vault_store(pii_from(cleaned))
     with transaction.atomic():
         application = Application(
             customer_ref=customer_ref,
             created_by=acting_user,
-            pseudonym=_unused_pseudonym(),
+            pseudonym=pseudonym,
             **{name: cleaned[name] for name in APPLICATION_FIELDS},
         )
         application.save()
@@ -198,12 +236,19 @@ def application_change_retailer(
         )
 
 
+def _others_authored(application: Application) -> bool:
+    """The `others_authored` fact the locking read set (notices.others_authored)."""
+    return bool(getattr(application, "others_authored", True))
+
+
 def application_submit(
     *, acting_user: User, application_id: int, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.submit_application", division=TD)
+    require_td(acting_user, "applications.submit_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(
+            application_id, actor=acting_user, others_authored=notify.others_authored(acting_user)
+        )
         check_version(application, expected_version)
         submitted = application.state == S.ENTERED and (
             ApplicationContribution.objects.filter(
@@ -223,16 +268,15 @@ def application_submit(
         data.update(pii_as_input(customer_of(application)))
         clean_application_input(data, previous_start_date=application.requested_start_date)
         application.submit()
-        save_fields(application, ["state"])
-        contribute(application, acting_user, Contribution.SUBMITTED)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=["state"],
+            contribution=Contribution.SUBMITTED,
             action=AuditAction.APPLICATION_SUBMITTED,
-            obj=application,
             details={"version": application.version},
-        )
-        notify.notify_application_event(
-            event=notify.SUBMITTED, application=application, actor=acting_user
+            # Usually the submitter wrote the draft alone: then nobody is to be told.
+            event=notify.SUBMITTED if _others_authored(application) else None,
         )
     return application
 
@@ -247,9 +291,9 @@ def application_discard(
     its id, reference and version. Its vault record is then referenced by nothing, and
     `vault_sweep` crypto-shreds it on its next run (see docs/decisions.md).
     """
-    require(acting_user, "applications.change_application", division=TD)
+    require_td(acting_user, "applications.change_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.state != S.DRAFT:
             raise WrongState(_("Only a draft can be discarded."))
@@ -268,9 +312,9 @@ def application_discard(
 def application_cancel(
     *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.cancel_application", division=TD)
+    require_td(acting_user, "applications.cancel_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.state in (S.CANCELLED, S.ENERGIZED):
             raise WrongState(_("This application can no longer be cancelled."))
@@ -285,15 +329,13 @@ def application_cancel(
             fields.append("masking_state")
         application.cancel()
         application.cancel_reason = reason
-        save_fields(application, fields)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=fields,
             action=AuditAction.APPLICATION_CANCELLED,
-            obj=application,
             details={"version": application.version},
             reason=reason,
-        )
-        notify.notify_application_event(
-            event=notify.CANCELLED, application=application, actor=acting_user
+            event=notify.CANCELLED,
         )
     return application

@@ -12,10 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
-from apps.accounts.permissions import require
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
+from apps.audit.services import Entry, audit_record
 from apps.core.errors import FourEyesViolation, NotAllowed, WrongState
 from apps.vocabulary.projection import project, projection_hash, scanned_texts
 from apps.vocabulary.states import POST_RELEASE_STATES, Contribution
@@ -25,15 +24,15 @@ from apps.vocabulary.states import MaskingState as M
 from .. import publishing
 from ..leaks import Leak, scan
 from ..models import Application, ApplicationContribution, ReviewOpening
-from ..visibility import grant_retail_view
+from ..visibility import grant_retail_view_unrecorded
 from ._common import (
-    TD,
     check_version,
     clean_reason,
-    contribute,
     customer_of,
     done_before,
     lock_application,
+    record_transition,
+    require_td,
     save_fields,
 )
 from .masking import PROJECTION_CHANGED, invalidate_masking
@@ -56,10 +55,10 @@ def application_encode(
 ) -> Application:
     """符号化: build the retail projection, scan it for the customer's own personal data and
     generic patterns, refuse naming each field, or record who encoded which version."""
-    require(acting_user, "applications.encode_application", division=TD)
+    require_td(acting_user, "applications.encode_application")
     leaks: list[Leak] = []
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         encoded = (
             application.masking_state == M.ENCODED
@@ -102,24 +101,22 @@ def _record_encoding(application: Application, acting_user: User) -> None:
     # A return is answered by this encoding; its reason stays in the audit trail.
     application.return_reason = ""
     application.returned_at = None
-    save_fields(application, [*fields, "projection_hash", "return_reason", "returned_at"])
-    contribute(application, acting_user, Contribution.ENCODED)
-    audit_record(
+    record_transition(
+        application,
         actor=acting_user,
+        fields=[*fields, "projection_hash", "return_reason", "returned_at"],
+        contribution=Contribution.ENCODED,
         action=AuditAction.APPLICATION_ENCODED,
-        obj=application,
         details={"version": application.version, "projection": application.projection_hash},
-    )
-    notify.notify_application_event(
-        event=notify.ENCODED, application=application, actor=acting_user
+        event=notify.ENCODED,
     )
 
 
 def application_record_review_opened(*, acting_user: User, application_id: int) -> ReviewOpening:
     """Called by the side-by-side review page; verification of this version requires it."""
-    require(acting_user, "applications.verify_application", division=TD)
+    require_td(acting_user, "applications.verify_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         if (
             application.masking_state != M.ENCODED
             or application.encoded_version != application.version
@@ -194,9 +191,9 @@ def application_verify(
     *, acting_user: User, application_id: int, expected_version: int
 ) -> Application:
     """Second-person check (ダブルチェック) of one application; there is no bulk form."""
-    require(acting_user, "applications.verify_application", division=TD)
+    require_td(acting_user, "applications.verify_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         verified = (
             application.masking_state == M.VERIFIED
@@ -240,27 +237,31 @@ def _confirm_verification(application: Application, acting_user: User) -> None:
     application.verified_version = application.version
     application.verified_by = acting_user
     application.verified_at = timezone.now()
-    save_fields(application, fields)
-    grant_retail_view(application, actor=acting_user)
-    # Both locks hold now: retail may read exactly this projection, frozen.
-    publishing.publish(application)
-    audit_record(
+
+    def grant_and_publish() -> list[Entry]:
+        granted = grant_retail_view_unrecorded(application)
+        # Both locks hold now: retail may read exactly this projection, frozen.
+        publishing.publish(application)
+        return [granted]
+
+    # The grant's audit event and the verification's go in one INSERT.
+    record_transition(
+        application,
         actor=acting_user,
+        fields=fields,
         action=AuditAction.APPLICATION_VERIFIED,
-        obj=application,
         details={"version": application.version, "projection": application.projection_hash},
-    )
-    notify.notify_application_event(
-        event=notify.VERIFIED, application=application, actor=acting_user
+        event=notify.VERIFIED,
+        before=grant_and_publish,
     )
 
 
 def application_return(
     *, acting_user: User, application_id: int, reason: str, expected_version: int | None = None
 ) -> Application:
-    require(acting_user, "applications.return_application", division=TD)
+    require_td(acting_user, "applications.return_application")
     with transaction.atomic():
-        application = lock_application(application_id)
+        application = lock_application(application_id, actor=acting_user)
         check_version(application, expected_version)
         if application.masking_state != M.ENCODED:
             raise WrongState(
@@ -275,15 +276,13 @@ def application_return(
         application.return_reason = reason
         application.returned_by = acting_user
         application.returned_at = timezone.now()
-        save_fields(application, fields)
-        audit_record(
+        record_transition(
+            application,
             actor=acting_user,
+            fields=fields,
             action=AuditAction.APPLICATION_RETURNED,
-            obj=application,
             details={"version": application.version},
             reason=reason,
-        )
-        notify.notify_application_event(
-            event=notify.RETURNED, application=application, actor=acting_user
+            event=notify.RETURNED,
         )
     return application

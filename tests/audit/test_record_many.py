@@ -1,0 +1,56 @@
+"""audit_record_many: several events of one actor in one INSERT, each as audit_record
+would write it (its MAC, the actor's division and roles read by the INSERT)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.audit.mac import MAC_VALUES, mac_problem
+from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.sealing import audit_seal
+from apps.audit.services import Entry, audit_record, audit_record_many
+from apps.audit.verification import audit_verify
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
+
+
+def test_several_events_go_in_one_insert_each_authentic_with_its_actor_snapshot(supervisor):
+    single = audit_record(actor=supervisor, action=AuditAction.EXPORT, details={"n": 0})
+    entries = [
+        Entry(action=AuditAction.PERMISSION_GRANTED, details={"n": 1}),
+        Entry(action=AuditAction.EXPORT, changed_fields=["b", "a"], details={"n": 2}, reason="r"),
+    ]
+
+    with CaptureQueriesContext(connection) as captured:
+        events = audit_record_many(actor=supervisor, entries=entries)
+
+    assert len(captured) == 1
+    assert [e.details["n"] for e in events] == [1, 2]
+    stored = {e.pk: e for e in AuditEvent.objects.filter(pk__in=[e.pk for e in events])}
+    for event in events:
+        row = stored[event.pk]
+        assert (row.action, row.details, row.changed_fields, row.reason) == (
+            event.action,
+            event.details,
+            event.changed_fields,
+            event.reason,
+        )
+        assert (row.actor_division, row.actor_roles) == (
+            single.actor_division,
+            single.actor_roles,
+        )
+        assert (event.actor_division, event.actor_roles) == (row.actor_division, row.actor_roles)
+    rows = AuditEvent.objects.filter(pk__in=list(stored)).values_list(*MAC_VALUES)
+    assert [mac_problem(row) for row in rows] == [None, None]
+    audit_seal()
+    assert audit_verify(record=False).ok
+
+
+def test_one_entry_is_audit_record_itself_and_none_writes_nothing(supervisor):
+    with CaptureQueriesContext(connection) as captured:
+        assert audit_record_many(actor=supervisor, entries=[]) == []
+    assert len(captured) == 0
+    (event,) = audit_record_many(actor=None, entries=[Entry(action=AuditAction.EXPORT)])
+    assert AuditEvent.objects.get(pk=event.pk).actor_username == "system"
