@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode
@@ -25,6 +27,43 @@ def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+def _attributes(attrs: dict[str, Any]) -> str:
+    """Django's django/forms/widgets/attrs.html in Python: False leaves an attribute out,
+    True writes its name alone, anything else its escaped text."""
+    return "".join(
+        f" {name}" if value is True else f' {name}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class PlainSelect(forms.Select):
+    """A select that writes its markup here instead of rendering one template per option
+    (Django's select.html includes select_option.html and attrs.html for each): the
+    approval queue's filters rendered three selects through about thirty templates on
+    every page view (issue 17). The context is Django's own (get_context: the id, the
+    error and help-text ARIA attributes, which option is selected), so the markup is what
+    Django's templates write."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{escape(widget["name"])}"{_attributes(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{escape(group_name)}">')
+            parts.extend(
+                f'\n  <option value="{escape(option["value"])}"'
+                f"{_attributes(option['attrs'])}>{escape(option['label'])}</option>"
+                for option in options
+            )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
 class OwnPasswordChangeForm(SetPasswordForm):

@@ -20,6 +20,7 @@ from apps.applications.models import Application
 from apps.retailers.models import Retailer
 from apps.vocabulary.normalize import collapse_spaces
 from apps.vocabulary.states import ContractClass
+from apps.web.forms import PlainSelect
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -39,13 +40,15 @@ class QueueFilterForm(forms.Form):
         queryset=Retailer.objects.order_by("code"),
         required=False,
         empty_label=_("All retailers"),
+        widget=PlainSelect,
     )
     contract_class = forms.ChoiceField(
         label=_("contract class"),
         choices=[("", _("All classes")), *ContractClass.choices],
         required=False,
+        widget=PlainSelect,
     )
-    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
+    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False, widget=PlainSelect)
 
     def filter(self, queryset: QuerySet[Application]) -> QuerySet[Application]:
         if not self.is_valid():
