@@ -23,6 +23,7 @@ from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from apps.applications.models import Application
 from apps.core.templatetags.badges import masking_badge, state_badge
 from apps.vocabulary.states import ApplicationState
 
@@ -59,6 +60,16 @@ QUEUE_ROW = (
 SLA_MARKS = {"overdue": "✖ ", "due": "▲ "}  # anything else: "✔ "
 
 
+def _labels(field: str) -> dict[Any, Any]:
+    """A choice field's labels as `get_FOO_display` reads them (lazy: translated when
+    shown)."""
+    return dict(Application._meta.get_field(field).flatchoices)
+
+
+STATE_LABELS = _labels("state")
+CONTRACT_CLASS_LABELS = _labels("contract_class")
+
+
 def _text(value: Any) -> str:
     # What {{ value }} prints under autoescape: django.utils.html.escape, which is
     # html.escape of str behind a lazy-string wrapper that costs more than the escaping.
@@ -82,12 +93,12 @@ class _Retailers:
             self._affiliated = ' <span class="badge">{}</span>'.format(_text(_("Affiliated")))
             self._other = ""
 
-    def cell(self, retailer: Any) -> str:
-        found = self._cells.get(retailer.pk)
+    def cell(self, row: Any) -> str:
+        found = self._cells.get(row["retailer_id"])
         if found is None:
-            badge = self._affiliated if retailer.is_affiliated else self._other
-            found = self._cells[retailer.pk] = (
-                f"{_text(retailer.code)} {_text(retailer.name)}{badge}"
+            badge = self._affiliated if row["retailer__is_affiliated"] else self._other
+            found = self._cells[row["retailer_id"]] = (
+                f"{_text(row['retailer__code'])} {_text(row['retailer__name'])}{badge}"
             )
         return found
 
@@ -96,8 +107,8 @@ class _Retailers:
 def clerk_rows(
     rows: Iterable[tuple[Any, datetime.timedelta | None]], detail_prefix: str, user_pk: Any
 ) -> SafeString:
-    """One <tr> per (application, age) of the clerk's list: the discard link on the
-    signed-in person's own drafts."""
+    """One <tr> per (row, age) of the clerk's list: the discard link on the signed-in
+    person's own drafts."""
     prefix = html.escape(detail_prefix)
     retailers = _Retailers(both_badges=True)
     states: dict[str, str] = {}
@@ -105,22 +116,23 @@ def clerk_rows(
     discard_label = _text(_("Discard…"))
     out = []
     for app, app_age in rows:
-        state = states.get(app.state)
+        state = states.get(app["state"])
         if state is None:
-            state = states[app.state] = state_badge(app.state, app.get_state_display())
-        masking = maskings.get(app.masking_state)
+            label = STATE_LABELS.get(app["state"], app["state"])
+            state = states[app["state"]] = state_badge(app["state"], label)
+        masking = maskings.get(app["masking_state"])
         if masking is None:
-            masking = maskings[app.masking_state] = masking_badge(app.masking_state)
-        pk = _text(app.pk)
-        own_draft = app.state == ApplicationState.DRAFT and app.created_by_id == user_pk
+            masking = maskings[app["masking_state"]] = masking_badge(app["masking_state"])
+        pk = _text(app["id"])
+        own_draft = app["state"] == ApplicationState.DRAFT and app["created_by_id"] == user_pk
         out.append(
             CLERK_ROW.format(
                 pk=pk,
                 prefix=prefix,
-                reference=_text(app.reference),
-                pseudonym=_text(app.pseudonym),
-                supply_point_id=_text(app.supply_point_id),
-                retailer=retailers.cell(app.retailer),
+                reference=_text(app["reference"]),
+                pseudonym=_text(app["pseudonym"]),
+                supply_point_id=_text(app["supply_point_id"]),
+                retailer=retailers.cell(app),
                 state=state,
                 discard=(
                     DISCARD.format(prefix=prefix, pk=pk, label=discard_label) if own_draft else ""
@@ -130,6 +142,14 @@ def clerk_rows(
             )
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+def _display_name(app: Any) -> str:
+    """accounts.User.display_name of the encoder: family name first, else the login id."""
+    if app["encoded_by_id"] is None:
+        return ""
+    names = (app["encoded_by__last_name"], app["encoded_by__first_name"])
+    return " ".join(part for part in names if part) or app["encoded_by__username"]
 
 
 @register.simple_tag
@@ -144,26 +164,26 @@ def queue_rows(rows: Iterable[Any], detail_prefix: str) -> SafeString:
     out = []
     for row in rows:
         app = row.application
-        contract_class = classes.get(app.contract_class)
+        contract_class = classes.get(app["contract_class"])
         if contract_class is None:
-            contract_class = classes[app.contract_class] = _text(app.get_contract_class_display())
-        encoded_by = people.get(app.encoded_by_id)
+            label = CONTRACT_CLASS_LABELS.get(app["contract_class"], app["contract_class"])
+            contract_class = classes[app["contract_class"]] = _text(label)
+        encoded_by = people.get(app["encoded_by_id"])
         if encoded_by is None:
-            name = app.encoded_by.display_name if app.encoded_by is not None else ""
-            encoded_by = people[app.encoded_by_id] = _text(name or "—")
+            encoded_by = people[app["encoded_by_id"]] = _text(_display_name(app) or "—")
         encoded_at = (
-            _text(date_filter(timezone.localtime(app.encoded_at), "SHORT_DATETIME_FORMAT"))
-            if app.encoded_at is not None
+            _text(date_filter(timezone.localtime(app["encoded_at"]), "SHORT_DATETIME_FORMAT"))
+            if app["encoded_at"] is not None
             else ""
         )
         out.append(
             QUEUE_ROW.format(
                 pk=_text(row.pk),
                 prefix=prefix,
-                reference=_text(app.reference),
-                retailer=retailers.cell(app.retailer),
+                reference=_text(app["reference"]),
+                retailer=retailers.cell(app),
                 contract_class=contract_class,
-                capacity=_text(localize(app.contract_capacity_kw)),
+                capacity=_text(localize(app["contract_capacity_kw"])),
                 encoded_by=encoded_by,
                 encoded_at=encoded_at,
                 age=_text(age(row.age)),

@@ -2,20 +2,23 @@
 (apps/web/templatetags/td_rows.py, issue 17): every row reads exactly as the template
 loop that built it before did, in both languages, escaped, dates in the local time zone.
 
-The loops below are the templates' rows as they were, kept here as the reference."""
+The loops below are the templates' rows as they were (over model instances), kept here
+as the reference for the tags (over the dicts the views read)."""
 
 from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 
 import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
+from apps.accounts.models import User
 from apps.applications.models import Application
-from apps.web.applications.views.clerk_list import _rows
-from apps.web.applications.views.supervisor import QueueRow
+from apps.web.applications.views.clerk_list import ROW_COLUMNS, _row_of
+from apps.web.applications.views.supervisor import QUEUE_COLUMNS, SLA_LABELS, QueueRow
 from apps.web.templatetags.shadan import url_prefix
 from tests.conftest import advance
 from tests.factories import make_retailer
@@ -52,6 +55,17 @@ QUEUE_LOOP = Template(
 )
 
 
+@dataclass(frozen=True)
+class OldQueueRow:
+    """What the queue's template loop read: the application as a model instance."""
+
+    application: Application
+    pk: str
+    age: datetime.timedelta | None
+    sla: str
+    sla_label: object
+
+
 def _markup(html: str) -> str:
     """The markup without the whitespace between tags, which the browser ignores."""
     return re.sub(r">\s+<", "><", html.strip())
@@ -82,17 +96,29 @@ def _desk(new_application, clerk, clerk2, supervisor) -> list[Application]:
 def test_the_clerks_rows_read_as_the_template_loop_did(
     language, new_application, clerk, clerk2, supervisor
 ):
-    rows = _rows(_desk(new_application, clerk, clerk2, supervisor))
-    context = {"rows": rows, "detail_prefix": url_prefix("application-detail"), "user_pk": clerk.pk}
+    apps = _desk(new_application, clerk, clerk2, supervisor)
+    now = timezone.now()
+    read = Application.objects.filter(pk__in=[a.pk for a in apps]).values(*ROW_COLUMNS)
+    dicts = {row["id"]: row for row in read}
+    common = {"detail_prefix": url_prefix("application-detail"), "user_pk": clerk.pk}
     with translation.override(language):
-        before = CLERK_LOOP.render(Context(context))
+        before = CLERK_LOOP.render(
+            Context({"rows": [(a, now - a.created_at) for a in apps], **common})
+        )
         after = Template("{% load td_rows %}{% clerk_rows rows detail_prefix user_pk %}").render(
-            Context(context)
+            Context({"rows": [(dicts[a.pk], now - a.created_at) for a in apps], **common})
         )
 
     assert _markup(after) == _markup(before)
     assert after.count('data-testid="discard"') == 1
     assert "&lt;b&gt;試験&amp;でんき&lt;/b&gt;" in after
+
+
+def test_a_found_application_reads_as_the_lists_rows(new_application, clerk, clerk2, supervisor):
+    """The name search answers with model instances; the list shows them as its rows."""
+    for app in _desk(new_application, clerk, clerk2, supervisor):
+        read = Application.objects.values(*ROW_COLUMNS).get(pk=app.pk)
+        assert _row_of(app) == read
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
@@ -112,25 +138,29 @@ def test_the_queues_rows_read_as_the_template_loop_did(
     late = timezone.make_aware(datetime.datetime(2026, 3, 1, 23, 30), datetime.UTC)
     Application.objects.filter(pk=apps[0].pk).update(encoded_at=late)
     Application.objects.filter(pk=apps[1].pk).update(encoded_by=None)
+    User.objects.filter(pk=clerk.pk).update(last_name="受付", first_name="花子")
     now = timezone.now()
-    rows = [
-        QueueRow(app, now - app.encoded_at if app.encoded_at else None, sla)
-        for app, sla in zip(
-            Application.objects.select_related("retailer", "encoded_by").order_by("pk"),
-            ["overdue", "due"],
-            strict=True,
-        )
+    models = list(Application.objects.select_related("retailer", "encoded_by").order_by("pk"))
+    dicts = list(Application.objects.values(*QUEUE_COLUMNS).order_by("pk"))
+    timings = [(now - models[0].encoded_at, "overdue"), (now - models[1].encoded_at, "due")]
+    timings.append((None, "ok"))  # not yet timed: a dash
+    models.append(models[0])
+    dicts.append(dicts[0])
+    old_rows = [
+        OldQueueRow(app, str(app.pk), waited, sla, SLA_LABELS[sla])
+        for app, (waited, sla) in zip(models, timings, strict=True)
     ]
-    rows.append(QueueRow(rows[0].application, None, "ok"))  # not yet timed: a dash
-    context = {"rows": rows, "detail_prefix": url_prefix("review-page")}
+    rows = [QueueRow(app, waited, sla) for app, (waited, sla) in zip(dicts, timings, strict=True)]
+    prefix = url_prefix("review-page")
     with translation.override(language):
-        before = QUEUE_LOOP.render(Context(context))
+        before = QUEUE_LOOP.render(Context({"rows": old_rows, "detail_prefix": prefix}))
         after = Template("{% load td_rows %}{% queue_rows rows detail_prefix %}").render(
-            Context(context)
+            Context({"rows": rows, "detail_prefix": prefix})
         )
 
     assert _markup(after) == _markup(before)
     assert "2026/03/02 08:30" in after
+    assert "<td>受付 花子</td>" in after
     assert "自社&lt;でんき&gt;" in after
 
 
@@ -145,10 +175,10 @@ def test_the_rows_of_an_empty_page_are_nothing():
 def test_a_queue_row_without_an_encoder_shows_a_dash(new_application, clerk, supervisor):
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     Application.objects.filter(pk=app.pk).update(encoded_by=None)
-    app = Application.objects.select_related("retailer", "encoded_by").get(pk=app.pk)
+    row = Application.objects.values(*QUEUE_COLUMNS).get(pk=app.pk)
 
     html = Template("{% load td_rows %}{% queue_rows rows p %}").render(
-        Context({"rows": [QueueRow(app, None, "ok")], "p": "/review/"})
+        Context({"rows": [QueueRow(row, None, "ok")], "p": "/review/"})
     )
 
     assert "<td>—</td>" in html
