@@ -1,6 +1,7 @@
 """Who the person is on every page (apps.web.access.persona): their division and roles
-*now*, read in one statement (issue 17) that answers what `User.division_at()` and
-`User.role_codes()` answer, whatever the memberships and groups."""
+*now* and their unread inbox entries, read in one statement (issue 17) that answers what
+`User.division_at()`, `User.role_codes()` and `notifications.selectors.unread_count`
+answer, whatever the memberships, groups and inbox."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.accounts.models import DivisionMembership, Role, User
-from apps.web.access import division_and_roles, persona
+from apps.notifications.models import InboxEntry
+from apps.notifications.selectors import UNREAD_SHOWN, unread_count
+from apps.notifications.services import outbox_write, relay_due
+from apps.web.access import Who, persona, who
 from tests.conftest import _person
 
 pytestmark = pytest.mark.django_db
@@ -52,19 +56,46 @@ CASES: dict[str, tuple[list[Span], list[str]]] = {
 }
 
 
+def _inbox(user: User, *, unread: int, read: int = 0, elsewhere: int = 0) -> None:
+    """Entries for the user: unread and read ones of their division, unread ones left
+    behind in another division."""
+    for i in range(unread + read + elsewhere):
+        outbox_write(
+            recipient_ids=[user.pk],
+            kind="test",
+            subject=f"[R-{i:03d}] test",
+            body="",
+            dedupe_key=f"persona:{user.pk}:{i}",
+        )
+    relay_due()
+    entries = InboxEntry.objects.filter(user=user).order_by("id")
+    InboxEntry.objects.filter(pk__in=[e.pk for e in entries[:read]]).update(read_at=NOW)
+    others = [e.pk for e in entries[read : read + elsewhere]]
+    InboxEntry.objects.filter(pk__in=others).update(division="elsewhere")
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_one_statement_answers_what_division_at_and_role_codes_answer(
+def test_one_statement_answers_what_division_at_role_codes_and_unread_count_answer(
     case, django_assert_num_queries
 ):
     user = _person("someone", "td", "clerk")
+    _inbox(user, unread=2, read=1, elsewhere=1)
     spans, roles = CASES[case]
     _memberships(user, *spans)
     _roles(user, *roles)
 
     with django_assert_num_queries(1):
-        found = division_and_roles(user)
+        found = who(user)
 
-    assert found == (user.division_at(), user.role_codes())
+    division = user.division_at()
+    assert found == Who(division, user.role_codes(), unread_count(user, division))
+
+
+def test_the_unread_count_stops_past_what_the_badge_shows():
+    user = _person("busy", "td", "clerk")
+    _inbox(user, unread=UNREAD_SHOWN + 3)
+
+    assert who(user).unread == UNREAD_SHOWN + 1 == unread_count(user, "td")
 
 
 def test_persona_keeps_only_the_roles_its_division_gives():
