@@ -66,6 +66,37 @@ class PlainSelect(forms.Select):
         return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
+class PlainCheckbox(forms.CheckboxInput):
+    """A check box written here (Django's checkbox.html includes input.html and
+    attrs.html): the review page's checklist, three on every opening (issue 17). The
+    context is Django's own (`checked`, the ARIA attributes), so is the markup."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else f' value="{escape(widget["value"])}"'
+        return mark_safe(  # noqa: S308 - every value is escaped
+            f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
+            f"{shown}{_attributes(widget['attrs'])}>"
+        )
+
+
+class PlainTextarea(forms.Textarea):
+    """A text area written here, as Django's textarea.html writes it (the new line after
+    the opening tag included: a browser drops it, so a value starting with one keeps it)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        text = escape(widget["value"]) if widget["value"] else ""
+        return mark_safe(  # noqa: S308 - every value is escaped
+            f'<textarea name="{escape(widget["name"])}"{_attributes(widget["attrs"])}>\n'
+            f"{text}</textarea>"
+        )
+
+
 class OwnPasswordChangeForm(SetPasswordForm):
     """Django's new-password pair plus the current password. The current password is
     checked by the service (apps.administration.password_reset.user_change_own_password), not
