@@ -90,7 +90,11 @@ class CappedPaginator(Paginator):
             ]
         )
         if rows:
-            self.__dict__["_found"] = rows[0].capped_found
+            # Model instances, or dicts for a list read with values().
+            first = rows[0]
+            self.__dict__["_found"] = (
+                first["capped_found"] if isinstance(first, dict) else first.capped_found
+            )
             return Page(rows, wanted, self)
         if wanted == 1:
             self.__dict__["_found"] = 0

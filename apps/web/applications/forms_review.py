@@ -20,6 +20,7 @@ from apps.applications.models import Application
 from apps.retailers.models import Retailer
 from apps.vocabulary.normalize import collapse_spaces
 from apps.vocabulary.states import ContractClass
+from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -39,13 +40,15 @@ class QueueFilterForm(forms.Form):
         queryset=Retailer.objects.order_by("code"),
         required=False,
         empty_label=_("All retailers"),
+        widget=PlainSelect,
     )
     contract_class = forms.ChoiceField(
         label=_("contract class"),
         choices=[("", _("All classes")), *ContractClass.choices],
         required=False,
+        widget=PlainSelect,
     )
-    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False)
+    age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False, widget=PlainSelect)
 
     def filter(self, queryset: QuerySet[Application]) -> QuerySet[Application]:
         if not self.is_valid():
@@ -73,14 +76,17 @@ class VerifyForm(VersionForm):
     check_retailer = forms.BooleanField(
         label=_("The retailer and its classification (affiliated or not) are correct."),
         required=True,
+        widget=PlainCheckbox,
     )
     check_free_text = forms.BooleanField(
         label=_("The free text retail will see contains no personal data."),
         required=True,
+        widget=PlainCheckbox,
     )
     check_preview = forms.BooleanField(
         label=_("The retail preview shows exactly what retail may see."),
         required=True,
+        widget=PlainCheckbox,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -94,7 +100,7 @@ class ReasonForm(VersionForm):
 
     reason = forms.CharField(
         label=_("reason"),
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=PlainTextarea(attrs={"rows": 4}),
         max_length=REASON_MAX_LENGTH,
         help_text=_("Do not write personal data (names, phone numbers, e-mail) here."),
     )

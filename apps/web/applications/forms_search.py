@@ -7,6 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.web.forms import PlainSelect
+
 
 class SearchKey:
     REFERENCE = "reference"
@@ -23,6 +25,7 @@ class ApplicationSearchForm(forms.Form):
             (SearchKey.CUSTOMER_NAME, _("Customer name (exact, recorded)")),
         ],
         initial=SearchKey.REFERENCE,
+        widget=PlainSelect,
     )
     text = forms.CharField(
         label=_("Search for"),

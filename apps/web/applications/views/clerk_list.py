@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import connections
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,12 +28,30 @@ from apps.accounts.models import RoleCode, User
 from apps.applications import search, selectors
 from apps.applications.models import Application
 from apps.core.counting import CappedCount, CappedPaginator, capped_count
+from apps.core.prepared import prepared_cursor
 from apps.vocabulary.states import ApplicationState as S
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.applications.forms_search import ApplicationSearchForm, SearchKey
 from apps.web.templatetags.shadan import url_prefix
 
 PAGE_SIZE = 50
+# What a row shows (apps/web/templatetags/td_rows.py: clerk_rows), read as dicts: not
+# the application's forty columns, and no model instance per row (issue 17: building the
+# fifty full rows cost as much as the rest of the view).
+ROW_COLUMNS = (
+    "id",
+    "reference",
+    "pseudonym",
+    "supply_point_id",
+    "state",
+    "masking_state",
+    "created_by_id",
+    "created_at",
+    "retailer_id",
+    "retailer__code",
+    "retailer__name",
+    "retailer__is_affiliated",
+)
 # Searches from the query string: neither is personal data.
 GET_SEARCHES: dict[str, Callable[..., Any]] = {
     SearchKey.REFERENCE: search.matching_reference,
@@ -67,19 +87,45 @@ STATE_FILTERS = (
 _FILTERS = {f.key: f for f in STATE_FILTERS}
 
 
+# Stands for the person in the statement built once (state_counts); never a real id.
+_ANYONE = -7_340_021
+
+
+@cache
+def _state_counts_statement(alias: str) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
+    """The capped counts of every filter as one statement, built once per process:
+    (SQL, its parameters with _ANYONE where the person's id goes, the column names).
+
+    The statement is the same for everyone but the person's id (their drafts, their
+    desk), and building its ten subqueries through the ORM on every page view cost more
+    than running it (issue 17: about a tenth of the list's time)."""
+    anyone = User(pk=_ANYONE)
+    columns = {
+        f"n_{f.key}": capped_count(Application.objects.filter(f.condition(anyone)))
+        for f in STATE_FILTERS
+    }
+    columns["n_all"] = capped_count(search.desk_applications(anyone))
+    query = Application.objects.using(alias).order_by().annotate(**columns).values(*columns)
+    sql, params = query[:1].query.get_compiler(using=alias).as_sql()
+    if _ANYONE not in params:
+        raise RuntimeError("the counts statement does not depend on the person")
+    return sql, tuple(params), tuple(name.removeprefix("n_") for name in columns)
+
+
 def state_counts(user: User) -> dict[str, int]:
     """How many of the desk's applications each filter shows, and "all": one query of
     capped counts, each stopping at COUNT_CAP + 1 rows (a value above COUNT_CAP means
-    "more"), so a page view never counts the whole table."""
+    "more"), so a page view never counts the whole table. Prepared on PostgreSQL: the
+    connection plans it once too."""
     # Every filter's rows are on the desk already (a draft filter names its author; the
     # others exclude drafts), so each count reads its own index without the desk's OR.
-    columns = {
-        f"n_{f.key}": capped_count(Application.objects.filter(f.condition(user)))
-        for f in STATE_FILTERS
-    }
-    columns["n_all"] = capped_count(search.desk_applications(user))
-    found = Application.objects.order_by().annotate(**columns).values(*columns).first()
-    return {name.removeprefix("n_"): (found or {}).get(name, 0) for name in columns}
+    alias = Application.objects.db
+    sql, template, names = _state_counts_statement(alias)
+    params = [user.pk if value == _ANYONE else value for value in template]
+    with prepared_cursor(connections[alias]) as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return dict(zip(names, found or (0,) * len(names), strict=True))
 
 
 def _context(user: User, **extra: Any) -> dict[str, Any]:
@@ -92,9 +138,20 @@ def _context(user: User, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _rows(applications: Any) -> list[tuple[Application, Any]]:
+def _row_of(application: Application) -> dict[str, Any]:
+    """An application the name search found, as the list reads its rows (ROW_COLUMNS)."""
+    row = {}
+    for name in ROW_COLUMNS:
+        value: Any = application
+        for step in name.split("__"):
+            value = getattr(value, step)
+        row[name] = value
+    return row
+
+
+def _rows(rows: Any) -> list[tuple[dict[str, Any], Any]]:
     now = timezone.now()
-    return [(app, now - app.created_at) for app in applications]
+    return [(row, now - row["created_at"]) for row in rows]
 
 
 @role_required(RoleCode.CLERK, RoleCode.SUPERVISOR)
@@ -115,9 +172,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
     if chosen and chosen.key == "to_encode":
         # Non-affiliated retailers first: skipping their encoding was the original failure.
         order.insert(0, "retailer__is_affiliated")
-    page = CappedPaginator(
-        queryset.select_related("retailer").order_by(*order), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset.values(*ROW_COLUMNS).order_by(*order), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     kept = {k: v for k, v in request.GET.items() if k in {"state", *GET_SEARCHES}}
     return render(
         request,
@@ -159,7 +216,7 @@ def application_search(request: HttpRequest) -> HttpResponse:
             user,
             chosen=None,
             page=None,
-            rows=_rows(found[:PAGE_SIZE]),
+            rows=_rows(_row_of(application) for application in found[:PAGE_SIZE]),
             search_form=form,
             name_search=True,
             name_results=len(found),

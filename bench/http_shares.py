@@ -1,0 +1,163 @@
+"""python -m bench.http_shares [--scale S] [--requests N]
+
+Where a request of the pages the HTTP row times (bench/http.py) goes, in process on the
+settings gunicorn runs there: `bench.http_settings` (production's) with the environment
+`bench.http.td_env` gives the T&D unit, over the bench's databases (run `python -m bench
+--only http` or `--only supervisor` at the same scale first: this reuses its data). Per
+page, through the test `Client` over HTTPS: wall and CPU (process time) milliseconds a
+request, the SQL share (time inside the database calls of both aliases), the render share
+(time inside the outermost template render, the SQL it runs included) and the queries a
+page. Three interleaved rounds of N requests after ten warm-ups; the least disturbed round
+(least wall time) is printed, as the machine is shared. Timers, not cProfile, so the
+shares are not skewed by profiling. PostgreSQL only, as the HTTP row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 3
+WARM_UP = 10
+CLERK, SUPERVISOR = "bench_clerk", "bench_super"  # bench/data.py's people
+
+
+def _parent(scale: str, requests: int) -> int:
+    """Builds the T&D unit's environment on the bench's settings, then measures in a
+    child process on production's."""
+    os.environ["SHADAN_BENCH_SCALE"] = scale
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        print("bench.http_shares: needs PostgreSQL, as the HTTP row")  # noqa: T201
+        return 2
+    from .http import td_env
+    from .settings import BENCH_DIR
+
+    env = td_env(0, BENCH_DIR / "http-static-td", "")
+    # The test Client's host, and no redirect to HTTPS (it asks over HTTPS anyway).
+    env.update(DJANGO_ALLOWED_HOSTS="testserver", DJANGO_SECURE_SSL_REDIRECT="false")
+    env.pop("CELERY_BROKER_URL", None)
+
+    def run(*command: str) -> int:
+        done = subprocess.run(command, cwd=ROOT, env=env, check=False, timeout=600)  # noqa: S603
+        return done.returncode
+
+    return run(sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0") or run(
+        sys.executable, "-m", "bench.http_shares", "--child", "--requests", str(requests)
+    )
+
+
+def _child(requests: int) -> int:
+    import django
+
+    django.setup()
+    from django.db import connections
+    from django.template.backends import django as backend
+    from django.test import Client
+
+    from apps.accounts.models import User
+    from apps.applications.models import Application
+    from apps.vocabulary.states import ApplicationState as S
+
+    waiting = (
+        Application.objects.awaiting_verification()
+        .exclude(state=S.CANCELLED)
+        .order_by("encoded_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    clients = {}
+    for name in (CLERK, SUPERVISOR):
+        clients[name] = Client()
+        clients[name].force_login(User.objects.get(username=name))
+    pages = [
+        ("minimal signed-in page", clients[SUPERVISOR], "/bench/minimal/"),
+        ("clerk's list", clients[CLERK], "/applications/"),
+        ("supervisor queue", clients[SUPERVISOR], "/review/"),
+    ]
+    if waiting is not None:
+        pages.append(("review page", clients[SUPERVISOR], f"/review/{waiting}/"))
+
+    clock = {"render": 0.0, "sql": 0.0, "queries": 0, "depth": 0}
+    original = backend.Template.render
+
+    def render(self: Any, *args: Any, **kwargs: Any) -> Any:
+        clock["depth"] += 1
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            clock["depth"] -= 1
+            if not clock["depth"]:
+                clock["render"] += time.perf_counter() - started
+
+    def timed(execute: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(*args)
+        finally:
+            clock["sql"] += time.perf_counter() - started
+            clock["queries"] += 1
+
+    backend.Template.render = render  # type: ignore[method-assign]
+    rounds: dict[str, list[tuple[float, ...]]] = {name: [] for name, _c, _u in pages}
+    for _ in range(ROUNDS):
+        for name, client, url in pages:
+            for _ in range(WARM_UP):
+                if client.get(url, secure=True).status_code != 200:
+                    print(f"bench.http_shares: {name} did not answer 200")  # noqa: T201
+                    return 1
+            clock.update(render=0.0, sql=0.0, queries=0)
+            with (
+                connections["default"].execute_wrapper(timed),
+                connections["vault"].execute_wrapper(timed),
+            ):
+                wall, cpu = time.perf_counter(), time.process_time()
+                for _ in range(requests):
+                    client.get(url, secure=True)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            rounds[name].append(
+                (
+                    wall * 1000 / requests,
+                    cpu * 1000 / requests,
+                    clock["sql"] / wall,
+                    clock["render"] / wall,
+                    clock["queries"] / requests,
+                )
+            )
+    load = "/".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"load {load}; {requests} requests a round, the least disturbed of {ROUNDS}")  # noqa: T201
+    print(f"{'page':24} {'wall ms':>8} {'CPU ms':>7} {'SQL':>5} {'render':>7} {'queries':>8}")  # noqa: T201
+    for name, measured in rounds.items():
+        wall_ms, cpu_ms, sql, rendered, queries = min(measured)
+        print(  # noqa: T201
+            f"{name:24} {wall_ms:8.2f} {cpu_ms:7.2f} {sql:5.0%} {rendered:7.0%} {queries:8.0f}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_shares", description=__doc__)
+    parser.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    parser.add_argument("--requests", type=int, default=150)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.requests)
+    return _parent(args.scale, args.requests)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""PlainSelect, PlainCheckbox and PlainTextarea (apps.web.forms) write the markup
+Django's widget templates write, without a template per option or per input (issue 17):
+the approval queue's and the clerk's list's selects, the review page's checklist and
+reasons."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django import forms
+from django.utils import translation
+
+from apps.web.applications.forms_review import QueueFilterForm, ReturnForm, VerifyForm
+from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea
+from tests.factories import make_retailer
+
+CHOICES = [
+    ("", "— any —"),
+    ("a", "A & <b>"),
+    ("Group", [("g1", "in a group"), ("g2", '"quoted"')]),
+]
+
+
+def _form(widget: type[forms.Select], **kwargs) -> type[forms.Form]:
+    class Picking(forms.Form):
+        pick = forms.ChoiceField(
+            choices=CHOICES, widget=widget(attrs={"data-x": "1", "disabled": False}), **kwargs
+        )
+
+    return Picking
+
+
+def _markup(html: object) -> str:
+    return re.sub(r">\s+<", "><", str(html).strip())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"pick": "a"}, {"pick": "g2"}, {"pick": "nonsense"}, {"pick": ""}],
+)
+@pytest.mark.parametrize("help_text", ["", "say why"])
+def test_plain_select_writes_what_djangos_select_writes(data, help_text):
+    plain = _form(PlainSelect, help_text=help_text)(data)
+    django = _form(forms.Select, help_text=help_text)(data)
+    plain.is_valid(), django.is_valid()
+
+    assert _markup(plain["pick"]) == _markup(django["pick"])
+    assert "<option" in str(plain["pick"])
+
+
+@pytest.mark.django_db
+def test_the_queue_filters_render_as_with_djangos_select():
+    make_retailer(code="B0002", name="にし<電力>")
+    data = {"contract_class": "high", "age": "3"}
+    plain = QueueFilterForm(data)
+    with translation.override("ja"):
+        shown = [_markup(field) for field in plain]
+
+    class Before(QueueFilterForm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for field in self.fields.values():
+                field.widget = forms.Select(choices=field.widget.choices)
+
+    before = Before(data)
+    with translation.override("ja"):
+        assert shown == [_markup(field) for field in before]
+    assert all(isinstance(f.widget, PlainSelect) for f in plain.fields.values())
+    assert "にし&lt;電力&gt;" in shown[0]
+    assert '<option value="high" selected>' in shown[1]
+
+
+def _with_djangos_widgets(form: forms.Form) -> forms.Form:
+    for field in form.fields.values():
+        if isinstance(field.widget, PlainCheckbox):
+            field.widget = forms.CheckboxInput(attrs=field.widget.attrs)
+        elif isinstance(field.widget, PlainTextarea):
+            field.widget = forms.Textarea(attrs=field.widget.attrs)
+    return form
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"version": "3", "check_retailer": "on"},
+        {"version": "3", "check_retailer": "on", "check_free_text": "on", "check_preview": "1"},
+        {"check_preview": "false"},
+    ],
+)
+def test_the_checklist_renders_as_with_djangos_check_box(data):
+    plain, django = VerifyForm(data), _with_djangos_widgets(VerifyForm(data))
+    for form in (plain, django):
+        form.is_valid()
+
+    assert [_markup(f) for f in plain] == [_markup(f) for f in django]
+    assert any(isinstance(f.widget, PlainCheckbox) for f in plain.fields.values())
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [None, "", "  ", "戻します <b>&</b>", "\nstarts with a new line", "x" * 1001],
+)
+def test_a_reason_renders_as_with_djangos_text_area(reason):
+    data = None if reason is None else {"version": "2", "reason": reason}
+    plain, django = ReturnForm(data), _with_djangos_widgets(ReturnForm(data))
+    for form in (plain, django):
+        form.is_valid()
+
+    assert str(plain["reason"]) == str(django["reason"])
+    assert isinstance(plain.fields["reason"].widget, PlainTextarea)
