@@ -63,6 +63,7 @@ MARKER_TABLE = "bench_marker"
 DATA_VERSION = "4"  # 2: guardian generic table; 3: published rows; 4: retail accounts
 BATCH = 2000
 REFERENCE_BASE = 9_000_000  # generated references never meet the services' SD2026-<pk>
+TRAIL_YEARS = 5  # the generated audit trail spans this many years up to the generation
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,11 @@ def _generate(scale: Scale) -> None:
         AuditAction.RETAIL_VIEWED,
     ]
     roles = {clerk.pk: ["clerk"], supervisor.pk: ["supervisor"]}
+    # The trail spans TRAIL_YEARS up to the moment of generation, one event after the
+    # other, as a real one does: stamped all at once, every event would still be inside
+    # the sealing grace period at measuring time, which no real trail of this size is
+    # (verification's check of the events waiting to be sealed then read them all).
+    step = dt.timedelta(days=365 * TRAIL_YEARS) / scale.audit_events
 
     def events(start: int, stop: int) -> None:
         batch = []
@@ -347,7 +353,7 @@ def _generate(scale: Scale) -> None:
             actor = clerk if i % 3 else supervisor
             batch.append(
                 AuditEvent(
-                    occurred_at=now,
+                    occurred_at=now - step * (scale.audit_events - i),
                     actor=actor,
                     actor_username=actor.username,
                     actor_division="td",
