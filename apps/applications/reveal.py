@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, User
-from apps.accounts.permissions import require
+from apps.accounts.selectors import is_in_division
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed, NotFound, WrongState
@@ -22,6 +22,7 @@ from apps.vocabulary.states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, R
 
 from .leaks import scan_text
 from .models import Application
+from .services._common import in_td_now, outside_td, require_td
 from .validators import refuse_invisible_in
 
 # Which permission makes a purpose legitimate.
@@ -41,16 +42,24 @@ def application_reveal_customer(
     purpose: str,
     reason_text: str = "",
 ) -> CustomerPII:
-    require(acting_user, "applications.reveal_customer", division=DivisionCode.TD)
+    require_td(acting_user, "applications.reveal_customer")
+    # Whether they are in T&D now is read with the application (one statement), and
+    # refused before anything else is looked at, as `require` did.
+    try:
+        application = Application.objects.annotate(actor_in_td=in_td_now(acting_user)).get(
+            pk=application_id
+        )
+    except (Application.DoesNotExist, TypeError, ValueError):
+        if not is_in_division(acting_user, DivisionCode.TD):
+            raise outside_td() from None
+        raise NotFound(_("The application does not exist.")) from None
+    if not application.actor_in_td:
+        raise outside_td()
     if purpose not in RevealPurpose.values:
         raise ValidationError({"purpose": [_("Choose why you need the contact details.")]})
     purpose = RevealPurpose(purpose)
     if not acting_user.has_perm(_PURPOSE_PERMISSION[purpose]):
         raise NotAllowed(_("Your role does not allow reading personal data for this purpose."))
-    try:
-        application = Application.objects.get(pk=application_id)
-    except (Application.DoesNotExist, TypeError, ValueError):
-        raise NotFound(_("The application does not exist.")) from None
     if purpose in CONSTRUCTION_PURPOSES and application.state not in POST_RELEASE_STATES:
         raise WrongState(_("Contact details are shown to construction only for released work."))
 

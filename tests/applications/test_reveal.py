@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.administration.services import user_transfer
 from apps.applications.reveal import application_reveal_customer
+from apps.applications.services._common import outside_td
 from apps.audit.models import AuditAction, AuditEvent
 from apps.core.errors import NotAllowed, WrongState
 from tests.conftest import advance
@@ -92,3 +95,32 @@ def test_a_transferred_user_is_refused_at_the_moment_of_the_read_even_with_stale
         application_reveal_customer(
             acting_user=construction, application_id=app.pk, purpose="scheduling"
         )
+
+
+def test_a_transferred_user_asking_for_a_missing_application_is_refused_as_an_outsider(
+    new_application, clerk, administrator
+):
+    from apps.accounts.models import Role
+
+    user_transfer(acting_user=administrator, user_id=clerk.pk, to_division="retail")
+    clerk.groups.add(Role.objects.get(code="clerk").group)  # a stale role, as above
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+
+    with pytest.raises(NotAllowed) as refused:
+        application_reveal_customer(acting_user=clerk, application_id=10**9, purpose="encode")
+    assert str(refused.value.message) == str(outside_td().message)  # not "does not exist"
+
+
+def test_the_division_is_read_with_the_application_not_on_its_own(new_application, clerk):
+    app = new_application()
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+    clerk.has_perm("applications.reveal_customer")  # the permissions a request has loaded
+
+    with CaptureQueriesContext(connection) as queries:
+        application_reveal_customer(acting_user=clerk, application_id=app.pk, purpose="encode")
+
+    # The audit event's INSERT reads the actor's division too (apps.audit.snapshot).
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    membership = [sql for sql in reads if "accounts_divisionmembership" in sql]
+    assert len(membership) == 1
+    assert '"applications_application"' in membership[0]
