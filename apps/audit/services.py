@@ -53,7 +53,7 @@ def audit_record(
         details=details,
         reason=reason,
     )
-    _insert(event)
+    _insert([event])
     return event
 
 
@@ -105,21 +105,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[Entry]) -> list[A
     verification itself): what `audit_record` does for each — its own time and MAC
     (apps.audit.mac, in Python before the statement), the actor's division and roles
     read by the INSERT's subqueries (apps.audit.snapshot), the signals of a save — with
-    one round trip for all. The events are returned in the order given, ids set. One
-    entry goes through `audit_record` itself."""
-    if len(entries) == 1:
-        (entry,) = entries
-        return [
-            audit_record(
-                actor=actor,
-                action=entry.action,
-                obj=entry.obj,
-                object_label=entry.object_label,
-                changed_fields=entry.changed_fields,
-                details=entry.details,
-                reason=entry.reason,
-            )
-        ]
+    one round trip for all. The events are returned in the order given, ids set."""
     writer = _Writer(actor, None)
     events = [
         writer.event(
@@ -132,80 +118,8 @@ def audit_record_many(*, actor: User | None, entries: Sequence[Entry]) -> list[A
         )
         for entry in entries
     ]
-    if not events:
-        return []
-    alias = router.db_for_write(AuditEvent)
-    connection = connections[alias]
-    with_snapshot = actor is not None
-    params: list[Any] = []
-    for event in events:
-        pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
-        authenticate(event)
-        params += _row_params(event, connection, with_snapshot)
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(_insert_many_sql(connection, with_snapshot, len(events)), params)
-        returned = cursor.fetchall()
-    for event, (pk, division, roles) in zip(events, returned, strict=True):
-        event.pk = pk
-        event.actor_division = division
-        event.actor_roles = _from_db(_ROLES_COL, roles, connection)
-        event._state.adding = False
-        event._state.db = alias
-        post_save.send(
-            AuditEvent, instance=event, created=True, raw=False, using=alias, update_fields=None
-        )
+    _insert(events)
     return events
-
-
-_MANY_SQL: dict[tuple[str, bool, int], str] = {}
-
-
-def _insert_many_sql(connection: BaseDatabaseWrapper, with_snapshot: bool, rows: int) -> str:
-    """`_make_insert_sql`'s statement with `rows` rows of VALUES, made once per vendor,
-    kind and count. The rows come back in the order of the VALUES (as bulk_create relies
-    on, on both vendors)."""
-    key = (connection.vendor, with_snapshot, rows)
-    sql = _MANY_SQL.get(key)
-    if sql is None:
-        qn = connection.ops.quote_name
-        division, roles = snapshot_sql(connection) if with_snapshot else ("", "")
-        values = []
-        for f in _FIELDS:
-            if with_snapshot and f is _DIVISION:
-                values.append(f"COALESCE(({division}), '')")
-            elif with_snapshot and f is _ROLES:
-                values.append(f"({roles})")
-            else:
-                values.append("%s")
-        row = f"({', '.join(values)})"
-        # Names from the model's metadata, quoted; values are parameters.
-        sql = _MANY_SQL[key] = (
-            f"INSERT INTO {qn(AuditEvent._meta.db_table)}"  # noqa: S608
-            f" ({', '.join(qn(f.column) for f in _FIELDS)})"
-            f" VALUES {', '.join([row] * rows)}"
-            f" RETURNING {qn(AuditEvent._meta.pk.column)}, {qn(_DIVISION.column)},"
-            f" {qn(_ROLES.column)}"
-        )
-    return sql
-
-
-def _row_params(
-    event: AuditEvent, connection: BaseDatabaseWrapper, with_snapshot: bool
-) -> list[Any]:
-    """One VALUES row's parameters, as `_insert` binds them."""
-    moment = _DIVISION_MOMENT.get_db_prep_save(event.occurred_at, connection)
-    params: list[Any] = []
-    for f, attname, plain in _COLUMNS:
-        if f is _DIVISION_MOMENT:
-            params.append(moment)
-        elif with_snapshot and f is _DIVISION:
-            params += [event.actor_id, moment, moment]
-        elif with_snapshot and f is _ROLES:
-            params.append(event.actor_id)
-        else:
-            value = getattr(event, attname)
-            params.append(value if type(value) is plain else f.get_db_prep_save(value, connection))
-    return params
 
 
 @dataclass(frozen=True)
@@ -280,19 +194,22 @@ _COLUMNS: tuple[tuple[Field[Any, Any], str, type | None], ...] = tuple(
     )
     for f in _FIELDS
 )
-_SQL: dict[tuple[str, bool], str] = {}
+_SQL: dict[tuple[str, bool, int], str] = {}
 
 
-def _insert_sql(connection: BaseDatabaseWrapper, with_snapshot: bool) -> str:
-    """The event's INSERT for this database, made once per vendor and kind."""
-    key = (connection.vendor, with_snapshot)
+def _insert_sql(connection: BaseDatabaseWrapper, with_snapshot: bool, rows: int) -> str:
+    """The INSERT of `rows` events for this database, made once per vendor, kind and
+    number of rows."""
+    key = (connection.vendor, with_snapshot, rows)
     sql = _SQL.get(key)
     if sql is None:
-        sql = _SQL[key] = _make_insert_sql(connection, with_snapshot)
+        sql = _SQL[key] = _make_insert_sql(connection, with_snapshot, rows)
     return sql
 
 
-def _make_insert_sql(connection: BaseDatabaseWrapper, with_snapshot: bool) -> str:
+def _make_insert_sql(connection: BaseDatabaseWrapper, with_snapshot: bool, rows: int) -> str:
+    """The rows come back in the order of the VALUES (as bulk_create relies on, on both
+    vendors)."""
     qn = connection.ops.quote_name
     division, roles = snapshot_sql(connection) if with_snapshot else ("", "")
     values = []
@@ -303,12 +220,13 @@ def _make_insert_sql(connection: BaseDatabaseWrapper, with_snapshot: bool) -> st
             values.append(f"({roles})")
         else:
             values.append("%s")
+    row = f"({', '.join(values)})"
     # Names from the model's metadata, quoted; values are parameters.
     table = qn(AuditEvent._meta.db_table)
     columns = ", ".join(qn(f.column) for f in _FIELDS)
     return (
         f"INSERT INTO {table} ({columns})"  # noqa: S608
-        f" VALUES ({', '.join(values)})"
+        f" VALUES {', '.join([row] * rows)}"
         f" RETURNING {qn(AuditEvent._meta.pk.column)}, {qn(_DIVISION.column)}, {qn(_ROLES.column)}"
     )
 
@@ -320,22 +238,10 @@ def _from_db(col: Any, value: Any, connection: BaseDatabaseWrapper) -> Any:
     return value
 
 
-def _insert(event: AuditEvent) -> None:
-    """`event.save(force_insert=True)`, except that for an actor the division and roles
-    columns are scalar subqueries (apps.audit.snapshot) evaluated by this INSERT.
-    The returned values are set on `event`, as if it had been read back.
-
-    On PostgreSQL the INSERT is prepared once per connection (apps.core.prepared): with
-    its two subqueries it took longer to plan than to run, for every event."""
-    alias = router.db_for_write(AuditEvent)
-    connection = connections[alias]
-    # What save() would send, so a receiver on AuditEvent sees these inserts too.
-    pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
-    # In Python, before the one statement: the MAC covers none of what the INSERT's
-    # subqueries compute (apps.audit.mac).
-    authenticate(event)
-    with_snapshot = event.actor_id is not None
-    sql = _insert_sql(connection, with_snapshot)
+def _row_params(
+    event: AuditEvent, connection: BaseDatabaseWrapper, with_snapshot: bool
+) -> list[Any]:
+    """One VALUES row's parameters."""
     moment = _DIVISION_MOMENT.get_db_prep_save(event.occurred_at, connection)
     params: list[Any] = []
     for f, attname, plain in _COLUMNS:
@@ -348,17 +254,42 @@ def _insert(event: AuditEvent) -> None:
         else:
             value = getattr(event, attname)
             params.append(value if type(value) is plain else f.get_db_prep_save(value, connection))
+    return params
+
+
+def _insert(events: Sequence[AuditEvent]) -> None:
+    """`event.save(force_insert=True)` for each of `events` (one actor's), in one
+    statement, except that for an actor the division and roles columns are scalar
+    subqueries (apps.audit.snapshot) evaluated by this INSERT. The returned values are
+    set on each event, as if it had been read back.
+
+    On PostgreSQL the INSERT is prepared once per connection (apps.core.prepared): with
+    its two subqueries it took longer to plan than to run, for every event."""
+    if not events:
+        return
+    alias = router.db_for_write(AuditEvent)
+    connection = connections[alias]
+    with_snapshot = events[0].actor_id is not None
+    params: list[Any] = []
+    for event in events:
+        # What save() would send, so a receiver on AuditEvent sees these inserts too.
+        pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
+        # In Python, before the one statement: the MAC covers none of what the INSERT's
+        # subqueries compute (apps.audit.mac).
+        authenticate(event)
+        params += _row_params(event, connection, with_snapshot)
     with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        pk, division, roles = cursor.fetchone()
-    event.pk = pk
-    event.actor_division = division
-    event.actor_roles = _from_db(_ROLES_COL, roles, connection)
-    event._state.adding = False
-    event._state.db = alias
-    post_save.send(
-        AuditEvent, instance=event, created=True, raw=False, using=alias, update_fields=None
-    )
+        cursor.execute(_insert_sql(connection, with_snapshot, len(events)), params)
+        returned = cursor.fetchall()
+    for event, (pk, division, roles) in zip(events, returned, strict=True):
+        event.pk = pk
+        event.actor_division = division
+        event.actor_roles = _from_db(_ROLES_COL, roles, connection)
+        event._state.adding = False
+        event._state.db = alias
+        post_save.send(
+            AuditEvent, instance=event, created=True, raw=False, using=alias, update_fields=None
+        )
 
 
 class _Writer:

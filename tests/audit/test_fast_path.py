@@ -231,7 +231,7 @@ def test_the_fast_path_reports_what_the_general_path_reports(
         fast, segments = _report(monkeypatch, fast=True)
 
     assert _summary(fast) == _summary(general)
-    assert True in segments  # the fast path took some segment to its end
+    assert any(segments)  # the fast path took some segment to its end
     if tamper is None:
         assert False not in segments
     assert fast.ok == (tamper is None)
