@@ -166,3 +166,22 @@ def test_the_insert_sends_the_signals_save_would(clerk: User) -> None:
         post_save.disconnect(receiver, sender=AuditEvent)
 
     assert seen == [(event.pk, True, ["clerk"])]
+
+
+def test_the_returned_event_reads_its_snapshot_from_the_row_when_asked(clerk: User) -> None:
+    # The INSERT returns only the id; the snapshot columns are deferred, so the event
+    # must not answer with the placeholders it was built with ("" and []).
+    event = _event(clerk)
+
+    assert event.get_deferred_fields() == {"actor_division", "actor_roles"}
+    accounts.user_grant_role(acting_user=None, user_id=clerk.pk, role="supervisor")
+    # Read now, after the grant: still what the row holds, the moment of writing.
+    assert (event.actor_division, event.actor_roles) == ("td", ["clerk"])
+    assert event.get_deferred_fields() == set()
+
+
+def test_an_event_without_an_actor_keeps_what_it_was_given(clerk: User) -> None:
+    event = _event(None)
+
+    assert event.get_deferred_fields() == set()
+    assert (event.actor_division, event.actor_roles) == ("", [])

@@ -1,0 +1,61 @@
+"""The audit INSERT's parameters are prepared without calling each field's
+`get_db_prep_save` where its result is known (apps.audit.services._row_params): they
+must be exactly what the ORM would send, on either database, for every column and for
+the awkward values too (a lazy translation, an enum member, a tuple, an IPv6 address)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils.translation import gettext_lazy
+
+from apps.accounts.models import User
+from apps.audit import services
+from apps.audit.context import RequestContext, bound_request_context
+from apps.audit.mac import authenticate
+from apps.audit.models import AuditAction, AuditEvent
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
+
+
+def _comparable(value: Any) -> Any:
+    # psycopg's Jsonb wraps the value (and the dumps it will use); compare the wrapped
+    # value and the wrapper's type.
+    if hasattr(value, "obj") and hasattr(value, "dumps"):
+        return (type(value), value.obj, value.dumps)
+    return (type(value), value)
+
+
+def _orm_params(event: AuditEvent) -> list[Any]:
+    return [
+        _comparable(f.get_db_prep_save(getattr(event, f.attname), connection))
+        for f, _attname, _how in services._COLUMNS
+    ]
+
+
+def _events(actor: User | None) -> list[AuditEvent]:
+    writer = services._Writer(actor, None)
+    plain = writer.event(action=AuditAction.EXPORT, details={"n": 1})
+    awkward = writer.event(
+        action=AuditAction.CONFIGURATION_CHANGED,
+        object_label=gettext_lazy("Applications"),  # type: ignore[arg-type]
+        changed_fields=("b", "a"),
+        details={"tuple": (1, 2), "nested": {"x": [1.5, None]}},
+        reason='理由\t"quoted"',
+    )
+    awkward.changed_fields = ("b", "a")  # a tuple, not the list event() makes
+    return [plain, awkward]
+
+
+@pytest.mark.parametrize("with_actor", [True, False])
+def test_row_params_are_what_the_orm_would_send(clerk: User, with_actor: bool) -> None:
+    context = RequestContext(request_id="r-1", client_ip="2001:DB8::0001", user_agent="UA")
+    with bound_request_context(context):
+        events = _events(clerk if with_actor else None)
+    for event in events:
+        authenticate(event)
+        ours = [_comparable(value) for value in services._row_params(event, connection, False)]
+
+        assert ours == _orm_params(event)
