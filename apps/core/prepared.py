@@ -2,18 +2,19 @@
 product runs for every event, where planning costs more than executing (the audit
 event's INSERT with its snapshot subqueries: 0.25 ms planned, 0.14 ms executed).
 
-Django's psycopg 3 backend binds parameters on the client and never prepares (its
-`prepare_threshold` default is None, for connection poolers). `prepared_cursor` gives a
-cursor on the same connection, in the same transaction, through Django's cursor wrapper
-(query log, execute wrappers, error translation), that binds on the server and prepares
-each statement the first time this connection runs it (psycopg's protocol-level Parse;
-later executions send only Bind/Execute).
+The settings have every PostgreSQL connection bind on the server and prepare what it
+has run `DJANGO_DB_PREPARE_THRESHOLD` times (config/settings/database_options.py), or,
+with `off`, bind on the client and prepare nothing, as Django's backend does by itself.
+`prepared_cursor` gives a cursor on the same connection, in the same transaction,
+through Django's cursor wrapper (query log, execute wrappers, error translation), that
+binds on the server and prepares each statement the first time this connection runs it
+(psycopg's protocol-level Parse; later executions send only Bind/Execute), whatever the
+setting.
 
 What keeps the prepared statement and the session in step is psycopg's own bookkeeping,
 switched on for the connection here: it forgets its statements (and deallocates them)
 on a rollback, and on a `DISCARD ALL`, `DEALLOCATE ALL`, `DROP` or `ALTER` run through
-any cursor of the connection, and prepares again on next use. Django's own queries are
-not prepared: its client-side cursors never are, whatever the threshold.
+any cursor of the connection, and prepares again on next use.
 
 Not for a pooler in transaction mode that does not follow protocol-level prepared
 statements (PgBouncer before 1.21, or without `max_prepared_statements`): the next

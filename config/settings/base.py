@@ -14,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from . import retail_site
+from .database_options import with_prepared_statements
 from .retail_site import site_role
 
 # Lets annotations like ModelAdmin[Application] work at run time.
@@ -119,6 +120,7 @@ if SHADAN_SITE_ROLE == "td":
         DATABASES["retail"] = env.db_url_config(RETAIL_DATABASE_URL)
     for _alias in DATABASES.values():
         _alias.setdefault("ATOMIC_REQUESTS", False)
+        with_prepared_statements(_alias)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Vault keys ------------------------------------------------------------

@@ -149,8 +149,14 @@ def apply(namespace: dict[str, Any]) -> None:
         )
     import environ
 
+    from .database_options import with_prepared_statements
+
     namespace.update(
-        DATABASES={"default": {**environ.Env.db_url_config(url), "ATOMIC_REQUESTS": False}},
+        DATABASES={
+            "default": with_prepared_statements(
+                {**environ.Env.db_url_config(url), "ATOMIC_REQUESTS": False}
+            )
+        },
         # apps.publication's tables are in the only database; nothing else migrates there.
         SHADAN_RETAIL_DATABASE="default",
         DATABASE_ROUTERS=["apps.publication.routers.RetailSiteRouter"],

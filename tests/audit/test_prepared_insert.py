@@ -1,6 +1,7 @@
 """The audit event's INSERT is prepared once per PostgreSQL connection (apps.core.prepared)
 and stays correct when the session's prepared statements go away: a rollback, or a
-`DEALLOCATE ALL` run through Django's own cursor. Django's queries stay unprepared."""
+`DEALLOCATE ALL` run through Django's own cursor. Django's queries are prepared once a
+connection has repeated them (config/settings/database_options)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import connection, transaction
 from apps.accounts.models import User
 from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.services import audit_record
+from config.settings.database_options import prepare_threshold
 from tests.conftest import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(databases=["default", "vault", "retail"])]
@@ -30,19 +32,32 @@ def _stored(event: AuditEvent) -> tuple[str, list[str], dict[str, int]]:
     return row.actor_division, row.actor_roles, row.details
 
 
-def test_the_event_insert_is_prepared_and_django_queries_are_not(clerk: User) -> None:
+def test_the_event_insert_is_prepared_at_once_and_django_queries_once_repeated(
+    clerk: User,
+) -> None:
     require_postgres()
-    for n in range(6):  # more than psycopg's default threshold of 5
-        _record(clerk, n)
+    threshold = connection.connection.prepare_threshold
+    assert threshold == prepare_threshold() is not None  # config/settings/database_options
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what setting up the test databases prepared
+
+    _record(clerk, 0)
+    User.objects.filter(pk=clerk.pk).exists()
+
+    # The event INSERT on its first execution; Django's SELECT not yet.
+    first = _prepared()
+    assert len(first) == 1 and first[0].startswith('INSERT INTO "audit_auditevent"')
+
+    for n in range(threshold + 1):
+        _record(clerk, n + 1)
         User.objects.filter(pk=clerk.pk).exists()
 
+    # ... and Django's, once this connection has run it more than the threshold.
     prepared = _prepared()
-
-    # The event INSERT, with an actor (snapshot subqueries) and, from the fixtures'
-    # events, without one; none of the ORM's SELECTs.
-    assert 1 <= len(prepared) <= 2
-    assert all(statement.startswith('INSERT INTO "audit_auditevent"') for statement in prepared)
-    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == 6
+    assert len(prepared) == 2
+    assert prepared[0] == first[0]
+    assert prepared[1].startswith('SELECT $1 AS "a" FROM "accounts_user"')
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).count() == threshold + 2
 
 
 def test_a_deallocate_all_through_django_is_noticed(clerk: User) -> None:

@@ -1,5 +1,5 @@
-"""Production reads its mail relay, beat's schedule file and database connection lifetime
-from the environment, and renders through the cached template loader."""
+"""Production reads its mail relay, beat's schedule file, database connection lifetime and
+prepared statements from the environment, and renders through the cached template loader."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ values = {k: getattr(s, k) for k in (
 )}
 values["CONNECTIONS"] = {
     alias: [db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]] for alias, db in s.DATABASES.items()
+}
+values["PREPARED"] = {
+    alias: [db["OPTIONS"].get("server_side_binding"), db["OPTIONS"].get("prepare_threshold")]
+    for alias, db in s.DATABASES.items()
 }
 values["TEMPLATE_LOADERS"] = [
     type(loader).__module__ + "." + type(loader).__name__
@@ -139,3 +143,25 @@ def test_the_production_retail_site_keeps_its_one_connection_and_renders_through
     assert default["CONNECTIONS"] == {"default": [60, True]}
     assert chosen["CONNECTIONS"] == {"default": [15, True]}
     assert default["TEMPLATE_LOADERS"] == ["django.template.loaders.cached.Loader"]
+
+
+def test_every_postgresql_connection_prepares_what_it_repeats():
+    def values(**options: object) -> dict[str, object]:
+        return json.loads(_production(**options).stdout.strip().splitlines()[-1])  # type: ignore[arg-type]
+
+    td, retail = values(), values(site=RETAIL_SITE)
+    chosen, off = values(DJANGO_DB_PREPARE_THRESHOLD="5"), values(DJANGO_DB_PREPARE_THRESHOLD="off")
+
+    assert td["PREPARED"] == {alias: [True, 2] for alias in ("default", "vault", "retail")}
+    assert retail["PREPARED"] == {"default": [True, 2]}
+    assert chosen["PREPARED"] == {alias: [True, 5] for alias in ("default", "vault", "retail")}
+    # Off: Django's own default, client-side binding, nothing prepared.
+    assert off["PREPARED"] == {alias: [None, None] for alias in ("default", "vault", "retail")}
+
+
+def test_a_prepare_threshold_that_is_not_a_count_is_refused():
+    for wrong in ("-1", "two", "2.5"):
+        result = _production(DJANGO_DB_PREPARE_THRESHOLD=wrong)
+
+        assert result.returncode != 0
+        assert "DJANGO_DB_PREPARE_THRESHOLD" in result.stderr
