@@ -13,16 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, User
 from apps.accounts.selectors import is_in_division
-from apps.audit.models import AuditAction
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record_many
 from apps.core.errors import NotAllowed, NotFound, WrongState
 from apps.vault.services import vault_read
-from apps.vault.types import PII_FIELDS, CustomerPII
+from apps.vault.types import CustomerPII
 from apps.vocabulary.states import CONSTRUCTION_PURPOSES, POST_RELEASE_STATES, RevealPurpose
 
 from .leaks import scan_text
 from .models import Application
-from .services._common import in_td_now, outside_td, require_td
+from .services._common import in_td_now, outside_td, pii_read, require_td
 from .validators import refuse_invisible_in
 
 # Which permission makes a purpose legitimate.
@@ -78,12 +77,7 @@ def application_reveal_customer(
         # rather than stored unscanned in the audit trail.
         reason_text = ""
     with transaction.atomic():
-        audit_record(
-            actor=acting_user,
-            action=AuditAction.PII_READ,
-            obj=application,
-            changed_fields=[],
-            details={"purpose": str(purpose), "fields": list(PII_FIELDS)},
-            reason=reason_text,
+        audit_record_many(
+            actor=acting_user, entries=[pii_read(application, purpose=purpose, reason=reason_text)]
         )
     return pii

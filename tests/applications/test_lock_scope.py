@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from apps.applications import services
 from apps.applications.models import Application
@@ -61,3 +61,60 @@ def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_oth
     assert not failures
     assert Application.objects.get(pk=second.pk).state == "entered"
     assert Application.objects.get(pk=first.pk).state == "entered"
+
+
+def test_opening_the_review_locks_the_application_not_the_people_or_retailer_it_reads(
+    new_application, clerk, supervisor, supervisor2
+):
+    """The page's lock reads the retailer and the people who created and encoded the
+    application with it (LEFT JOINs: nobody may have encoded yet); it must lock the
+    application's row only."""
+    require_postgres()
+    from tests.conftest import advance
+
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor, relay=False)
+    holding = threading.Event()
+    release = threading.Event()
+    failures: list[BaseException] = []
+
+    def open_and_hold_the_transaction_open() -> None:
+        try:
+            with transaction.atomic():
+                services.application_open_review(acting_user=supervisor2, application_id=app.pk)
+                holding.set()
+                release.wait(timeout=30)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            holding.set()
+            for conn in connections.all():
+                conn.close()
+
+    holder = threading.Thread(target=open_and_hold_the_transaction_open)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # NOWAIT: a lock held by the opening would raise here at once.
+            cursor.execute(
+                "SELECT id FROM accounts_user WHERE id = %s FOR UPDATE NOWAIT", [clerk.pk]
+            )
+            cursor.execute(
+                "SELECT id FROM retailers_retailer WHERE id = %s FOR UPDATE NOWAIT",
+                [app.retailer_id],
+            )
+            locked_out = False
+            try:
+                with transaction.atomic():
+                    cursor.execute(
+                        "SELECT id FROM applications_application WHERE id = %s FOR UPDATE NOWAIT",
+                        [app.pk],
+                    )
+            except OperationalError:  # the lock the opening holds
+                locked_out = True
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert not failures
+    assert locked_out, "the opening did not lock the application"

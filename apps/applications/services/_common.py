@@ -20,8 +20,8 @@ from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
 from apps.vault.services import vault_read
-from apps.vault.types import CustomerPII
-from apps.vocabulary.states import Contribution
+from apps.vault.types import PII_FIELDS, CustomerPII
+from apps.vocabulary.states import Contribution, RevealPurpose
 
 from ..leaks import scan_text
 from ..models import Application, ApplicationContribution
@@ -65,17 +65,23 @@ def outside_td() -> NotAllowed:
 
 
 def lock_application(
-    application_id: int, *, actor: User | None = None, **facts: Exists
+    application_id: int,
+    *,
+    actor: User | None = None,
+    related: Sequence[str] = (),
+    **facts: Exists,
 ) -> Application:
     """The application, locked. With `actor` (a person acting through a service that
     called `require_td`), the same statement reads whether they are in T&D now and
     refuses them if not — before anything is written, and before a not-found, as
     require() did. `facts` are further EXISTS the transition needs, read by the same
-    statement and set on the application under their names."""
+    statement and set on the application under their names; `related` are further
+    foreign keys read with it (beside the retailer), for a caller that shows them."""
     # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row too
-    # and serialise every application of that retailer (the affiliated one holds most).
-    # SQLite ignores row locks altogether, `of` included.
-    rows = Application.objects.select_for_update(of=("self",)).select_related("retailer")
+    # (and the people's of `related`) and serialise every application of that retailer
+    # (the affiliated one holds most); it also lets PostgreSQL lock through the LEFT
+    # JOIN of a nullable key. SQLite ignores row locks altogether, `of` included.
+    rows = Application.objects.select_for_update(of=("self",)).select_related("retailer", *related)
     if actor is not None:
         rows = rows.annotate(actor_in_td=in_td_now(actor))
     if facts:
@@ -155,6 +161,18 @@ def record_transition(
     audit_record_many(actor=actor, entries=entries)
     if event is not None:
         notify.notify_application_event(event=event, application=application, actor=actor)
+
+
+def pii_read(application: Application, *, purpose: RevealPurpose, reason: str = "") -> Entry:
+    """The audit entry of one read of the customer's personal data, whichever service
+    reads it: the purpose and which fields, never a value."""
+    return Entry(
+        action=AuditAction.PII_READ,
+        obj=application,
+        changed_fields=[],
+        details={"purpose": str(purpose), "fields": list(PII_FIELDS)},
+        reason=reason,
+    )
 
 
 def customer_of(application: Application) -> CustomerPII:

@@ -4,20 +4,24 @@ verification grants retail's view and publishes, in the same transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import Entry, audit_record
+from apps.audit.services import Entry, audit_record, audit_record_many
 from apps.core.errors import FourEyesViolation, NotAllowed, WrongState
+from apps.vault.errors import VaultError
+from apps.vault.types import CustomerPII
 from apps.vocabulary.projection import project, projection_hash, scanned_texts
-from apps.vocabulary.states import POST_RELEASE_STATES, Contribution
+from apps.vocabulary.states import POST_RELEASE_STATES, Contribution, RevealPurpose
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
 
@@ -31,6 +35,7 @@ from ._common import (
     customer_of,
     done_before,
     lock_application,
+    pii_read,
     record_transition,
     require_td,
     save_fields,
@@ -113,25 +118,97 @@ def _record_encoding(application: Application, acting_user: User) -> None:
 
 
 def application_record_review_opened(*, acting_user: User, application_id: int) -> ReviewOpening:
-    """Called by the side-by-side review page; verification of this version requires it."""
+    """Verification of this version requires it (the side-by-side page records it through
+    `application_open_review`)."""
     require_td(acting_user, "applications.verify_application")
     with transaction.atomic():
         application = lock_application(application_id, actor=acting_user)
-        if (
-            application.masking_state != M.ENCODED
-            or application.encoded_version != application.version
-        ):
-            raise WrongState(_("This application is not waiting for the second-person check."))
-        opening = ReviewOpening.objects.create(
-            application=application, version=application.version, user=acting_user
-        )
-        audit_record(
-            actor=acting_user,
-            action=AuditAction.APPLICATION_REVIEW_OPENED,
-            obj=application,
-            details={"version": application.version},
-        )
+        opening, opened = _record_opening(application, acting_user)
+        audit_record_many(actor=acting_user, entries=[opened])
     return opening
+
+
+def _record_opening(application: Application, acting_user: User) -> tuple[ReviewOpening, Entry]:
+    """The opening of the locked version, and the audit entry that records it."""
+    if application.masking_state != M.ENCODED or application.encoded_version != application.version:
+        raise WrongState(_("This application is not waiting for the second-person check."))
+    opening = ReviewOpening.objects.create(
+        application=application, version=application.version, user=acting_user
+    )
+    entry = Entry(
+        action=AuditAction.APPLICATION_REVIEW_OPENED,
+        obj=application,
+        details={"version": application.version},
+    )
+    return opening, entry
+
+
+@dataclass(frozen=True)
+class ReviewOpened:
+    """What the side-by-side page shows, all of it from one locked read of the row."""
+
+    # As locked for the opening: the version opened, with its retailer and the people
+    # who created and encoded it (what the page names).
+    application: Application
+    customer: CustomerPII | None
+    # Why `customer` is None: the reader's role does not allow the read ("" when shown).
+    customer_withheld: str | Promise
+    # The four-eyes rule's refusal of this reader ("" if none): it only decides whether
+    # the page offers the button; application_verify enforces the rule.
+    cannot_verify: str | Promise
+
+
+def application_open_review(*, acting_user: User, application_id: int) -> ReviewOpened:
+    """The side-by-side page's one call: records the opening (as
+    `application_record_review_opened`) and reads the customer for the check (as
+    `application_reveal_customer(purpose=REVIEW)`), under one row lock. The statement
+    that locks the row is the one both reads' checks need — whether the reader is in T&D
+    now, refused before anything else (a missing id included) — and also reads whether
+    they shaped this version; the two audit events, as those two calls write them, go in
+    one INSERT. Refusals come before any write; a role without the read still records
+    the opening, as the page always did, and gets no customer."""
+    require_td(acting_user, "applications.verify_application")
+    withheld: str | Promise = ""
+    customer: CustomerPII | None = None
+    unreadable: VaultError | None = None
+    with transaction.atomic():
+        application = lock_application(
+            application_id,
+            actor=acting_user,
+            related=("created_by", "encoded_by"),
+            **_shaped_by(acting_user),
+        )
+        opening, opened = _record_opening(application, acting_user)
+        entries = [opened]
+        try:
+            # The reveal's own refusal, word for word; the purpose's permission
+            # (verify_application) was required above, and the division by the lock.
+            require_td(acting_user, "applications.reveal_customer")
+        except NotAllowed as refused:
+            withheld = refused.message
+        else:
+            try:
+                customer = customer_of(application)
+            except VaultError as failure:
+                # As when the page revealed after the opening's commit: the opening
+                # stands, the read did not happen, the failure is the page's.
+                unreadable = failure
+            else:
+                entries.append(pii_read(application, purpose=RevealPurpose.REVIEW))
+        audit_record_many(actor=acting_user, entries=entries)
+    if unreadable is not None:
+        raise unreadable
+    cannot_verify: str | Promise = ""
+    try:
+        _refuse_shapers({kind for kind in SHAPERS if getattr(application, f"shaped_{kind}")})
+    except FourEyesViolation as refused:
+        cannot_verify = refused.message
+    return ReviewOpened(
+        application=opening.application,
+        customer=customer,
+        customer_withheld=withheld,
+        cannot_verify=cannot_verify,
+    )
 
 
 FOUR_EYES_MESSAGES = {
@@ -148,13 +225,29 @@ def _contributed_kinds(application: Application, user: User) -> QuerySet[Any, st
     ).values_list("kind", flat=True)
 
 
+# The ways of shaping a version, in the order a refusal names them.
+SHAPERS = (Contribution.CREATED, Contribution.EDITED, Contribution.SUBMITTED, Contribution.ENCODED)
+
+
+def _shaped_by(user: User) -> dict[str, Exists]:
+    """Whether `user` shaped any version up to the locked one, one EXISTS a kind (as
+    `shaped_<kind>`), for the lock's own statement: `_contributed_kinds` without a
+    statement of its own."""
+    return {
+        f"shaped_{kind}": Exists(
+            ApplicationContribution.objects.filter(
+                application_id=OuterRef("pk"),
+                user_id=user.pk,
+                kind=kind,
+                version__lte=OuterRef("version"),
+            )
+        )
+        for kind in SHAPERS
+    }
+
+
 def _refuse_shapers(kinds: set[str]) -> None:
-    for kind in (
-        Contribution.CREATED,
-        Contribution.EDITED,
-        Contribution.SUBMITTED,
-        Contribution.ENCODED,
-    ):
+    for kind in SHAPERS:
         if kind in kinds:
             raise FourEyesViolation(FOUR_EYES_MESSAGES[kind])
 

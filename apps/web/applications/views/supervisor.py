@@ -25,11 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.models import RoleCode
 from apps.applications import selectors, services
 from apps.applications.models import Application
-from apps.applications.reveal import application_reveal_customer
 from apps.core.counting import CappedPaginator
-from apps.core.errors import FourEyesViolation, NotFound, ServiceError, StaleVersion
+from apps.core.errors import NotFound, ServiceError, StaleVersion
 from apps.vocabulary.projection import project
-from apps.vocabulary.states import CANCELLABLE_STATES, RevealPurpose
+from apps.vocabulary.states import CANCELLABLE_STATES
 from apps.web.access import acting_user, personal_data, role_required
 from apps.web.applications.forms_review import (
     CancelForm,
@@ -131,50 +130,43 @@ def _render_review(
     return_form: ReturnForm | None = None,
 ) -> HttpResponse:
     """Rendering the side-by-side page *is* opening it: the opening is recorded first
-    (under the row lock, for the version current at that moment), then the page shows
-    that version. If the content changed in between, the forms carry the newer version,
-    for which no opening exists, and the service refuses the verification."""
-    user = acting_user(request)
-    not_waiting: str | Promise = ""
+    (under the row lock, for the version current at that moment), and the page shows
+    that version as it was locked, with the customer read under the same lock. A later
+    change makes a newer version, for which no opening exists, and the service refuses
+    the verification of the version the forms carry."""
     try:
-        services.application_record_review_opened(acting_user=user, application_id=pk)
+        opened = services.application_open_review(
+            acting_user=acting_user(request), application_id=pk
+        )
     except NotFound:
         raise Http404 from None
     except ServiceError as refused:
-        not_waiting = refused.message
-    application = get_object_or_404(
-        Application.objects.select_related("retailer", "created_by", "encoded_by"), pk=pk
-    )
-
-    context: dict[str, Any] = {
-        "application": application,
-        "not_waiting": not_waiting,
-        "masking_state": application.masking_state,
-    }
-    if not not_waiting:
-        try:
-            customer = application_reveal_customer(
-                acting_user=user, application_id=pk, purpose=RevealPurpose.REVIEW
-            )
-        except ServiceError as refused:
-            # Without the personal data the check cannot be done honestly.
-            context["not_waiting"] = refused.message
-            customer = None
-        cannot_verify: str | Promise = ""
-        try:
-            # Only decides whether to *show* the button; the service enforces the rule.
-            services.check_four_eyes(application, user)
-        except FourEyesViolation as refused:
-            cannot_verify = refused.message
-        context.update(
-            customer=customer,
-            preview=project(application),
-            cannot_verify=cannot_verify,
-            verify_form=verify_form or VerifyForm(initial={"version": application.version}),
-            verify_error=verify_error,
-            return_form=return_form or ReturnForm(initial={"version": application.version}),
+        application = get_object_or_404(
+            Application.objects.select_related("retailer", "encoded_by"), pk=pk
         )
-    return render(request, "applications/review_page.html", context)
+        context = {
+            "application": application,
+            "not_waiting": refused.message,
+            "masking_state": application.masking_state,
+        }
+        return render(request, "applications/review_page.html", context)
+    application = opened.application
+    return render(
+        request,
+        "applications/review_page.html",
+        {
+            "application": application,
+            # Without the personal data the check cannot be done honestly.
+            "not_waiting": opened.customer_withheld,
+            "masking_state": application.masking_state,
+            "customer": opened.customer,
+            "preview": project(application),
+            "cannot_verify": opened.cannot_verify,
+            "verify_form": verify_form or VerifyForm(initial={"version": application.version}),
+            "verify_error": verify_error,
+            "return_form": return_form or ReturnForm(initial={"version": application.version}),
+        },
+    )
 
 
 @personal_data
