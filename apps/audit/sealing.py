@@ -17,6 +17,9 @@ behind the product's back, or changed before it was sealed, or a copy of an even
 already in the chain (same MAC, so same nonce), is left out, logged as an error and
 reported by `audit_seal` (exit status 1) and by every `audit_verify`. Genuine events
 around it are sealed as usual, so one forged row cannot stop the protection of the rest.
+A head seal whose hash is not one (written by hand) is the exception: nothing can be
+linked to it, so every event waiting is refused the same way, with that reason, and no
+checkpoint signs it, until the chain is repaired.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +61,24 @@ logger = logging.getLogger(__name__)
 # pg_advisory_xact_lock key for "the audit sealer" (ASCII "shadseal").
 SEALER_LOCK_KEY = 0x7368616473656164
 DEFAULT_BATCH_SIZE = 2000
+# A seal's hash and the chain id as the sealer writes them (SHA-256 hexdigests, a random
+# token_hex(32)); anything else was written by hand.
+_HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
+
+
+class BrokenChainHead(Exception):
+    """The chain's head seal holds a hash nothing can be linked to: raised where the
+    caller must not commit unsealed events (audit_seal_written); audit_seal reports it
+    as a refusal of each event waiting instead."""
+
+
+def _head_problem(seq: int, digest: str) -> str | None:
+    if _HEX64.match(digest):
+        return None
+    return (
+        f"the chain's head seal (seq {seq}) holds a hash that is not 64 hexadecimal "
+        "digits (written by hand?): nothing can be chained after it"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,8 @@ class _Batch:
     sealed: int
     last_id: int | None
     refused: list[tuple[int, str]]
+    # Why nothing could be sealed at all (the head seal is broken), or None.
+    head_problem: str | None = None
 
 
 def _alias() -> str:
@@ -104,13 +128,27 @@ def _seal_batch(
         unsealed = AuditEvent.objects.using(alias).filter(seal__isnull=True)
         if after_id is not None:
             unsealed = unsealed.filter(id__gt=after_id)
+        head_problem = None
         if head is None:
             seq, prev_hash = 0, new_chain_id()
         else:
             seq, prev_hash, head_time = head
+            head_problem = _head_problem(seq, prev_hash)
             if not look_at_all:
                 grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
                 unsealed = unsealed.filter(occurred_at__gte=head_time - grace)
+        if head_problem is not None:
+            # link_hash cannot start from it: every event waiting is refused, with why.
+            waiting = list(unsealed.order_by("id").values_list("id", flat=True)[:batch_size])
+            if waiting:
+                logger.error("audit chain: %s events not sealed: %s", len(waiting), head_problem)
+            return _Batch(
+                read=len(waiting),
+                sealed=0,
+                last_id=waiting[-1] if waiting else after_id,
+                refused=[(event_id, head_problem) for event_id in waiting],
+                head_problem=head_problem,
+            )
         fmt = fmt or sealing_format(connections[alias])
         rows = payloads(unsealed.order_by("id"), fmt, limit=batch_size)
         refused = _refusals(alias, rows) if fmt in MAC_FORMATS else {}
@@ -221,6 +259,12 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
         logger.warning("AUDIT_SIGNING_KEY is not set: sealed, but no checkpoint written")
         return None, "checkpoints not configured (AUDIT_SIGNING_KEY unset)"
     chain_id = _chain_id(alias)
+    if chain_id is not None and not _HEX64.match(chain_id):
+        # Seq 1's prev_hash written by hand: it names the checkpoint directory, so it
+        # could name any path.
+        why = "the chain id (seq 1's prev_hash) is not 64 hexadecimal digits"
+        logger.error("audit checkpoint not written: %s", why)
+        return None, f"no checkpoint: {why}"
     recorded = (
         AuditCheckpoint.objects.using(alias).order_by("-seq").values_list("file_name", flat=True)
     )
@@ -236,6 +280,11 @@ def _checkpoint(alias: str) -> tuple[Path | None, str]:
     if top is None:
         return None, "nothing sealed yet"
     seq, digest, event_id = top
+    # Never sign a head nothing links to.
+    problem = _head_problem(seq, digest)
+    if problem is not None:
+        logger.error("audit checkpoint not written: %s", problem)
+        return None, f"no checkpoint: {problem}"
     if AuditCheckpoint.objects.using(alias).filter(seq=seq).exists():
         return None, f"head seq {seq} already has a checkpoint"
     note = ""
@@ -333,6 +382,8 @@ def seal_before_macs(alias: str) -> int:
     after_id: int | None = None
     while True:
         batch = _seal_batch(alias, DEFAULT_BATCH_SIZE, False, after_id, fmt)
+        if batch.head_problem is not None and batch.read:
+            raise BrokenChainHead(batch.head_problem)
         sealed += batch.sealed
         if batch.read < DEFAULT_BATCH_SIZE:
             return sealed
@@ -351,6 +402,8 @@ def audit_seal_written(*, after_id: int) -> int:
     after: int | None = after_id
     while True:
         batch = _seal_batch(alias, DEFAULT_BATCH_SIZE, True, after)
+        if batch.head_problem is not None and batch.read:
+            raise BrokenChainHead(batch.head_problem)
         sealed += batch.sealed
         if batch.read < DEFAULT_BATCH_SIZE:
             return sealed

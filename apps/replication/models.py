@@ -10,7 +10,9 @@ newest sequence applied per subject (apps.publication.models.AppliedMessage).
 
 A payload is a full state, never a difference (the published row as verified, or the
 account's provisioned fields), so applying only the newest message of a subject is always
-right. It holds the masked projection or account fields, never customer personal data.
+right. It holds the masked projection or account fields, never customer personal data;
+an account message's fields are cleared once applied, and every applied message is
+deleted after a retention period (apps.replication.retention).
 """
 
 from __future__ import annotations

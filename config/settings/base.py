@@ -348,12 +348,24 @@ CELERY_BEAT_SCHEDULE = {
     # run (beat down over midnight) is caught up by the next one; a sampled day is never
     # sampled again.
     "access-review-sample": _every("access_review.sample", "SHADAN_BEAT_ACCESS_SAMPLE_MINUTES", 60),
+    # Deletes applied replication messages past SHADAN_REPLICATION_RETENTION_DAYS, a bounded
+    # number of short batches a run (apps.replication.retention).
+    "replication-purge": _every("replication.purge", "SHADAN_BEAT_REPLICATION_PURGE_MINUTES", 60),
 }
 # 0 minutes: not scheduled by beat. For the sealer run as its own Unix user by a systemd
 # timer (deploy/systemd/shadan-seal.timer), the only one that may write the checkpoints.
 CELERY_BEAT_SCHEDULE = {
     name: entry for name, entry in CELERY_BEAT_SCHEDULE.items() if entry["schedule"] != 0
 }
+
+# --- Replication outbox (apps.replication) -----------------------------------------
+# Days an applied message stays in the outbox before the periodic purge deletes it (a
+# window to look back at what was sent to the retail database). Unapplied and failing
+# messages are never purged. 0: every applied message goes at the next run; to keep them
+# all, unschedule the purge (SHADAN_BEAT_REPLICATION_PURGE_MINUTES=0).
+SHADAN_REPLICATION_RETENTION_DAYS = env.float("SHADAN_REPLICATION_RETENTION_DAYS", default=7)
+if not 0 <= SHADAN_REPLICATION_RETENTION_DAYS <= 3650:  # NaN and infinity too
+    raise ImproperlyConfigured("SHADAN_REPLICATION_RETENTION_DAYS must be between 0 and 3650")
 
 # --- Access sampling (apps.access_review) -------------------------------------------
 # Every Japan-time day, a reproducible random sample of that day's personal-data reads and

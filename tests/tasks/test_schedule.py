@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from config.celery_app import app
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PERIODIC = {
     "notifications.relay",
     "replication.relay",
+    "replication.purge",
     "audit.seal",
     "audit.verify",
     "audit.verify_full",
@@ -45,6 +47,8 @@ def test_the_relay_and_the_sealer_run_every_minute_by_default():
     assert schedule["audit.collect_retail_views"] == 60.0
     assert schedule["applications.sla_sweep"] == 15 * 60.0
     assert schedule["access_review.sample"] == 60 * 60.0
+    # Applied replication messages past their retention, hourly.
+    assert schedule["replication.purge"] == 60 * 60.0
     # Hourly from the last verified checkpoint, weekly from seq 1.
     assert schedule["audit.verify"] == 60 * 60.0
     assert schedule["audit.verify_full"] == 7 * 24 * 60 * 60.0
@@ -69,6 +73,37 @@ def test_intervals_come_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["300.0", "30.0", "1800.0"]
+
+
+def _settings_in_a_process(extra: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **extra, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_purge_is_unscheduled_by_0_and_its_retention_comes_from_the_environment():
+    result = _settings_in_a_process(
+        {"SHADAN_BEAT_REPLICATION_PURGE_MINUTES": "0", "SHADAN_REPLICATION_RETENTION_DAYS": "2"},
+        "from django.conf import settings as s; "
+        "print('replication-purge' in s.CELERY_BEAT_SCHEDULE, "
+        "'replication-relay' in s.CELERY_BEAT_SCHEDULE, s.SHADAN_REPLICATION_RETENTION_DAYS)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "2.0"]
+    assert settings.SHADAN_REPLICATION_RETENTION_DAYS == 7  # the default
+
+
+@pytest.mark.parametrize("days", ["-1", "3651"])
+def test_a_retention_outside_0_to_3650_days_stops_the_process(days):
+    result = _settings_in_a_process({"SHADAN_REPLICATION_RETENTION_DAYS": days}, "")
+    assert result.returncode != 0
+    assert "SHADAN_REPLICATION_RETENTION_DAYS must be between 0 and 3650" in result.stderr
 
 
 def test_tasks_serialise_json_only_and_acknowledge_late():
