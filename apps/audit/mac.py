@@ -329,8 +329,12 @@ _TEXT_MAC_FIELDS = len(CANONICAL_COLUMNS) + len(MAC_COLUMNS)
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 
 
+@functools.lru_cache(maxsize=4096)
 def _json_text(value: str) -> str:
-    """`_dumps(_json(value))`: jsonb's text of a JSON column in the message's form."""
+    """`_dumps(_json(value))`: jsonb's text of a JSON column in the message's form.
+    Cached, as `_exploded`: most events' details are one of a few (a version number, a
+    read's purpose and fields), and parsing and encoding them again was a fifth of
+    verification's MAC check per event."""
     if value == "[]" or value == "{}":
         return value
     return _dumps(_json(value))

@@ -90,22 +90,44 @@ def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) ->
 
 def copies(alias: str, report: VerificationReport, *, after_id: int | None = None) -> None:
     """Events with the same MAC: the nonce makes every genuine MAC unique, so all but
-    the first of each are copies (a replayed event carries a valid MAC). `after_id`:
-    only copies written after that event, each looked up by its time (a copy keeps the
-    original's; the time is indexed), not a grouping of the whole table."""
+    the first of each are copies (a replayed event carries a valid MAC). A copy keeps
+    the original's time, which the MAC covers: a row with the same MAC at another time
+    is not one the MAC vouches for, and its MAC check fails where it is read (the walk
+    for a sealed event, the sealer and `unauthenticated` for one waiting, `unsealed`
+    once it is older than the grace period). So only events that share their instant
+    with another are compared, found through the index on the time (one pass of
+    eight-byte keys, instead of a grouping of every MAC of the table). `after_id`: only
+    copies written after that event, each looked up by its time."""
     if after_id is not None:
         _copies_after(alias, report, after_id)
         return
-    groups = (
-        AuditEvent.objects.using(alias)
-        .exclude(mac="")
-        .values("mac")
-        .annotate(n=Count("id"), original=Min("id"), copy=Max("id"))
+    events = AuditEvent.objects.using(alias)
+    # Read first, then looked up: as one statement the planner expected a third of the
+    # table to share an instant and walked the whole table through the index. Read a
+    # chunk at a time in time order, as an attack could make many.
+    shared_instants = (
+        events.values("occurred_at")
+        .annotate(n=Count("*"))
         .filter(n__gt=1)
-        .order_by("original")
-        .values_list("original", "copy", "n")
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
     )
-    found = list(groups[:MAX_FINDINGS])
+    found: list[tuple[int, int, int]] = []
+    instants = list(shared_instants[:CHUNK_SIZE])
+    while instants:
+        groups = (
+            events.filter(occurred_at__in=instants)
+            .exclude(mac="")
+            .values("occurred_at", "mac")
+            .annotate(n=Count("id"), original=Min("id"), copy=Max("id"))
+            .filter(n__gt=1)
+            .order_by("original")
+            .values_list("original", "copy", "n")
+        )
+        found = sorted([*found, *groups[:MAX_FINDINGS]])[:MAX_FINDINGS]
+        if len(instants) < CHUNK_SIZE:
+            break
+        instants = list(shared_instants.filter(occurred_at__gt=instants[-1])[:CHUNK_SIZE])
     if found:
         original, copy, _n = found[0]
         copies = sum(n - 1 for _o, _c, n in found)

@@ -168,6 +168,47 @@ def test_a_copy_made_before_the_original_was_sealed_is_refused_too(record_events
     assert AuditSeal.objects.filter(event=original).exists()
 
 
+def test_copies_among_many_events_sharing_their_instants_are_all_found(record_events, monkeypatch):
+    # The full check compares only events that share an instant, read a chunk of
+    # instants at a time: copies in a later chunk count too, and the first reported is
+    # the copy of the earliest original.
+    from apps.audit import trail_checks
+
+    monkeypatch.setattr(trail_checks, "CHUNK_SIZE", 2)
+    events = record_events(5)
+    audit_seal()
+    with triggers_lifted():
+        for event in events:  # five instants, each shared by two events
+            twin = record_events(1)[0]
+            unguarded(AuditEvent).filter(pk=twin.pk).update(occurred_at=event.occurred_at)
+    copies = [raw_insert(AuditEvent.objects.get(pk=events[i].pk)) for i in (4, 1)]
+
+    report = audit_verify(record=False)
+
+    messages = [f.message for f in report.findings if f.problem == P.FORGED]
+    copied = [m for m in messages if "is a copy of" in m]
+    assert copied == [
+        f"event #{copies[1]} is a copy of event #{events[1].pk} (the same MAC and nonce; "
+        "2 copies in all): replayed behind the product's back"
+    ]
+
+
+def test_a_same_mac_row_at_another_time_is_reported_as_forged(record_events):
+    # Not a copy the MAC vouches for: the time is covered, so the row's own MAC fails.
+    original = record_events(1)[0]
+    audit_seal()
+    row = AuditEvent.objects.get(pk=original.pk)
+    row.occurred_at = hours_ago(2)
+    moved_id = raw_insert(row)
+
+    report = audit_verify(record=False)
+
+    assert not report.ok
+    assert any(
+        f"#{moved_id} " in f.message for f in report.findings if f.problem in (P.FORGED, P.INSERTED)
+    ), report.summary
+
+
 def _seal_by_hand(event_id: int, fmt: int) -> int:
     """What a forger with database access does once the sealer refuses: write the seal."""
     head = AuditSeal.objects.order_by("-seq").first()
