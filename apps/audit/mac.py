@@ -332,9 +332,9 @@ _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 @functools.lru_cache(maxsize=4096)
 def _json_text(value: str) -> str:
     """`_dumps(_json(value))`: jsonb's text of a JSON column in the message's form.
-    Cached, as `_exploded`: most events' details are one of a few (a version number, a
-    read's purpose and fields), and parsing and encoding them again was a fifth of
-    verification's MAC check per event."""
+    Cached, as `_exploded`: many events' details are one of a few (a version number, a
+    read's purpose and fields), and parsing and encoding them again cost up to a fifth
+    of verification's MAC check per event."""
     if value == "[]" or value == "{}":
         return value
     return _dumps(_json(value))

@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Subquery
 
 from .findings import MAX_FINDINGS, Finding, VerificationReport
 from .mac import MAC_VALUES, mac_problem
-from .models import AuditCheckpoint, AuditEvent
+from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .models import VerificationProblem as P
 
 CHUNK_SIZE = 5000
@@ -43,39 +43,85 @@ def unsealed(
     alias: str, report: VerificationReport, now: dt.datetime, *, after_id: int | None = None
 ) -> None:
     """`after_id`: look only at events after that one (a verification from a checkpoint,
-    which must not cost a walk of the whole table; the full one looks at every event)."""
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
-    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=cutoff)
+    which must not cost a walk of the whole table; the full one looks at every event,
+    with `unauthenticated`, in `without_seal`)."""
+    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=_cutoff(now))
     if after_id is not None:
         stale = stale.filter(id__gt=after_id)
     first = stale.order_by("id").values_list("id", flat=True).first()
     if first is not None:
-        count = stale.count()
-        report.add(
-            Finding(
-                P.INSERTED,
-                f"event #{first} is not in the chain although older than "
-                f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
-                "outside the product, or the sealer has not run (`manage.py audit_seal`)",
-                event_id=first,
-            )
-        )
+        _report_inserted(report, first, stale.count())
 
 
 def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) -> None:
     """Events waiting for the sealer (inside the grace period) that it will refuse."""
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
     waiting = (
         AuditEvent.objects.using(alias)
-        .filter(seal__isnull=True, occurred_at__gte=cutoff)
+        .filter(seal__isnull=True, occurred_at__gte=_cutoff(now))
         .order_by("id")
         .values_list("id", *MAC_VALUES)
     )
-    bad = [
-        (pk, why)
-        for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
-        if (why := mac_problem(row)) is not None
-    ]
+    _report_unauthenticated(
+        report,
+        [
+            (pk, why)
+            for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
+            if (why := mac_problem(row)) is not None
+        ],
+    )
+
+
+def without_seal(
+    alias: str, report: VerificationReport, now: dt.datetime, *, check_macs: bool
+) -> None:
+    """`unsealed` and (with `check_macs`) `unauthenticated` over the whole table, in one
+    pass: the events without a seal found by one anti-join (`NOT EXISTS` in id order,
+    which PostgreSQL merges over the two tables' indexes, where the two checks' joins
+    each hashed every seal: 0.26 s against 0.55 s at a million events), then read a
+    chunk of ids at a time and told apart by their time."""
+    cutoff = _cutoff(now)
+    events = AuditEvent.objects.using(alias)
+    sealed = AuditSeal.objects.using(alias).filter(event_id=OuterRef("pk"))
+    ids = events.filter(~Exists(sealed)).order_by("id").values_list("id", flat=True)
+    stale_first: int | None = None
+    stale = 0
+    bad: list[tuple[int, str]] = []
+    chunk = list(ids[:CHUNK_SIZE])
+    while chunk:
+        rows = (
+            events.filter(id__in=chunk).order_by("id").values_list("id", "occurred_at", *MAC_VALUES)
+        )
+        for pk, occurred_at, *row in rows:
+            if occurred_at < cutoff:
+                stale += 1
+                stale_first = pk if stale_first is None else stale_first
+            elif check_macs and (why := mac_problem(row)) is not None:
+                bad.append((pk, why))
+        if len(chunk) < CHUNK_SIZE:
+            break
+        chunk = list(ids.filter(id__gt=chunk[-1])[:CHUNK_SIZE])
+    if stale_first is not None:
+        _report_inserted(report, stale_first, stale)
+    _report_unauthenticated(report, bad)
+
+
+def _cutoff(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+
+
+def _report_inserted(report: VerificationReport, first: int, count: int) -> None:
+    report.add(
+        Finding(
+            P.INSERTED,
+            f"event #{first} is not in the chain although older than "
+            f"{settings.AUDIT_SEAL_GRACE_SECONDS} s ({count} such event(s)): inserted "
+            "outside the product, or the sealer has not run (`manage.py audit_seal`)",
+            event_id=first,
+        )
+    )
+
+
+def _report_unauthenticated(report: VerificationReport, bad: list[tuple[int, str]]) -> None:
     if bad:
         first, why = bad[0]
         report.add(

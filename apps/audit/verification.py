@@ -148,9 +148,12 @@ def _table_checks(
 ) -> None:
     """What the walk cannot see: unsealed, unauthenticated and copied events, and the
     append-only triggers."""
-    trail_checks.unsealed(alias, report, report.started_at, after_id=after_id)
-    if check_macs:
-        trail_checks.unauthenticated(alias, report, report.started_at)
+    if after_id is None:
+        trail_checks.without_seal(alias, report, report.started_at, check_macs=check_macs)
+    else:
+        trail_checks.unsealed(alias, report, report.started_at, after_id=after_id)
+        if check_macs:
+            trail_checks.unauthenticated(alias, report, report.started_at)
     trail_checks.copies(alias, report, after_id=after_id)
     disarmed = trigger_problems(connections[alias])
     if disarmed:

@@ -18,6 +18,7 @@ tampering).
 from __future__ import annotations
 
 import hashlib
+from binascii import hexlify
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -190,8 +191,8 @@ class Walk:
         can query)."""
         keys = mac_keys() if self.check_macs else None
         sha256 = hashlib.sha256
-        last_seq, last_event_id, last_hash = self.last_seq, self.last_event_id, self.last_hash
-        last_hash_bytes = last_hash.encode("ascii")
+        last_seq, last_event_id = self.last_seq, self.last_event_id
+        last_hash_bytes = self.last_hash.encode("ascii")
         last_digest: bytes | None = None  # the raw hash of the seal before, once checked
         checkpoint_at = self._next_checkpoint(last_seq)
         accepted = 0
@@ -214,8 +215,8 @@ class Walk:
                     digest = sha256(prev_digest)
                     digest.update(seq.to_bytes(8, "big"))
                     digest.update(covered)
-                    hex_digest = digest.hexdigest()
-                    if hex_digest.encode("ascii") != stored:
+                    raw_digest = digest.digest()  # finalised once: compared, then linked
+                    if hexlify(raw_digest) != stored:  # the stored text exactly, as below
                         raise _Irregular
                     if fmt == b"4":
                         if keys is not None and not text_line_mac_ok(keys, covered.decode("utf-8")):
@@ -231,15 +232,16 @@ class Walk:
                 if seq == 1:
                     self.chain_id = prev_hash.decode("ascii")
                 if seq >= checkpoint_at:
-                    self._checkpoints_up_to(seq, event_id, hex_digest)
+                    self._checkpoints_up_to(seq, event_id, stored.decode("ascii"))
                     checkpoint_at = self._next_checkpoint(seq)
-                last_seq, last_event_id, last_hash = seq, event_id, hex_digest
-                last_hash_bytes, last_digest = stored, digest.digest()
+                last_seq, last_event_id = seq, event_id
+                last_hash_bytes, last_digest = stored, raw_digest
                 accepted += 1
             if not regular:
                 for _ in lines:
                     pass
-        self.last_seq, self.last_event_id, self.last_hash = last_seq, last_event_id, last_hash
+        self.last_seq, self.last_event_id = last_seq, last_event_id
+        self.last_hash = last_hash_bytes.decode("ascii")
         self.report.events_read += accepted
         self.report.events_checked += accepted
         return regular

@@ -103,6 +103,34 @@ def test_an_event_inserted_by_sql_inside_the_grace_period_is_not_sealed_and_is_r
     assert "waiting to be sealed although it has no MAC" in verify_finding(forged_id)
 
 
+def test_events_without_a_seal_are_told_apart_by_their_time_across_chunks(
+    record_events, monkeypatch
+):
+    # The full verification reads the events without a seal a chunk of ids at a time
+    # (trail_checks.without_seal): old ones are "inserted", waiting ones whose MAC
+    # fails are "forged", waiting genuine ones are neither, whichever chunk they are in.
+    from apps.audit import trail_checks
+
+    monkeypatch.setattr(trail_checks, "CHUNK_SIZE", 2)
+    record_events(1)
+    audit_seal()
+    old = [raw_insert(forged(occurred_at=hours_ago(3))) for _ in range(3)]
+    genuine = record_events(2)  # waiting for the sealer, with their MACs
+    waiting = [raw_insert(forged()) for _ in range(2)]
+
+    report = audit_verify(record=False)
+
+    inserted = [f for f in report.findings if f.problem == P.INSERTED]
+    forgeries = [f for f in report.findings if f.problem == P.FORGED]
+    assert [(f.event_id, f"({len(old)} such event(s))" in f.message) for f in inserted] == [
+        (old[0], True)
+    ]
+    assert [(f.event_id, "(2 such event(s))" in f.message) for f in forgeries] == [
+        (waiting[0], True)
+    ]
+    assert all(f.event_id not in {e.pk for e in genuine} for f in report.findings)
+
+
 def test_an_event_with_a_mac_made_with_another_key_is_refused(record_events):
     record_events(1)
     audit_seal()
