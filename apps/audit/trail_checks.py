@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Subquery
+from django.db.models.expressions import Combinable
 
 from .findings import MAX_FINDINGS, Finding, VerificationReport
 from .mac import MAC_VALUES, mac_problem
@@ -45,7 +46,7 @@ def unsealed(
     """`after_id`: look only at events after that one (a verification from a checkpoint,
     which must not cost a walk of the whole table; the full one looks at every event,
     with `unauthenticated`, in `without_seal`)."""
-    stale = AuditEvent.objects.using(alias).filter(seal__isnull=True, occurred_at__lt=_cutoff(now))
+    stale = AuditEvent.objects.using(alias).filter(_no_seal(alias), occurred_at__lt=_cutoff(now))
     if after_id is not None:
         stale = stale.filter(id__gt=after_id)
     first = stale.order_by("id").values_list("id", flat=True).first()
@@ -57,7 +58,7 @@ def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) ->
     """Events waiting for the sealer (inside the grace period) that it will refuse."""
     waiting = (
         AuditEvent.objects.using(alias)
-        .filter(seal__isnull=True, occurred_at__gte=_cutoff(now))
+        .filter(_no_seal(alias), occurred_at__gte=_cutoff(now))
         .order_by("id")
         .values_list("id", *MAC_VALUES)
     )
@@ -75,14 +76,13 @@ def without_seal(
     alias: str, report: VerificationReport, now: dt.datetime, *, check_macs: bool
 ) -> None:
     """`unsealed` and (with `check_macs`) `unauthenticated` over the whole table, in one
-    pass: the events without a seal found by one anti-join (`NOT EXISTS` in id order,
-    which PostgreSQL merges over the two tables' indexes, where the two checks' joins
-    each hashed every seal: 0.26 s against 0.55 s at a million events), then read a
-    chunk of ids at a time and told apart by their time."""
+    pass: the events without a seal found by one anti-join (`_no_seal` in id order,
+    which PostgreSQL merges over the two tables' indexes: 0.2 s at a million events,
+    against 0.55 s for the two checks), then read a chunk of ids at a time and told
+    apart by their time."""
     cutoff = _cutoff(now)
     events = AuditEvent.objects.using(alias)
-    sealed = AuditSeal.objects.using(alias).filter(event_id=OuterRef("pk"))
-    ids = events.filter(~Exists(sealed)).order_by("id").values_list("id", flat=True)
+    ids = events.filter(_no_seal(alias)).order_by("id").values_list("id", flat=True)
     stale_first: int | None = None
     stale = 0
     bad: list[tuple[int, str]] = []
@@ -103,6 +103,14 @@ def without_seal(
     if stale_first is not None:
         _report_inserted(report, stale_first, stale)
     _report_unauthenticated(report, bad)
+
+
+def _no_seal(alias: str) -> Combinable:
+    """An event without a seal, as `NOT EXISTS`: an anti-join PostgreSQL runs as a probe
+    of the seals' index per event for a range of events (the incremental checks: their
+    cost follows the new events) and as a merge for the whole table; the ORM's
+    `seal__isnull=True` (an outer join) hashed every seal either way."""
+    return ~Exists(AuditSeal.objects.using(alias).filter(event_id=OuterRef("pk")))
 
 
 def _cutoff(now: dt.datetime) -> dt.datetime:
