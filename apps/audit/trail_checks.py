@@ -5,10 +5,12 @@ to be sealed without a valid MAC, copies of events, and the append-only triggers
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import Combinable
 
 from .findings import MAX_FINDINGS, Finding, VerificationReport
@@ -56,17 +58,12 @@ def unsealed(
 
 def unauthenticated(alias: str, report: VerificationReport, now: dt.datetime) -> None:
     """Events waiting for the sealer (inside the grace period) that it will refuse."""
-    waiting = (
-        AuditEvent.objects.using(alias)
-        .filter(_no_seal(alias), occurred_at__gte=_cutoff(now))
-        .order_by("id")
-        .values_list("id", *MAC_VALUES)
-    )
+    waiting = AuditEvent.objects.using(alias).filter(_no_seal(alias), occurred_at__gte=_cutoff(now))
     _report_unauthenticated(
         report,
         [
             (pk, why)
-            for pk, *row in waiting.iterator(chunk_size=CHUNK_SIZE)
+            for pk, _occurred_at, *row in _read_by_id(alias, waiting)
             if (why := mac_problem(row)) is not None
         ],
     )
@@ -82,27 +79,33 @@ def without_seal(
     apart by their time."""
     cutoff = _cutoff(now)
     events = AuditEvent.objects.using(alias)
-    ids = events.filter(_no_seal(alias)).order_by("id").values_list("id", flat=True)
     stale_first: int | None = None
     stale = 0
     bad: list[tuple[int, str]] = []
-    chunk = list(ids[:CHUNK_SIZE])
-    while chunk:
-        rows = (
-            events.filter(id__in=chunk).order_by("id").values_list("id", "occurred_at", *MAC_VALUES)
-        )
-        for pk, occurred_at, *row in rows:
-            if occurred_at < cutoff:
-                stale += 1
-                stale_first = pk if stale_first is None else stale_first
-            elif check_macs and (why := mac_problem(row)) is not None:
-                bad.append((pk, why))
-        if len(chunk) < CHUNK_SIZE:
-            break
-        chunk = list(ids.filter(id__gt=chunk[-1])[:CHUNK_SIZE])
+    for pk, occurred_at, *row in _read_by_id(alias, events.filter(_no_seal(alias))):
+        if occurred_at < cutoff:
+            stale += 1
+            stale_first = pk if stale_first is None else stale_first
+        elif check_macs and (why := mac_problem(row)) is not None:
+            bad.append((pk, why))
     if stale_first is not None:
         _report_inserted(report, stale_first, stale)
     _report_unauthenticated(report, bad)
+
+
+def _read_by_id(alias: str, events: QuerySet[AuditEvent]) -> Iterator[tuple[Any, ...]]:
+    """`events` as (id, occurred_at, *MAC_VALUES) in id order: their ids a chunk at a
+    time (the next chunk after the last id), then the chunk's rows by id. Not a cursor
+    over one ordered query: a cursor asks the planner for its first rows fast, and it
+    then walked the whole table in id order to find the few recent events."""
+    ids = events.order_by("id").values_list("id", flat=True)
+    rows = AuditEvent.objects.using(alias).order_by("id")
+    chunk = list(ids[:CHUNK_SIZE])
+    while chunk:
+        yield from rows.filter(id__in=chunk).values_list("id", "occurred_at", *MAC_VALUES)
+        if len(chunk) < CHUNK_SIZE:
+            return
+        chunk = list(ids.filter(id__gt=chunk[-1])[:CHUNK_SIZE])
 
 
 def _no_seal(alias: str) -> Combinable:
