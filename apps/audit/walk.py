@@ -216,7 +216,7 @@ class Walk:
                     digest.update(seq.to_bytes(8, "big"))
                     digest.update(covered)
                     raw_digest = digest.digest()  # finalised once: compared, then linked
-                    if hexlify(raw_digest) != stored:  # the stored text exactly, as below
+                    if hexlify(raw_digest) != stored:  # exactly the stored text (lowercase hex)
                         raise _Irregular
                     if fmt == b"4":
                         if keys is not None and not text_line_mac_ok(keys, covered.decode("utf-8")):

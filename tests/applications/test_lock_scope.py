@@ -6,6 +6,8 @@ clerk and supervisor of the company wait on each other."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -20,20 +22,18 @@ pytestmark = [
 ]
 
 
-def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_other(
-    new_application, clerk
-):
-    require_postgres()
-    first, second = new_application(), new_application()
-    assert first.retailer_id == second.retailer_id
+@contextmanager
+def _held_open(action: Callable[[], object]) -> Iterator[list[BaseException]]:
+    """Runs `action` in a transaction on another thread and keeps that transaction (and
+    its locks) open while the block runs; yields the list its failures go into."""
     holding = threading.Event()
     release = threading.Event()
     failures: list[BaseException] = []
 
-    def submit_first_and_hold_the_transaction_open() -> None:
+    def hold() -> None:
         try:
             with transaction.atomic():
-                services.application_submit(acting_user=clerk, application_id=first.pk)
+                action()
                 holding.set()
                 release.wait(timeout=30)
         except BaseException as exc:  # reported by the main thread
@@ -43,19 +43,32 @@ def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_oth
             for conn in connections.all():
                 conn.close()
 
-    holder = threading.Thread(target=submit_first_and_hold_the_transaction_open)
+    holder = threading.Thread(target=hold)
     holder.start()
     try:
         assert holding.wait(timeout=30)
+        yield failures
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
+def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_other(
+    new_application, clerk
+):
+    require_postgres()
+    first, second = new_application(), new_application()
+    assert first.retailer_id == second.retailer_id
+
+    with _held_open(
+        lambda: services.application_submit(acting_user=clerk, application_id=first.pk)
+    ) as failures:
         # given: the first transition's locks are held; when: a second transition on
         # another application of the same retailer runs with a short lock timeout
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '2s'")
             services.application_submit(acting_user=clerk, application_id=second.pk)
-    finally:
-        release.set()
-        holder.join(timeout=30)
 
     # then: it completed instead of timing out, and so did the first
     assert not failures
@@ -73,27 +86,10 @@ def test_opening_the_review_locks_the_application_not_the_people_or_retailer_it_
     from tests.conftest import advance
 
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor, relay=False)
-    holding = threading.Event()
-    release = threading.Event()
-    failures: list[BaseException] = []
 
-    def open_and_hold_the_transaction_open() -> None:
-        try:
-            with transaction.atomic():
-                services.application_open_review(acting_user=supervisor2, application_id=app.pk)
-                holding.set()
-                release.wait(timeout=30)
-        except BaseException as exc:  # reported by the main thread
-            failures.append(exc)
-        finally:
-            holding.set()
-            for conn in connections.all():
-                conn.close()
-
-    holder = threading.Thread(target=open_and_hold_the_transaction_open)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
+    with _held_open(
+        lambda: services.application_open_review(acting_user=supervisor2, application_id=app.pk)
+    ) as failures:
         with transaction.atomic(), connection.cursor() as cursor:
             # NOWAIT: a lock held by the opening would raise here at once.
             cursor.execute(
@@ -112,9 +108,6 @@ def test_opening_the_review_locks_the_application_not_the_people_or_retailer_it_
                     )
             except OperationalError:  # the lock the opening holds
                 locked_out = True
-    finally:
-        release.set()
-        holder.join(timeout=30)
 
     assert not failures
     assert locked_out, "the opening did not lock the application"
