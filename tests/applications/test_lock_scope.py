@@ -60,15 +60,17 @@ def test_transitions_on_two_applications_of_one_retailer_do_not_wait_on_each_oth
     first, second = new_application(), new_application()
     assert first.retailer_id == second.retailer_id
 
-    with _held_open(
-        lambda: services.application_submit(acting_user=clerk, application_id=first.pk)
-    ) as failures:
-        # given: the first transition's locks are held; when: a second transition on
-        # another application of the same retailer runs with a short lock timeout
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            services.application_submit(acting_user=clerk, application_id=second.pk)
+    # given: the first transition's locks are held; when: a second transition on another
+    # application of the same retailer runs with a short lock timeout
+    with (
+        _held_open(
+            lambda: services.application_submit(acting_user=clerk, application_id=first.pk)
+        ) as failures,
+        transaction.atomic(),
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+        services.application_submit(acting_user=clerk, application_id=second.pk)
 
     # then: it completed instead of timing out, and so did the first
     assert not failures
@@ -87,27 +89,28 @@ def test_opening_the_review_locks_the_application_not_the_people_or_retailer_it_
 
     app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor, relay=False)
 
-    with _held_open(
-        lambda: services.application_open_review(acting_user=supervisor2, application_id=app.pk)
-    ) as failures:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # NOWAIT: a lock held by the opening would raise here at once.
-            cursor.execute(
-                "SELECT id FROM accounts_user WHERE id = %s FOR UPDATE NOWAIT", [clerk.pk]
-            )
-            cursor.execute(
-                "SELECT id FROM retailers_retailer WHERE id = %s FOR UPDATE NOWAIT",
-                [app.retailer_id],
-            )
-            locked_out = False
-            try:
-                with transaction.atomic():
-                    cursor.execute(
-                        "SELECT id FROM applications_application WHERE id = %s FOR UPDATE NOWAIT",
-                        [app.pk],
-                    )
-            except OperationalError:  # the lock the opening holds
-                locked_out = True
+    with (
+        _held_open(
+            lambda: services.application_open_review(acting_user=supervisor2, application_id=app.pk)
+        ) as failures,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # NOWAIT: a lock held by the opening would raise here at once.
+        cursor.execute("SELECT id FROM accounts_user WHERE id = %s FOR UPDATE NOWAIT", [clerk.pk])
+        cursor.execute(
+            "SELECT id FROM retailers_retailer WHERE id = %s FOR UPDATE NOWAIT",
+            [app.retailer_id],
+        )
+        locked_out = False
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    "SELECT id FROM applications_application WHERE id = %s FOR UPDATE NOWAIT",
+                    [app.pk],
+                )
+        except OperationalError:  # the lock the opening holds
+            locked_out = True
 
     assert not failures
     assert locked_out, "the opening did not lock the application"
