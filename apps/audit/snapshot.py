@@ -24,52 +24,24 @@ from functools import cache
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from apps.accounts.models import DivisionMembership, Role, User
+from apps.accounts.sql import division_at_sql, role_codes_sql
 
 
 @cache
 def _sql(vendor: str, quote: str) -> tuple[str, str]:
-    def qn(name: str) -> str:
-        return f"{quote}{name}{quote}"
-
-    membership = DivisionMembership._meta
-    m_table = qn(membership.db_table)
-    m_user = qn(membership.get_field("user").column)
-    m_division = qn(membership.get_field("division").column)
-    m_from = qn(membership.get_field("valid_from").column)
-    m_until = qn(membership.get_field("valid_until").column)
-    # Every name interpolated here is a table or column name from the models' metadata,
-    # quoted; values are parameters.
-    division = (
-        f"SELECT m.{m_division} FROM {m_table} m"  # noqa: S608
-        f" WHERE m.{m_user} = %s AND m.{m_from} <= %s"
-        f" AND (m.{m_until} IS NULL OR m.{m_until} > %s)"
-        f" ORDER BY m.{m_from} LIMIT 1"
-    )
-
-    through = User.groups.through._meta
-    ug_table = qn(through.db_table)
-    ug_user = qn(through.get_field("user").column)
-    ug_group = qn(through.get_field("group").column)
-    role = Role._meta
-    r_table = qn(role.db_table)
-    r_code = qn(role.get_field("code").column)
-    r_group = qn(role.get_field("group").column)
-    joined = (
-        f"FROM {r_table} r JOIN {ug_table} ug ON ug.{ug_group} = r.{r_group}"
-        f" WHERE ug.{ug_user} = %s"
-    )
+    division = division_at_sql(quote)
+    code, joined = role_codes_sql(quote)
     if vendor == "postgresql":
         roles = (
-            f'SELECT COALESCE(jsonb_agg(r.{r_code} ORDER BY r.{r_code} COLLATE "C"),'
+            f'SELECT COALESCE(jsonb_agg({code} ORDER BY {code} COLLATE "C"),'
             f" '[]'::jsonb) {joined}"
         )
     elif vendor == "sqlite":
         # json_group_array keeps the order of an ordered subquery (SQLite does not
         # flatten an ordered subquery into an aggregate); empty set -> "[]".
         roles = (
-            f"SELECT json_group_array(c) FROM (SELECT r.{r_code} AS c {joined}"  # noqa: S608
-            f" ORDER BY r.{r_code})"
+            f"SELECT json_group_array(c) FROM (SELECT {code} AS c {joined}"  # noqa: S608
+            f" ORDER BY {code})"
         )
     else:
         raise NotImplementedError(

@@ -24,10 +24,10 @@ from apps.accounts.models import (
     ROLE_DIVISION,
     DivisionCode,
     DivisionMembership,
-    Role,
     RoleCode,
     User,
 )
+from apps.accounts.sql import division_at_sql, role_codes_sql
 from apps.core.prepared import prepared_cursor
 from apps.notifications.models import InboxEntry
 from apps.notifications.selectors import UNREAD_SHOWN
@@ -69,17 +69,7 @@ def _who_sql(quote: str) -> str:
     def qn(name: str) -> str:
         return f"{quote}{name}{quote}"
 
-    membership = DivisionMembership._meta
-    m_user = qn(membership.get_field("user").column)
-    m_division = qn(membership.get_field("division").column)
-    m_from = qn(membership.get_field("valid_from").column)
-    m_until = qn(membership.get_field("valid_until").column)
-    through = User.groups.through._meta
-    ug_user = qn(through.get_field("user").column)
-    ug_group = qn(through.get_field("group").column)
-    role = Role._meta
-    r_code = qn(role.get_field("code").column)
-    r_group = qn(role.get_field("group").column)
+    code, joined = role_codes_sql(quote)
     inbox = InboxEntry._meta
     i_user = qn(inbox.get_field("user").column)
     i_division = qn(inbox.get_field("division").column)
@@ -92,13 +82,9 @@ def _who_sql(quote: str) -> str:
         f" LIMIT {int(UNREAD_SHOWN) + 1}) u)"
     )
     return (
-        f"SELECT d.division, c.code, {unread} FROM (SELECT (SELECT m.{m_division}"  # noqa: S608
-        f" FROM {qn(membership.db_table)} m WHERE m.{m_user} = %s"
-        f" AND m.{m_from} <= %s AND (m.{m_until} IS NULL OR m.{m_until} > %s)"
-        f" ORDER BY m.{m_from} LIMIT 1) AS division) d"
-        f" LEFT JOIN (SELECT r.{r_code} AS code FROM {qn(role.db_table)} r"
-        f" JOIN {qn(through.db_table)} ug ON ug.{ug_group} = r.{r_group}"
-        f" WHERE ug.{ug_user} = %s) c ON 1 = 1"
+        f"SELECT d.division, c.code, {unread} FROM"  # noqa: S608
+        f" (SELECT ({division_at_sql(quote)}) AS division) d"
+        f" LEFT JOIN (SELECT {code} AS code {joined}) c ON 1 = 1"
     )
 
 
