@@ -206,6 +206,19 @@ def _details(action: AuditAction, n: int, application: int) -> dict[str, Any]:
     return {"version": 1}
 
 
+def first_awaiting_review() -> int | None:
+    """The application a supervisor's queue shows first (encoded longest ago, not
+    cancelled): the review page the bench times, or None when none is waiting."""
+    waiting: int | None = (
+        Application.objects.awaiting_verification()
+        .exclude(state=S.CANCELLED)
+        .order_by("encoded_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return waiting
+
+
 def _person(username: str, division: str, role: str) -> User:
     return user_create(
         acting_user=None, username=username, password=PASSWORD, division=division, roles=[role]

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .data import PASSWORD, Cast, log
+from .data import PASSWORD, Cast, first_awaiting_review, log
 from .stats import Figure, percentile
 
 if TYPE_CHECKING:
@@ -594,17 +594,8 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
                 note="skipped: needs PostgreSQL (several gunicorn processes writing)",
             )
         ]
-    from apps.applications.models import Application
-    from apps.vocabulary.states import ApplicationState as S
-
     mix_total, per_page = REQUESTS[scale_name]
-    waiting = (
-        Application.objects.awaiting_verification()
-        .exclude(state=S.CANCELLED)
-        .order_by("encoded_at", "id")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    waiting = first_awaiting_review()
     broker_url, broker_note = _broker()
     from .settings import BENCH_DIR as bench_dir
 

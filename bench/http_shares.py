@@ -68,16 +68,10 @@ def _child(requests: int) -> int:
     from django.test import Client
 
     from apps.accounts.models import User
-    from apps.applications.models import Application
-    from apps.vocabulary.states import ApplicationState as S
 
-    waiting = (
-        Application.objects.awaiting_verification()
-        .exclude(state=S.CANCELLED)
-        .order_by("encoded_at", "id")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    from .data import first_awaiting_review
+
+    waiting = first_awaiting_review()
     clients = {}
     for name in (CLERK, SUPERVISOR):
         clients[name] = Client()

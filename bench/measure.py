@@ -53,13 +53,12 @@ from apps.replication import services as replication_services
 from apps.replication.services import relay_until_done
 from apps.retail.forms import RetailSearchForm
 from apps.vocabulary.projection import RETAIL_COLUMNS, projection_from_row
-from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
 from apps.web.applications.views import supervisor as supervisor_views
 from config.settings import retail_site
 from tests.factories import application_input
 
-from .data import Cast, analyze, log
+from .data import Cast, analyze, first_awaiting_review, log
 from .exposure import exposure
 from .http import http_pages
 from .replication import replication_lag
@@ -589,13 +588,7 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
     median, p95 = ms(samples)
     large = scale_name == "large"
     steady = counts[10] == counts[50]
-    waiting = (
-        Application.objects.awaiting_verification()
-        .exclude(state=S.CANCELLED)
-        .order_by("encoded_at", "id")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    waiting = first_awaiting_review()
     figures = [
         Figure(
             f"3. supervisor queue page (size {original})",
