@@ -136,6 +136,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out user before the password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # A person's permissions in one statement; signs nobody in (apps.accounts.backends).
+    "apps.accounts.backends.PermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]

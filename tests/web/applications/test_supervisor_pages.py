@@ -303,12 +303,13 @@ def test_review_page_of_an_application_not_waiting_shows_a_message_and_no_forms(
 
 # The review page's statements on every database, pinned (the SAVEPOINT pairs that stand
 # in for BEGIN/COMMIT inside a test's transaction left out): the session, the user, who
-# the person is, their permissions (user's, groups'), the row lock (with their division
-# now and whether they shaped this version), the opening, its audit event and the read's
-# (one INSERT), the vault read. Before the page's one service call it was 13: the
-# application read again, and again with the division for the read, the read's audit
-# event apart, and the contributions for the four-eyes answer.
-REVIEW_PAGE_STATEMENTS = 9
+# the person is, their permissions (one statement, apps.accounts.backends), the row lock
+# (with their division now and whether they shaped this version), the opening, its audit
+# event and the read's (one INSERT), the vault read. Before the page's one service call
+# it was 13: the application read again, and again with the division for the read, the
+# read's audit event apart, and the contributions for the four-eyes answer; then 9, with
+# the user's and the groups' permissions read apart.
+REVIEW_PAGE_STATEMENTS = 8
 
 
 def test_review_page_costs_its_pinned_statements_on_every_database(client, encoded, supervisor2):
