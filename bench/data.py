@@ -61,8 +61,8 @@ from apps.vocabulary.states import MaskingState as M
 
 PASSWORD = "bench-only password 2026"  # noqa: S105 - a public benchmark login
 MARKER_TABLE = "bench_marker"
-DATA_VERSION = "5"  # 2: guardian generic table; 3: published rows; 4: retail accounts;
-# 5: the trail's details shaped as the product writes them
+DATA_VERSION = "6"  # 2: guardian generic table; 3: published rows; 4: retail accounts;
+# 5: the trail's details shaped as the product writes them; 6: MAC version 2 on PostgreSQL
 BATCH = 2000
 REFERENCE_BASE = 9_000_000  # generated references never meet the services' SD2026-<pk>
 TRAIL_YEARS = 5  # the generated audit trail spans this many years up to the generation

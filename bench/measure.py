@@ -710,7 +710,7 @@ def _event_rows(actor: Any, count: int) -> list[list[Any]]:
             object_label="bench",
             details={"bench": n},
         )
-        authenticate(event)
+        authenticate(event, vendor=connection.vendor)
         rows.append(
             [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_COLUMNS]
         )
@@ -936,7 +936,7 @@ def _mac(cast: Cast, write_rate: float | None) -> list[Figure]:
 
     def make() -> None:
         for event in events:
-            authenticate(event)
+            authenticate(event, vendor=connection.vendor)
 
     make_rate, make_slow = rates(MAC_SAMPLE, timed(make, 9))
     rows = [tuple(getattr(event, name) for name in MAC_VALUES) for event in events]

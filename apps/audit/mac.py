@@ -26,6 +26,24 @@ database gives back, a float with an integral value as that integer (PostgreSQL'
 returns 1e20 as 100000000000000000000). The same function computes it from the values
 the application is about to write and from the values read back, so it needs no extra
 round trip at write time and no rendering by the database.
+
+Version 2 (PostgreSQL, from session 8 of issue 17): the message is what the database
+itself renders for those columns in format 2 (apps.audit.chain), so the verifier checks
+it over the bytes of the line it reads anyway, without parsing a column or encoding
+JSON again (the MAC check was over half of verification's CPU a seal). For key id K
+and nonce N:
+
+    b"shadan.audit.mac.v2\x00" K b"\x00" N b"\x00" the MAC_FIELDS' format 2 texts joined by TAB
+
+that is, the event's format 2 line without its id, actor_division and actor_roles. The
+writer predicts that text in Python (`v2_text`: jsonb's own layout for the JSON columns,
+format 2's escapes for the text ones), and only where the prediction is exact by
+construction: JSON of strings, integers, booleans, null, lists and objects (no float:
+PostgreSQL's numeric keeps a scale Python does not), an IPv4 address in its usual form
+or none. Any other event (an IPv6 address, a float in its details), and every event on
+SQLite, gets version 1. The nonce names the version: 24 lowercase hex digits for
+version 1, "v2" and 22 for version 2 (not a hex digit, so never ambiguous; covered by
+the MAC and by the seal's hash, so it cannot be switched without the key).
 """
 
 from __future__ import annotations
@@ -39,6 +57,7 @@ import json
 import re
 import secrets
 import threading
+from binascii import hexlify
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
@@ -77,6 +96,9 @@ MAC_VALUES: tuple[str, ...] = (*MAC_FIELDS, *MAC_COLUMNS)
 MIN_KEY_BYTES = 32
 NONCE_BYTES = 12
 _DOMAIN = b"shadan.audit.mac.v1\x00"
+_DOMAIN_V2 = b"shadan.audit.mac.v2\x00"
+V2 = "v2"  # what a version 2 nonce starts with
+_V2_BYTES = V2.encode("ascii")
 _TIME = MAC_FIELDS.index("occurred_at")
 _IP = MAC_FIELDS.index("client_ip")
 _JSON = frozenset(MAC_FIELDS.index(name) for name in ("changed_fields", "details"))
@@ -340,7 +362,183 @@ def _json_text(value: str) -> str:
     return _dumps(_json(value))
 
 
+# --- version 2 ------------------------------------------------------------------------
+
+
+class _Unpredictable(Exception):
+    """A value whose format 2 text `v2_text` cannot tell beforehand."""
+
+
+def _format2_text(value: Any) -> str:
+    # apps.audit.chain's escapes for a text column (backslash first), of the text the
+    # database is sent (`_as_written`: a choice's value, say).
+    if not isinstance(value, str):
+        raise _Unpredictable
+    return (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    encoded = key.encode("utf-8")
+    return len(encoded), encoded
+
+
+_JSONB_SCALARS = frozenset({str, int, bool, type(None)})
+# json's C encoder with jsonb's separators, keys in the order given (`_jsonb_order` puts
+# them in jsonb's), no circular check (`_jsonb_order` copied every container).
+_jsonb_encode: Callable[[Any, int], Any] | None = (
+    c_make_encoder(None, _encoder.default, encode_basestring, None, ": ", ", ", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+_jsonb_fallback = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
+def _jsonb_order(value: Any, strict: bool) -> Any:
+    kind = type(value)
+    if kind in _JSONB_SCALARS:
+        return value
+    if kind is list:
+        return [_jsonb_order(item, strict) for item in value]
+    if kind is dict:
+        if any(type(key) is not str for key in value):
+            raise _Unpredictable
+        return {key: _jsonb_order(value[key], strict) for key in sorted(value, key=_jsonb_key)}
+    if kind is float and not strict and value.is_integer():
+        return int(value)
+    raise _Unpredictable
+
+
+def _jsonb(value: Any, *, strict: bool) -> str:
+    """jsonb's text output of a JSON value (PostgreSQL's JsonbToCString): an object's
+    keys shorter first by their UTF-8 length, then bytewise; ", " between items and
+    ": " after a key; a string escaped as `encode_basestring` does it (PostgreSQL's
+    escape_json escapes the same characters the same way: the quote, the backslash and
+    the control characters, five of them in their short form, the rest as u00xx); an
+    integer in decimal. A float is not predictable (numeric keeps the scale it was
+    written with): `strict` refuses it, otherwise an integral one reads as its integer,
+    as in version 1."""
+    if value == [] or value == {}:  # most events' changed fields, many events' details
+        return "[]" if type(value) is list else "{}"
+    ordered = _jsonb_order(value, strict)
+    if _jsonb_encode is None:
+        return _jsonb_fallback.encode(ordered)
+    return "".join(_jsonb_encode(ordered, 0))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv4_text(text: str) -> bool:
+    # Cached, as `_exploded`: the same few addresses recur on thousands of events.
+    try:
+        return str(ipaddress.IPv4Address(text)) == text
+    except ValueError:
+        return False  # IPv6: PostgreSQL's and Python's short forms differ
+
+
+def _ipv4(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if not _ipv4_text(text):
+        raise _Unpredictable
+    return text
+
+
+def v2_text(values: Sequence[Any], *, strict: bool = False) -> str | None:
+    """The format 2 texts of the MAC_FIELDS joined by TAB, as PostgreSQL renders them
+    (apps.audit.chain), from the values as written or read back (the time as a datetime
+    or as its format 2 text); None where the rendering cannot be told beforehand.
+    `strict` (the writer) also refuses floats, which a check reads as version 1 does."""
+    (
+        time,
+        actor,
+        user,
+        action,
+        kind,
+        ident,
+        label,
+        changed,
+        details,
+        reason,
+        request,
+        ip,
+        agent,
+    ) = values
+    if actor is not None and type(actor) is not int:
+        return None
+    try:
+        fields = (
+            _utc(time),
+            "\\N" if actor is None else str(actor),
+            _format2_text(user),
+            _format2_text(action),
+            _format2_text(kind),
+            _format2_text(ident),
+            _format2_text(label),
+            _jsonb(changed, strict=strict),
+            _jsonb(details, strict=strict),
+            _format2_text(reason),
+            _format2_text(request),
+            _ipv4(ip),
+            _format2_text(agent),
+        )
+    except (_Unpredictable, ValueError):  # ValueError: an integer too long for str()
+        return None
+    return "\t".join(fields)
+
+
+def _message_v2(key_id: str, nonce: str, text: str) -> bytes:
+    return b"".join(
+        (_DOMAIN_V2, key_id.encode("ascii"), b"\x00", nonce.encode("ascii"), b"\x00", text.encode())
+    )
+
+
+def line_mac_ok(keys: MacKeys, covered: bytes) -> bool:
+    """Whether an event read as its format 4 line (the canonical columns, then key id,
+    nonce and MAC, TAB-separated) carries its MAC. Version 2 straight from the line's
+    bytes: its message is the line without the id, actor_division and actor_roles
+    columns (and without the key id, nonce and MAC). Version 1 by `_v1_line_mac_ok`.
+    Verification's hot loop: one call per event."""
+    try:
+        head, key_id, nonce, mac = covered.rsplit(b"\t", 3)
+        if nonce[:2] != _V2_BYTES:
+            return _v1_line_mac_ok(keys, covered.decode("utf-8"))
+        _id, time, actor, user, _division, _roles, rest = head.split(b"\t", 6)
+        digest = keys.mac(
+            key_id.decode("ascii"),
+            b"".join(
+                (
+                    _DOMAIN_V2,
+                    key_id,
+                    b"\x00",
+                    nonce,
+                    b"\x00",
+                    time,
+                    b"\t",
+                    actor,
+                    b"\t",
+                    user,
+                    b"\t",
+                    rest,
+                )
+            ),
+        )
+    except (ValueError, UnicodeError):
+        return False
+    return digest is not None and hmac.compare_digest(hexlify(digest), mac)
+
+
 def text_line_mac_ok(keys: MacKeys, line: str) -> bool:
+    """`line_mac_ok` of a line read as text."""
+    return line_mac_ok(keys, line.encode("utf-8"))
+
+
+def _v1_line_mac_ok(keys: MacKeys, line: str) -> bool:
     """Whether an event read as its format 4 line (the canonical columns, then key id,
     nonce and MAC, TAB-separated) carries its MAC: exactly
     `text_mac_problem((*values_from_text(text), key_id, nonce, mac)) is None`, without
@@ -433,9 +631,11 @@ def _as_written(values: Iterable[Any]) -> list[Any]:
     return fields
 
 
-def authenticate(event: AuditEvent) -> None:
-    """Give an event about to be inserted its key id, nonce and MAC. Without
-    AUDIT_MAC_KEYS no event can be written: the sealer would refuse it anyway."""
+def authenticate(event: AuditEvent, *, vendor: str) -> None:
+    """Give an event about to be inserted into a database of `vendor` its key id, nonce
+    and MAC: version 2 on PostgreSQL where `v2_text` can tell the database's rendering,
+    version 1 otherwise. Without AUDIT_MAC_KEYS no event can be written: the sealer
+    would refuse it anyway."""
     keys = mac_keys()
     if keys is None:
         raise ImproperlyConfigured(
@@ -443,9 +643,14 @@ def authenticate(event: AuditEvent) -> None:
             "(run `manage.py init_local_keys` on a development machine)"
         )
     key_id = keys.active_key_id
-    nonce = secrets.token_hex(NONCE_BYTES)
     values = _as_written(getattr(event, name) for name in MAC_FIELDS)
-    digest = keys.mac(key_id, message(key_id, nonce, values))
+    text = v2_text(values, strict=True) if vendor == "postgresql" else None
+    if text is not None:
+        nonce = V2 + secrets.token_hex(NONCE_BYTES - 1)
+        digest = keys.mac(key_id, _message_v2(key_id, nonce, text))
+    else:
+        nonce = secrets.token_hex(NONCE_BYTES)
+        digest = keys.mac(key_id, message(key_id, nonce, values))
     assert digest is not None  # the active id names a key (parse_mac_keys)
     event.mac_key_id, event.mac_nonce = key_id, nonce
     event.mac = digest.hex()
@@ -470,7 +675,13 @@ def _problem(row: Sequence[Any], make: Callable[[str, str, Sequence[Any]], bytes
     if keys is None or keys.get(key_id) is None:
         return f"its MAC key id {key_id!r} is not in AUDIT_MAC_KEYS"
     try:
-        digest = keys.mac(key_id, make(key_id, nonce, values))
+        if nonce.startswith(V2):
+            text = v2_text(values)
+            if text is None:  # no version 2 writer wrote these values
+                return "its MAC does not match"
+            digest = keys.mac(key_id, _message_v2(key_id, nonce, text))
+        else:
+            digest = keys.mac(key_id, make(key_id, nonce, values))
     except (ValueError, TypeError, UnicodeEncodeError):
         return "its MAC fields cannot be read"
     assert digest is not None

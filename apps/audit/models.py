@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -117,9 +117,10 @@ class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
         from .mac import authenticate
 
         objs = list(objs)
+        vendor = connections[self.db].vendor
         for event in objs:
             if not event.mac:
-                authenticate(event)
+                authenticate(event, vendor=vendor)
         return super().bulk_create(objs, *args, **kwargs)
 
 
@@ -179,7 +180,8 @@ class AuditEvent(AppendOnlyModel):
         if self._state.adding and not self.mac:
             from .mac import authenticate
 
-            authenticate(self)
+            using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+            authenticate(self, vendor=connections[using].vendor)
         super().save(*args, **kwargs)
 
 

@@ -297,7 +297,7 @@ def _insert(events: Sequence[AuditEvent]) -> None:
         pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
         # In Python, before the one statement: the MAC covers none of what the INSERT's
         # subqueries compute (apps.audit.mac).
-        authenticate(event)
+        authenticate(event, vendor=connection.vendor)
         params += _row_params(event, connection, with_snapshot)
     with prepared_cursor(connection) as cursor:
         cursor.execute(_insert_sql(connection, with_snapshot, len(events)), params)

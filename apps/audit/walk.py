@@ -29,7 +29,7 @@ from . import checkpoints as cp
 from .chain import MAC_FORMATS, Authenticated, canonical_of, known_formats, links
 from .chain_reads import Row, chain, find_moved_content
 from .findings import Finding, VerificationReport
-from .mac import mac_keys, mac_problem, text_line_mac_ok, text_mac_problem
+from .mac import line_mac_ok, mac_keys, mac_problem, text_mac_problem
 from .models import AuditSeal
 from .models import VerificationProblem as P
 from .signing import verify_keys
@@ -219,7 +219,7 @@ class Walk:
                     if hexlify(raw_digest) != stored:  # exactly the stored text (lowercase hex)
                         raise _Irregular
                     if fmt == b"4":
-                        if keys is not None and not text_line_mac_ok(keys, covered.decode("utf-8")):
+                        if keys is not None and not line_mac_ok(keys, covered):
                             raise _Irregular
                         if self.mac_from is None:
                             self.mac_from = seq

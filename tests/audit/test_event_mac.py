@@ -136,7 +136,7 @@ def test_an_event_with_a_mac_made_with_another_key_is_refused(record_events):
     audit_seal()
     event = forged()
     with override_settings(AUDIT_MAC_KEYS=f"test-m1:{OTHER_KEY}"):
-        authenticate(event)  # the right key id, the wrong key
+        authenticate(event, vendor=connection.vendor)  # the right key id, the wrong key
     forged_id = raw_insert(event)
 
     result = audit_seal()
@@ -150,7 +150,7 @@ def test_an_event_with_an_unknown_key_id_is_refused(record_events):
     audit_seal()
     event = forged()
     with override_settings(AUDIT_MAC_KEYS=f"mine:{OTHER_KEY}", AUDIT_MAC_ACTIVE_KEY_ID="mine"):
-        authenticate(event)
+        authenticate(event, vendor=connection.vendor)
     forged_id = raw_insert(event)
 
     result = audit_seal()

@@ -86,6 +86,8 @@ def test_a_format_4_line_checks_as_the_mac_of_its_values_does(clerk):
     assert keys is not None
     lines = _format_4_lines()
     assert len(lines) >= len(_AWKWARD)  # the clerk's own creation is on the trail too
+    # Both MAC versions: an IPv6 address or a float keeps an event on version 1.
+    assert {line.split("\t")[-2].startswith("v2") for line in lines} == {True, False}
 
     def plain_ok(line: str) -> bool:
         *canonical, key_id, nonce, mac = line.split("\t")

@@ -55,7 +55,7 @@ def test_row_params_are_what_the_orm_would_send(clerk: User, with_actor: bool) -
     with bound_request_context(context):
         events = _events(clerk if with_actor else None)
     for event in events:
-        authenticate(event)
+        authenticate(event, vendor=connection.vendor)
         ours = [_comparable(value) for value in services._row_params(event, connection, False)]
 
         assert ours == _orm_params(event)
