@@ -38,8 +38,9 @@ changes the bytes.
 Formats 3 (SQLite) and 4 (PostgreSQL), from issue 12: the bytes of format 1 and 2
 respectively, followed by a TAB, the event's MAC key id, a TAB, its nonce, a TAB and its
 MAC (apps.audit.mac; key ids are letters, digits, "_" and "-", the MAC lowercase hex
-and the nonce too, after "v2" for a MAC of version 2, so nothing is ambiguous). The sealer writes them only for an event whose MAC it
-has checked; binding the MAC into the hash means stripping it later breaks the chain.
+and the nonce too, after "v2" for a MAC of version 2, so nothing is ambiguous). The
+sealer writes them only for an event whose MAC it has checked; binding the MAC into the
+hash means stripping it later breaks the chain.
 They mark the chain as authenticated from there on: a format 1 or 2 seal after the
 first format 3 or 4 seal is a finding (an event that claims to predate the MACs).
 
