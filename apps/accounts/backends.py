@@ -42,8 +42,8 @@ def permission_strings(user: User) -> set[str]:
 class PermissionBackend(ModelBackend):
     def authenticate(
         self, request: Any, username: Any = None, password: Any = None, **kwargs: Any
-    ) -> None:
-        return None
+    ) -> User | None:
+        return None  # sign-in is ModelBackend's (see the module docstring)
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
