@@ -6,10 +6,12 @@ Without /usr/bin/chromium the browser tests skip with the reason; under CI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,27 +107,81 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _settings_in_threads(overrides: dict[str, Any], scope: threading.local) -> Iterator[None]:
+    """`overrides` as the settings of the threads that set `scope.active`, and of no other.
+
+    override_settings changes the settings of the whole process: while a retail request
+    ran under it, the test's own thread and the T&D live server read the retail site's
+    settings too (its authentication backends refused a clerk's permission; its URLs
+    answered the T&D site's pages), and two retail requests overlapping in their threads
+    could leave them in place for good. Here the retail server's threads read `overrides`
+    (and the template engines built from its TEMPLATES); every other thread reads the
+    settings as they are. LazySettings caches each value it reads in its instance
+    dictionary, so the scoped names are answered before that cache is looked at."""
+    from django.conf import settings
+    from django.template import engines
+    from django.template.utils import EngineHandler
+
+    retail_engines = EngineHandler(templates=overrides.get("TEMPLATES"))
+    settings_class = type(settings)
+    engines_class = type(engines)
+
+    class ScopedSettings(settings_class):  # type: ignore[misc, valid-type]
+        def __getattribute__(self, name: str) -> Any:
+            if name in overrides and getattr(scope, "active", False):
+                return overrides[name]
+            return super().__getattribute__(name)
+
+    class ScopedEngines(engines_class):  # type: ignore[misc, valid-type]
+        # EngineHandler's methods reach its configuration through these three names.
+        def __getattribute__(self, name: str) -> Any:
+            if name in ("templates", "_templates", "_engines") and getattr(scope, "active", False):
+                return getattr(retail_engines, name)
+            return super().__getattribute__(name)
+
+    # LazyObject answers `__class__` for the object it wraps: set the proxy's own class
+    # through object's slot.
+    set_class = object.__dict__["__class__"].__set__
+    set_class(settings, ScopedSettings)
+    set_class(engines, ScopedEngines)
+    try:
+        yield
+    finally:
+        set_class(settings, settings_class)
+        set_class(engines, engines_class)
+
+
 @pytest.fixture
 def retail_live_server(live_server: Any) -> Iterator[str]:
     """The retail site, served beside the T&D live server from the same test databases:
-    a second server thread whose every request runs under the retail site's settings
-    (config.settings.retail_site.in_process(): its URLs, middleware, sign-in, sessions,
-    cookie names, templates). A real retail process would need a database file both
-    processes open (tests/retail/test_separate_process.py does that); pytest-django's
-    live server shares in-memory SQLite connections between threads only. The browser
-    drives one site at a time, so the two never answer at once."""
-    import threading
+    a second server whose request threads, and only those, run under the retail site's
+    settings (config.settings.retail_site.in_process(): its URLs, middleware, sign-in,
+    sessions, cookie names, templates; see _settings_in_threads). A real retail process
+    would need a database file both processes open (tests/retail/test_separate_process.py
+    does that); pytest-django's live server shares in-memory SQLite connections between
+    threads only."""
     import urllib.parse
 
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.db import connections
-    from django.test import override_settings
 
     from config.settings import retail_site
 
-    class Quiet(WSGIRequestHandler):
+    retail = threading.local()
+
+    class RetailRequest(WSGIRequestHandler):
+        # One thread per connection (ThreadedWSGIServer): the whole request, its
+        # response's body and its closing included, is the retail site's.
+        def handle(self) -> None:
+            retail.active = True
+            try:
+                super().handle()
+            finally:
+                retail.active = False
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -134,29 +190,28 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
     host = urllib.parse.urlsplit(live_server.url).hostname or "localhost"
     retail_settings = {**retail_site.in_process(), "ALLOWED_HOSTS": [host]}
 
-    class RetailSite:
-        def __init__(self) -> None:
-            with override_settings(**retail_settings):
-                self.app = StaticFilesHandler(WSGIHandler())
-
-        def __call__(self, environ: Any, start_response: Any) -> Any:
-            with override_settings(**retail_settings):
-                return self.app(environ, start_response)
-
     shared = {
         conn.alias: conn
         for conn in connections.all()
         if conn.vendor == "sqlite" and conn.is_in_memory_db()  # type: ignore[attr-defined]
     }
-    server = ThreadedWSGIServer(
-        (host, 0), Quiet, allow_reuse_address=False, connections_override=shared
-    )
-    server.set_app(RetailSite())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with _settings_in_threads(retail_settings, retail):
+        # The middleware (and the session engine it imports) is loaded once, here: under
+        # the retail site's settings.
+        retail.active = True
+        try:
+            app = StaticFilesHandler(WSGIHandler())
+        finally:
+            retail.active = False
+        server = ThreadedWSGIServer(
+            (host, 0), RetailRequest, allow_reuse_address=False, connections_override=shared
+        )
+        server.set_app(app)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://{host}:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
