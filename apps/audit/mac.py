@@ -533,11 +533,6 @@ def line_mac_ok(keys: MacKeys, covered: bytes) -> bool:
     return digest is not None and hmac.compare_digest(hexlify(digest), mac)
 
 
-def text_line_mac_ok(keys: MacKeys, line: str) -> bool:
-    """`line_mac_ok` of a line read as text."""
-    return line_mac_ok(keys, line.encode("utf-8"))
-
-
 def _v1_line_mac_ok(keys: MacKeys, line: str) -> bool:
     """Whether an event read as its format 4 line (the canonical columns, then key id,
     nonce and MAC, TAB-separated) carries its MAC: exactly
