@@ -108,7 +108,7 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def _settings_in_threads(overrides: dict[str, Any], scope: threading.local) -> Iterator[None]:
+def settings_in_threads(overrides: dict[str, Any], scope: threading.local) -> Iterator[None]:
     """`overrides` as the settings of the threads that set `scope.active`, and of no other.
 
     override_settings changes the settings of the whole process: while a retail request
@@ -157,7 +157,7 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
     """The retail site, served beside the T&D live server from the same test databases:
     a second server whose request threads, and only those, run under the retail site's
     settings (config.settings.retail_site.in_process(): its URLs, middleware, sign-in,
-    sessions, cookie names, templates; see _settings_in_threads). A real retail process
+    sessions, cookie names, templates; see settings_in_threads). A real retail process
     would need a database file both processes open (tests/retail/test_separate_process.py
     does that); pytest-django's live server shares in-memory SQLite connections between
     threads only."""
@@ -195,7 +195,7 @@ def retail_live_server(live_server: Any) -> Iterator[str]:
         for conn in connections.all()
         if conn.vendor == "sqlite" and conn.is_in_memory_db()  # type: ignore[attr-defined]
     }
-    with _settings_in_threads(retail_settings, retail):
+    with settings_in_threads(retail_settings, retail):
         # The middleware (and the session engine it imports) is loaded once, here: under
         # the retail site's settings.
         retail.active = True

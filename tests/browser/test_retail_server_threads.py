@@ -16,7 +16,7 @@ from django.conf import settings
 from django.template import engines
 
 from config.settings import retail_site
-from tests.browser.conftest import _settings_in_threads
+from tests.browser.conftest import settings_in_threads
 
 RETAIL_PROCESSOR = "apps.retail.context_processors.reader"
 
@@ -44,7 +44,7 @@ def test_the_retail_settings_are_read_in_the_retail_threads_only() -> None:
         release.wait(timeout=10)  # the request is still running while the test reads
         seen["urlconf after"] = settings.ROOT_URLCONF
 
-    with _settings_in_threads(overrides, scope):
+    with settings_in_threads(overrides, scope):
         worker = threading.Thread(target=retail_request)
         worker.start()
         assert inside.wait(timeout=10)
