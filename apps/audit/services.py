@@ -9,10 +9,12 @@ one statement per event, and never a stale snapshot."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
@@ -175,6 +177,30 @@ _DIVISION = AuditEvent._meta.get_field("actor_division")
 _ROLES = AuditEvent._meta.get_field("actor_roles")
 _DIVISION_MOMENT = AuditEvent._meta.get_field("occurred_at")
 _ATTNAMES = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
+# The order `_Writer.event` passes the values in: a migration that adds or moves a field
+# must change both.
+if _ATTNAMES != (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "actor_division",
+    "actor_roles",
+    "action",
+    "object_type",
+    "object_id",
+    "object_label",
+    "changed_fields",
+    "details",
+    "reason",
+    "request_id",
+    "client_ip",
+    "user_agent",
+    "mac_key_id",
+    "mac_nonce",
+    "mac",
+):
+    raise ImproperlyConfigured(f"AuditEvent's fields changed: {_ATTNAMES}; see _Writer.event")
 _ACTOR = AuditEvent._meta.get_field("actor")
 _ROLES_COL = _ROLES.get_col(AuditEvent._meta.db_table)
 
@@ -204,6 +230,9 @@ _COLUMNS: tuple[tuple[Field[Any, Any], str, str], ...] = tuple(
     (f, f.attname, _preparation(f)) for f in _FIELDS
 )
 
+
+# Every column's value of an event, in `_COLUMNS`' order, in one C call.
+_column_values_of = operator.attrgetter(*(attname for _, attname, _ in _COLUMNS))
 
 _SQL: dict[tuple[str, bool, int], str] = {}
 
@@ -255,10 +284,16 @@ def _row_params(
     """One VALUES row's parameters: what `get_db_prep_save` gives for each column (a
     test compares them), about a third of its cost: one call per event for the moment,
     the JSON adapter directly for a list or a dict, nothing for text that is a str."""
-    moment = _DIVISION_MOMENT.get_db_prep_save(event.occurred_at, connection)
+    values = _column_values_of(event)
+    occurred = event.occurred_at
+    if type(occurred) is dt.datetime and occurred.tzinfo is not None:
+        # What get_db_prep_save gives for an aware datetime, less its checks.
+        moment = connection.ops.adapt_datetimefield_value(occurred)
+    else:
+        moment = _DIVISION_MOMENT.get_db_prep_save(occurred, connection)
     adapt_json = connection.ops.adapt_json_value
     params: list[Any] = []
-    for f, attname, how in _COLUMNS:
+    for (f, _attname, how), value in zip(_COLUMNS, values, strict=True):
         if how is _MOMENT:
             params.append(moment)
         elif with_snapshot and f is _DIVISION:
@@ -266,7 +301,6 @@ def _row_params(
         elif with_snapshot and f is _ROLES:
             params.append(event.actor_id)
         else:
-            value = getattr(event, attname)
             if (how is _TEXT and isinstance(value, str)) or (how is _ID and type(value) is int):
                 params.append(value)
             elif how is _JSON_VALUE and type(value) in (list, dict):
@@ -335,31 +369,32 @@ class _Writer:
     ) -> AuditEvent:
         context = self.context
         actor = self.actor
-        values: dict[str, Any] = {
-            "id": None,
-            "occurred_at": timezone.now(),
-            "actor_id": actor.pk if actor is not None else None,
-            "actor_username": self.username,
-            "actor_division": "",  # filled in by the database (apps.audit.snapshot)
-            "actor_roles": [],
-            "action": action,
-            "object_type": obj._meta.label_lower if obj is not None else "",
-            "object_id": str(obj.pk) if obj is not None else "",
-            "object_label": object_label or (str(obj) if obj is not None else ""),
-            "changed_fields": sorted(set(changed_fields)),
-            "details": dict(details or {}),
-            "reason": reason,
-            "request_id": context.request_id if context else "",
-            "client_ip": context.client_ip if context else None,
-            "user_agent": context.user_agent if context else "",
-            "mac_key_id": "",
-            "mac_nonce": "",
-            "mac": "",
-        }
-        # Positional, as the ORM builds a row it reads (half the time of keyword
-        # arguments, which go through every field's default and the relation's
-        # descriptor); the actor is cached as `actor=` would have.
-        event = AuditEvent(*[values[name] for name in _ATTNAMES])  # type: ignore[misc]
+        # Positional, in the model's field order (`_ATTNAMES`, checked at import), as
+        # the ORM builds a row it reads: half the time of keyword arguments, which go
+        # through every field's default and the relation's descriptor. The actor is
+        # cached as `actor=` would have. (The stubs map positions to fields, not
+        # attnames: hence the ignore.)
+        event = AuditEvent(  # type: ignore[misc]
+            None,  # id
+            timezone.now(),  # occurred_at
+            actor.pk if actor is not None else None,  # actor_id
+            self.username,  # actor_username
+            "",  # actor_division: filled in by the database (apps.audit.snapshot)
+            [],  # actor_roles: likewise
+            action,
+            obj._meta.label_lower if obj is not None else "",  # object_type
+            str(obj.pk) if obj is not None else "",  # object_id
+            object_label or (str(obj) if obj is not None else ""),
+            sorted(set(changed_fields)),
+            dict(details or {}),
+            reason,
+            context.request_id if context else "",
+            context.client_ip if context else None,
+            context.user_agent if context else "",
+            "",  # mac_key_id, mac_nonce and mac: apps.audit.mac.authenticate
+            "",
+            "",
+        )
         if actor is not None:
             _ACTOR.set_cached_value(event, actor)
         return event
