@@ -762,6 +762,16 @@ def _writer_processes(cast: Cast, processes: int, per_writer: int) -> float:
     return processes * per_writer / elapsed
 
 
+def _spread(samples: list[float], floors: list[float]) -> str:
+    """The ratios of interleaved rounds, each to the floor round run right after it: their
+    median and quartiles (how much the verdict of the medians' ratio can swing)."""
+    ratios = sorted(sample / floor for sample, floor in zip(samples, floors, strict=True))
+    if len(ratios) < 4:
+        return f"ratios {', '.join(f'{r:.2f}' for r in ratios)}"
+    low, middle, high = statistics.quantiles(ratios, n=4)
+    return f"median {middle:.2f}, quartiles {low:.2f}–{high:.2f} ({len(ratios)} rounds)"
+
+
 def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
     figures = []
     if connection.vendor == "postgresql":
@@ -797,6 +807,7 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                     "same columns into the audit table (its indexes, its triggers) with "
                     "values made beforehand (MAC and actor snapshot included), through the "
                     "same prepared cursor"
+                    + f"; each round against its own floor round: {_spread(samples, row_samples)}"
                     + (
                         f"; ≥ 0.8 × floor: {median / row >= 0.8}, ≥ 1,000/s: {median >= 1000}"
                         if goal
