@@ -407,15 +407,27 @@ _jsonb_fallback = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 
 def _jsonb_order(value: Any, strict: bool) -> Any:
+    # Scalars are kept as they are without a call each: an event's details are mostly a
+    # flat object of strings and integers, written with every event.
     kind = type(value)
     if kind in _JSONB_SCALARS:
         return value
     if kind is list:
-        return [_jsonb_order(item, strict) for item in value]
+        return [
+            item if type(item) in _JSONB_SCALARS else _jsonb_order(item, strict) for item in value
+        ]
     if kind is dict:
-        if any(type(key) is not str for key in value):
-            raise _Unpredictable
-        return {key: _jsonb_order(value[key], strict) for key in sorted(value, key=_jsonb_key)}
+        keys = list(value)
+        for key in keys:
+            if type(key) is not str:
+                raise _Unpredictable
+        if len(keys) > 1:
+            keys.sort(key=_jsonb_key)
+        ordered = {}
+        for key in keys:
+            item = value[key]
+            ordered[key] = item if type(item) in _JSONB_SCALARS else _jsonb_order(item, strict)
+        return ordered
     if kind is float and not strict and value.is_integer():
         return int(value)
     raise _Unpredictable
@@ -610,10 +622,14 @@ _JSON_SCALARS = frozenset({str, int, bool, type(None)})
 def _json_as_is(value: Any) -> bool:
     """Whether `value` is what the JSON round trip would give back: a scalar, or a list
     or a dict with string keys holding scalars (an event's usual changed fields and
-    details). Anything else takes the round trip."""
+    details). Anything else takes the round trip. (A dict in a loop, not all() over a
+    generator: this runs for every event written.)"""
     kind = type(value)
     if kind is dict:
-        return all(type(key) is str and type(item) in _JSON_SCALARS for key, item in value.items())
+        for key, item in value.items():
+            if type(key) is not str or type(item) not in _JSON_SCALARS:
+                return False
+        return True
     if kind is list:
         return all(type(item) in _JSON_SCALARS for item in value)
     return kind in _JSON_SCALARS

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
@@ -59,3 +60,34 @@ def test_row_params_are_what_the_orm_would_send(clerk: User, with_actor: bool) -
         ours = [_comparable(value) for value in services._row_params(event, connection, False)]
 
         assert ours == _orm_params(event)
+
+
+def test_an_event_built_without_the_constructor_is_the_constructors(clerk: User) -> None:
+    """`_new_event` skips Model.__init__ (as unpickling does): the instance must hold the
+    same attributes and state as `AuditEvent(*values)`."""
+    event = services._Writer(clerk, None).event(action=AuditAction.EXPORT, details={"n": 1})
+    values = [getattr(event, name) for name in services._ATTNAMES]
+    built = AuditEvent(*values)  # type: ignore[misc]
+
+    def attributes(instance: AuditEvent) -> dict[str, Any]:
+        return {k: v for k, v in vars(instance).items() if k != "_state"}
+
+    fast = services._new_event(*values)
+    assert attributes(fast) == attributes(built)
+    assert (fast._state.adding, fast._state.db) == (built._state.adding, built._state.db)
+    assert fast.actor_id == clerk.pk and fast.details == {"n": 1}
+
+
+def test_with_an_init_receiver_for_audit_events_the_constructor_is_used(clerk: User) -> None:
+    seen: list[AuditEvent] = []
+
+    def receiver(sender: type, instance: AuditEvent, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=AuditEvent)
+    try:
+        event = services._Writer(clerk, None).event(action=AuditAction.EXPORT)
+    finally:
+        post_init.disconnect(receiver, sender=AuditEvent)
+
+    assert seen == [event]
