@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.prepared import prepared_cursor
 
+from .chain import MAC_COLUMNS, VALUES_FIELDS
 from .context import RequestContext, current_request_context
 from .history import snapshots_at
 from .mac import authenticate
@@ -178,29 +179,9 @@ _DIVISION = AuditEvent._meta.get_field("actor_division")
 _ROLES = AuditEvent._meta.get_field("actor_roles")
 _DIVISION_MOMENT = AuditEvent._meta.get_field("occurred_at")
 _ATTNAMES = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
-# The order `_Writer.event` passes the values in: a migration that adds or moves a field
-# must change both.
-if _ATTNAMES != (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "actor_division",
-    "actor_roles",
-    "action",
-    "object_type",
-    "object_id",
-    "object_label",
-    "changed_fields",
-    "details",
-    "reason",
-    "request_id",
-    "client_ip",
-    "user_agent",
-    "mac_key_id",
-    "mac_nonce",
-    "mac",
-):
+# The order `_Writer.event` passes the values in, which is the chain's (the canonical
+# fields, then the MAC's): a migration that adds or moves a field must change both.
+if (*VALUES_FIELDS, *MAC_COLUMNS) != _ATTNAMES:
     raise ImproperlyConfigured(f"AuditEvent's fields changed: {_ATTNAMES}; see _Writer.event")
 _ACTOR = AuditEvent._meta.get_field("actor")
 _ROLES_COL = _ROLES.get_col(AuditEvent._meta.db_table)
