@@ -648,22 +648,14 @@ def _writers(cast: Cast, threads: int, per_writer: int, *, floor: str = "") -> f
             rows = _event_rows(actor, per_writer) if floor == "row" else []
             start.wait()
             for n in range(per_writer):
-                with transaction.atomic():
-                    if floor == "bare":
-                        with prepared_cursor(connection) as cursor:
-                            cursor.execute(
-                                f"INSERT INTO {PROBE_TABLE} (n) VALUES (%s)",  # noqa: S608
-                                [n],
-                            )
-                    elif floor == "row":
-                        _insert_event_row(rows[n])
-                    else:
-                        audit_record(
-                            actor=actor,
-                            action=AuditAction.RETAIL_VIEWED,
-                            object_label="bench",
-                            details={"bench": n},
+                if floor == "bare":
+                    with transaction.atomic(), prepared_cursor(connection) as cursor:
+                        cursor.execute(
+                            f"INSERT INTO {PROBE_TABLE} (n) VALUES (%s)",  # noqa: S608
+                            [n],
                         )
+                else:
+                    _write_event(actor, n, rows)
         except BaseException as error:  # reported after the join
             errors.append(error)
         finally:
@@ -694,10 +686,21 @@ def _event_row_sql() -> str:
     )
 
 
-def _insert_event_row(row: list[Any]) -> None:
-    """The floor's write: the event's own row, its values made beforehand, no RETURNING."""
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(_event_row_sql(), row)
+def _write_event(actor: Any, n: int, rows: list[list[Any]]) -> None:
+    """A writer's `n`th event in its own transaction: with `rows` (the floor's, made
+    beforehand by `_event_rows`) the bare INSERT of the event's own row, no RETURNING;
+    without, `audit_record` as the product writes it."""
+    with transaction.atomic():
+        if rows:
+            with prepared_cursor(connection) as cursor:
+                cursor.execute(_event_row_sql(), rows[n])
+        else:
+            audit_record(
+                actor=actor,
+                action=AuditAction.RETAIL_VIEWED,
+                object_label="bench",
+                details={"bench": n},
+            )
 
 
 def _event_rows(actor: Any, count: int) -> list[list[Any]]:
@@ -730,16 +733,7 @@ def _process_writer(user_id: int, per_writer: int, start: Any, done: Any, floor:
         rows = _event_rows(actor, per_writer) if floor else []
         start.wait()
         for n in range(per_writer):
-            with transaction.atomic():
-                if floor:
-                    _insert_event_row(rows[n])
-                else:
-                    audit_record(
-                        actor=actor,
-                        action=AuditAction.RETAIL_VIEWED,
-                        object_label="bench",
-                        details={"bench": n},
-                    )
+            _write_event(actor, n, rows)
         done.put(None)
     except BaseException as error:
         done.put(repr(error))
