@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cpu
 from .data import PASSWORD, Cast, first_awaiting_review, log
 from .stats import Figure, percentile
 
@@ -296,10 +297,16 @@ def retail_env(port: int, static_root: Path) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Server:
+    workers: int
+    group: int  # its process group (the arbiter's pid): whose CPU a request costs
+
+
 @contextmanager
-def gunicorn(name: str, env: dict[str, str], port: int, logs: Path) -> Iterator[int]:
+def gunicorn(name: str, env: dict[str, str], port: int, logs: Path) -> Iterator[Server]:
     """collectstatic, then gunicorn with deploy/gunicorn.conf.py; stopped (its process
-    group, by id) on the way out. Yields the number of workers."""
+    group, by id) on the way out."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
         cwd=ROOT,
@@ -333,7 +340,7 @@ def gunicorn(name: str, env: dict[str, str], port: int, logs: Path) -> Iterator[
             if time.monotonic() > deadline:
                 raise SystemExit(f"bench: {name} gunicorn did not answer in {START_SECONDS} s")
             time.sleep(0.3)
-        yield int(env.get("GUNICORN_WORKERS", "3"))
+        yield Server(int(env.get("GUNICORN_WORKERS", "3")), process.pid)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -353,6 +360,7 @@ class Sites:
     td_port: int
     retail_port: int
     workers: int
+    groups: dict[str, int]  # "td", "retail": each gunicorn's process group
 
 
 @dataclass
@@ -504,21 +512,62 @@ class Page:
 
 @dataclass(frozen=True)
 class Alone:
-    """A page measured alone: its figures, the unexpected answers, and the load
-    generator's own CPU time per request (this process, every thread: what the client
-    took from the two cores the servers share)."""
+    """A page measured alone: its figures, the unexpected answers, and CPU per request:
+    the load generator's (this process, every thread: what the client took from the two
+    cores the servers share), the page's gunicorn's (arbiter and workers) and
+    PostgreSQL's (the client backends of the bench's databases); None where it could not
+    be read (no /proc)."""
 
     stats: PageStats
     errors: list[str]
     client_cpu_ms: float
+    server_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
 
-def alone(pages: list[Page], people: People, per_page: int) -> dict[str, Alone]:
+class _Meter:
+    """CPU used by one site's gunicorn and by PostgreSQL over the bursts of one page."""
+
+    def __init__(self, group: int) -> None:
+        self.group = group
+        self.server: float | None = 0.0
+        self.database: float | None = 0.0
+
+    @contextmanager
+    def burst(self) -> Iterator[None]:
+        from django.db import connections
+
+        server_before = cpu.group_cpu(self.group)
+        database_before = cpu.processes_cpu(cpu.database_backends(connections))
+        yield
+        server_after = cpu.group_cpu(self.group)
+        database_after = cpu.processes_cpu(cpu.database_backends(connections))
+        if server_before is None or server_after is None or self.server is None:
+            self.server = None
+        else:
+            self.server += server_after - server_before
+        if not database_after or self.database is None:
+            self.database = None
+        else:
+            self.database += cpu.used_between(database_before, database_after)
+
+    def per_request_ms(self, requests: int) -> tuple[float | None, float | None]:
+        def ms(seconds: float | None) -> float | None:
+            return None if seconds is None else seconds * 1000 / max(requests, 1)
+
+        return ms(self.server), ms(self.database)
+
+
+def alone(
+    pages: list[Page], people: People, per_page: int, groups: dict[str, int]
+) -> dict[str, Alone]:
     """Each page under all USERS users, `per_page` requests in ROUNDS interleaved rounds
-    (after a warm-up burst that is not counted)."""
+    (after a warm-up burst that is not counted). `groups`: each site's gunicorn process
+    group, whose CPU each page's bursts are charged."""
     samples: dict[str, list[Sample]] = {page.label: [] for page in pages}
     elapsed = dict.fromkeys(samples, 0.0)
-    cpu = dict.fromkeys(samples, 0.0)
+    client = dict.fromkeys(samples, 0.0)
+    meters = {page.label: _Meter(groups[page.site]) for page in pages}
     errors: dict[str, list[str]] = {page.label: [] for page in pages}
 
     def burst(page: Page, total: int, into: list[Sample]) -> tuple[float, list[str]]:
@@ -539,16 +588,21 @@ def alone(pages: list[Page], people: People, per_page: int) -> dict[str, Alone]:
         burst(page, 3 * USERS, [])
     for _ in range(ROUNDS):
         for page in pages:
-            cpu_before = time.process_time()
-            seconds, failed = burst(page, per_page // ROUNDS, samples[page.label])
-            cpu[page.label] += time.process_time() - cpu_before
+            with meters[page.label].burst():
+                cpu_before = time.process_time()
+                seconds, failed = burst(page, per_page // ROUNDS, samples[page.label])
+                client[page.label] += time.process_time() - cpu_before
             elapsed[page.label] += seconds
             errors[page.label] += failed
     results = {}
     for page in pages:
         stats = summarize(samples[page.label], elapsed[page.label])[page.label]
+        requests = max(stats.requests, 1)
         results[page.label] = Alone(
-            stats, errors[page.label], cpu[page.label] * 1000 / max(stats.requests, 1)
+            stats,
+            errors[page.label],
+            client[page.label] * 1000 / requests,
+            *meters[page.label].per_request_ms(requests),
         )
     return results
 
@@ -604,7 +658,7 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
     production_passwords(cast)
     connection.close()  # gunicorn's workers are the database's clients now
     with ExitStack() as stack:
-        workers = stack.enter_context(
+        td = stack.enter_context(
             gunicorn(
                 "td",
                 td_env(td_port, bench_dir / "http-static-td", broker_url),
@@ -612,7 +666,7 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
                 logs,
             )
         )
-        stack.enter_context(
+        retail = stack.enter_context(
             gunicorn(
                 "retail",
                 retail_env(retail_port, bench_dir / "http-static-retail"),
@@ -621,7 +675,8 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
             )
         )
         stack.callback(_relay_and_clear, broker_url)
-        sites = Sites(td_port, retail_port, workers)
+        workers = td.workers
+        sites = Sites(td_port, retail_port, workers, {"td": td.group, "retail": retail.group})
         log(f"  gunicorn up: T&D :{td_port}, retail :{retail_port}, {workers} workers each")
         sign_in_samples: list[Sample] = []
         people, sign_in_seconds = sign_in_everyone(sites, cast, sign_in_samples)
@@ -644,7 +699,7 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
         if waiting is not None:
             pages.insert(3, Page("review page", f"/review/{waiting}/", "td", "supervisors", True))
         log(f"  each page alone: {per_page} requests, {ROUNDS} interleaved rounds…")
-        figures += _alone_figures(alone(pages, people, per_page), pages, workers)
+        figures += _alone_figures(alone(pages, people, per_page, sites.groups), pages, workers)
     shutil.rmtree(logs, ignore_errors=True)
     return figures
 
@@ -704,15 +759,12 @@ def _mix_figures(
 
 
 def _alone_figures(results: dict[str, Alone], pages: list[Page], workers: int) -> list[Figure]:
-    minimal = {
-        page.site: results[page.label].stats.per_second
-        for page in pages
-        if page.label.startswith("minimal")
-    }
+    minimal = {page.site: results[page.label] for page in pages if page.label.startswith("minimal")}
     figures = []
     for page in pages:
-        stats, errors = results[page.label].stats, results[page.label].errors
-        ceiling = minimal[page.site]
+        result = results[page.label]
+        stats, errors = result.stats, result.errors
+        ceiling = minimal[page.site].stats.per_second
         ratio = stats.per_second / ceiling if ceiling else None
         is_minimal = page.label.startswith("minimal")
         met = None
@@ -735,14 +787,36 @@ def _alone_figures(results: dict[str, Alone], pages: list[Page], workers: int) -
                 + f"; p50 {stats.p50_ms:.1f} ms, p95 {stats.p95_ms:.1f} ms; "
                 f"{stats.requests} requests, {stats.errors} unexpected"
                 + (f" (first: {errors[0]})" if errors else "")
-                + f"; load generator {results[page.label].client_cpu_ms:.1f} ms CPU a request",
+                + f"; load generator {result.client_cpu_ms:.1f} ms CPU a request"
+                + ("" if is_minimal else "; " + cpu_reason(result, minimal[page.site])),
                 samples=stats.requests,
                 extra={
                     "p50_ms": stats.p50_ms,
                     "p95_ms": stats.p95_ms,
                     "errors": stats.errors,
-                    "client_cpu_ms_per_request": results[page.label].client_cpu_ms,
+                    "client_cpu_ms_per_request": result.client_cpu_ms,
+                    "server_cpu_ms_per_request": result.server_cpu_ms,
+                    "database_cpu_ms_per_request": result.database_cpu_ms,
                 },
             )
         )
     return figures
+
+
+def cpu_reason(page: Alone, minimal: Alone) -> str:
+    """Why a page's ratio is what it is: its CPU a request on the servers' side (gunicorn
+    and PostgreSQL), against the minimal page's. Both share the machine's cores with the
+    load generator, so with the cores busy throughout the ratio of requests/s follows the
+    inverse ratio of these costs; half the minimal page's rate needs a page costing at
+    most 1 / GOAL of its CPU."""
+    if None in (page.server_cpu_ms, page.database_cpu_ms, minimal.server_cpu_ms):
+        return "server CPU not read (no /proc)"
+    cost = (page.server_cpu_ms or 0.0) + (page.database_cpu_ms or 0.0)
+    floor = (minimal.server_cpu_ms or 0.0) + (minimal.database_cpu_ms or 0.0)
+    times = cost / floor if floor else float("inf")
+    return (
+        f"CPU a request: gunicorn {page.server_cpu_ms:.1f} ms + PostgreSQL "
+        f"{page.database_cpu_ms:.1f} ms = {cost:.1f} ms, against the minimal page's "
+        f"{minimal.server_cpu_ms:.1f} + {minimal.database_cpu_ms or 0.0:.1f} = {floor:.1f} ms: "
+        f"{times:.1f} minimal pages of work (the goal needs ≤ {1 / GOAL:.0f})"
+    )

@@ -58,6 +58,7 @@ from apps.web.applications.views import supervisor as supervisor_views
 from config.settings import retail_site
 from tests.factories import application_input
 
+from . import cpu
 from .data import Cast, analyze, first_awaiting_review, log
 from .exposure import exposure
 from .http import http_pages
@@ -221,6 +222,8 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
         full()
     worker()
     try:
+        with QueryCounter() as plain_count:
+            plain()
         # Interleaved, so all three see the same machine and database state.
         full_samples: list[float] = []
         deferred_samples: list[float] = []
@@ -242,6 +245,7 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
     deferred_rate, deferred_p95 = rates(1, deferred_samples)
     plain_rate, plain_p95 = rates(1, plain_samples)
     ratio = full_rate / plain_rate
+    plain_trips = plain_count.count
     return [
         Figure(
             "1. full workflow (create→release, services)",
@@ -257,11 +261,13 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
             samples=len(full_samples),
             note="relays in-process after each commit (the embedded default, no broker); "
             f"queries include the relays'; {full_share:.0%} of a run inside the database "
-            "calls (their statements; commits not counted), the rest Python and commits",
+            "calls (their statements; commits not counted), the rest Python and commits; "
+            + round_trips_reason(eager_count.count, plain_trips),
             extra={
                 "plain_p95": plain_p95,
                 "ms_per_application": ms(full_samples),
                 "database_share": full_share,
+                "plain_queries": plain_trips,
             },
         ),
         Figure(
@@ -277,10 +283,27 @@ def workflow(cast: Cast, repeat: int) -> list[Figure]:
             samples=len(deferred_samples),
             note="as production runs it (broker and worker): the commit's request for a "
             f"relay does nothing here; the relays run after the timing; {deferred_share:.0%} "
-            "of a run inside the database calls (statements)",
-            extra={"ms_per_application": ms(deferred_samples), "database_share": deferred_share},
+            "of a run inside the database calls (statements); "
+            + round_trips_reason(deferred_count.count, plain_trips),
+            extra={
+                "ms_per_application": ms(deferred_samples),
+                "database_share": deferred_share,
+                "plain_queries": plain_trips,
+            },
         ),
     ]
+
+
+def round_trips_reason(trips: int, plain_trips: int) -> str:
+    """Why the workflow's ratio is what it is: each statement, BEGIN and COMMIT is a round
+    trip to the database with its Python on either side (Django's query log counts all
+    three), and plain saves make a round trip of each save, in autocommit. Were every
+    round trip to cost the same, the ratio would be plain's count over the services'."""
+    return (
+        f"{trips} round trips (statements, BEGIN and COMMIT: the queries column) against "
+        f"plain saves' {plain_trips}: {plain_trips / trips:.2f} of plain's rate were each "
+        "to cost the same"
+    )
 
 
 def _database_share(action: Callable[[], None], runs: int) -> float:
@@ -631,14 +654,64 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
 PROBE_TABLE = "bench_commit_probe"
 
 
-def _writers(cast: Cast, threads: int, per_writer: int, *, floor: str = "") -> float:
+@dataclass
+class WriterCpu:
+    """CPU the writers of some rounds used while writing: their threads' own (the client
+    side) and their database backends' (PostgreSQL's side, None where it could not be
+    read), and how many events that was."""
+
+    events: int = 0
+    client: float = 0.0
+    database: float | None = 0.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, events: int, client: float, database: float | None) -> None:
+        with self._lock:
+            self.events += events
+            self.client += client
+            if database is None or self.database is None:
+                self.database = None
+            else:
+                self.database += database
+
+    def per_event_us(self) -> tuple[float, float | None]:
+        events = max(self.events, 1)
+        return self.client * 1e6 / events, (
+            None if self.database is None else self.database * 1e6 / events
+        )
+
+
+def cpu_per_event(product: WriterCpu, floor: WriterCpu) -> str:
+    """Why the writers' ratio is what it is: each side's CPU an event, in the writers and
+    in their backends. Both share the machine's two cores, so with the cores busy the
+    ratio of rates follows the inverse ratio of these costs."""
+    (client, database), (floor_client, floor_database) = (
+        product.per_event_us(),
+        floor.per_event_us(),
+    )
+    if database is None or floor_database is None:
+        return f"writers' CPU an event {client:.0f} µs against the floor's {floor_client:.0f} µs"
+    cost, floor_cost = client + database, floor_client + floor_database
+    return (
+        f"CPU an event: writers {client:.0f} µs + PostgreSQL {database:.0f} µs = {cost:.0f} µs, "
+        f"the floor's {floor_client:.0f} + {floor_database:.0f} = {floor_cost:.0f} µs: "
+        f"{cost / floor_cost:.2f}× the floor's (the goal needs ≤ {1 / 0.8:.2f}×)"
+    )
+
+
+def _writers(
+    cast: Cast, threads: int, per_writer: int, *, floor: str = "", meter: WriterCpu | None = None
+) -> float:
     """Events/s of `threads` writers, each on its own connection, one transaction each,
     each statement through `prepared_cursor` as `audit_record`'s INSERT is (so the floors
     have the product's connection handling). `floor`: instead of `audit_record`,
     "row" is the INSERT of the event's own row into the audit table, its values made
     beforehand (MAC and actor snapshot included), without RETURNING (the goal's floor),
     and "bare" a one-column INSERT into a table without index (the database's commit
-    ceiling)."""
+    ceiling). `meter` adds up the CPU the writing took (each thread's own, and its
+    backend's on PostgreSQL)."""
     start = threading.Barrier(threads + 1)
     errors: list[BaseException] = []
 
@@ -646,7 +719,10 @@ def _writers(cast: Cast, threads: int, per_writer: int, *, floor: str = "") -> f
         try:
             actor = type(cast.clerk).objects.get(pk=cast.clerk.pk)
             rows = _event_rows(actor, per_writer) if floor == "row" else []
+            backend = cpu.pg_backend_pid() if meter is not None else 0
             start.wait()
+            database_before = cpu.process_cpu(backend) if meter is not None else None
+            client_before = time.thread_time()
             for n in range(per_writer):
                 if floor == "bare":
                     with transaction.atomic(), prepared_cursor(connection) as cursor:
@@ -656,6 +732,16 @@ def _writers(cast: Cast, threads: int, per_writer: int, *, floor: str = "") -> f
                         )
                 else:
                     _write_event(actor, n, rows)
+            if meter is not None:
+                client = time.thread_time() - client_before
+                database_after = cpu.process_cpu(backend)
+                meter.add(
+                    per_writer,
+                    client,
+                    None
+                    if database_before is None or database_after is None
+                    else database_after - database_before,
+                )
         except BaseException as error:  # reported after the join
             errors.append(error)
         finally:
@@ -787,9 +873,10 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
             samples: list[float] = []
             row_samples: list[float] = []
             bare_samples: list[float] = []
+            product_cpu, row_cpu = WriterCpu(), WriterCpu()
             for _ in range(repeats.audit_rounds):  # interleaved
-                samples.append(_writers(cast, threads, 250))
-                row_samples.append(_writers(cast, threads, 250, floor="row"))
+                samples.append(_writers(cast, threads, 250, meter=product_cpu))
+                row_samples.append(_writers(cast, threads, 250, floor="row", meter=row_cpu))
                 bare_samples.append(_writers(cast, threads, 250, floor="bare"))
             median = statistics.median(samples)
             row = statistics.median(row_samples)
@@ -814,12 +901,17 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                     "values made beforehand (MAC and actor snapshot included), through the "
                     "same prepared cursor"
                     + f"; each round against its own floor round: {_spread(samples, row_samples)}"
+                    + f"; {cpu_per_event(product_cpu, row_cpu)}"
                     + (
                         f"; ≥ 0.8 × floor: {median / row >= 0.8}, ≥ 1,000/s: {median >= 1000}"
                         if goal
                         else ""
                     ),
                     samples=len(samples),
+                    extra={
+                        "cpu_us_per_event": product_cpu.per_event_us(),
+                        "floor_cpu_us_per_event": row_cpu.per_event_us(),
+                    },
                 )
             )
             figures.append(
