@@ -91,3 +91,47 @@ def test_with_an_init_receiver_for_audit_events_the_constructor_is_used(clerk: U
         post_init.disconnect(receiver, sender=AuditEvent)
 
     assert seen == [event]
+
+
+class _Result:
+    """What `_returned_ids` reads of psycopg's `pgresult`: libpq's values, as bytes."""
+
+    def __init__(self, ids: list[int], *, binary: bool = False) -> None:
+        self.ids, self.binary = ids, binary
+        self.ntuples, self.nfields = len(ids), 1
+
+    def fformat(self, column: int) -> int:
+        return 1 if self.binary else 0
+
+    def get_value(self, row: int, column: int) -> bytes:
+        return str(self.ids[row]).encode()
+
+
+class _Cursor:
+    def __init__(self, result: _Result | None, fetched: list[int]) -> None:
+        self.cursor = type("Raw", (), {"pgresult": result})() if result else object()
+        self.fetched = fetched
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(pk,) for pk in self.fetched]
+
+
+def test_returned_ids_are_read_from_libpq_result_when_it_is_what_the_insert_returned():
+    cursor = _Cursor(_Result([41, 42]), fetched=[])  # fetchall would give nothing
+
+    assert services._returned_ids(cursor, 2) == [41, 42]
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,  # SQLite's cursor: no pgresult
+        _Result([41]),  # fewer rows than events: not this INSERT's answer as expected
+        _Result([41, 42], binary=True),  # binary format: not digits
+    ],
+    ids=["no-pgresult", "row-count-differs", "binary-result"],
+)
+def test_returned_ids_fall_back_to_fetchall_otherwise(result: _Result | None):
+    cursor = _Cursor(result, fetched=[7, 8])
+
+    assert services._returned_ids(cursor, 2) == [7, 8]
