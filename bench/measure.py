@@ -505,6 +505,9 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
         ),
     ]
     for name, url, naive in cases:
+        # The ≥ 10× is the list's goal (issue 11): on one row guardian's defaults have
+        # little to do, so the detail page's goal is its time and its queries.
+        list_page = "detail" not in name
         by_alias = _queries_by_alias(client, url)
         queries = by_alias.get("retail", 0)
         elsewhere = {alias: n for alias, n in by_alias.items() if alias != "retail" and n}
@@ -516,7 +519,7 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
         median, p95 = ms(page_samples)
         naive_median, _ = ms(naive_samples)
         speedup = naive_median / median
-        met = p95 < 50 and queries <= 10 and speedup >= 10 and not elsewhere
+        met = p95 < 50 and queries <= 10 and (speedup >= 10 or not list_page) and not elsewhere
         figures.append(
             Figure(
                 name,
@@ -527,7 +530,8 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 comparison_median=naive_median,
                 ratio=speedup,
                 queries=queries,
-                goal="p95 < 50 ms (large), ≤ 10 queries, ≥ 10× guardian",
+                goal="p95 < 50 ms (large), ≤ 10 queries"
+                + (", ≥ 10× guardian" if list_page else ""),
                 met=met,
                 note=f"{CLIENT_FIGURE}; retail site in process (its URLs, sign-in, sessions, "
                 "view log); "
@@ -535,7 +539,12 @@ def _retail(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
                 + (f", and ELSEWHERE {elsewhere}" if elsewhere else "")
                 + ("; " if large else "; goal stated for the large scale; ")
                 + f"p95 < 50 ms: {p95 < 50}, ≤ 10 queries: {queries <= 10}, "
-                f"≥ 10× guardian: {speedup >= 10}",
+                + (
+                    f"≥ 10× guardian: {speedup >= 10}"
+                    if list_page
+                    else f"{speedup:.1f}× guardian (no goal: one row, nothing for guardian's "
+                    "defaults to walk)"
+                ),
                 samples=len(page_samples),
                 extra={"queries_by_database": by_alias},
             )
