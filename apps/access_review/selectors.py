@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.applications.models import Application
+from apps.core.counting import COUNT_CAP, CappedCount, count_up_to
 
 from .models import Outcome, ReviewItem, SampleRun
 from .sampling import japan_day
@@ -144,5 +145,6 @@ def _add_months(first_of_month: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def pending_count() -> int:
-    return ReviewItem.objects.pending().count()
+def pending_count() -> CappedCount:
+    """How many items wait, counted up to COUNT_CAP (the auditors' home page)."""
+    return count_up_to(ReviewItem.objects.pending(), COUNT_CAP)

@@ -26,6 +26,11 @@ def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> Func:
     )
 
 
+def count_up_to(queryset: QuerySet, cap: int = COUNT_CAP) -> CappedCount:
+    """How many rows `queryset` holds, reading at most `cap + 1` of them (one query)."""
+    return CappedCount(int(queryset.order_by().values("pk")[: cap + 1].count()), cap)
+
+
 @dataclass(frozen=True)
 class CappedCount:
     """A count read with `capped_count`: at most `cap`, and whether there were more.
@@ -41,6 +46,9 @@ class CappedCount:
     @property
     def capped(self) -> bool:
         return self.found > self.cap
+
+    def __bool__(self) -> bool:
+        return self.found > 0
 
     def __str__(self) -> str:
         return f"{self.count}+" if self.capped else str(self.count)
@@ -59,7 +67,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def _found(self) -> int:
-        return int(self.queryset.order_by().values("pk")[: self.cap + 1].count())
+        return count_up_to(self.queryset, self.cap).found
 
     def get_page(self, number: Any) -> Page:
         # Django's get_page validates the number against the count first; this reads the
@@ -110,6 +118,11 @@ class CappedPaginator(Paginator):
         return self._found > self.cap
 
     @property
+    def capped_count(self) -> CappedCount:
+        """The count and whether there were more, for a page that says "more than"."""
+        return CappedCount(self._found, self.cap)
+
+    @property
     def count_label(self) -> str:
         """The count as shown beside a filter or a search: "1000+" past the cap."""
-        return str(CappedCount(self._found, self.cap))
+        return str(self.capped_count)

@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
-from apps.core.counting import COUNT_CAP, capped_count
+from apps.core.counting import COUNT_CAP, CappedCount, capped_count, count_up_to
 from apps.core.errors import NotFound
 from apps.publication.models import PublishedApplication, RetailAccount, RetailInboxEntry
 from apps.vocabulary.normalize import to_halfwidth
@@ -268,21 +267,20 @@ def inbox_entries(*, account: RetailAccount) -> QuerySet[RetailInboxEntry]:
     return RetailInboxEntry.objects.filter(account_id=account.pk).order_by("-created_at", "-id")
 
 
-def inbox_unread_count(*, account: RetailAccount) -> int:
-    return RetailInboxEntry.objects.filter(account_id=account.pk, read_at__isnull=True).count()
+# The header's badge counts unread messages up to this and then says "99+", as the T&D
+# site's does: a backlog is not walked on every page.
+UNREAD_SHOWN = 99
+
+
+def inbox_unread_count(*, account: RetailAccount) -> CappedCount:
+    unread = RetailInboxEntry.objects.filter(account_id=account.pk, read_at__isnull=True)
+    return count_up_to(unread, UNREAD_SHOWN)
 
 
 def _with_unread() -> QuerySet[RetailAccount]:
-    unread = (
-        RetailInboxEntry.objects.filter(account_id=OuterRef("pk"), read_at__isnull=True)
-        .order_by()
-        .values("account_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return RetailAccount.objects.annotate(
-        inbox_unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0)
-    )
+    unread = RetailInboxEntry.objects.filter(account_id=OuterRef("pk"), read_at__isnull=True)
+    # `inbox_unread`: at most UNREAD_SHOWN + 1 (CappedCount's `found`).
+    return RetailAccount.objects.annotate(inbox_unread=capped_count(unread, UNREAD_SHOWN))
 
 
 # Built once: resolving the subquery cost as much CPU as the query's round trip, on

@@ -7,8 +7,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from apps.core.counting import CappedCount
 from apps.publication.models import RetailAccount
-from apps.publication.selectors import inbox_unread_count
+from apps.publication.selectors import UNREAD_SHOWN, inbox_unread_count
 
 
 def reader(request: HttpRequest) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def reader(request: HttpRequest) -> dict[str, Any]:
     # otherwise counted only if a page shows it.
     unread = getattr(user, "inbox_unread", None)
     if unread is not None:
-        return {"reader": user, "inbox_unread": unread}
+        return {"reader": user, "inbox_unread": CappedCount(unread, UNREAD_SHOWN)}
     return {
         "reader": user,
         "inbox_unread": SimpleLazyObject(lambda: inbox_unread_count(account=user)),

@@ -16,6 +16,7 @@ from apps.accounts import selectors as account_selectors
 from apps.accounts.models import RoleCode
 from apps.administration.password_reset import user_change_own_password
 from apps.applications import selectors as td
+from apps.core.counting import COUNT_CAP, CappedCount, count_up_to
 from apps.core.errors import ServiceError
 from apps.retailers import selectors as retailer_selectors
 
@@ -38,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         sections.append((RoleCode.CONSTRUCTION.label, td.construction_queues()))
     waiting = None
     if me.has(RoleCode.AUDITOR):
-        # The oldest few items of the review queue, and how many wait in all.
+        # The oldest few items of the review queue, and how many wait (up to COUNT_CAP).
         waiting = {
             "items": list(review.review_queue()[:HOME_REVIEW_ITEMS]),
             "count": review.pending_count(),
@@ -56,11 +57,11 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _admin_pending() -> dict[str, int]:
-    """What waits for a second administrator."""
+def _admin_pending() -> dict[str, CappedCount]:
+    """What waits for a second administrator, each counted up to COUNT_CAP."""
     return {
-        "affiliations": retailer_selectors.pending_proposals().count(),
-        "password_resets": account_selectors.pending_password_resets().count(),
+        "affiliations": count_up_to(retailer_selectors.pending_proposals(), COUNT_CAP),
+        "password_resets": count_up_to(account_selectors.pending_password_resets(), COUNT_CAP),
     }
 
 

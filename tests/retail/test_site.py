@@ -144,6 +144,19 @@ def test_the_inbox_shows_ones_own_messages_and_marks_them_read(retail_client, re
     assert 'data-testid="inbox-unread"' not in retail_client.get(LIST).content.decode()
 
 
+@pytest.mark.parametrize(("unread", "badge"), [(99, "99"), (100, "99+")])
+def test_the_unread_badge_counts_up_to_99_then_says_more(retail_client, retail_user, unread, badge):
+    RetailInboxEntry.objects.bulk_create(
+        RetailInboxEntry(message_id=n, account_id=retail_user.pk, kind="x", subject=f"s{n}")
+        for n in range(1, unread + 1)
+    )
+
+    header = retail_client.get(LIST).content.decode()
+
+    found = re.search(r'data-testid="inbox-unread">([^<]*)<', header)
+    assert found and re.search(rf"(?<![\d+]){re.escape(badge)}(?![\d+])", found.group(1))
+
+
 def test_signing_out_ends_the_retail_session(retail_client):
     assert retail_client.post("/accounts/logout/").status_code == 302
     assert retail_client.get(LIST).status_code == 302

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from apps.accounts.models import RoleCode, User
 from apps.applications.models import Application
+from apps.core.counting import COUNT_CAP, CappedPaginator
 from apps.notifications.models import InboxEntry
 from apps.notifications.selectors import entries
 from apps.vocabulary.states import POST_RELEASE_STATES
@@ -93,7 +94,9 @@ def inbox_page(
     *, reader: Reader, page_number: int | str | None = 1, per_page: int = INBOX_PAGE_SIZE
 ) -> Page[InboxItem]:
     """One page of the reader's own entries, newest first, each with its link."""
-    page = Paginator(entries(reader.user, reader.division), per_page).get_page(page_number)
+    page = CappedPaginator(entries(reader.user, reader.division), per_page, COUNT_CAP).get_page(
+        page_number
+    )
     shown = list(page.object_list)
     links = links_for(reader, (e.message.application_id for e in shown))
     items = [InboxItem(entry=e, link=links.get(e.message.application_id or 0)) for e in shown]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from apps.applications.leak_spans import locate
 from apps.applications.leaks import Leak
 from apps.applications.models import Application
 from apps.applications.reveal import application_reveal_customer
+from apps.core.counting import COUNT_CAP, CappedPaginator
 from apps.core.errors import ServiceError, StaleVersion
 from apps.vocabulary.projection import RETAIL_FIELDS, project, scanned_texts
 from apps.vocabulary.states import EDITABLE_STATES, POST_RELEASE_STATES, RevealPurpose
@@ -74,7 +74,7 @@ def returned_list(request: HttpRequest) -> HttpResponse:
         .select_related("retailer", "returned_by")
         .order_by("returned_at", "id")  # a work queue: the oldest return first
     )
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset, PAGE_SIZE, COUNT_CAP).get_page(request.GET.get("page"))
     return render(
         request,
         "applications/returned.html",

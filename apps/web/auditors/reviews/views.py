@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +23,7 @@ from apps.access_review import selectors
 from apps.access_review.models import Outcome, ReviewItem
 from apps.access_review.services import access_review_mark
 from apps.accounts.models import RoleCode
+from apps.core.counting import COUNT_CAP, CappedPaginator
 from apps.core.errors import NotFound, ServiceError
 from apps.web.access import acting_user, role_required
 from apps.web.auditors.reviews.forms import ReviewedFilterForm, ReviewForm, SharesForm
@@ -36,7 +36,9 @@ DEFAULT_DAYS = 14
 @role_required(RoleCode.AUDITOR)
 @require_safe
 def queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.review_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.review_queue(), PAGE_SIZE, COUNT_CAP).get_page(
+        request.GET.get("page")
+    )
     return render(request, "access_review/queue.html", {"page": page, "tab": "queue"})
 
 
@@ -45,9 +47,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 def reviewed(request: HttpRequest) -> HttpResponse:
     form = ReviewedFilterForm(request.GET)
     outcome = form.cleaned_data["outcome"] if form.is_valid() else ""
-    page = Paginator(selectors.reviewed_items(outcome=outcome), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = CappedPaginator(
+        selectors.reviewed_items(outcome=outcome), PAGE_SIZE, COUNT_CAP
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
