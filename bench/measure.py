@@ -661,6 +661,7 @@ def supervisor(cast: Cast, repeat: int, scale_name: str) -> list[Figure]:
 
 
 PROBE_TABLE = "bench_commit_probe"
+WRITES_GOAL = 0.8  # four writer threads against the floor's bare INSERT (issue 17 goal 2)
 
 
 @dataclass
@@ -692,10 +693,11 @@ class WriterCpu:
         )
 
 
-def cpu_per_event(product: WriterCpu, floor: WriterCpu) -> str:
+def cpu_per_event(product: WriterCpu, floor: WriterCpu, goal: float | None = None) -> str:
     """Why the writers' ratio is what it is: each side's CPU an event, in the writers and
     in their backends. Both share the machine's two cores, so with the cores busy the
-    ratio of rates follows the inverse ratio of these costs."""
+    ratio of rates follows the inverse ratio of these costs; a `goal` ratio of rates
+    then needs at most 1 / goal times the floor's CPU."""
     (client, database), (floor_client, floor_database) = (
         product.per_event_us(),
         floor.per_event_us(),
@@ -706,7 +708,8 @@ def cpu_per_event(product: WriterCpu, floor: WriterCpu) -> str:
     return (
         f"CPU an event: writers {client:.0f} µs + PostgreSQL {database:.0f} µs = {cost:.0f} µs, "
         f"the floor's {floor_client:.0f} + {floor_database:.0f} = {floor_cost:.0f} µs: "
-        f"{cost / floor_cost:.2f}× the floor's (the goal needs ≤ {1 / 0.8:.2f}×)"
+        f"{cost / floor_cost:.2f}× the floor's"
+        + (f" (the goal needs ≤ {1 / goal:.2f}×)" if goal else "")
     )
 
 
@@ -893,7 +896,7 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
             slow = sorted(samples)[max(0, math.ceil(0.05 * len(samples)) - 1)]
             writers = f"{threads} writer{'s' if threads > 1 else ''}"
             goal = threads == 4
-            met = median / row >= 0.8 and median >= 1000
+            met = median / row >= WRITES_GOAL and median >= 1000
             figures.append(
                 Figure(
                     f"4. audit writes, {writers}",
@@ -903,16 +906,19 @@ def audit(cast: Cast, repeats: Repeats) -> list[Figure]:
                     comparison="floor: the event's own row, bare INSERT + COMMIT, same writers",
                     comparison_median=row,
                     ratio=median / row,
-                    goal="≥ 0.8 × the row's bare INSERT, ≥ 1,000 events/s" if goal else "",
+                    goal=f"≥ {WRITES_GOAL} × the row's bare INSERT, ≥ 1,000 events/s"
+                    if goal
+                    else "",
                     met=met if goal else None,
                     note="p95 column = 5th-percentile (slow) round; the floor inserts the "
                     "same columns into the audit table (its indexes, its triggers) with "
                     "values made beforehand (MAC and actor snapshot included), through the "
                     "same prepared cursor"
                     + f"; each round against its own floor round: {_spread(samples, row_samples)}"
-                    + f"; {cpu_per_event(product_cpu, row_cpu)}"
+                    + f"; {cpu_per_event(product_cpu, row_cpu, WRITES_GOAL if goal else None)}"
                     + (
-                        f"; ≥ 0.8 × floor: {median / row >= 0.8}, ≥ 1,000/s: {median >= 1000}"
+                        f"; ≥ {WRITES_GOAL} × floor: {median / row >= WRITES_GOAL}, "
+                        f"≥ 1,000/s: {median >= 1000}"
                         if goal
                         else ""
                     ),

@@ -80,10 +80,12 @@ def test_the_audit_row_compares_each_sides_cpu_an_event_with_what_the_goal_allow
     product.add(1000, client=0.400, database=0.300)
     floor.add(1000, client=0.320, database=0.240)
 
-    assert cpu_per_event(product, floor) == (
+    assert cpu_per_event(product, floor, 0.8) == (
         "CPU an event: writers 400 µs + PostgreSQL 300 µs = 700 µs, the floor's 320 + 240 = "
         "560 µs: 1.25× the floor's (the goal needs ≤ 1.25×)"
     )
+    # A row without a goal (one writer) states the costs only.
+    assert cpu_per_event(product, floor).endswith("560 µs: 1.25× the floor's")
 
 
 def test_the_audit_row_says_only_the_writers_side_when_a_backend_could_not_be_read():
