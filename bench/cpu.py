@@ -68,9 +68,20 @@ def used_between(before: Mapping[int, float], after: Mapping[int, float]) -> flo
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
+def backends_cpu(aliases: Iterable[str]) -> dict[int, float] | None:
+    """{pid: CPU seconds so far} of the PostgreSQL backends connected to the databases of
+    `aliases` (the servers' connections; none is no CPU), or None where they cannot be
+    read (off PostgreSQL, no /proc)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not PROC.is_dir():
+        return None
+    return processes_cpu(database_backends(aliases))
+
+
 def database_backends(aliases: Iterable[str], exclude: Iterable[int] = ()) -> list[int]:
     """The PostgreSQL backend processes connected to the databases of `aliases` (the
-    servers' connections), but those of `exclude` (the bench's own): from
+    servers' connections), but those of `exclude` and the bench's own: from
     pg_stat_activity, through the bench's connection. [] off PostgreSQL."""
     from django.db import connection, connections
 

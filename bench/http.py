@@ -538,15 +538,15 @@ class _Meter:
         from django.db import connections
 
         server_before = cpu.group_cpu(self.group)
-        database_before = cpu.processes_cpu(cpu.database_backends(connections))
+        database_before = cpu.backends_cpu(connections)
         yield
         server_after = cpu.group_cpu(self.group)
-        database_after = cpu.processes_cpu(cpu.database_backends(connections))
+        database_after = cpu.backends_cpu(connections)
         if server_before is None or server_after is None or self.server is None:
             self.server = None
         else:
             self.server += server_after - server_before
-        if not database_after or self.database is None:
+        if database_before is None or database_after is None or self.database is None:
             self.database = None
         else:
             self.database += cpu.used_between(database_before, database_after)

@@ -110,3 +110,36 @@ def test_the_http_row_counts_a_page_in_minimal_pages_of_server_cpu():
         "page's 2.5 + 0.5 = 3.0 ms: 4.0 minimal pages of work (the goal needs ≤ 2)"
     )
     assert cpu_reason(_alone(None, 3.0), _alone(2.5, 0.5)) == "server CPU not read (no /proc)"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux's /proc")
+def test_the_page_meter_charges_a_burst_the_cpu_its_server_group_used():
+    from django.db import connection
+
+    from bench.http import _Meter
+
+    # A stand-in server in its own process group: 0.3 s of CPU, then it idles.
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nt = time.process_time()\n"
+            "while time.process_time() - t < 0.3: pass\nsys.stdin.read()",
+        ],
+        start_new_session=True,
+        stdin=subprocess.PIPE,
+    )
+    try:
+        meter = _Meter(group=server.pid)
+        with meter.burst():
+            deadline = time.monotonic() + 30
+            while (cpu.process_cpu(server.pid) or 0) < 0.3 and time.monotonic() < deadline:
+                time.sleep(0.05)  # bounded poll until the stand-in has burnt its CPU
+        server_ms, database_ms = meter.per_request_ms(10)
+    finally:
+        server.communicate(b"")
+    # Python's start-up may come before the first reading; the loop's 0.3 s comes after.
+    assert server_ms is not None and server_ms >= 10  # at least 0.1 s over 10 requests
+    # Off PostgreSQL there are no backends to read: the database side is unknown, not 0.
+    assert (database_ms is None) == (connection.vendor != "postgresql")
