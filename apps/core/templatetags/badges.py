@@ -42,11 +42,15 @@ def masking_badge(masking_state: object) -> SafeString:
 _MARK = "4242424242"  # matches both <int:…> and <str:…>
 
 
-def url_prefix(name: str) -> str:
+@register.simple_tag
+def url_prefix(name: str, then: str = "") -> str:
     """The URL named `name` up to its one argument, reversed once per page rather than once
-    per row: a row's link is `prefix + argument + "/"` (for arguments that need no quoting,
-    as references and ids)."""
+    per row: a row's link is `prefix + argument + "/" + then` (for arguments that need no
+    quoting, as references and ids). `then` is what the URL has after its argument
+    ("read/"), checked here against the URLconf. A template reverses it once, before its
+    rows: `{% url_prefix 'inbox-read' then='read/' as read_prefix %}`."""
     url = reverse(name, args=[_MARK])
-    if not url.endswith(f"/{_MARK}/"):
-        raise ValueError(f"{name} does not end in its argument")
-    return url[: -len(_MARK) - 1]
+    tail = f"/{_MARK}/{then}"
+    if not url.endswith(tail):
+        raise ValueError(f"{name} does not end in its argument{' then ' + then if then else ''}")
+    return url[: len(url) - len(tail) + 1]

@@ -39,6 +39,7 @@ def enumerate_words(values: list[object]) -> str:
 # The badges and the URL prefix are shared with the retail site (apps.core.templatetags.badges).
 register.simple_tag(state_badge)
 register.simple_tag(masking_badge)
+register.simple_tag(url_prefix)
 
 
 @dataclass(frozen=True)

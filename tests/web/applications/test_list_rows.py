@@ -89,3 +89,33 @@ def test_the_state_badge_escapes_its_label():
     )
 
     assert html == '<span class="badge state-entered" data-testid="state">&lt;b&gt;</span>'
+
+
+def test_a_prefix_with_a_tail_gives_the_reversed_url_and_refuses_a_wrong_tail():
+    assert f"{url_prefix('inbox-read', then='read/')}42/read/" == reverse("inbox-read", args=[42])
+    with pytest.raises(ValueError, match="does not end in its argument then edit/"):
+        url_prefix("inbox-read", then="edit/")
+    with pytest.raises(ValueError, match=r"does not end in its argument$"):
+        url_prefix("inbox-read")
+
+
+# The home page's queue table: one row per queue of the person's roles, each a different
+# page (a handful of links, not rows of data).
+MENUS = {"apps/web/templates/web/home.html"}
+
+
+def test_no_list_template_reverses_a_url_for_each_row():
+    """Every row link is a prefix reversed once before the rows (`{% url_prefix %}`), so a
+    page of rows costs one reversal, not one a row (issue 17 goal 5)."""
+    templates = [*ROOT.glob("apps/*/templates/**/*.html"), *ROOT.glob("templates/**/*.html")]
+    per_row = []
+    for path in templates:
+        if str(path.relative_to(ROOT)) in MENUS:
+            continue
+        source = path.read_text()
+        for loop in re.findall(r"{% for [^%]*%}(.*?){% endfor %}", source, re.S):
+            if "<tr" in loop or "<li" in loop:
+                per_row += [
+                    f"{path.relative_to(ROOT)}: {u}" for u in re.findall(r"{% url [^%]*%}", loop)
+                ]
+    assert per_row == []
