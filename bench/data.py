@@ -312,6 +312,7 @@ def _generate(scale: Scale) -> None:
                 contractor_name="試験電設株式会社",
                 contractor_registration="沖縄県知事登録 第01234号",
                 retailer=retailer,
+                retailer_affiliated=retailer.is_affiliated,  # bulk_create: save() is not run
                 remarks="新築戸建て。引込柱の位置は現地で確認。",
                 customer_ref=record.id,
                 created_by=clerk,

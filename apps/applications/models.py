@@ -14,7 +14,9 @@ change them, and only services call those, under a row lock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -150,6 +152,17 @@ class Application(ConcurrentTransitionMixin, models.Model):
         db_persist=True,
     )
 
+    # Whether the retailer is the company's own retail division, copied from the retailer
+    # for the clerk's "waiting to be encoded" list: it shows non-affiliated retailers
+    # first (skipping their encoding was the original failure), and ordered by the joined
+    # retailer's column PostgreSQL sorted the whole queue for every page (12,606 rows, 24-
+    # 40 ms at large); on this column its partial index below is walked in order. Written
+    # by save() whenever the retailer is (`_with_retailer_affiliation`) and, when a
+    # retailer's affiliation changes, for all its applications in the same transaction
+    # (services.masking.invalidate_retailer_applications). Nothing but that list's order
+    # reads it.
+    retailer_affiliated = models.BooleanField(default=False, editable=False)
+
     objects = ApplicationQuerySet.as_manager()
 
     class Meta:
@@ -189,6 +202,12 @@ class Application(ConcurrentTransitionMixin, models.Model):
                 name="app_encode_queue_idx",
                 condition=Q(waiting_for=Waiting.ENCODING.value),
             ),
+            # The clerk's list of it: non-affiliated retailers first, newest first.
+            models.Index(
+                fields=["retailer_affiliated", "-created_at", "-id"],
+                name="app_encode_list_idx",
+                condition=Q(waiting_for=Waiting.ENCODING.value),
+            ),
             models.Index(
                 fields=["created_by", "created_at", "id"],
                 name="app_drafts_idx",
@@ -222,6 +241,21 @@ class Application(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference or self.pseudonym
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["update_fields"] = self._with_retailer_affiliation(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def _with_retailer_affiliation(self, update_fields: Iterable[str] | None) -> Any:
+        """Copy the retailer's affiliation when the retailer is written (an insert, a full
+        save, or `retailer` among `update_fields`), and write the copy with it."""
+        if update_fields is not None:
+            update_fields = list(update_fields)
+            if "retailer" not in update_fields and "retailer_id" not in update_fields:
+                return update_fields
+            update_fields.append("retailer_affiliated")
+        self.retailer_affiliated = self.retailer.is_affiliated
+        return update_fields
 
     @property
     def is_retail_visible(self) -> bool:

@@ -10,10 +10,12 @@ verify path accepts again (masking unmasked; the state back to entered before re
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Subquery
 
 from apps.accounts.models import User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.retailers.models import Retailer
 from apps.retailers.services import Withdrawal
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
@@ -79,7 +81,13 @@ def invalidate_retailer_applications(
     """The retailer's name or affiliation changed: what the supervisor checked (the
     retailer shown, its classification) no longer holds for any of its encoded or
     verified applications. Runs inside the transaction of the retailer change; returns
-    what it withdrew, for the administrators' result page."""
+    what it withdrew, for the administrators' result page. The applications' copy of the
+    affiliation (`Application.retailer_affiliated`) follows the retailer's here too."""
+    Application.objects.filter(retailer_id=retailer_id).update(
+        retailer_affiliated=Subquery(
+            Retailer.objects.filter(pk=retailer_id).values("is_affiliated")[:1]
+        )
+    )
     ids = list(
         Application.objects.filter(retailer_id=retailer_id)
         .exclude(masking_state=M.UNMASKED)

@@ -171,7 +171,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
     order = ["-created_at", "-id"]
     if chosen and chosen.key == "to_encode":
         # Non-affiliated retailers first: skipping their encoding was the original failure.
-        order.insert(0, "retailer__is_affiliated")
+        order.insert(0, "retailer_affiliated")  # the retailer's, copied (models.py)
     page = CappedPaginator(queryset.values(*ROW_COLUMNS).order_by(*order), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
