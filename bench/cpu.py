@@ -79,9 +79,9 @@ def backends_cpu(aliases: Iterable[str]) -> dict[int, float] | None:
     return processes_cpu(database_backends(aliases))
 
 
-def database_backends(aliases: Iterable[str], exclude: Iterable[int] = ()) -> list[int]:
+def database_backends(aliases: Iterable[str]) -> list[int]:
     """The PostgreSQL backend processes connected to the databases of `aliases` (the
-    servers' connections), but those of `exclude` and the bench's own: from
+    servers' connections), but the bench's own: from
     pg_stat_activity, through the bench's connection. [] off PostgreSQL."""
     from django.db import connection, connections
 
@@ -91,8 +91,8 @@ def database_backends(aliases: Iterable[str], exclude: Iterable[int] = ()) -> li
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity"
-            " WHERE backend_type = 'client backend' AND datname = ANY(%s) AND pid <> ALL(%s)",
-            [names, [pg_backend_pid(), *exclude]],
+            " WHERE backend_type = 'client backend' AND datname = ANY(%s) AND pid <> %s",
+            [names, pg_backend_pid()],
         )
         return [pid for (pid,) in cursor.fetchall()]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -46,26 +45,49 @@ def test_a_process_that_is_not_there_has_no_reading():
     assert cpu.processes_cpu([2**22 + 12345]) == {}
 
 
+# A stand-in server in its own process group (as the bench starts gunicorn): on "go" it
+# burns 0.3 s of CPU, says "burnt", then idles until its input closes. The tests wait for
+# that line, not for the clock.
+_BURNER = (
+    "import sys, time\n"
+    "sys.stdin.readline()\n"
+    "t = time.process_time()\n"
+    "while time.process_time() - t < 0.3: pass\n"
+    "print('burnt', flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+def _burner() -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 (this module's own program, _BURNER)
+        [sys.executable, "-c", _BURNER],
+        start_new_session=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _burn(child: subprocess.Popen[str]) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == "burnt"
+
+
 @pytest.mark.skipif(not HAS_PROC, reason="needs Linux's /proc")
 def test_the_readings_follow_a_process_group_and_grow_with_its_work():
-    child = subprocess.Popen(  # its own group, as the bench starts gunicorn
-        [sys.executable, "-c", "import time\nwhile True: sum(range(10_000))"],
-        start_new_session=True,
-    )
+    child = _burner()
     try:
         first = cpu.group_cpu(child.pid)
-        deadline = time.monotonic() + 30
-        later = first
-        while later == first and time.monotonic() < deadline:  # bounded poll for a tick
-            time.sleep(0.05)
-            later = cpu.group_cpu(child.pid)
+        _burn(child)
+        later = cpu.group_cpu(child.pid)
         assert first is not None and later is not None
-        assert later > first
+        assert later - first >= 0.25  # the 0.3 s burnt, within the clock's tick
         # The group is the child alone: its own reading is the group's.
         assert cpu.process_cpu(child.pid) == pytest.approx(later, abs=0.05)
     finally:
-        child.kill()
-        child.wait()
+        child.communicate("")
 
 
 def test_the_workflow_row_says_what_its_round_trips_allow():
@@ -119,27 +141,14 @@ def test_the_page_meter_charges_a_burst_the_cpu_its_server_group_used():
 
     from bench.http import _Meter
 
-    # A stand-in server in its own process group: 0.3 s of CPU, then it idles.
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\nt = time.process_time()\n"
-            "while time.process_time() - t < 0.3: pass\nsys.stdin.read()",
-        ],
-        start_new_session=True,
-        stdin=subprocess.PIPE,
-    )
+    server = _burner()
     try:
         meter = _Meter(group=server.pid)
         with meter.burst():
-            deadline = time.monotonic() + 30
-            while (cpu.process_cpu(server.pid) or 0) < 0.3 and time.monotonic() < deadline:
-                time.sleep(0.05)  # bounded poll until the stand-in has burnt its CPU
+            _burn(server)
         server_ms, database_ms = meter.per_request_ms(10)
     finally:
-        server.communicate(b"")
-    # Python's start-up may come before the first reading; the loop's 0.3 s comes after.
-    assert server_ms is not None and server_ms >= 10  # at least 0.1 s over 10 requests
+        server.communicate("")
+    assert server_ms is not None and server_ms >= 25  # the 0.3 s burnt, over 10 requests
     # Off PostgreSQL there are no backends to read: the database side is unknown, not 0.
     assert (database_ms is None) == (connection.vendor != "postgresql")
