@@ -132,7 +132,7 @@ def _replace_country_code(match: re.Match[str]) -> str:
 
 def _prepare_digits(text: str) -> str:
     text = drop_invisible(text).translate(_KANJI_NUMERALS)
-    text = letters_as_digits(unify_hyphens(text, numeric=True))
+    text = letters_as_digits(unify_hyphens(text, numeric=True), reach=MAX_DIGIT_GAP)
     return _INTERNATIONAL_RE.sub(_replace_country_code, text)
 
 

@@ -200,30 +200,40 @@ def _digit_lookalike_run_re() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(digit_lookalikes())) + "]+")
 
 
-_DIGIT_NEIGHBOUR_SKIPPABLE = frozenset(" -.()・")
-
-
-def _digit_near(text: str, index: int, step: int) -> bool:
-    """A digit at ``index``, or right behind one separator in the direction of ``step``."""
-    if 0 <= index < len(text) and text[index] in _DIGIT_NEIGHBOUR_SKIPPABLE:
+def _digit_near(text: str, index: int, step: int, reach: int) -> bool:
+    """A digit at ``index``, or behind at most ``reach`` other characters in the
+    direction of ``step`` (the gap a phone number's digit groups may have between them:
+    "090の1000のOOOO")."""
+    for _ in range(reach + 1):
+        if not 0 <= index < len(text):
+            return False
+        if text[index].isdecimal():
+            return True
         index += step
-    return 0 <= index < len(text) and text[index].isdecimal()
+    return False
 
 
-def letters_as_digits(text: str) -> str:
-    """Letters that pass for digits, read as digits where they touch a digit:
-    "O98-765-432l" and "090xl234x5678" read 098-765-4321 and 090x1234x5678. A run of
-    them away from digits ("ROOM", "Oil") stays; one inside a word next to a digit
-    ("CO2") turns into digits too, which only matters if the result is a phone number."""
+def letters_as_digits(text: str, *, reach: int) -> str:
+    """Letters that pass for digits, read as digits where a digit is near them (at most
+    ``reach`` characters away): "O98-765-432l", "090xl234x5678" and, with a reach of
+    three, "090の1000のOOOO" read 098-765-4321, 090x1234x5678 and 090の1000の0000. A
+    run of them away from digits ("ROOM", "Oil") stays; one near a digit ("CO2",
+    "ROOM 3") turns into digits too, which only matters if the result is a phone
+    number."""
     lookalikes = digit_lookalikes()
-
-    def replace(match: re.Match[str]) -> str:
-        start, end = match.span()
-        if not (_digit_near(text, start - 1, -1) or _digit_near(text, end, 1)):
-            return match.group()
-        return "".join(lookalikes[char] for char in match.group())
-
-    return _digit_lookalike_run_re().sub(replace, text)
+    run = _digit_lookalike_run_re()
+    # Over the text as read so far, until nothing more is read, so a group read as
+    # digits makes its neighbour near a digit ("090♪lOOO♪OOOO", and reversed).
+    read, changed = text, True
+    while changed:
+        changed, done = False, 0
+        while match := run.search(read, done):
+            start, end = match.span()
+            if _digit_near(read, start - 1, -1, reach) or _digit_near(read, end, 1, reach):
+                digits = "".join(lookalikes[c] for c in match.group())
+                read, changed = read[:start] + digits + read[end:], True
+            done = end
+    return read
 
 
 # --- the comparison form of names and e-mail addresses -----------------------------

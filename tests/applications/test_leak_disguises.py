@@ -268,6 +268,25 @@ def test_the_customers_email_is_found_in_any_disguise(customer, prefix, suffix, 
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "0\u200b90の1000のOOOO",  # found by the property test above
+        "090x1000xOOOO",
+        "090 の 1000 の OOOO",
+        "090♪lOOO♪OOOO",
+        "\u202eOOOO♪OOOl♪090\u202c",  # the same, stored reversed, displayed right
+    ],
+)
+def test_a_digit_group_written_only_in_lookalike_letters_is_read_as_digits(text):
+    """A group of only 0s and 1s written as O and l touches no digit; the separator the
+    other groups have is what puts it next to them."""
+    customer = Customer("中中 中中", "アア アア", "090-1000-0000", "aaa@aaa.example")
+
+    assert K.PHONE in kinds(text, customer)
+    assert K.PHONE_PATTERN in kinds(text, None)
+
+
+@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("\u202e1234-567-890\u202c", K.PHONE),
