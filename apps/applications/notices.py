@@ -30,6 +30,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -37,6 +38,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, Role, RoleCode, User
 from apps.applications.models import Application, ApplicationContribution
+from apps.core.statements import Slots, Statement, compile_statement
+from apps.notifications.models import OutboxMessage
 from apps.notifications.services import outbox_write_select
 from apps.vocabulary.states import Contribution
 
@@ -77,61 +80,101 @@ def td_members(*roles: RoleCode, now: dt.datetime | None = None) -> QuerySet[Use
     )
 
 
-def _authored(application: Application) -> QuerySet[ApplicationContribution, Any]:
+def _authored(application_id: int) -> QuerySet[ApplicationContribution, Any]:
     return ApplicationContribution.objects.filter(
-        application_id=application.pk, kind__in=_AUTHORED
+        application_id=application_id, kind__in=_AUTHORED
     ).values("user")
 
 
-def others_authored(actor: User) -> Exists:
-    """For the locking read of a submission: has anyone but `actor` created, edited or
-    encoded the application? If not, a submission by `actor` tells nobody (its audience
-    is those clerks), and the service skips the outbox statement."""
+def others_authored(actor_id: int) -> Exists:
+    """For the locking read of a submission: has anyone but the actor created, edited or
+    encoded the application? If not, a submission by the actor tells nobody (its
+    audience is those clerks), and the service skips the outbox statement."""
     return Exists(
         ApplicationContribution.objects.filter(
             application_id=OuterRef("pk"), kind__in=_AUTHORED
-        ).exclude(user_id=actor.pk)
+        ).exclude(user_id=actor_id)
     )
 
 
-def _audience(event: str, application: Application) -> tuple[tuple[RoleCode, ...], Q]:
+def _audience(
+    event: str, application_id: int, version: int, released: bool
+) -> tuple[tuple[RoleCode, ...], Q]:
     """The roles that hear of `event` and a further condition on the user."""
     everyone = Q()
     if event == SUBMITTED:
         # The encoding is a clerk's next step: the clerks whose draft this is hear of it.
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
     if event == ENCODED:
         # Four-eyes: whoever shaped any version up to this one cannot verify it.
         shaped = ApplicationContribution.objects.filter(
-            application_id=application.pk, version__lte=application.version
+            application_id=application_id, version__lte=version
         ).values("user")
         return (RoleCode.SUPERVISOR,), ~Q(pk__in=shaped)
     if event in (RETURNED, VERIFIED):
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
     if event == RELEASED:
         return (RoleCode.CONSTRUCTION,), everyone
-    if event == CANCELLED and application.released_at is not None:
-        return (RoleCode.CLERK, RoleCode.CONSTRUCTION), Q(pk__in=_authored(application)) | Q(
+    if event == CANCELLED and released:
+        return (RoleCode.CLERK, RoleCode.CONSTRUCTION), Q(pk__in=_authored(application_id)) | Q(
             groups__role__code=RoleCode.CONSTRUCTION
         )
     if event == CANCELLED:
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application))
+        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
     raise ValueError(f"unknown workflow event {event!r}")
+
+
+def _recipients(
+    event: str,
+    *,
+    application_id: int,
+    version: int,
+    released: bool,
+    actor_id: int | None,
+    now: dt.datetime,
+) -> QuerySet[User]:
+    roles, condition = _audience(event, application_id, version, released)
+    queryset = td_members(*roles, now=now).filter(condition)
+    if actor_id is not None:
+        queryset = queryset.exclude(pk=actor_id)  # nobody is told of their own step
+    return queryset.distinct()
 
 
 def recipients(event: str, application: Application, *, actor: User | None) -> QuerySet[User]:
     """The active T&D users who must hear of `event`, the actor excepted."""
-    roles, condition = _audience(event, application)
-    queryset = td_members(*roles).filter(condition)
-    if actor is not None:
-        queryset = queryset.exclude(pk=actor.pk)  # nobody is told of their own step
-    return queryset.distinct()
+    return _recipients(
+        event,
+        application_id=application.pk,
+        version=application.version,
+        released=application.released_at is not None,
+        actor_id=actor.pk if actor is not None else None,
+        now=timezone.now(),
+    )
 
 
-def recipient_ids(event: str, application: Application, *, actor: User | None) -> list[int]:
-    """One query: the ids of `recipients`."""
-    queryset = recipients(event, application, actor=actor)
-    return list(queryset.order_by("id").values_list("id", flat=True))
+_RECIPIENTS: dict[tuple[str, str, bool, bool], Statement] = {}
+
+
+def _recipients_statement(alias: str, event: str, released: bool, with_actor: bool) -> Statement:
+    """The ids of `recipients` as one SELECT, built once per process and shape
+    (apps.core.statements): building it cost more than the INSERT it feeds."""
+    key = (alias, event, released, with_actor)
+    statement = _RECIPIENTS.get(key)
+    if statement is None:
+        slots = Slots()
+        queryset = _recipients(
+            event,
+            application_id=slots.id("application"),
+            version=slots.number("version"),
+            released=released,
+            actor_id=slots.id("actor") if with_actor else None,
+            now=slots.moment("now"),
+        )
+        statement, _compiler = compile_statement(
+            queryset.values_list("id").order_by(), slots, alias
+        )
+        _RECIPIENTS[key] = statement
+    return statement
 
 
 def notify_application_event(*, event: str, application: Application, actor: User | None) -> int:
@@ -162,9 +205,19 @@ def notify_application_event(*, event: str, application: Application, actor: Use
         )
     moment = application.updated_at or timezone.now()
     stamp = int(moment.timestamp() * 1_000_000)
-    roles, _condition = _audience(event, application)
+    released = application.released_at is not None
+    roles, _condition = _audience(event, application.pk, application.version, released)
+    alias = router.db_for_write(OutboxMessage)
+    statement = _recipients_statement(alias, event, released, actor is not None)
+    values = {
+        "application": application.pk,
+        "version": application.version,
+        "now": timezone.now(),
+    }
+    if actor is not None:
+        values["actor"] = actor.pk
     return outbox_write_select(
-        recipients=recipients(event, application, actor=actor),
+        recipients=(statement.sql, statement.params(connections[alias], values)),
         kind=kind_of(event),
         subject=subject,
         body=body,

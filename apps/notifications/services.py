@@ -34,12 +34,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -139,7 +141,7 @@ def outbox_write(
 
 def outbox_write_select(
     *,
-    recipients: QuerySet[User],
+    recipients: tuple[str, Sequence[Any]],
     kind: str,
     subject: str,
     body: str,
@@ -150,7 +152,9 @@ def outbox_write_select(
 ) -> int:
     """`outbox_write(fresh=True)` for recipients a query finds: the query and the rows it
     gives as one `INSERT … SELECT`, so a transition that tells someone pays one round
-    trip, not the query's and the INSERT's. Returns how many rows went in.
+    trip, not the query's and the INSERT's. `recipients` is that query, compiled for the
+    outbox's database: (a SELECT of the recipients' ids, its parameters). Returns how
+    many rows went in.
 
     Every row gets the same values as outbox_write would give it (the dedupe key
     suffixed with the recipient, `:u<id>`, and the unique key still keeps a repeat out),
@@ -169,37 +173,53 @@ def outbox_write_select(
         created_at=now,
         next_attempt_at=now,
     )
-    inner, inner_params = recipients.values_list("id").order_by().query.get_compiler(alias).as_sql()
+    inner, inner_params = recipients
+    params: list[Any] = []
+    for f in _SELECTED_FIELDS:
+        if f.name == "dedupe_key":
+            params.append(f"{dedupe_key}:u")
+        elif f.name != "recipient":
+            params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_select_sql(connection, inner), [*params, *inner_params])
+        written = max(cursor.rowcount, 0)
+    if written:
+        transaction.on_commit(request_relay, using=alias)
+    return written
+
+
+_SELECTED_FIELDS = tuple(f for f in OutboxMessage._meta.concrete_fields if not f.primary_key)
+_INSERT_SELECT: dict[tuple[str, str], str] = {}
+
+
+def _insert_select_sql(connection: BaseDatabaseWrapper, inner: str) -> str:
+    """The outbox's `INSERT … SELECT` around the recipients' SELECT `inner`, made once
+    per database and recipients' query."""
+    key = (connection.alias, inner)
+    sql = _INSERT_SELECT.get(key)
+    if sql is not None:
+        return sql
     qn = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for f in OutboxMessage._meta.concrete_fields:
-        if f.primary_key:
-            continue
+    columns, values = [], []
+    for f in _SELECTED_FIELDS:
         columns.append(qn(f.column))
         if f.name == "recipient":
             values.append("r.id")
         elif f.name == "dedupe_key":
             values.append("%s || CAST(r.id AS TEXT)")
-            params.append(f"{dedupe_key}:u")
         else:
             values.append("%s")
-            params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
     on_conflict = OnConflict.IGNORE
     # Only quoted names from the model's metadata and the ORM's compiled query go into
     # the text; every value is a parameter. The WHERE: SQLite reads `INSERT … SELECT …
     # ON CONFLICT` ambiguously without one.
-    sql = (
+    sql = _INSERT_SELECT[key] = (
         f"{connection.ops.insert_statement(on_conflict=on_conflict)}"  # noqa: S608
         f" {qn(OutboxMessage._meta.db_table)} ({', '.join(columns)})"
         f" SELECT {', '.join(values)} FROM ({inner}) r WHERE 1 = 1"
         f" {connection.ops.on_conflict_suffix_sql([], on_conflict, None, None)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *inner_params])
-        written = max(cursor.rowcount, 0)
-    if written:
-        transaction.on_commit(request_relay, using=alias)
-    return written
+    return sql
 
 
 def _record_drop(message: OutboxMessage, reason: str, *, at: str) -> None:

@@ -3,11 +3,13 @@ behind the four-eyes rule, the save, and the customer's record in the vault."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Q
+from django.db import connections, router
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransition
@@ -19,6 +21,7 @@ from apps.applications import notices as notify
 from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
+from apps.core.statements import ModelRead, Slots
 from apps.vault.services import vault_read
 from apps.vault.types import PII_FIELDS, CustomerPII
 from apps.vocabulary.states import Contribution, RevealPurpose
@@ -46,13 +49,17 @@ def require_td(user: User | None, perm: str) -> User:
 def in_td_now(user: User) -> Exists:
     """Is `user` a member of T&D at this moment (as `User.division_at() == TD`), as an
     expression for the statement that reads what the transition needs anyway."""
-    now = timezone.now()
+    return in_td_at(user.pk, timezone.now())
+
+
+def in_td_at(user_id: int, moment: dt.datetime) -> Exists:
+    """Is the user `user_id` a member of T&D at `moment`."""
     return Exists(
         DivisionMembership.objects.filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
-            user_id=user.pk,
+            Q(valid_until__isnull=True) | Q(valid_until__gt=moment),
+            user_id=user_id,
             division_id=TD,
-            valid_from__lte=now,
+            valid_from__lte=moment,
         )
     )
 
@@ -64,35 +71,73 @@ def outside_td() -> NotAllowed:
     )
 
 
+# Further EXISTS a transition's locking read needs, as a function of the actor's id
+# giving them by name (a module-level function: it is part of the statement's key).
+Facts = Callable[[int], Mapping[str, Exists]]
+_LOCKING_READS: dict[tuple[str, bool, tuple[str, ...], Facts | None], ModelRead[Application]] = {}
+
+
+def _locking_read(
+    alias: str, with_actor: bool, related: tuple[str, ...], facts: Facts | None
+) -> ModelRead[Application]:
+    """The locking read of one shape, built once per process (apps.core.statements):
+    building and compiling it cost three times what running it does, on every
+    transition."""
+    key = (alias, with_actor, related, facts)
+    read = _LOCKING_READS.get(key)
+    if read is None:
+
+        def build(slots: Slots) -> QuerySet[Application, Application]:
+            # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's
+            # row too (and the people's of `related`) and serialise every application of
+            # that retailer (the affiliated one holds most); it also lets PostgreSQL lock
+            # through the LEFT JOIN of a nullable key. SQLite ignores row locks, `of`
+            # included.
+            rows = Application.objects.select_for_update(of=("self",)).select_related(
+                "retailer", *related
+            )
+            if with_actor:
+                actor = slots.id("actor")
+                rows = rows.annotate(actor_in_td=in_td_at(actor, slots.moment("now")))
+                if facts is not None:
+                    rows = rows.annotate(**facts(actor))
+            return rows.filter(pk=slots.id("application"))
+
+        read = _LOCKING_READS[key] = ModelRead(build, alias)
+    return read
+
+
 def lock_application(
     application_id: int,
     *,
     actor: User | None = None,
     related: Sequence[str] = (),
-    **facts: Exists,
+    facts: Facts | None = None,
 ) -> Application:
     """The application, locked. With `actor` (a person acting through a service that
     called `require_td`), the same statement reads whether they are in T&D now and
     refuses them if not — before anything is written, and before a not-found, as
-    require() did. `facts` are further EXISTS the transition needs, read by the same
-    statement and set on the application under their names; `related` are further
-    foreign keys read with it (beside the retailer), for a caller that shows them."""
-    # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row too
-    # (and the people's of `related`) and serialise every application of that retailer
-    # (the affiliated one holds most); it also lets PostgreSQL lock through the LEFT
-    # JOIN of a nullable key. SQLite ignores row locks altogether, `of` included.
-    rows = Application.objects.select_for_update(of=("self",)).select_related("retailer", *related)
+    require() did. `facts` gives further EXISTS the transition needs (of the actor's
+    id), read by the same statement and set on the application under their names;
+    `related` are further foreign keys read with it (beside the retailer), for a caller
+    that shows them."""
+    if facts is not None and actor is None:
+        raise ValueError("facts are the actor's: pass the actor")
+    alias = router.db_for_write(Application)
+    read = _locking_read(alias, actor is not None, tuple(related), facts)
+    values: dict[str, Any] = {"application": application_id}
     if actor is not None:
-        rows = rows.annotate(actor_in_td=in_td_now(actor))
-    if facts:
-        rows = rows.annotate(**facts)
+        values.update(actor=actor.pk, now=timezone.now())
     try:
-        application = rows.get(pk=application_id)
-    except (Application.DoesNotExist, TypeError, ValueError):
+        found = read.rows(connections[alias], **values)
+    except (TypeError, ValueError):  # an id that is no key (as the ORM's get refused it)
+        found = []
+    if not found:
         if actor is not None and not is_in_division(actor, TD):
             raise outside_td() from None
         raise NotFound(_("The application does not exist.")) from None
-    if actor is not None and not application.actor_in_td:
+    (application,) = found
+    if actor is not None and not getattr(application, "actor_in_td", False):
         raise outside_td()
     return application
 

@@ -236,6 +236,12 @@ def application_change_retailer(
         )
 
 
+def _submission_facts(actor_id: int) -> dict[str, Exists]:
+    """What a submission's locking read also reads: whether anyone but the actor created,
+    edited or encoded the application (notices.others_authored)."""
+    return {"others_authored": notify.others_authored(actor_id)}
+
+
 def _others_authored(application: Application) -> bool:
     """The `others_authored` fact the locking read set (notices.others_authored)."""
     return bool(getattr(application, "others_authored", True))
@@ -246,9 +252,7 @@ def application_submit(
 ) -> Application:
     require_td(acting_user, "applications.submit_application")
     with transaction.atomic():
-        application = lock_application(
-            application_id, actor=acting_user, others_authored=notify.others_authored(acting_user)
-        )
+        application = lock_application(application_id, actor=acting_user, facts=_submission_facts)
         check_version(application, expected_version)
         submitted = application.state == S.ENTERED and (
             ApplicationContribution.objects.filter(

@@ -176,7 +176,7 @@ def application_open_review(*, acting_user: User, application_id: int) -> Review
             application_id,
             actor=acting_user,
             related=("created_by", "encoded_by"),
-            **_shaped_by(acting_user),
+            facts=_shaped_by,
         )
         opening, opened = _record_opening(application, acting_user)
         entries = [opened]
@@ -229,15 +229,15 @@ def _contributed_kinds(application: Application, user: User) -> QuerySet[Any, st
 SHAPERS = (Contribution.CREATED, Contribution.EDITED, Contribution.SUBMITTED, Contribution.ENCODED)
 
 
-def _shaped_by(user: User) -> dict[str, Exists]:
-    """Whether `user` shaped any version up to the locked one, one EXISTS a kind (as
+def _shaped_by(user_id: int) -> dict[str, Exists]:
+    """Whether the user `user_id` shaped any version up to the locked one, one EXISTS a kind (as
     `shaped_<kind>`), for the lock's own statement: `_contributed_kinds` without a
     statement of its own."""
     return {
         f"shaped_{kind}": Exists(
             ApplicationContribution.objects.filter(
                 application_id=OuterRef("pk"),
-                user_id=user.pk,
+                user_id=user_id,
                 kind=kind,
                 version__lte=OuterRef("version"),
             )

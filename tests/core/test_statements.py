@@ -1,0 +1,205 @@
+"""Statements built once per process (apps.core.statements): each run gives what the ORM
+would have given for its values, refuses values no key can have before the database
+does, and a transition no longer builds its locking read or its recipients' query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from apps.applications import notices
+from apps.applications.models import Application, ApplicationContribution
+from apps.applications.services._common import lock_application
+from apps.core.errors import NotFound
+from apps.core.statements import ModelRead, OutOfRange, Slots, compile_statement
+from tests.conftest import advance
+
+pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
+
+
+def _contributed(user_id: int) -> Exists:
+    return Exists(
+        ApplicationContribution.objects.filter(application_id=OuterRef("pk"), user_id=user_id)
+    )
+
+
+def _read(slots: Slots):  # the ORM's way of writing it, with stand-ins
+    return (
+        Application.objects.select_related("retailer", "encoded_by")
+        .annotate(contributed=_contributed(slots.id("user")))
+        .filter(pk=slots.id("application"))
+    )
+
+
+def _same(built: Application, orm: Application) -> None:
+    assert type(built) is Application
+    assert model_to_dict(built) == model_to_dict(orm)
+    assert built.updated_at == orm.updated_at and built.created_at == orm.created_at
+    assert built.contributed == orm.contributed  # type: ignore[attr-defined]
+    assert built._state.db == orm._state.db and not built._state.adding
+    # select_related's objects come with the row, as the ORM's do.
+    with mock.patch.object(connection, "cursor", side_effect=AssertionError("a query")):
+        assert model_to_dict(built.retailer) == model_to_dict(orm.retailer)
+        if orm.encoded_by is None:
+            assert built.encoded_by is None
+        else:
+            assert built.encoded_by.get_username() == orm.encoded_by.get_username()
+
+
+def test_a_built_read_makes_the_instances_the_orm_makes(new_application, clerk, supervisor, clerk2):
+    read = ModelRead(_read, "default")
+    draft = new_application()
+    encoded = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+    for application in (draft, encoded):
+        for user in (clerk, clerk2):
+            orm = (
+                Application.objects.select_related("retailer", "encoded_by")
+                .annotate(contributed=_contributed(user.pk))
+                .get(pk=application.pk)
+            )
+            (built,) = read.rows(connection, application=application.pk, user=user.pk)
+            _same(built, orm)
+    assert read.rows(connection, application=encoded.pk + 1000, user=clerk.pk) == []
+
+
+def test_a_value_no_key_can_have_is_refused_before_the_database(new_application, clerk):
+    read = ModelRead(_read, "default")
+    application = new_application()
+    statement = read.statement
+
+    with pytest.raises(ValueError):
+        statement.params(connection, {"application": "12a", "user": clerk.pk})
+    with pytest.raises(TypeError):
+        statement.params(connection, {"application": None, "user": clerk.pk})
+    with pytest.raises(OutOfRange):
+        statement.params(connection, {"application": 2**70, "user": clerk.pk})
+    with pytest.raises(KeyError):
+        statement.params(connection, {"application": application.pk})
+    # A key's digits as text are a key, as the ORM takes them.
+    (found,) = read.rows(connection, application=str(application.pk), user=clerk.pk)
+    assert found.pk == application.pk
+
+
+def test_a_moment_must_be_aware(clerk):
+    def build(slots: Slots):
+        return Application.objects.filter(created_at__lte=slots.moment("now"))
+
+    statement, _compiler = compile_statement(build(slots := Slots()), slots, "default")
+    assert [name for _index, name, _kind in statement.places] == ["now"]
+    with pytest.raises(TypeError):
+        statement.params(connection, {"now": dt.datetime(2026, 1, 1)})
+    assert statement.params(connection, {"now": timezone.now()})
+
+
+def test_a_stand_in_the_orm_wrote_into_the_text_is_refused():
+    slots = Slots()
+    queryset = Application.objects.annotate(
+        n=RawSQL(f"SELECT {slots.id('application')}", ())  # noqa: S611 - the test's point
+    )
+
+    with pytest.raises(RuntimeError, match="application"):
+        compile_statement(queryset, slots, "default")
+
+
+def test_a_slot_the_query_does_not_use_is_left_out(new_application):
+    application = new_application()
+    slots = Slots()
+    slots.number("version")
+    statement, _compiler = compile_statement(
+        Application.objects.filter(pk=slots.id("application")).values_list("pk"),
+        slots,
+        "default",
+    )
+
+    assert [name for _index, name, _kind in statement.places] == ["application"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement.sql,
+            statement.params(connection, {"application": application.pk, "version": 7}),
+        )
+        assert cursor.fetchall() == [(application.pk,)]
+
+
+def _compilations() -> mock._patch:
+    return mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql)
+
+
+def test_the_locking_read_is_built_once(new_application, clerk):
+    application = new_application()
+    with transaction.atomic():
+        lock_application(application.pk, actor=clerk)  # built here, or by an earlier test
+        with _compilations() as compiled:
+            locked = lock_application(application.pk, actor=clerk)
+
+    assert compiled.call_count == 0
+    assert locked.pk == application.pk and locked.actor_in_td is True  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("key", ["abc", None, 2**70, -5])
+def test_the_lock_answers_not_found_for_what_is_no_key(clerk, key):
+    with transaction.atomic(), pytest.raises(NotFound):
+        lock_application(key, actor=clerk)
+
+
+def test_the_built_recipients_are_the_querysets_for_every_event(
+    new_application, clerk, clerk2, supervisor, supervisor2, construction
+):
+    application = advance(new_application(), "released", clerk=clerk, supervisor=supervisor)
+    ApplicationContribution.objects.create(
+        application=application, version=application.version, user=clerk2, kind="edited"
+    )
+    events = (
+        notices.SUBMITTED,
+        notices.ENCODED,
+        notices.RETURNED,
+        notices.VERIFIED,
+        notices.RELEASED,
+        notices.CANCELLED,
+    )
+    heard: set[int] = set()
+    for event in events:
+        for released in (False, True):
+            application.released_at = timezone.now() if released else None
+            for actor in (None, clerk, supervisor):
+                expected = set(
+                    notices.recipients(event, application, actor=actor).values_list("pk", flat=True)
+                )
+                statement = notices._recipients_statement(
+                    "default", event, released, actor is not None
+                )
+                values = {
+                    "application": application.pk,
+                    "version": application.version,
+                    "now": timezone.now(),
+                    "actor": actor.pk if actor else None,
+                }
+                with connection.cursor() as cursor:
+                    cursor.execute(statement.sql, statement.params(connection, values))
+                    found = {pk for (pk,) in cursor.fetchall()}
+                assert found == expected, (event, released, actor)
+                heard |= found
+    # The shapes' audiences are people, not only empty sets that agree.
+    assert {clerk2.pk, supervisor2.pk, construction.pk} <= heard
+
+
+def test_the_recipients_query_is_built_once(new_application, clerk, supervisor):
+    application = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    with transaction.atomic():
+        notices.notify_application_event(
+            event=notices.ENCODED, application=application, actor=clerk
+        )
+        with _compilations() as compiled:
+            notices.notify_application_event(
+                event=notices.ENCODED, application=application, actor=clerk
+            )
+
+    assert compiled.call_count == 0
