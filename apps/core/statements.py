@@ -4,13 +4,13 @@ running them (issue 17: a transition's locking read spent 1.2 of its 1.6 ms of P
 building and compiling the queryset, which then ran in 0.4).
 
 A statement is built by a function that writes the queryset as usual, with stand-ins
-(`Slots`) where the values of one run go: an id, a moment. The ORM compiles it once;
+(`Slots`) where the values of one run go: an id, a moment, a string. The ORM compiles it once;
 the stand-ins are found among the compiled parameters, and each run puts its own values
 in their places. A stand-in is a value no real row has (a negative id, a version no
-application reaches, a moment in 1901), so a compiled parameter that equals one is
-one. Building refuses a statement whose text holds a stand-in (the ORM wrote it into
-the SQL instead of a parameter), rather than run it with the stand-in; a slot the
-queryset does not use is simply not filled.
+application reaches, a moment in 1901, a string with a noncharacter), so a compiled
+parameter that equals one is one. Building refuses a statement whose text holds a
+stand-in (the ORM wrote it into the SQL instead of a parameter), rather than run it
+with the stand-in; a slot the queryset does not use is simply not filled.
 
 `ModelRead` makes model instances of a built statement's rows as Django's own
 `ModelIterable` does (`from_db`, the related objects of `select_related`, the
@@ -37,6 +37,7 @@ M = TypeVar("M", bound=Model)
 
 _ID = "id"
 _MOMENT = "moment"
+_TEXT = "text"
 # Ids below this are never a row's (every key here counts up from 1), and fit in an
 # integer column as in a bigint one.
 _FIRST_ID = -1_900_000_000
@@ -67,6 +68,10 @@ class Slots:
             name, _MOMENT, _FIRST_MOMENT + dt.timedelta(microseconds=len(self._kinds) + 1)
         )
 
+    def text(self, name: str) -> str:
+        """A stand-in for a string compared as it is (an exact lookup)."""
+        return self._take(name, _TEXT, f"shadan-stand-in-{len(self._kinds)}-\ufdd0")
+
     def _take(self, name: str, kind: str, stand_in: Any) -> Any:
         if name in self._kinds:
             if self._kinds[name] != kind:
@@ -89,6 +94,10 @@ class Slots:
 
 def _prepare(kind: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
     """A run's value as the ORM would have compiled it into the parameters."""
+    if kind == _TEXT:
+        if not isinstance(value, str):
+            raise TypeError(f"a str was expected, not {type(value).__name__}")
+        return value
     if kind == _MOMENT:
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise TypeError(f"an aware datetime was expected, not {value!r}")
@@ -103,9 +112,9 @@ def _prepare(kind: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
 
 
 def _spelled(stand_in: Any) -> str:
-    """How a stand-in would read had the ORM written it into the text: its digits (a
-    moment's year would be too common a string to look for)."""
-    return str(stand_in) if isinstance(stand_in, int) else ""
+    """How a stand-in would read had the ORM written it into the text: its digits, its
+    characters (a moment's year would be too common a string to look for)."""
+    return str(stand_in) if isinstance(stand_in, (int, str)) else ""
 
 
 class OutOfRange(ValueError):

@@ -6,6 +6,7 @@ import pytest
 
 from apps.applications import pseudonym
 from apps.applications.pseudonym import PSEUDONYM_RE, is_pseudonym, new_pseudonym
+from apps.applications.services import intake
 
 
 def test_new_pseudonym_has_the_c_hex_hex_shape():
@@ -42,3 +43,15 @@ def test_malformed_codes_are_not_pseudonyms(value):
 
 def test_well_formed_code_is_a_pseudonym():
     assert is_pseudonym("C-0F9A-B1C2")
+
+
+@pytest.mark.django_db(databases=["default", "vault"])
+def test_create_draws_again_when_the_pseudonym_is_taken(monkeypatch, new_application):
+    first = new_application()
+    draws = iter([first.pseudonym, first.pseudonym, "C-0000-0001"])
+    monkeypatch.setattr(intake, "new_pseudonym", lambda: next(draws))
+
+    second = new_application()
+
+    assert second.pseudonym == "C-0000-0001"
+    assert next(draws, None) is None  # both repeats were seen as taken

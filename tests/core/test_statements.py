@@ -203,3 +203,21 @@ def test_the_recipients_query_is_built_once(new_application, clerk, supervisor):
             )
 
     assert compiled.call_count == 0
+
+
+def test_a_string_slot_takes_strings_only(new_application):
+    application = new_application()
+    slots = Slots()
+    statement, _compiler = compile_statement(
+        Application.objects.filter(pseudonym=slots.text("pseudonym")).values_list("pk"),
+        slots,
+        "default",
+    )
+
+    with pytest.raises(TypeError):
+        statement.params(connection, {"pseudonym": 12})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement.sql, statement.params(connection, {"pseudonym": application.pseudonym})
+        )
+        assert cursor.fetchall() == [(application.pk,)]

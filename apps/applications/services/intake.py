@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,7 @@ from apps.applications import notices as notify
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotAllowed, WrongState
+from apps.core.statements import ModelRead, Slots, Statement, compile_statement
 from apps.retailers.models import Retailer
 from apps.vault.services import vault_store
 from apps.vault.types import CustomerPII
@@ -37,7 +39,7 @@ from ._common import (
     contribute,
     customer_of,
     done_before,
-    in_td_now,
+    in_td_at,
     lock_application,
     outside_td,
     pii_as_input,
@@ -57,37 +59,73 @@ def _first_read(acting_user: User, retailer: Any) -> tuple[str, Retailer | None]
     retailer chosen, read together. Pseudonyms are 32 random bits: at a few hundred
     thousand applications a repeat is likely, so draw again; the unique constraint still
     catches a simultaneous draw. No retailer (none chosen, or none by that id) is left to
-    clean_application_input to refuse (None)."""
+    clean_application_input to refuse (None). Built once per process
+    (apps.core.statements), with the retailer and without."""
     retailer_id = retailer.pk if isinstance(retailer, Retailer) else retailer
-    try:
-        retailer_id = int(retailer_id)
-    except (TypeError, ValueError):
-        retailer_id = None
+    alias = router.db_for_read(Retailer)
+    connection = connections[alias]
     while True:
         candidate = new_pseudonym()
-        in_td_expr = in_td_now(acting_user)
-        taken_expr = Exists(Application.objects.filter(pseudonym=candidate))
-        row = (
-            Retailer.objects.filter(pk=retailer_id)
-            .annotate(in_td=in_td_expr, taken=taken_expr)
-            .first()
-            if retailer_id is not None
-            else None
-        )
+        values = {
+            "retailer": retailer_id,
+            "user": acting_user.pk,
+            "now": timezone.now(),
+            "pseudonym": candidate,
+        }
+        row: Retailer | None = None
+        if retailer_id is not None:
+            try:
+                found = _retailer_read(alias).rows(connection, **values)
+            except (TypeError, ValueError):  # no retailer has that id (the ORM's answer)
+                retailer_id = None
+            else:
+                row = found[0] if found else None
         if row is not None:
-            in_td, taken, chosen = row.in_td, row.taken, row
+            in_td, taken = getattr(row, "in_td", False), getattr(row, "taken", True)
         else:
-            in_td, taken = (
-                User.objects.filter(pk=acting_user.pk)
-                .annotate(in_td=in_td_expr, taken=taken_expr)
-                .values_list("in_td", "taken")
-                .get()
-            )
-            chosen = None
+            statement = _person_read(alias)
+            with connection.cursor() as cursor:
+                cursor.execute(statement.sql, statement.params(connection, values))
+                in_td, taken = cursor.fetchone()
         if not in_td:
             raise outside_td()
         if not taken:
-            return candidate, chosen
+            return candidate, row
+
+
+def _in_td(slots: Slots) -> Exists:
+    return in_td_at(slots.id("user"), slots.moment("now"))
+
+
+def _taken(slots: Slots) -> Exists:
+    return Exists(Application.objects.filter(pseudonym=slots.text("pseudonym")))
+
+
+@cache
+def _retailer_read(alias: str) -> ModelRead[Retailer]:
+    """The retailer chosen, with the create's two facts."""
+    return ModelRead(
+        lambda slots: (
+            Retailer.objects.filter(pk=slots.id("retailer"))
+            .annotate(in_td=_in_td(slots), taken=_taken(slots))
+            .order_by("pk")[:1]
+        ),
+        alias,
+    )
+
+
+@cache
+def _person_read(alias: str) -> Statement:
+    """The create's two facts without a retailer: read beside the clerk's own row."""
+    slots = Slots()
+    statement, _compiler = compile_statement(
+        User.objects.filter(pk=slots.id("user"))
+        .annotate(in_td=_in_td(slots), taken=_taken(slots))
+        .values_list("in_td", "taken"),
+        slots,
+        alias,
+    )
+    return statement
 
 
 def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Application:
