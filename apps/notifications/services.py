@@ -32,6 +32,7 @@ its writer already knew it must not send (a stale compliance contact).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -41,7 +42,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,7 @@ from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
+from apps.core.statements import ModelRead, Slots
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -367,22 +369,35 @@ def outbox_message_id(message: OutboxMessage) -> str:
 def _due(now: dt.datetime, size: int) -> list[OutboxMessage]:
     """The next due messages, locked for this relay (another relay skips them), each
     with its recipient and the recipient's division now (one statement)."""
-    division_now = (
-        DivisionMembership.objects.filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
-            user_id=OuterRef("recipient_id"),
-            valid_from__lte=now,
+    alias = router.db_for_write(OutboxMessage)
+    return _due_read(alias, size).rows(connections[alias], now=now)
+
+
+@functools.cache
+def _due_read(alias: str, size: int) -> ModelRead[OutboxMessage]:
+    """`_due`'s statement, built once per process and batch size (apps.core.statements):
+    the relay runs after every commit that writes a message."""
+
+    def build(slots: Slots) -> QuerySet[OutboxMessage, OutboxMessage]:
+        now = slots.moment("now")
+        division_now = (
+            DivisionMembership.objects.filter(
+                Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+                user_id=OuterRef("recipient_id"),
+                valid_from__lte=now,
+            )
+            .order_by("valid_from")
+            .values("division_id")[:1]
         )
-        .order_by("valid_from")
-        .values("division_id")[:1]
-    )
-    return list(
-        OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("recipient")
-        .annotate(recipient_division=Subquery(division_now))
-        .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")[:size]
-    )
+        return (
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .annotate(recipient_division=Subquery(division_now))
+            .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:size]
+        )
+
+    return ModelRead(build, alias)
 
 
 def _role_codes(user_ids: Iterable[int]) -> dict[int, set[str]]:

@@ -32,6 +32,7 @@ from django.db import connections, router, transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
+from apps.core.statements import Slots, Statement, compile_statement
 from apps.core.tasks import Nudge
 from apps.publication.models import (
     AppliedMessage,
@@ -171,23 +172,37 @@ def _take(now: dt.datetime, size: int) -> list[ReplicationMessage]:
     back (`relay_due`), and a crash before the commit leaves every message pending."""
     alias = router.db_for_write(ReplicationMessage)
     connection = connections[alias]
-    due, due_params = _due(now, size).values("pk").query.get_compiler(alias).as_sql()
+    sql, due = _take_sql(alias, size)
+    moment = ReplicationMessage._meta.get_field("applied_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    due_params = due.params(connection, {"now": now})
+    taken = list(ReplicationMessage.objects.raw(sql, [moment, *due_params]))
+    taken.sort(key=lambda message: (message.kind != Kind.REMOVE, message.pk))
+    return taken
+
+
+@cache
+def _take_sql(alias: str, size: int) -> tuple[str, Statement]:
+    """`_take`'s UPDATE and the statement of `_due` inside it, built once per process
+    and batch size (apps.core.statements): the relay runs after every commit that
+    writes a message. The UPDATE's own parameter (the moment applied) comes first."""
+    connection = connections[alias]
+    slots = Slots()
+    due, _compiler = compile_statement(_due(slots.moment("now"), size).values("pk"), slots, alias)
     meta = ReplicationMessage._meta
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     attempts, applied_at = qn(meta.get_field("attempts").column), qn("applied_at")
-    moment = meta.get_field("applied_at").get_db_prep_save(timezone.now(), connection)
     columns = ", ".join(f"{table}.{qn(f.column)}" for f in meta.concrete_fields)
     # Only quoted names from the model's metadata and the ORM's compiled query go into
     # the text; every value is a parameter.
     sql = (
         f"UPDATE {table} SET {attempts} = {attempts} + 1, {applied_at} = %s,"  # noqa: S608
         f" {qn('last_error')} = '' WHERE {qn(meta.pk.column)} IN"
-        f" (SELECT U.pk FROM ({due}) U) RETURNING {columns}"
+        f" (SELECT U.pk FROM ({due.sql}) U) RETURNING {columns}"
     )
-    taken = list(ReplicationMessage.objects.raw(sql, [moment, *due_params]))
-    taken.sort(key=lambda message: (message.kind != Kind.REMOVE, message.pk))
-    return taken
+    return sql, due
 
 
 def _values(model: Any, payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -20,6 +20,9 @@ from apps.applications.models import Application, ApplicationContribution
 from apps.applications.services._common import lock_application
 from apps.core.errors import NotFound
 from apps.core.statements import ModelRead, OutOfRange, Slots, compile_statement
+from apps.notifications import services as outbox_services
+from apps.replication import services as replication_services
+from apps.replication.models import Kind, Subject
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -221,3 +224,28 @@ def test_a_string_slot_takes_strings_only(new_application):
             statement.sql, statement.params(connection, {"pseudonym": application.pseudonym})
         )
         assert cursor.fetchall() == [(application.pk,)]
+
+
+def test_the_relays_due_reads_are_built_once(clerk):
+    """The relays run after every commit that writes a message: their reads of what is
+    due compile nothing once built, and still find the messages."""
+    with transaction.atomic():
+        outbox_services.outbox_write(
+            recipient_ids=[clerk.pk], kind="test", subject="t", body="", dedupe_key="t:1"
+        )
+        replication_services.replication_write(
+            subject=Subject.APPLICATION, subject_id=1, kind=Kind.REMOVE
+        )
+        now = timezone.now()
+        outbox_services._due(now, 10)  # each built here, or by an earlier test
+        taken = replication_services._take(now, 10)
+        with _compilations() as compiled:
+            messages = outbox_services._due(now, 10)
+            again = replication_services._take(now, 10)
+        transaction.set_rollback(True)
+
+    assert compiled.call_count == 0
+    assert [(m.kind, m.recipient.get_username()) for m in messages] == [
+        ("test", clerk.get_username())
+    ]
+    assert [(m.subject_id, m.attempts) for m in taken] == [(1, 1)] and again == []
