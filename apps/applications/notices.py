@@ -97,31 +97,38 @@ def others_authored(actor_id: int) -> Exists:
     )
 
 
+def _audience_roles(event: str, released: bool) -> tuple[RoleCode, ...]:
+    """The roles that hear of `event`."""
+    if event in (SUBMITTED, RETURNED, VERIFIED):
+        return (RoleCode.CLERK,)
+    if event == ENCODED:
+        return (RoleCode.SUPERVISOR,)
+    if event == RELEASED:
+        return (RoleCode.CONSTRUCTION,)
+    if event == CANCELLED:
+        return (RoleCode.CLERK, RoleCode.CONSTRUCTION) if released else (RoleCode.CLERK,)
+    raise ValueError(f"unknown workflow event {event!r}")
+
+
 def _audience(
     event: str, application_id: int, version: int, released: bool
 ) -> tuple[tuple[RoleCode, ...], Q]:
     """The roles that hear of `event` and a further condition on the user."""
-    everyone = Q()
-    if event == SUBMITTED:
-        # The encoding is a clerk's next step: the clerks whose draft this is hear of it.
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
+    roles = _audience_roles(event, released)
     if event == ENCODED:
         # Four-eyes: whoever shaped any version up to this one cannot verify it.
         shaped = ApplicationContribution.objects.filter(
             application_id=application_id, version__lte=version
         ).values("user")
-        return (RoleCode.SUPERVISOR,), ~Q(pk__in=shaped)
-    if event in (RETURNED, VERIFIED):
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
+        return roles, ~Q(pk__in=shaped)
     if event == RELEASED:
-        return (RoleCode.CONSTRUCTION,), everyone
+        return roles, Q()  # everyone in construction
+    authored = Q(pk__in=_authored(application_id))
     if event == CANCELLED and released:
-        return (RoleCode.CLERK, RoleCode.CONSTRUCTION), Q(pk__in=_authored(application_id)) | Q(
-            groups__role__code=RoleCode.CONSTRUCTION
-        )
-    if event == CANCELLED:
-        return (RoleCode.CLERK,), Q(pk__in=_authored(application_id))
-    raise ValueError(f"unknown workflow event {event!r}")
+        return roles, authored | Q(groups__role__code=RoleCode.CONSTRUCTION)
+    # Submitted: the encoding is a clerk's next step, so the clerks whose draft this is
+    # hear of it; returned, verified, cancelled: the clerks whose work it is.
+    return roles, authored
 
 
 def _recipients(
@@ -206,7 +213,7 @@ def notify_application_event(*, event: str, application: Application, actor: Use
     moment = application.updated_at or timezone.now()
     stamp = int(moment.timestamp() * 1_000_000)
     released = application.released_at is not None
-    roles, _condition = _audience(event, application.pk, application.version, released)
+    roles = _audience_roles(event, released)
     alias = router.db_for_write(OutboxMessage)
     statement = _recipients_statement(alias, event, released, actor is not None)
     values = {

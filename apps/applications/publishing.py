@@ -21,11 +21,14 @@ upsert carries the whole published row, and `barrier_check` recomputes the truth
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import QuerySet
 
 from apps.accounts.models import RoleCode
+from apps.core.statements import Slots, Statement, compile_statement
 from apps.publication.models import Subject
 from apps.replication.models import Kind, ReplicationMessage
 from apps.replication.services import replication_write, replication_write_if
@@ -78,12 +81,23 @@ def withdraw(application_id: int) -> ReplicationMessage:
     )
 
 
-def _grant_rows(application: Application) -> QuerySet[ApplicationGroupObjectPermission]:
+def _grant_rows(application_id: int) -> QuerySet[ApplicationGroupObjectPermission]:
     return ApplicationGroupObjectPermission.objects.filter(
         group__role__code=RoleCode.RETAIL,
         permission__codename="view_application",  # visibility.VIEW_PERM (it imports us)
-        content_object_id=application.pk,
+        content_object_id=application_id,
     )
+
+
+@cache
+def _granted_statement(alias: str) -> Statement:
+    """Whether retail holds the application's grant, as a SELECT built once per process
+    (apps.core.statements): every progress step of a published application asks."""
+    slots = Slots()
+    statement, _compiler = compile_statement(
+        _grant_rows(slots.id("application")).values("pk"), slots, alias
+    )
+    return statement
 
 
 def follow_state(application: Application) -> None:
@@ -94,16 +108,19 @@ def follow_state(application: Application) -> None:
     try:
         payload = published_row(application)
     except NotPublishable:
-        if _grant_rows(application).exists():
+        if _grant_rows(application.pk).exists():
             # Drifted behind the services: barrier_check invalidates it; nothing is sent.
             logger.warning(
                 "application id=%s not republished: its projection drifted", application.pk
             )
         return
+    alias = router.db_for_write(ReplicationMessage)
+    granted = _granted_statement(alias)
+    granted_params = granted.params(connections[alias], {"application": application.pk})
     replication_write_if(
         subject=Subject.APPLICATION,
         subject_id=application.pk,
         kind=Kind.UPSERT,
         payload=payload,
-        condition=_grant_rows(application),
+        condition=(granted.sql, granted_params),
     )

@@ -52,7 +52,7 @@ from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.statements import ModelRead, Slots
+from apps.core.statements import ModelRead, Slots, Statement, compile_statement
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -402,11 +402,33 @@ def _due_read(alias: str, size: int) -> ModelRead[OutboxMessage]:
 
 def _role_codes(user_ids: Iterable[int]) -> dict[int, set[str]]:
     """Each user's role codes now (`User.role_codes()`), in one query."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    alias = router.db_for_read(Role)
+    connection = connections[alias]
+    statement = _role_codes_statement(alias, len(ids))
+    values = {f"user{n}": user_id for n, user_id in enumerate(ids)}
     codes: dict[int, set[str]] = {}
-    rows = Role.objects.filter(group__user__in=list(user_ids)).values_list("group__user", "code")
-    for user_id, code in rows:
-        codes.setdefault(user_id, set()).add(code)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params(connection, values))
+        for user_id, code in cursor.fetchall():
+            codes.setdefault(user_id, set()).add(code)
     return codes
+
+
+@functools.cache
+def _role_codes_statement(alias: str, count: int) -> Statement:
+    """`_role_codes`' query for `count` people, built once per process and count (at
+    most a relay round's batch)."""
+    slots = Slots()
+    people = [slots.id(f"user{n}") for n in range(count)]
+    statement, _compiler = compile_statement(
+        Role.objects.filter(group__user__in=people).values_list("group__user", "code"),
+        slots,
+        alias,
+    )
+    return statement
 
 
 def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, int, int, int]:

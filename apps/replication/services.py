@@ -24,11 +24,12 @@ import datetime as dt
 import decimal
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -97,13 +98,13 @@ def replication_write_if(
     subject_id: int,
     kind: Kind,
     payload: Mapping[str, Any],
-    condition: QuerySet[Any],
+    condition: tuple[str, Sequence[Any]],
 ) -> bool:
     """`replication_write` if `condition` finds a row, as one `INSERT … SELECT … WHERE
     EXISTS (condition)`: a check and the message it decides in one round trip (a
-    progress step that republishes only while the retail grant holds). True if the
-    message was written. The caller holds the subject's row lock, as for
-    replication_write."""
+    progress step that republishes only while the retail grant holds). `condition` is a
+    SELECT compiled for the messages' database and its parameters. True if the message
+    was written. The caller holds the subject's row lock, as for replication_write."""
     alias = router.db_for_write(ReplicationMessage)
     connection = connections[alias]
     now = timezone.now()
@@ -115,23 +116,35 @@ def replication_write_if(
         created_at=now,
         next_attempt_at=now,
     )
-    fields = [f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key]
-    params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
-    inner, inner_params = condition.values("pk").order_by().query.get_compiler(alias).as_sql()
-    qn = connection.ops.quote_name
-    # Only quoted names from the model's metadata and the ORM's compiled query go into
-    # the text; every value is a parameter.
-    sql = (
-        f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
-        f" ({', '.join(qn(f.column) for f in fields)})"
-        f" SELECT {', '.join(['%s'] * len(fields))} WHERE EXISTS ({inner})"
-    )
+    params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in _WRITTEN]
+    inner, inner_params = condition
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *inner_params])
+        cursor.execute(_write_if_sql(connection, inner), [*params, *inner_params])
         written = cursor.rowcount == 1
     if written:
         transaction.on_commit(request_relay, using=alias)
     return written
+
+
+_WRITTEN = tuple(f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key)
+_WRITE_IF: dict[tuple[str, str], str] = {}
+
+
+def _write_if_sql(connection: BaseDatabaseWrapper, inner: str) -> str:
+    """`replication_write_if`'s statement around the condition `inner`, made once per
+    database and condition."""
+    key = (connection.alias, inner)
+    sql = _WRITE_IF.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        # Only quoted names from the model's metadata and the ORM's compiled query go
+        # into the text; every value is a parameter.
+        sql = _WRITE_IF[key] = (
+            f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
+            f" ({', '.join(qn(f.column) for f in _WRITTEN)})"
+            f" SELECT {', '.join(['%s'] * len(_WRITTEN))} WHERE EXISTS ({inner})"
+        )
+    return sql
 
 
 def pending_subject_ids(subject: Subject) -> set[int]:

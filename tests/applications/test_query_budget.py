@@ -38,10 +38,10 @@ BUDGET = {
     "encode": 6,
     # lock; review opening; audit
     "review_opened": 3,
-    # lock; contributions and review opening (one UNION); UPDATE; grant (INSERT …
-    # SELECT); publication message; the grant's and the verification's audit events (one
-    # INSERT); outbox
-    "verify": 7,
+    # lock (with whether the verifier shaped any version and opened the review page
+    # after this encoding); UPDATE; grant (INSERT … SELECT); publication message; the
+    # grant's and the verification's audit events (one INSERT); outbox
+    "verify": 6,
     # lock; UPDATE; publication message if the grant is still there (INSERT … SELECT
     # … WHERE EXISTS); audit; outbox
     "release": 5,

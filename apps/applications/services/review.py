@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -200,7 +200,7 @@ def application_open_review(*, acting_user: User, application_id: int) -> Review
         raise unreadable
     cannot_verify: str | Promise = ""
     try:
-        _refuse_shapers({kind for kind in SHAPERS if getattr(application, f"shaped_{kind}")})
+        _refuse_shapers(_shaped(application))
     except FourEyesViolation as refused:
         cannot_verify = refused.message
     return ReviewOpened(
@@ -258,26 +258,28 @@ def check_four_eyes(application: Application, user: User) -> None:
     _refuse_shapers(set(_contributed_kinds(application, user)))
 
 
-# Not a contribution kind: marks the verifier's review opening in `_verification_facts`.
-_OPENED = "review-opened"
+def _verification_facts(user_id: int) -> dict[str, Exists]:
+    """What verification reads with its lock (one statement, no read of its own):
+    whether the verifier shaped any version up to the locked one (`_shaped_by`), and
+    whether they opened the review page for this version *after this encoding*, as
+    `opened_this_encoding` (a return does not bump the version, so a look at an earlier
+    encoding of the same content does not count)."""
+    return {
+        **_shaped_by(user_id),
+        "opened_this_encoding": Exists(
+            ReviewOpening.objects.filter(
+                application_id=OuterRef("pk"),
+                version=OuterRef("version"),
+                user_id=user_id,
+                opened_at__gte=OuterRef("encoded_at"),
+            )
+        ),
+    }
 
 
-def _verification_facts(application: Application, user: User) -> set[str]:
-    """What the verifier contributed to any version up to this one and, as `_OPENED`,
-    whether they opened the review page for this version *after this encoding* (a return
-    does not bump the version, so a look at an earlier encoding of the same content does
-    not count): one statement (a UNION) for the two reads verification needs."""
-    opened = (
-        ReviewOpening.objects.filter(
-            application=application,
-            version=application.version,
-            user=user,
-            opened_at__gte=application.encoded_at,
-        )
-        .annotate(kind=Value(_OPENED, output_field=CharField()))
-        .values_list("kind", flat=True)
-    )
-    return set(_contributed_kinds(application, user).union(opened))
+def _shaped(application: Application) -> set[str]:
+    """The `_shaped_by` facts the locking read set: the kinds of shaping the user did."""
+    return {kind for kind in SHAPERS if getattr(application, f"shaped_{kind}")}
 
 
 def application_verify(
@@ -286,7 +288,7 @@ def application_verify(
     """Second-person check (ダブルチェック) of one application; there is no bulk form."""
     require_td(acting_user, "applications.verify_application")
     with transaction.atomic():
-        application = lock_application(application_id, actor=acting_user)
+        application = lock_application(application_id, actor=acting_user, facts=_verification_facts)
         check_version(application, expected_version)
         verified = (
             application.masking_state == M.VERIFIED
@@ -302,9 +304,8 @@ def application_verify(
             or application.encoded_version != application.version
         ):
             raise WrongState(_("This application is not waiting for the second-person check."))
-        facts = _verification_facts(application, acting_user)
-        _refuse_shapers(facts)
-        if _OPENED not in facts:
+        _refuse_shapers(_shaped(application))
+        if not getattr(application, "opened_this_encoding", False):
             raise NotAllowed(
                 _("Open the review page for this version before verifying it."), code="not_reviewed"
             )
