@@ -41,7 +41,6 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -183,7 +182,7 @@ def outbox_write_select(
         elif f.name != "recipient":
             params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_select_sql(connection, inner), [*params, *inner_params])
+        cursor.execute(_insert_select_sql(alias, inner), [*params, *inner_params])
         written = max(cursor.rowcount, 0)
     if written:
         transaction.on_commit(request_relay, using=alias)
@@ -191,16 +190,13 @@ def outbox_write_select(
 
 
 _SELECTED_FIELDS = tuple(f for f in OutboxMessage._meta.concrete_fields if not f.primary_key)
-_INSERT_SELECT: dict[tuple[str, str], str] = {}
 
 
-def _insert_select_sql(connection: BaseDatabaseWrapper, inner: str) -> str:
+@functools.cache
+def _insert_select_sql(alias: str, inner: str) -> str:
     """The outbox's `INSERT … SELECT` around the recipients' SELECT `inner`, made once
     per database and recipients' query."""
-    key = (connection.alias, inner)
-    sql = _INSERT_SELECT.get(key)
-    if sql is not None:
-        return sql
+    connection = connections[alias]
     qn = connection.ops.quote_name
     columns, values = [], []
     for f in _SELECTED_FIELDS:
@@ -215,13 +211,12 @@ def _insert_select_sql(connection: BaseDatabaseWrapper, inner: str) -> str:
     # Only quoted names from the model's metadata and the ORM's compiled query go into
     # the text; every value is a parameter. The WHERE: SQLite reads `INSERT … SELECT …
     # ON CONFLICT` ambiguously without one.
-    sql = _INSERT_SELECT[key] = (
+    return (
         f"{connection.ops.insert_statement(on_conflict=on_conflict)}"  # noqa: S608
         f" {qn(OutboxMessage._meta.db_table)} ({', '.join(columns)})"
         f" SELECT {', '.join(values)} FROM ({inner}) r WHERE 1 = 1"
         f" {connection.ops.on_conflict_suffix_sql([], on_conflict, None, None)}"
     )
-    return sql
 
 
 def _record_drop(message: OutboxMessage, reason: str, *, at: str) -> None:

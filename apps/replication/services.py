@@ -29,7 +29,6 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -119,7 +118,7 @@ def replication_write_if(
     params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in _WRITTEN]
     inner, inner_params = condition
     with connection.cursor() as cursor:
-        cursor.execute(_write_if_sql(connection, inner), [*params, *inner_params])
+        cursor.execute(_write_if_sql(alias, inner), [*params, *inner_params])
         written = cursor.rowcount == 1
     if written:
         transaction.on_commit(request_relay, using=alias)
@@ -127,24 +126,20 @@ def replication_write_if(
 
 
 _WRITTEN = tuple(f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key)
-_WRITE_IF: dict[tuple[str, str], str] = {}
 
 
-def _write_if_sql(connection: BaseDatabaseWrapper, inner: str) -> str:
+@cache
+def _write_if_sql(alias: str, inner: str) -> str:
     """`replication_write_if`'s statement around the condition `inner`, made once per
     database and condition."""
-    key = (connection.alias, inner)
-    sql = _WRITE_IF.get(key)
-    if sql is None:
-        qn = connection.ops.quote_name
-        # Only quoted names from the model's metadata and the ORM's compiled query go
-        # into the text; every value is a parameter.
-        sql = _WRITE_IF[key] = (
-            f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
-            f" ({', '.join(qn(f.column) for f in _WRITTEN)})"
-            f" SELECT {', '.join(['%s'] * len(_WRITTEN))} WHERE EXISTS ({inner})"
-        )
-    return sql
+    qn = connections[alias].ops.quote_name
+    # Only quoted names from the model's metadata and the ORM's compiled query go into
+    # the text; every value is a parameter.
+    return (
+        f"INSERT INTO {qn(ReplicationMessage._meta.db_table)}"
+        f" ({', '.join(qn(f.column) for f in _WRITTEN)})"
+        f" SELECT {', '.join(['%s'] * len(_WRITTEN))} WHERE EXISTS ({inner})"
+    )
 
 
 def pending_subject_ids(subject: Subject) -> set[int]:
