@@ -81,7 +81,7 @@ def _first_read(acting_user: User, retailer: Any) -> tuple[str, Retailer | None]
             else:
                 row = found[0] if found else None
         if row is not None:
-            in_td, taken = getattr(row, "in_td", False), getattr(row, "taken", True)
+            in_td, taken = vars(row)["in_td"], vars(row)["taken"]  # the read's annotations
         else:
             statement = _person_read(alias)
             with connection.cursor() as cursor:
