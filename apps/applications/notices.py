@@ -27,6 +27,7 @@ version only, never personal data, and are written in the site's language.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -159,28 +160,20 @@ def recipients(event: str, application: Application, *, actor: User | None) -> Q
     )
 
 
-_RECIPIENTS: dict[tuple[str, str, bool, bool], Statement] = {}
-
-
+@cache
 def _recipients_statement(alias: str, event: str, released: bool, with_actor: bool) -> Statement:
     """The ids of `recipients` as one SELECT, built once per process and shape
     (apps.core.statements): building it cost more than the INSERT it feeds."""
-    key = (alias, event, released, with_actor)
-    statement = _RECIPIENTS.get(key)
-    if statement is None:
-        slots = Slots()
-        queryset = _recipients(
-            event,
-            application_id=slots.id("application"),
-            version=slots.number("version"),
-            released=released,
-            actor_id=slots.id("actor") if with_actor else None,
-            now=slots.moment("now"),
-        )
-        statement, _compiler = compile_statement(
-            queryset.values_list("id").order_by(), slots, alias
-        )
-        _RECIPIENTS[key] = statement
+    slots = Slots()
+    queryset = _recipients(
+        event,
+        application_id=slots.id("application"),
+        version=slots.number("version"),
+        released=released,
+        actor_id=slots.id("actor") if with_actor else None,
+        now=slots.moment("now"),
+    )
+    statement, _compiler = compile_statement(queryset.values_list("id").order_by(), slots, alias)
     return statement
 
 

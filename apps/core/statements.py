@@ -4,9 +4,9 @@ running them (issue 17: a transition's locking read spent 1.2 of its 1.6 ms of P
 building and compiling the queryset, which then ran in 0.4).
 
 A statement is built by a function that writes the queryset as usual, with stand-ins
-(`Slots`) where the values of one run go: an id, a moment, a string. The ORM compiles it once;
-the stand-ins are found among the compiled parameters, and each run puts its own values
-in their places. A stand-in is a value no real row has (a negative id, a version no
+(`Slots`) where the values of one run go: an id, a moment, a string. The ORM compiles
+it once; the stand-ins are found among the compiled parameters, and each run puts its
+own values in their places. A stand-in is a value no real row has (a negative id, a version no
 application reaches, a moment in 1901, a string with a noncharacter), so a compiled
 parameter that equals one is one. Building refuses a statement whose text holds a
 stand-in (the ORM wrote it into the SQL instead of a parameter), rather than run it
@@ -80,9 +80,6 @@ class Slots:
         self._kinds[name] = kind
         self._stand_ins[name] = stand_in
         return stand_in
-
-    def kinds(self) -> Mapping[str, str]:
-        return dict(self._kinds)
 
     def prepared(self, connection: BaseDatabaseWrapper) -> dict[str, tuple[str, Any]]:
         """Each stand-in as the compiled parameters hold it: (name, kind) by value."""

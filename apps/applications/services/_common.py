@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -74,37 +75,32 @@ def outside_td() -> NotAllowed:
 # Further EXISTS a transition's locking read needs, as a function of the actor's id
 # giving them by name (a module-level function: it is part of the statement's key).
 Facts = Callable[[int], Mapping[str, Exists]]
-_LOCKING_READS: dict[tuple[str, bool, tuple[str, ...], Facts | None], ModelRead[Application]] = {}
 
 
+@cache
 def _locking_read(
     alias: str, with_actor: bool, related: tuple[str, ...], facts: Facts | None
 ) -> ModelRead[Application]:
     """The locking read of one shape, built once per process (apps.core.statements):
     building and compiling it cost three times what running it does, on every
     transition."""
-    key = (alias, with_actor, related, facts)
-    read = _LOCKING_READS.get(key)
-    if read is None:
 
-        def build(slots: Slots) -> QuerySet[Application, Application]:
-            # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's
-            # row too (and the people's of `related`) and serialise every application of
-            # that retailer (the affiliated one holds most); it also lets PostgreSQL lock
-            # through the LEFT JOIN of a nullable key. SQLite ignores row locks, `of`
-            # included.
-            rows = Application.objects.select_for_update(of=("self",)).select_related(
-                "retailer", *related
-            )
-            if with_actor:
-                actor = slots.id("actor")
-                rows = rows.annotate(actor_in_td=in_td_at(actor, slots.moment("now")))
-                if facts is not None:
-                    rows = rows.annotate(**facts(actor))
-            return rows.filter(pk=slots.id("application"))
+    def build(slots: Slots) -> QuerySet[Application, Application]:
+        # `of=("self",)`: a plain FOR UPDATE over the join would lock the retailer's row
+        # too (and the people's of `related`) and serialise every application of that
+        # retailer (the affiliated one holds most); it also lets PostgreSQL lock through
+        # the LEFT JOIN of a nullable key. SQLite ignores row locks, `of` included.
+        rows = Application.objects.select_for_update(of=("self",)).select_related(
+            "retailer", *related
+        )
+        if with_actor:
+            actor = slots.id("actor")
+            rows = rows.annotate(actor_in_td=in_td_at(actor, slots.moment("now")))
+            if facts is not None:
+                rows = rows.annotate(**facts(actor))
+        return rows.filter(pk=slots.id("application"))
 
-        read = _LOCKING_READS[key] = ModelRead(build, alias)
-    return read
+    return ModelRead(build, alias)
 
 
 def lock_application(
