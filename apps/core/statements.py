@@ -19,19 +19,26 @@ annotations, each column's converters), with the connection of the run.
 Only for querysets whose text does not depend on the values: not for an `__in` of a
 varying list, a lookup Django rewrites by value (None, an empty list), or a slice of a
 varying size.
+
+`Insert` is the same for an INSERT of a fixed number of rows: the ORM's insert compiler
+writes the text once (each vendor's conflict clause included), and each run gives its
+rows' values, prepared as a save prepares them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
+from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -187,6 +194,20 @@ class ModelRead(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(self.statement.sql, params)
             found = cursor.fetchall()
+        return self.instances(connection, found)
+
+    def columns(self) -> list[str]:
+        """The model's columns of a row in the order `instances` takes them, quoted and
+        qualified by the table: for a statement of another kind (an UPDATE … RETURNING)
+        whose rows are this read's shape. Only for a read of the model alone (no
+        select_related, no annotations)."""
+        if self.populators or self.annotations or self.start != 0:
+            raise ValueError("only a read of the model alone has the model's columns")
+        qn = connections[self.alias].ops.quote_name
+        return [f"{qn(e.alias)}.{qn(e.target.column)}" for e in self.expressions]
+
+    def instances(self, connection: BaseDatabaseWrapper, found: Sequence[Sequence[Any]]) -> list[M]:
+        """Model instances of rows in this read's shape, fetched on `connection`."""
         converters = [
             (
                 pos,
@@ -211,3 +232,85 @@ class ModelRead(Generic[M]):
                 setattr(instance, name, row[pos])
             instances.append(instance)
         return instances
+
+
+class Insert:
+    """An INSERT of `count` rows of `model`'s columns `names` (attnames), its text built
+    once by the ORM's insert compiler (`on_conflict` as bulk_create takes it: the
+    vendor's ON CONFLICT DO NOTHING or INSERT OR IGNORE, or an upsert on
+    `unique_fields` replacing `update_fields`), run with each call's rows:
+    `run(connection, rows)`, each row a mapping of attname to value. A column a row
+    leaves out takes the field's default, or the moment of the run for an auto_now or
+    auto_now_add field, as a save fills them; every value is prepared by its field as a
+    save prepares it. For values only, not expressions."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        names: Sequence[str],
+        alias: str,
+        count: int = 1,
+        *,
+        on_conflict: OnConflict | None = None,
+        unique_fields: Sequence[str] = (),
+        update_fields: Sequence[str] = (),
+    ) -> None:
+        meta = model._meta
+        self.fields: tuple[Field[Any, Any], ...] = tuple(meta.get_field(n) for n in names)
+        self.names = frozenset(f.attname for f in self.fields)
+        if [f.attname for f in self.fields] != list(names) or len(self.names) != len(names):
+            raise ValueError(f"give each column once, by its attname: {list(names)}")
+        self.count = count
+        query = InsertQuery(
+            model,
+            on_conflict=on_conflict,
+            update_fields=[meta.get_field(n) for n in update_fields],
+            unique_fields=[meta.get_field(n) for n in unique_fields],
+        )
+        query.insert_values(self.fields, [model() for _ in range(count)])
+        ((self.sql, params),) = query.get_compiler(using=alias).as_sql()
+        # Rows of parameters, or (PostgreSQL, several rows: INSERT … SELECT FROM UNNEST)
+        # one array of values per column.
+        width = len(self.fields)
+        self.by_column = (
+            count > 1
+            and len(params) == width
+            and all(isinstance(p, list) and len(p) == count for p in params)
+        )
+        if not self.by_column and len(params) != count * width:
+            raise RuntimeError("a column's placeholder is not a plain parameter")
+
+    def params(
+        self, connection: BaseDatabaseWrapper, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Any]:
+        """The parameters of one run. Raises ValueError for a wrong number of rows or a
+        column this statement does not write."""
+        if len(rows) != self.count:
+            raise ValueError(f"{len(rows)} rows for an insert of {self.count}")
+        now: dt.datetime | None = None
+        params = []
+        for row in rows:
+            if not row.keys() <= self.names:
+                raise ValueError(f"not written here: {sorted(row.keys() - self.names)}")
+            for field in self.fields:
+                if field.attname in row:
+                    value = row[field.attname]
+                elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                    value = now = now or timezone.now()
+                else:
+                    value = field.get_default()
+                if hasattr(value, "resolve_expression"):
+                    raise TypeError(f"{field.attname}: a value, not an expression")
+                params.append(field.get_db_prep_save(value, connection))
+        if self.by_column:
+            width = len(self.fields)
+            return [params[column::width] for column in range(width)]
+        return params
+
+    def run(self, connection: BaseDatabaseWrapper, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert `rows`; returns the number the database wrote (a conflict ignored
+        writes none)."""
+        params = self.params(connection, rows)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return int(cursor.rowcount)

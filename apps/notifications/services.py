@@ -51,7 +51,7 @@ from apps.accounts.selectors import ComplianceContact
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.statements import ModelRead, Slots, Statement, compile_statement
+from apps.core.statements import Insert, ModelRead, Slots, Statement, compile_statement
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -306,9 +306,9 @@ def _drop_reason(
     return None
 
 
-def _deliver(message: OutboxMessage, roles: set[str], entries: list[InboxEntry]) -> bool:
-    """Send the e-mail and write the retail inbox entry, or add the T&D inbox entry to
-    `entries` (the round writes them in one INSERT); False (and nothing sent) if the
+def _deliver(message: OutboxMessage, roles: set[str], entries: list[dict[str, Any]]) -> bool:
+    """Send the e-mail and write the retail inbox entry, or add the T&D inbox entry's
+    columns to `entries` (the round writes them in one INSERT); False (and nothing sent) if the
     recipient is no longer entitled to the message. `message.recipient` and its
     `recipient_division` (as `User.division_at()`, now) come with the message (`_due`),
     `roles` are the recipient's role codes."""
@@ -335,7 +335,7 @@ def _deliver(message: OutboxMessage, roles: set[str], entries: list[InboxEntry])
             },
         )
         return True
-    entries.append(InboxEntry(message=message, user_id=recipient.pk, division=division or ""))
+    entries.append({"message_id": message.pk, "user_id": recipient.pk, "division": division or ""})
     return True
 
 
@@ -442,7 +442,7 @@ def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, i
             return 0, 0, 0, 0
         locked += [message.pk for message in batch]
         roles = _role_codes({message.recipient_id for message in batch})
-        entries: list[InboxEntry] = []
+        entries: list[dict[str, Any]] = []
         sent: list[int] = []
         for message in batch:
             try:
@@ -469,13 +469,28 @@ def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, i
         # One INSERT that does nothing for an entry a redelivery finds (the message is
         # unique), and one UPDATE for every message delivered.
         if entries:
-            InboxEntry.objects.bulk_create(entries, ignore_conflicts=True)
+            alias = router.db_for_write(InboxEntry)
+            _inbox_insert(alias, len(entries)).run(connections[alias], entries)
         if sent:
             OutboxMessage.objects.filter(pk__in=sent).update(
                 attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error=""
             )
             delivered = len(sent)
     return len(batch), delivered, dropped, failed
+
+
+@functools.cache
+def _inbox_insert(alias: str, count: int) -> Insert:
+    """The round's T&D inbox entries in one INSERT that skips an entry a redelivery finds
+    (the message is unique), built once per process and count (at most a round's batch;
+    apps.core.statements)."""
+    return Insert(
+        InboxEntry,
+        ["user_id", "message_id", "division", "created_at", "read_at"],
+        alias,
+        count,
+        on_conflict=OnConflict.IGNORE,
+    )
 
 
 def _failed_round(ids: list[int], exc: Exception) -> int:

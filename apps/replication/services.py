@@ -30,9 +30,10 @@ from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from apps.core.statements import Slots, Statement, compile_statement
+from apps.core.statements import Insert, ModelRead, Slots, Statement, compile_statement
 from apps.core.tasks import Nudge
 from apps.publication.models import (
     AppliedMessage,
@@ -180,37 +181,40 @@ def _take(now: dt.datetime, size: int) -> list[ReplicationMessage]:
     back (`relay_due`), and a crash before the commit leaves every message pending."""
     alias = router.db_for_write(ReplicationMessage)
     connection = connections[alias]
-    sql, due = _take_sql(alias, size)
+    sql, due, shape = _take_sql(alias, size)
     moment = ReplicationMessage._meta.get_field("applied_at").get_db_prep_save(
         timezone.now(), connection
     )
-    due_params = due.params(connection, {"now": now})
-    taken = list(ReplicationMessage.objects.raw(sql, [moment, *due_params]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment, *due.params(connection, {"now": now})])
+        taken = shape.instances(connection, cursor.fetchall())
     taken.sort(key=lambda message: (message.kind != Kind.REMOVE, message.pk))
     return taken
 
 
 @cache
-def _take_sql(alias: str, size: int) -> tuple[str, Statement]:
-    """`_take`'s UPDATE and the statement of `_due` inside it, built once per process
-    and batch size (apps.core.statements): the relay runs after every commit that
-    writes a message. The UPDATE's own parameter (the moment applied) comes first."""
+def _take_sql(alias: str, size: int) -> tuple[str, Statement, ModelRead[ReplicationMessage]]:
+    """`_take`'s UPDATE, the statement of `_due` inside it and the shape of the rows it
+    returns (a message's columns, made into instances as a read of them would be), built
+    once per process and batch size (apps.core.statements): the relay runs after every
+    commit that writes a message. The UPDATE's own parameter (the moment applied) comes
+    first."""
     connection = connections[alias]
     slots = Slots()
     due, _compiler = compile_statement(_due(slots.moment("now"), size).values("pk"), slots, alias)
+    shape = ModelRead(lambda _slots: ReplicationMessage.objects.all(), alias)
     meta = ReplicationMessage._meta
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     attempts, applied_at = qn(meta.get_field("attempts").column), qn("applied_at")
-    columns = ", ".join(f"{table}.{qn(f.column)}" for f in meta.concrete_fields)
     # Only quoted names from the model's metadata and the ORM's compiled query go into
     # the text; every value is a parameter.
     sql = (
         f"UPDATE {table} SET {attempts} = {attempts} + 1, {applied_at} = %s,"  # noqa: S608
         f" {qn('last_error')} = '' WHERE {qn(meta.pk.column)} IN"
-        f" (SELECT U.pk FROM ({due.sql}) U) RETURNING {columns}"
+        f" (SELECT U.pk FROM ({due.sql}) U) RETURNING {', '.join(shape.columns())}"
     )
-    return sql, due
+    return sql, due, shape
 
 
 def _values(model: Any, payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -227,22 +231,30 @@ _PUBLISHED_FIELDS = tuple(
 
 
 def _apply_application(message: ReplicationMessage, alias: str) -> None:
-    rows = PublishedApplication.objects.using(alias)
     if message.kind == Kind.REMOVE:
-        rows.filter(application_id=message.subject_id).delete()
+        PublishedApplication.objects.using(alias).filter(application_id=message.subject_id).delete()
         return
-    values = {
+    row = {
+        "application_id": message.subject_id,
         **_values(PublishedApplication, message.payload, _PUBLISHED_FIELDS),
         "sequence": message.pk,
         "published_at": timezone.now(),
     }
-    # One upsert (INSERT … ON CONFLICT DO UPDATE): a new row or the whole row replaced
-    # (the AppliedMessage claim serialises both).
-    rows.bulk_create(
-        [PublishedApplication(application_id=message.subject_id, **values)],
-        update_conflicts=True,
+    _published_upsert(alias, tuple(row)).run(connections[alias], [row])
+
+
+@cache
+def _published_upsert(alias: str, names: tuple[str, ...]) -> Insert:
+    """One upsert (INSERT … ON CONFLICT DO UPDATE) of a published row: a new row or the
+    whole row replaced (the AppliedMessage claim serialises both), built once per
+    process and set of columns (a payload's; apps.core.statements)."""
+    return Insert(
+        PublishedApplication,
+        names,
+        alias,
+        on_conflict=OnConflict.UPDATE,
         unique_fields=["application_id"],
-        update_fields=list(values),
+        update_fields=[name for name in names if name != "application_id"],
     )
 
 

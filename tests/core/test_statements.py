@@ -8,21 +8,26 @@ import datetime as dt
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, connections, transaction
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.functions import Upper
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from apps.applications import notices
 from apps.applications.models import Application, ApplicationContribution
-from apps.applications.services._common import lock_application
+from apps.applications.services._common import contribute, lock_application
 from apps.core.errors import NotFound
-from apps.core.statements import ModelRead, OutOfRange, Slots, compile_statement
+from apps.core.statements import Insert, ModelRead, OutOfRange, Slots, compile_statement
 from apps.notifications import services as outbox_services
+from apps.notifications.models import InboxEntry, OutboxMessage
+from apps.publication.models import AppliedMessage, PublishedApplication
 from apps.replication import services as replication_services
-from apps.replication.models import Kind, Subject
+from apps.replication.models import Kind, ReplicationMessage, Subject
+from apps.vocabulary.states import Contribution
 from tests.conftest import advance
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -249,3 +254,128 @@ def test_the_relays_due_reads_are_built_once(clerk):
         ("test", clerk.get_username())
     ]
     assert [(m.subject_id, m.attempts) for m in taken] == [(1, 1)] and again == []
+
+
+# --- INSERTs built once ---------------------------------------------------------------------
+
+
+def _inserts() -> mock._patch:
+    return mock.patch.object(
+        SQLInsertCompiler, "as_sql", autospec=True, side_effect=SQLInsertCompiler.as_sql
+    )
+
+
+def _entry_messages(user, count: int) -> list[OutboxMessage]:
+    for n in range(count):
+        outbox_services.outbox_write(
+            recipient_ids=[user.pk], kind="test", subject="t", body="", dedupe_key=f"i:{n}"
+        )
+    return list(OutboxMessage.objects.order_by("pk"))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_an_insert_writes_the_rows_bulk_create_writes(clerk, supervisor, count):
+    """Several rows (PostgreSQL: one array a column) or one, a conflict skipped as
+    bulk_create's ignore_conflicts skips it, the default of a column left out filled."""
+    messages = _entry_messages(clerk, count)
+    insert = Insert(
+        InboxEntry,
+        ["user_id", "message_id", "division", "created_at", "read_at"],
+        "default",
+        count,
+        on_conflict=OnConflict.IGNORE,
+    )
+    moment = timezone.now() - dt.timedelta(days=1)
+    rows = [{"user_id": clerk.pk, "message_id": m.pk, "division": "td"} for m in messages]
+    rows[0]["created_at"] = moment
+
+    before = timezone.now()
+    assert insert.run(connection, rows) == count
+    again = [{**row, "user_id": supervisor.pk} for row in rows]
+    assert insert.run(connection, again) == 0  # every message has its entry already
+
+    written = list(InboxEntry.objects.order_by("message_id"))
+    assert [(e.user_id, e.message_id, e.division, e.read_at) for e in written] == [
+        (clerk.pk, m.pk, "td", None) for m in messages
+    ]
+    assert written[0].created_at == moment
+    assert all(before <= e.created_at <= timezone.now() for e in written[1:])
+
+
+def test_an_upsert_replaces_the_row_it_meets(db):
+    upsert = Insert(
+        AppliedMessage,
+        ["subject", "subject_id", "sequence", "applied_at"],
+        "retail",
+        on_conflict=OnConflict.UPDATE,
+        unique_fields=["subject", "subject_id"],
+        update_fields=["sequence", "applied_at"],
+    )
+    retail = connections["retail"]
+    upsert.run(retail, [{"subject": "application", "subject_id": 7, "sequence": 10}])
+    upsert.run(retail, [{"subject": "application", "subject_id": 7, "sequence": 11}])
+    upsert.run(retail, [{"subject": "account", "subject_id": 7, "sequence": 12}])
+
+    rows = AppliedMessage.objects.using("retail").order_by("sequence")
+    assert [(r.subject, r.subject_id, r.sequence) for r in rows] == [
+        ("application", 7, 11),
+        ("account", 7, 12),
+    ]
+    assert all(r.applied_at is not None for r in rows)  # auto_now, filled as a save fills it
+
+
+def test_an_insert_refuses_what_it_does_not_write(clerk):
+    (message,) = _entry_messages(clerk, 1)
+    insert = Insert(InboxEntry, ["user_id", "message_id", "division"], "default")
+    row = {"user_id": clerk.pk, "message_id": message.pk, "division": "td"}
+
+    with pytest.raises(ValueError, match="2 rows for an insert of 1"):
+        insert.run(connection, [row, row])
+    with pytest.raises(ValueError, match="read_at"):
+        insert.run(connection, [{**row, "read_at": None}])
+    with pytest.raises(TypeError, match="a value, not an expression"):
+        insert.run(connection, [{**row, "division": Upper(Value("td"))}])
+    with pytest.raises(ValueError, match="by its attname"):
+        Insert(InboxEntry, ["user", "message_id"], "default")
+    with pytest.raises(ValueError, match="once"):
+        Insert(InboxEntry, ["user_id", "user_id"], "default")
+    assert not InboxEntry.objects.exists()
+
+
+def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor, new_application):
+    """What the relays write (the inbox entries, the published row) and a transition's
+    contribution row: compiled once per process, not per run. The take's rows are the
+    messages as the ORM reads them."""
+    application = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
+    messages = _entry_messages(clerk, 2)
+    outbox_services.relay_due()  # each built here, or by an earlier test
+    replication_services.relay_until_done()
+    # Everything pending again, as the commits left it.
+    OutboxMessage.objects.update(delivered_at=None, next_attempt_at=timezone.now())
+    InboxEntry.objects.all().delete()
+    (message,) = ReplicationMessage.objects.filter(kind=Kind.UPSERT)
+    ReplicationMessage.objects.exclude(pk=message.pk).delete()
+    ReplicationMessage.objects.update(applied_at=None, attempts=0)
+    message.refresh_from_db()
+    AppliedMessage.objects.using("retail").all().delete()
+    PublishedApplication.objects.using("retail").all().delete()
+
+    with _compilations() as selects, _inserts() as inserts:
+        with transaction.atomic():
+            contribute(application, clerk, Contribution.EDITED)
+            taken = replication_services._take(timezone.now(), replication_services.LOCK_BATCH)
+            transaction.set_rollback(True)
+        delivered = outbox_services.relay_due()
+        applied = replication_services.relay_due()
+
+    assert (selects.call_count, inserts.call_count) == (0, 0)
+    assert delivered["delivered"] >= 2 and applied["applied"] == 1
+    assert {m.pk for m in messages} <= set(InboxEntry.objects.values_list("message_id", flat=True))
+    (published,) = PublishedApplication.objects.using("retail").all()
+    assert (published.application_id, published.version) == (application.pk, application.version)
+    # The take's instance is the row as the ORM reads it (the JSON payload, the moments).
+    assert [model_to_dict(m) for m in taken] == [
+        {**model_to_dict(message), "attempts": 1, "applied_at": taken[0].applied_at}
+    ]
+    assert taken[0].payload == message.payload and taken[0].created_at == message.created_at
+    assert taken[0].applied_at is not None

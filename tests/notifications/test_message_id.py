@@ -11,7 +11,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from apps.notifications import services
-from apps.notifications.models import InboxEntry, OutboxMessage
+from apps.notifications.models import OutboxMessage
 from apps.notifications.services import outbox_write, relay_due
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
@@ -31,16 +31,16 @@ def test_a_retried_delivery_carries_the_same_message_id(supervisor, settings, mo
     supervisor.email = "super@example.test"
     supervisor.save()
     message = _write(supervisor, "test:retry")
-    real = InboxEntry.objects.bulk_create
+    real = services._inbox_insert
     calls = {"n": 0}
 
-    def lost_once(*args, **kwargs):
+    def lost_once(alias, count):
         calls["n"] += 1
         if calls["n"] == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(*args, **kwargs)
+        return real(alias, count)
 
-    monkeypatch.setattr(InboxEntry.objects, "bulk_create", lost_once)
+    monkeypatch.setattr(services, "_inbox_insert", lost_once)
     assert relay_due() == {"delivered": 0, "failed": 1}
     OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 

@@ -22,7 +22,7 @@ from apps.applications import notices as notify
 from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
-from apps.core.statements import ModelRead, Slots
+from apps.core.statements import Insert, ModelRead, Slots
 from apps.vault.services import vault_read
 from apps.vault.types import PII_FIELDS, CustomerPII
 from apps.vocabulary.states import Contribution, RevealPurpose
@@ -153,9 +153,17 @@ def done_before(application: Application, expected_version: int | None, done: bo
 
 
 def contribute(application: Application, user: User, kind: Contribution) -> None:
-    ApplicationContribution.objects.create(
-        application=application, version=application.version, user=user, kind=kind
-    )
+    alias = router.db_for_write(ApplicationContribution)
+    row = {"application_id": application.pk, "version": application.version, "user_id": user.pk}
+    _contribution_insert(alias).run(connections[alias], [{**row, "kind": kind}])
+
+
+@cache
+def _contribution_insert(alias: str) -> Insert:
+    """A contribution row (its moment filled as a save fills it), built once per process
+    (apps.core.statements): every transition but one writes one."""
+    columns = ["application_id", "version", "user_id", "kind", "at"]
+    return Insert(ApplicationContribution, columns, alias)
 
 
 def save_fields(application: Application, fields: list[str]) -> None:
