@@ -256,9 +256,11 @@ class Insert:
         update_fields: Sequence[str] = (),
     ) -> None:
         meta = model._meta
-        self.fields: tuple[Field[Any, Any], ...] = tuple(meta.get_field(n) for n in names)
+        fields = [meta.get_field(name) for name in names]
+        self.fields = tuple(f for f in fields if isinstance(f, Field) and f.concrete)
         self.names = frozenset(f.attname for f in self.fields)
         if [f.attname for f in self.fields] != list(names) or len(self.names) != len(names):
+            # A relation's name (not its attname), a reverse relation, a column twice.
             raise ValueError(f"give each column once, by its attname: {list(names)}")
         self.count = count
         query = InsertQuery(

@@ -339,6 +339,8 @@ def test_an_insert_refuses_what_it_does_not_write(clerk):
         Insert(InboxEntry, ["user", "message_id"], "default")
     with pytest.raises(ValueError, match="once"):
         Insert(InboxEntry, ["user_id", "user_id"], "default")
+    with pytest.raises(ValueError, match="by its attname"):
+        Insert(OutboxMessage, ["inbox_entry"], "default")  # a reverse relation
     assert not InboxEntry.objects.exists()
 
 
