@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -472,11 +472,35 @@ def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, i
             alias = router.db_for_write(InboxEntry)
             _inbox_insert(alias, len(entries)).run(connections[alias], entries)
         if sent:
-            OutboxMessage.objects.filter(pk__in=sent).update(
-                attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error=""
-            )
+            _mark_delivered(sent)
             delivered = len(sent)
     return len(batch), delivered, dropped, failed
+
+
+def _mark_delivered(ids: list[int]) -> None:
+    """One more attempt, delivered now, no error: one UPDATE for the round's messages."""
+    alias = router.db_for_write(OutboxMessage)
+    connection = connections[alias]
+    moment = OutboxMessage._meta.get_field("delivered_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_mark_delivered_sql(alias, len(ids)), [moment, *ids])
+
+
+@functools.cache
+def _mark_delivered_sql(alias: str, count: int) -> str:
+    """`_mark_delivered`'s UPDATE of `count` messages, written once per process and count
+    (at most a round's batch): the relay runs after every commit that writes a message."""
+    qn = connections[alias].ops.quote_name
+    meta = OutboxMessage._meta
+    table, attempts = qn(meta.db_table), qn(meta.get_field("attempts").column)
+    delivered_at, last_error = qn("delivered_at"), qn("last_error")
+    # Only quoted names from the model's metadata go into the text; values are parameters.
+    return (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1, {delivered_at} = %s,"  # noqa: S608
+        f" {last_error} = '' WHERE {qn(meta.pk.column)} IN ({', '.join(['%s'] * count)})"
+    )
 
 
 @functools.cache

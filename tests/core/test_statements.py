@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Value
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
-from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler, SQLUpdateCompiler
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -265,6 +265,12 @@ def _inserts() -> mock._patch:
     )
 
 
+def _updates() -> mock._patch:
+    return mock.patch.object(
+        SQLUpdateCompiler, "as_sql", autospec=True, side_effect=SQLUpdateCompiler.as_sql
+    )
+
+
 def _entry_messages(user, count: int) -> list[OutboxMessage]:
     for n in range(count):
         outbox_services.outbox_write(
@@ -345,9 +351,9 @@ def test_an_insert_refuses_what_it_does_not_write(clerk):
 
 
 def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor, new_application):
-    """What the relays write (the inbox entries, the published row) and a transition's
-    contribution row: compiled once per process, not per run. The take's rows are the
-    messages as the ORM reads them."""
+    """What the relays write (the inbox entries and the delivered mark, the published
+    row) and a transition's contribution row: compiled once per process, not per run.
+    The take's rows are the messages as the ORM reads them."""
     application = advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
     messages = _entry_messages(clerk, 2)
     outbox_services.relay_due()  # each built here, or by an earlier test
@@ -362,7 +368,7 @@ def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor,
     AppliedMessage.objects.using("retail").all().delete()
     PublishedApplication.objects.using("retail").all().delete()
 
-    with _compilations() as selects, _inserts() as inserts:
+    with _compilations() as selects, _inserts() as inserts, _updates() as updates:
         with transaction.atomic():
             contribute(application, clerk, Contribution.EDITED)
             taken = replication_services._take(timezone.now(), replication_services.LOCK_BATCH)
@@ -370,7 +376,7 @@ def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor,
         delivered = outbox_services.relay_due()
         applied = replication_services.relay_due()
 
-    assert (selects.call_count, inserts.call_count) == (0, 0)
+    assert (selects.call_count, inserts.call_count, updates.call_count) == (0, 0, 0)
     assert delivered["delivered"] >= 2 and applied["applied"] == 1
     assert {m.pk for m in messages} <= set(InboxEntry.objects.values_list("message_id", flat=True))
     (published,) = PublishedApplication.objects.using("retail").all()
