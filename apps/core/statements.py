@@ -28,6 +28,7 @@ rows' values, prepared as a save prepares them.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -45,6 +46,7 @@ M = TypeVar("M", bound=Model)
 _ID = "id"
 _MOMENT = "moment"
 _TEXT = "text"
+_UUID = "uuid"
 # Ids below this are never a row's (every key here counts up from 1), and fit in an
 # integer column as in a bigint one.
 _FIRST_ID = -1_900_000_000
@@ -75,6 +77,10 @@ class Slots:
             name, _MOMENT, _FIRST_MOMENT + dt.timedelta(microseconds=len(self._kinds) + 1)
         )
 
+    def uuid(self, name: str) -> uuid.UUID:
+        """A stand-in for a UUID key: version 0, which no random (version 4) key has."""
+        return self._take(name, _UUID, uuid.UUID(int=len(self._kinds) + 1))
+
     def text(self, name: str) -> str:
         """A stand-in for a string compared as it is (an exact lookup)."""
         return self._take(name, _TEXT, f"shadan-stand-in-{len(self._kinds)}-\ufdd0")
@@ -102,6 +108,11 @@ def _prepare(kind: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
         if not isinstance(value, str):
             raise TypeError(f"a str was expected, not {type(value).__name__}")
         return value
+    if kind == _UUID:
+        # As UUIDField prepares it: the UUID itself where the database has the type,
+        # its 32 hex digits where not (SQLite). A str that is no UUID is a ValueError.
+        key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return key if connection.features.has_native_uuid_field else key.hex
     if kind == _MOMENT:
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise TypeError(f"an aware datetime was expected, not {value!r}")
@@ -115,10 +126,13 @@ def _prepare(kind: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
     return number
 
 
-def _spelled(stand_in: Any) -> str:
+def _spellings(stand_in: Any) -> tuple[str, ...]:
     """How a stand-in would read had the ORM written it into the text: its digits, its
-    characters (a moment's year would be too common a string to look for)."""
-    return str(stand_in) if isinstance(stand_in, (int, str)) else ""
+    characters, a UUID's either way (a moment's year would be too common a string to
+    look for)."""
+    if isinstance(stand_in, uuid.UUID):
+        return (str(stand_in), stand_in.hex)
+    return (str(stand_in),) if isinstance(stand_in, (int, str)) else ()
 
 
 class OutOfRange(ValueError):
@@ -161,7 +175,7 @@ def compile_statement(
     folded = [
         name
         for name, (_kind, stand_in) in by_value.items()
-        if _spelled(stand_in) and _spelled(stand_in) in sql
+        if any(spelling in sql for spelling in _spellings(stand_in))
     ]
     if folded:
         raise RuntimeError(f"the statement holds {sorted(folded)} in its text")

@@ -12,10 +12,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
+
+from apps.core.statements import Insert, ModelRead
 
 from .blind_index import INDEX_KINDS, normalize
 from .errors import VaultRecordNotFound, VaultUnavailable
@@ -52,18 +56,35 @@ def vault_store(pii: CustomerPII) -> uuid.UUID:
     for kind in INDEX_KINDS:
         normalized = normalize(kind, getattr(pii, kind))
         if normalized:
-            entries.append(
-                BlindIndexEntry(
-                    record=record,
-                    kind=kind,
-                    digest=keyring.blind_digest(kind=kind, normalized=normalized),
-                )
-            )
-    with transaction.atomic(using=VAULT_DB_ALIAS):
-        record.save(force_insert=True)
-        BlindIndexEntry.objects.bulk_create(entries)
+            digest = keyring.blind_digest(kind=kind, normalized=normalized)
+            entries.append({"record_id": record.id, "kind": kind, "digest": digest})
+    alias = router.db_for_write(CustomerRecord)
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        _record_insert(alias).run(connection, [_columns(record)])
+        if entries:
+            _index_insert(alias, len(entries)).run(connection, entries)
     logger.info("vault record %s stored under key %s", record.id, record.key_id)
     return record.id
+
+
+def _columns(record: CustomerRecord) -> dict[str, Any]:
+    return {field.attname: getattr(record, field.attname) for field in _RECORD_FIELDS}
+
+
+_RECORD_FIELDS = CustomerRecord._meta.concrete_fields
+
+
+@cache
+def _record_insert(alias: str) -> Insert:
+    """A record's INSERT and its index entries' (one per count), built once per process
+    (apps.core.statements): every new application stores one."""
+    return Insert(CustomerRecord, [field.attname for field in _RECORD_FIELDS], alias)
+
+
+@cache
+def _index_insert(alias: str, count: int) -> Insert:
+    return Insert(BlindIndexEntry, ["record_id", "kind", "digest"], alias, count)
 
 
 def vault_read(record_id: uuid.UUID) -> CustomerPII:
@@ -73,11 +94,21 @@ def vault_read(record_id: uuid.UUID) -> CustomerPII:
     or moved ciphertext) or VaultKeyMissing (its master key left the ring).
     """
     keyring = _keyring()
+    alias = router.db_for_read(CustomerRecord)
     try:
-        record = CustomerRecord.objects.get(pk=record_id)
-    except CustomerRecord.DoesNotExist:
-        raise VaultRecordNotFound(record_id=record_id) from None
-    return record.open(keyring=keyring)
+        found = _record_read(alias).rows(connections[alias], record=record_id)
+    except (TypeError, ValueError):  # no UUID: no record has it
+        found = []
+    if not found:
+        raise VaultRecordNotFound(record_id=record_id)
+    return found[0].open(keyring=keyring)
+
+
+@cache
+def _record_read(alias: str) -> ModelRead[CustomerRecord]:
+    """`vault_read`'s SELECT, built once per process (apps.core.statements): the workflow
+    reads a record at every step that checks the free text for the customer's data."""
+    return ModelRead(lambda slots: CustomerRecord.objects.filter(pk=slots.uuid("record")), alias)
 
 
 def vault_read_many(record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CustomerPII]:
