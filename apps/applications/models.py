@@ -311,8 +311,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
 class ApplicationContribution(models.Model):
     """Who created, edited, submitted or encoded the application, version by version."""
 
+    # No index of its own: contrib_app_user_idx begins with it.
     application = models.ForeignKey(
-        Application, on_delete=models.CASCADE, related_name="contributions"
+        Application, on_delete=models.CASCADE, related_name="contributions", db_index=False
     )
     version = models.PositiveIntegerField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -329,8 +330,9 @@ class ApplicationContribution(models.Model):
 class ReviewOpening(models.Model):
     """Proof that a supervisor opened the side-by-side review page for one version."""
 
+    # No index of its own: review_open_idx begins with it.
     application = models.ForeignKey(
-        Application, on_delete=models.CASCADE, related_name="review_openings"
+        Application, on_delete=models.CASCADE, related_name="review_openings", db_index=False
     )
     version = models.PositiveIntegerField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -43,7 +43,9 @@ class OutboxMessage(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"), blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not unique=True: on PostgreSQL that would add a second
+    # index for LIKE, which no query here makes, to every outbox row written.
+    dedupe_key = models.CharField(max_length=200)
     # Whom the message was written for: the recipient as a member of this division,
     # holding one of these roles (none: any). Checked again at delivery.
     division = models.CharField(_("division"), max_length=16, blank=True)
@@ -62,6 +64,9 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key_uniq"),
+        ]
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "id"],
@@ -75,8 +80,12 @@ class OutboxMessage(models.Model):
 
 
 class InboxEntry(models.Model):
+    # No index of its own: inbox_user_div_unread_idx begins with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_entries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="inbox_entries",
+        db_index=False,
     )
     message = models.OneToOneField(
         OutboxMessage, on_delete=models.PROTECT, related_name="inbox_entry"
