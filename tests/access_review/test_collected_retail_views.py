@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from apps.access_review.models import ReviewItem, SampleRun
-from apps.access_review.services import access_sample, access_sample_due
+from apps.access_review.services import access_sample, access_sample_due, last_complete_day
 from apps.audit import collector
 from apps.audit.collector import retail_views_collect
 from apps.audit.models import AuditAction, AuditEvent
@@ -53,14 +53,16 @@ def test_collected_retail_views_are_drawn_on_the_day_they_happened(retail_user):
 
 def test_the_periodic_draw_waits_for_a_day_the_collector_has_not_caught_up_with(retail_user):
     # given: the collector caught up a while ago, then fell behind
-    retail_views_collect(now=timezone.now() - dt.timedelta(days=3))
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    now = timezone.now()
+    retail_views_collect(now=now - dt.timedelta(days=3))
+    # yesterday (Japan time), or the day before it in the grace period after midnight
+    latest = last_complete_day(now)
     # when: the periodic draw runs
-    access_sample_due()
+    access_sample_due(now=now)
     # then: the days after the collector's last complete run are not drawn yet
     drawn = set(SampleRun.objects.values_list("day", flat=True))
-    assert yesterday not in drawn
+    assert latest not in drawn
     # once it has caught up, they are
     retail_views_collect()
-    access_sample_due()
-    assert yesterday in set(SampleRun.objects.values_list("day", flat=True))
+    access_sample_due(now=now)
+    assert latest in set(SampleRun.objects.values_list("day", flat=True))
