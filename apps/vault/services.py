@@ -48,6 +48,13 @@ def _keyring() -> KeyRing:
     return keyring
 
 
+_RECORD_FIELDS = CustomerRecord._meta.concrete_fields
+
+
+def _columns(record: CustomerRecord) -> dict[str, Any]:
+    return {field.attname: getattr(record, field.attname) for field in _RECORD_FIELDS}
+
+
 def vault_store(pii: CustomerPII) -> uuid.UUID:
     """Encrypt ``pii`` into a new record, index it, and return the record id."""
     keyring = _keyring()
@@ -66,13 +73,6 @@ def vault_store(pii: CustomerPII) -> uuid.UUID:
             _index_insert(alias, len(entries)).run(connection, entries)
     logger.info("vault record %s stored under key %s", record.id, record.key_id)
     return record.id
-
-
-def _columns(record: CustomerRecord) -> dict[str, Any]:
-    return {field.attname: getattr(record, field.attname) for field in _RECORD_FIELDS}
-
-
-_RECORD_FIELDS = CustomerRecord._meta.concrete_fields
 
 
 @cache

@@ -77,6 +77,8 @@ def test_a_built_read_makes_the_instances_the_orm_makes(new_application, clerk, 
             (built,) = read.rows(connection, application=application.pk, user=user.pk)
             _same(built, orm)
     assert read.rows(connection, application=encoded.pk + 1000, user=clerk.pk) == []
+    with pytest.raises(ValueError, match="the model alone"):
+        read.columns()  # its rows carry the retailer's and an annotation's columns too
 
 
 def test_a_value_no_key_can_have_is_refused_before_the_database(new_application, clerk):

@@ -154,8 +154,13 @@ def done_before(application: Application, expected_version: int | None, done: bo
 
 def contribute(application: Application, user: User, kind: Contribution) -> None:
     alias = router.db_for_write(ApplicationContribution)
-    row = {"application_id": application.pk, "version": application.version, "user_id": user.pk}
-    _contribution_insert(alias).run(connections[alias], [{**row, "kind": kind}])
+    row = {
+        "application_id": application.pk,
+        "version": application.version,
+        "user_id": user.pk,
+        "kind": kind,
+    }
+    _contribution_insert(alias).run(connections[alias], [row])
 
 
 @cache
