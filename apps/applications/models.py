@@ -157,7 +157,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # first (skipping their encoding was the original failure), and ordered by the joined
     # retailer's column PostgreSQL sorted the whole queue for every page (12,606 rows, 24-
     # 40 ms at large); on this column its partial index below is walked in order. Written
-    # by save() whenever the retailer is (`_with_retailer_affiliation`) and, when a
+    # by save() whenever the retailer is (`with_retailer_affiliation`) and, when a
     # retailer's affiliation changes, for all its applications in the same transaction
     # (services.masking.invalidate_retailer_applications). Nothing but that list's order
     # reads it.
@@ -243,10 +243,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
         return self.reference or self.pseudonym
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["update_fields"] = self._with_retailer_affiliation(kwargs.get("update_fields"))
+        kwargs["update_fields"] = self.with_retailer_affiliation(kwargs.get("update_fields"))
         super().save(*args, **kwargs)
 
-    def _with_retailer_affiliation(self, update_fields: Iterable[str] | None) -> Any:
+    def with_retailer_affiliation(self, update_fields: Iterable[str] | None) -> Any:
         """Copy the retailer's affiliation when the retailer is written (an insert, a full
         save, or `retailer` among `update_fields`), and write the copy with it."""
         if update_fields is not None:

@@ -23,6 +23,11 @@ varying size.
 `Insert` is the same for an INSERT of a fixed number of rows: the ORM's insert compiler
 writes the text once (each vendor's conflict clause included), and each run gives its
 rows' values, prepared as a save prepares them.
+
+`Update` is an UPDATE of one row's columns by its key, guarded by columns that must
+still hold what the caller read (django-fsm's concurrent-transition filter), its text
+written once from the model's metadata; each run takes the values from the instance as
+`save(update_fields=…)` takes them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -330,3 +336,67 @@ class Insert:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             return int(cursor.rowcount)
+
+
+class Update:
+    """`instance.save(update_fields=names)` of `model`'s concrete columns `names`
+    (attnames), as one UPDATE written once per process from the model's metadata (names
+    quoted, every value a parameter) instead of the ORM building and compiling it at
+    each save: the row by its key, and only while each of `guards` still holds the value
+    the caller gives (the filter django-fsm's ConcurrentTransitionMixin adds). Each
+    value is what a save sends: the field's `pre_save` (an auto_now column takes the
+    moment of the run) prepared by `get_db_prep_save`; the save's signals are sent, with
+    `update_fields`. `run()` returns the number of rows written: 0 when the key or a
+    guard no longer matches. For plain columns: a field that writes its own placeholder
+    (`get_placeholder`) is refused."""
+
+    def __init__(
+        self, model: type[Model], names: Sequence[str], alias: str, guards: Sequence[str] = ()
+    ) -> None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        self.fields = tuple(f for f in fields if isinstance(f, Field) and f.concrete)
+        guarded = [meta.get_field(name) for name in guards]
+        self.guards = tuple(f for f in guarded if isinstance(f, Field) and f.concrete)
+        attnames = [f.attname for f in self.fields]
+        if attnames != list(names) or len(set(attnames)) != len(attnames):
+            raise ValueError(f"give each column once, by its attname: {list(names)}")
+        if [f.attname for f in self.guards] != list(guards):
+            raise ValueError(f"guard with columns, by their attnames: {list(guards)}")
+        if any(f.primary_key for f in self.fields) or any(
+            hasattr(f, "get_placeholder") for f in (*self.fields, *self.guards)
+        ):
+            raise ValueError("only plain columns, and never the key, are written here")
+        self.model = model
+        self.update_fields = frozenset(attnames)
+        qn = connections[alias].ops.quote_name
+        where = [meta.pk, *self.guards]
+        self.sql = (
+            f"UPDATE {qn(meta.db_table)} SET "  # noqa: S608 - names from metadata, quoted
+            + ", ".join(f"{qn(f.column)} = %s" for f in self.fields)
+            + " WHERE "
+            + " AND ".join(f"{qn(f.column)} = %s" for f in where)
+        )
+
+    def run(
+        self, connection: BaseDatabaseWrapper, instance: Model, guards: Mapping[str, Any]
+    ) -> int:
+        """Write `instance`'s columns where its row still holds `guards` (by attname)."""
+        model, using = self.model, connection.alias
+        if type(instance) is not model:
+            raise TypeError(f"an update of {model.__name__}, not of {type(instance).__name__}")
+        if guards.keys() != {f.attname for f in self.guards}:
+            raise ValueError(f"the guards are {[f.attname for f in self.guards]}")
+        signal = {"instance": instance, "raw": False, "using": using}
+        pre_save.send(model, **signal, update_fields=self.update_fields)
+        params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in self.fields]
+        params.append(model._meta.pk.get_db_prep_save(instance.pk, connection))
+        params += [f.get_db_prep_save(guards[f.attname], connection) for f in self.guards]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            written = int(cursor.rowcount)
+        if written:
+            instance._state.adding = False
+            instance._state.db = using
+            post_save.send(model, **signal, created=False, update_fields=self.update_fields)
+        return written

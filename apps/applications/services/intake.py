@@ -47,6 +47,7 @@ from ._common import (
     record_transition,
     require_td,
     save_fields,
+    write_columns,
 )
 from .masking import invalidate_masking
 
@@ -145,7 +146,7 @@ def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Applica
         application.save()
         # The reference number needs the row's id; same transaction, nobody sees the gap.
         application.reference = f"SD{timezone.localdate():%Y}-{application.pk:07d}"
-        application.save(update_fields=["reference"])
+        write_columns(application, ["reference"])
         contribute(application, acting_user, Contribution.CREATED)
         audit_record(
             actor=acting_user,
