@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
-from django.db.models import Q, QuerySet
+from django.db.models import Aggregate, CharField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
@@ -19,6 +20,35 @@ from .models import (
     RoleCode,
     User,
 )
+
+
+class _JoinedCodes(Aggregate):
+    """Codes joined by commas, in no particular order: PostgreSQL's string_agg, SQLite's
+    group_concat. For role codes, which are RoleCode's values (no comma in any)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def role_codes_of(user: OuterRef) -> Subquery:
+    """The role codes of the user `user` refers to (`User.role_codes()`), as one scalar
+    subquery of a statement that reads something else: the codes joined by commas, or
+    NULL for none. `split_codes` reads it."""
+    return Subquery(
+        Role.objects.filter(group__user=user)
+        .values("group__user")
+        .annotate(codes=_JoinedCodes("code"))
+        .values("codes")[:1]
+    )
+
+
+def split_codes(joined: str | None) -> set[str]:
+    """What `role_codes_of` read, as a set of codes."""
+    return set(joined.split(",")) if joined else set()
 
 
 def is_in_division(user: User | AnonymousUser, division: DivisionCode) -> bool:

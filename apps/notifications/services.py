@@ -46,12 +46,12 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import DivisionCode, DivisionMembership, Role, User
-from apps.accounts.selectors import ComplianceContact
+from apps.accounts.models import DivisionCode, DivisionMembership, User
+from apps.accounts.selectors import ComplianceContact, role_codes_of, split_codes
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.statements import Insert, ModelRead, Slots, Statement, compile_statement
+from apps.core.statements import Insert, ModelRead, Slots
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -363,7 +363,8 @@ def outbox_message_id(message: OutboxMessage) -> str:
 
 def _due(now: dt.datetime, size: int) -> list[OutboxMessage]:
     """The next due messages, locked for this relay (another relay skips them), each
-    with its recipient and the recipient's division now (one statement)."""
+    with its recipient, the recipient's division now and role codes now (one
+    statement)."""
     alias = router.db_for_write(OutboxMessage)
     return _due_read(alias, size).rows(connections[alias], now=now)
 
@@ -387,43 +388,15 @@ def _due_read(alias: str, size: int) -> ModelRead[OutboxMessage]:
         return (
             OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient")
-            .annotate(recipient_division=Subquery(division_now))
+            .annotate(
+                recipient_division=Subquery(division_now),
+                recipient_roles=role_codes_of(OuterRef("recipient_id")),
+            )
             .filter(delivered_at__isnull=True, dropped_at__isnull=True, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")[:size]
         )
 
     return ModelRead(build, alias)
-
-
-def _role_codes(user_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Each user's role codes now (`User.role_codes()`), in one query."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    alias = router.db_for_read(Role)
-    connection = connections[alias]
-    statement = _role_codes_statement(alias, len(ids))
-    values = {f"user{n}": user_id for n, user_id in enumerate(ids)}
-    codes: dict[int, set[str]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, statement.params(connection, values))
-        for user_id, code in cursor.fetchall():
-            codes.setdefault(user_id, set()).add(code)
-    return codes
-
-
-@functools.cache
-def _role_codes_statement(alias: str, count: int) -> Statement:
-    """`_role_codes`' query for `count` people, built once per process and count (at
-    most a relay round's batch)."""
-    slots = Slots()
-    people = [slots.id(f"user{n}") for n in range(count)]
-    statement, _compiler = compile_statement(
-        Role.objects.filter(group__user__in=people).values_list("group__user", "code"),
-        slots,
-        alias,
-    )
-    return statement
 
 
 def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, int, int, int]:
@@ -441,12 +414,12 @@ def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, i
         if not batch:
             return 0, 0, 0, 0
         locked += [message.pk for message in batch]
-        roles = _role_codes({message.recipient_id for message in batch})
         entries: list[dict[str, Any]] = []
         sent: list[int] = []
         for message in batch:
             try:
-                ok = _deliver(message, roles.get(message.recipient_id, set()), entries)
+                roles = split_codes(message.recipient_roles)  # type: ignore[attr-defined]
+                ok = _deliver(message, roles, entries)
             except Exception as exc:
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:1000]

@@ -29,10 +29,10 @@ def _write(people, key: str) -> None:
     )
 
 
-def _relayed() -> tuple[dict[str, int], int]:
+def _relayed() -> tuple[dict[str, int], list[dict[str, str]]]:
     with CaptureQueriesContext(connection) as captured:
         counts = relay_due()
-    return counts, len(captured)
+    return counts, captured.captured_queries
 
 
 def test_a_round_costs_the_same_statements_for_one_message_as_for_many():
@@ -45,7 +45,7 @@ def test_a_round_costs_the_same_statements_for_one_message_as_for_many():
 
     assert one == {"delivered": 1, "failed": 0}
     assert many == {"delivered": 9, "failed": 0}
-    assert together == alone
+    assert len(together) == len(alone)
     assert InboxEntry.objects.count() == 10
     assert not OutboxMessage.objects.filter(delivered_at__isnull=True).exists()
 
@@ -73,3 +73,22 @@ def test_one_failing_mail_leaves_the_others_of_its_round_delivered(monkeypatch):
         people[2].pk,
     }
     assert sorted(m.to[0] for m in mail.outbox) == ["m0@example.test", "m2@example.test"]
+
+
+def test_the_round_reads_each_recipients_roles_with_the_messages():
+    """The recipients' role codes come with the locked messages (one statement): one
+    holding the role among others is delivered to, one holding none of them, or no role
+    at all, is not."""
+    both = _person("super_and_clerk", "td", "clerk", "supervisor")
+    clerk_only = _person("clerk_round", "td", "clerk")
+    nobody = _person("no_role_round", "td")
+    _write([both, clerk_only, nobody], "roles")
+    counts, statements = _relayed()
+
+    assert counts == {"delivered": 1, "failed": 0}
+    assert list(InboxEntry.objects.values_list("user_id", flat=True)) == [both.pk]
+    dropped = OutboxMessage.objects.filter(dropped_at__isnull=False)
+    assert set(dropped.values_list("recipient_id", flat=True)) == {clerk_only.pk, nobody.pk}
+    # The roles are read by the statement that locks the messages, and by no other.
+    reads = [q["sql"] for q in statements if "accounts_role" in q["sql"]]
+    assert len(reads) == 1 and reads[0].startswith('SELECT "notifications_outboxmessage"')
