@@ -262,7 +262,8 @@ class Insert:
     `run(connection, rows)`, each row a mapping of attname to value. A column a row
     leaves out takes the field's default, or the moment of the run for an auto_now or
     auto_now_add field, as a save fills them; every value is prepared by its field as a
-    save prepares it. For values only, not expressions."""
+    save prepares it. For values only, not expressions. With `returning`, the INSERT of
+    one row gives its key back: `save(connection, instance)` saves a new instance."""
 
     def __init__(
         self,
@@ -274,6 +275,7 @@ class Insert:
         on_conflict: OnConflict | None = None,
         unique_fields: Sequence[str] = (),
         update_fields: Sequence[str] = (),
+        returning: bool = False,
     ) -> None:
         meta = model._meta
         fields = [meta.get_field(name) for name in names]
@@ -290,7 +292,15 @@ class Insert:
             unique_fields=[meta.get_field(n) for n in unique_fields],
         )
         query.insert_values(self.fields, [model() for _ in range(count)])
-        ((self.sql, params),) = query.get_compiler(using=alias).as_sql()
+        compiler = query.get_compiler(using=alias)
+        self.model, self.returning = model, returning
+        if returning:  # the key of one row, for `save`
+            if count != 1 or on_conflict is not None:
+                raise ValueError("the key comes back from one row inserted without a conflict")
+            if not compiler.connection.features.can_return_columns_from_insert:
+                raise NotImplementedError("this database returns no columns from an INSERT")
+            compiler.returning_fields = [meta.pk]
+        ((self.sql, params),) = compiler.as_sql()
         # Rows of parameters, or (PostgreSQL, several rows: INSERT … SELECT FROM UNNEST)
         # one array of values per column.
         width = len(self.fields)
@@ -332,10 +342,36 @@ class Insert:
     def run(self, connection: BaseDatabaseWrapper, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert `rows`; returns the number the database wrote (a conflict ignored
         writes none)."""
+        if self.returning:
+            raise ValueError("an INSERT that returns the key saves an instance: save()")
         params = self.params(connection, rows)
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             return int(cursor.rowcount)
+
+    def save(self, connection: BaseDatabaseWrapper, instance: Model) -> None:
+        """`instance.save(force_insert=True)` through this INSERT (built with
+        `returning`, of every column but the key): each value as a save takes it (the
+        field's `pre_save`, so an auto_now_add column takes the moment of the run), the
+        key set from the row written, the instance then saved as far as Django knows,
+        the save's signals sent."""
+        model, meta = self.model, self.model._meta
+        if not self.returning:
+            raise ValueError("build the INSERT with returning=True to save an instance")
+        if type(instance) is not model:
+            raise TypeError(f"an insert of {model.__name__}, not of {type(instance).__name__}")
+        if self.names != {f.attname for f in meta.concrete_fields if not f.primary_key}:
+            raise ValueError("a save writes every column: build the INSERT with all of them")
+        signal = {"instance": instance, "raw": False, "using": connection.alias}
+        pre_save.send(model, **signal, update_fields=None)
+        row = {f.attname: f.pre_save(instance, True) for f in self.fields}
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params(connection, [row]))
+            (key,) = cursor.fetchone()
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = connection.alias
+        post_save.send(model, **signal, created=True, update_fields=None)
 
 
 class Update:

@@ -18,7 +18,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from apps.applications import notices
-from apps.applications.models import Application, ApplicationContribution
+from apps.applications.models import Application, ApplicationContribution, ReviewOpening
 from apps.applications.services._common import contribute, lock_application
 from apps.core.errors import NotFound
 from apps.core.statements import Insert, ModelRead, OutOfRange, Slots, compile_statement
@@ -350,6 +350,69 @@ def test_an_insert_refuses_what_it_does_not_write(clerk):
     with pytest.raises(ValueError, match="by its attname"):
         Insert(OutboxMessage, ["inbox_entry"], "default")  # a reverse relation
     assert not InboxEntry.objects.exists()
+
+
+def test_an_insert_that_returns_the_key_saves_an_instance_as_save_does(
+    new_application, clerk, supervisor
+):
+    """A review opening and a replication message, saved through a built INSERT … RETURNING
+    beside the same saved by the ORM: the same columns, the moment filled at the run,
+    the key set and the instance saved; the second run compiles nothing."""
+    application = new_application()
+    insert = Insert(
+        ReviewOpening,
+        ["application_id", "version", "user_id", "opened_at"],
+        "default",
+        returning=True,
+    )
+    by_orm = ReviewOpening.objects.create(application=application, version=1, user=supervisor)
+    built = ReviewOpening(application=application, version=1, user=supervisor)
+    before = timezone.now()
+    insert.save(connection, built)
+    assert built.pk is not None and built.pk != by_orm.pk
+    assert not built._state.adding and built._state.db == "default"
+    assert before <= built.opened_at <= timezone.now()
+    row = ReviewOpening.objects.get(pk=built.pk)
+    assert model_to_dict(row, exclude=["id"]) == model_to_dict(by_orm, exclude=["id"])
+    assert row.opened_at == built.opened_at
+
+    with _inserts() as compiled:
+        message = replication_services.replication_write(
+            subject=Subject.APPLICATION, subject_id=application.pk, kind=Kind.REMOVE
+        )  # built here, or by an earlier test: compiled at most once
+        again = replication_services.replication_write(
+            subject=Subject.APPLICATION, subject_id=application.pk, kind=Kind.REMOVE
+        )
+        insert.save(connection, ReviewOpening(application=application, version=2, user=clerk))
+    assert compiled.call_count <= 1
+    stored = ReplicationMessage.objects.get(pk=again.pk)
+    assert again.pk > message.pk and not again._state.adding
+    assert (stored.subject_id, stored.kind, stored.payload, stored.attempts) == (
+        application.pk,
+        Kind.REMOVE,
+        {},
+        0,
+    )
+    assert stored.created_at == again.created_at
+
+
+def test_an_insert_that_returns_the_key_refuses_what_save_would_not_do(new_application, clerk):
+    application = new_application()
+    opening = ReviewOpening(application=application, version=1, user=clerk)
+    columns = ["application_id", "version", "user_id", "opened_at"]
+    with pytest.raises(ValueError, match="save"):
+        Insert(ReviewOpening, columns, "default").save(connection, opening)
+    with pytest.raises(ValueError, match="save"):
+        Insert(ReviewOpening, columns, "default", returning=True).run(connection, [{}])
+    with pytest.raises(ValueError, match="every column"):
+        Insert(ReviewOpening, columns[:3], "default", returning=True).save(connection, opening)
+    with pytest.raises(TypeError):
+        Insert(ReviewOpening, columns, "default", returning=True).save(connection, application)
+    with pytest.raises(ValueError, match="one row"):
+        Insert(ReviewOpening, columns, "default", 2, returning=True)
+    with pytest.raises(ValueError, match="one row"):
+        Insert(ReviewOpening, columns, "default", returning=True, on_conflict=OnConflict.IGNORE)
+    assert not ReviewOpening.objects.exists() and opening.pk is None
 
 
 def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor, new_application):

@@ -5,9 +5,10 @@ verification grants retail's view and publishes, in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -18,6 +19,7 @@ from apps.applications import notices as notify
 from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record, audit_record_many
 from apps.core.errors import FourEyesViolation, NotAllowed, WrongState
+from apps.core.statements import Insert
 from apps.vault.errors import VaultError
 from apps.vault.types import CustomerPII
 from apps.vocabulary.projection import project, projection_hash, scanned_texts
@@ -132,15 +134,23 @@ def _record_opening(application: Application, acting_user: User) -> tuple[Review
     """The opening of the locked version, and the audit entry that records it."""
     if application.masking_state != M.ENCODED or application.encoded_version != application.version:
         raise WrongState(_("This application is not waiting for the second-person check."))
-    opening = ReviewOpening.objects.create(
-        application=application, version=application.version, user=acting_user
-    )
+    opening = ReviewOpening(application=application, version=application.version, user=acting_user)
+    alias = router.db_for_write(ReviewOpening)
+    _opening_insert(alias).save(connections[alias], opening)
     entry = Entry(
         action=AuditAction.APPLICATION_REVIEW_OPENED,
         obj=application,
         details={"version": application.version},
     )
     return opening, entry
+
+
+@cache
+def _opening_insert(alias: str) -> Insert:
+    """A review opening's INSERT, built once per process (apps.core.statements)."""
+    return Insert(
+        ReviewOpening, ["application_id", "version", "user_id", "opened_at"], alias, returning=True
+    )
 
 
 @dataclass(frozen=True)
