@@ -299,7 +299,7 @@ class Insert:
                 raise ValueError("the key comes back from one row inserted without a conflict")
             if not compiler.connection.features.can_return_columns_from_insert:
                 raise NotImplementedError("this database returns no columns from an INSERT")
-            compiler.returning_fields = [meta.pk]
+            compiler.returning_fields = meta.db_returning_fields  # the key, generated columns
         ((self.sql, params),) = compiler.as_sql()
         # Rows of parameters, or (PostgreSQL, several rows: INSERT … SELECT FROM UNNEST)
         # one array of values per column.
@@ -351,24 +351,32 @@ class Insert:
 
     def save(self, connection: BaseDatabaseWrapper, instance: Model) -> None:
         """`instance.save(force_insert=True)` through this INSERT (built with
-        `returning`, of every column but the key): each value as a save takes it (the
-        field's `pre_save`, so an auto_now_add column takes the moment of the run), the
-        key set from the row written, the instance then saved as far as Django knows,
-        the save's signals sent."""
+        `returning`, of every column but the key and the generated ones): each value as
+        a save takes it (the field's `pre_save`, so an auto_now_add column takes the
+        moment of the run), the key and the generated columns set from the row written,
+        the instance then saved as far as Django knows, the save's signals sent."""
         model, meta = self.model, self.model._meta
         if not self.returning:
             raise ValueError("build the INSERT with returning=True to save an instance")
         if type(instance) is not model:
             raise TypeError(f"an insert of {model.__name__}, not of {type(instance).__name__}")
-        if self.names != {f.attname for f in meta.concrete_fields if not f.primary_key}:
+        if self.names != {
+            f.attname for f in meta.concrete_fields if not (f.primary_key or f.generated)
+        }:
             raise ValueError("a save writes every column: build the INSERT with all of them")
         signal = {"instance": instance, "raw": False, "using": connection.alias}
         pre_save.send(model, **signal, update_fields=None)
         row = {f.attname: f.pre_save(instance, True) for f in self.fields}
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.params(connection, [row]))
-            (key,) = cursor.fetchone()
-        instance.pk = key
+            returned = cursor.fetchone()
+        # As a save sets what the INSERT returned: the key, and each generated column.
+        for field, value in zip(meta.db_returning_fields, returned, strict=True):
+            column = field.get_col(meta.db_table)
+            converters = connection.ops.get_db_converters(column)
+            for convert in converters + column.get_db_converters(connection):
+                value = convert(value, column, connection)
+            setattr(instance, field.attname, value)
         instance._state.adding = False
         instance._state.db = connection.alias
         post_save.send(model, **signal, created=True, update_fields=None)
@@ -399,10 +407,12 @@ class Update:
             raise ValueError(f"give each column once, by its attname: {list(names)}")
         if [f.attname for f in self.guards] != list(guards):
             raise ValueError(f"guard with columns, by their attnames: {list(guards)}")
-        if any(f.primary_key for f in self.fields) or any(
+        if any(f.primary_key or f.generated for f in self.fields) or any(
             hasattr(f, "get_placeholder") for f in (*self.fields, *self.guards)
         ):
-            raise ValueError("only plain columns, and never the key, are written here")
+            raise ValueError(
+                "only plain columns, never the key or a generated one, are written here"
+            )
         self.model = model
         self.update_fields = frozenset(attnames)
         qn = connections[alias].ops.quote_name

@@ -98,7 +98,8 @@ def replication_write(
 def _message_insert(alias: str) -> Insert:
     """A message's INSERT, built once per process (apps.core.statements): a verification
     and each later step write one."""
-    columns = [f.attname for f in ReplicationMessage._meta.concrete_fields if not f.primary_key]
+    meta = ReplicationMessage._meta
+    columns = [f.attname for f in meta.concrete_fields if not (f.primary_key or f.generated)]
     return Insert(ReplicationMessage, columns, alias, returning=True)
 
 

@@ -1,7 +1,7 @@
 """A transition's save (services._common.write_columns) through an UPDATE built once
 (apps.core.statements.Update): the row it writes is the one `save(update_fields=…)`
 writes, the state filter of django-fsm's ConcurrentTransitionMixin still guards it, and
-the second run compiles nothing."""
+the second run compiles nothing. Create's INSERT (`insert_application`) likewise."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from unittest import mock
 import pytest
 from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
-from django.db.models.sql.compiler import SQLUpdateCompiler
+from django.db.models.sql.compiler import SQLInsertCompiler, SQLUpdateCompiler
 from django.forms.models import model_to_dict
 
 from apps.applications.models import Application
-from apps.applications.services._common import lock_application, save_fields, write_columns
+from apps.applications.services._common import (
+    insert_application,
+    lock_application,
+    save_fields,
+    write_columns,
+)
 from apps.core.errors import StaleVersion
 from apps.core.statements import Update
 from apps.retailers.models import Retailer
@@ -151,3 +156,47 @@ def test_an_auto_now_column_takes_the_moment_of_the_run(new_application):
     application.updated_at = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     save_fields(application, ["remarks"])
     assert Application.objects.get(pk=application.pk).updated_at.year > 2000
+
+
+def test_create_inserts_the_row_that_save_inserts(new_application, clerk):
+    """A copy of an application inserted by the model's save and by insert_application:
+    the same columns (the affiliation copied from the retailer), a key of its own, the
+    instance saved as far as Django and the mixin know; the second insert compiles
+    nothing."""
+    source = Application.objects.get(pk=new_application().pk)
+    Retailer.objects.filter(pk=source.retailer_id).update(is_affiliated=True)
+
+    def copy(n: int) -> Application:
+        meta = Application._meta
+        made = Application(
+            **{
+                f.attname: getattr(source, f.attname)
+                for f in meta.concrete_fields
+                if not (f.primary_key or f.generated)
+            }
+        )
+        made.created_by_id, made.pseudonym, made.reference = clerk.pk, f"P-{n}", f"COPY-{n}"
+        made.retailer_affiliated = False  # copied from the retailer by either save
+        return made
+
+    by_save, built = copy(1), copy(2)
+    by_save.save()
+    insert_application(built)
+    assert built.pk not in (None, by_save.pk) and not built._state.adding
+    assert built.retailer_affiliated and by_save.retailer_affiliated
+    # The generated column comes back with the key, as a save sets it.
+    assert (
+        built.waiting_for == by_save.waiting_for == Application.objects.get(pk=built.pk).waiting_for
+    )
+    rows = [
+        model_to_dict(Application.objects.get(pk=a.pk), exclude=["id", "pseudonym", "reference"])
+        for a in (by_save, built)
+    ]
+    assert rows[0] == rows[1]
+    # Saved state as far as the mixin knows: a transition's guard holds.
+    built.submit()
+    save_fields(built, ["state"])
+    with mock.patch.object(
+        SQLInsertCompiler, "as_sql", autospec=True, side_effect=AssertionError("compiled")
+    ):
+        insert_application(copy(3))

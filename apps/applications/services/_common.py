@@ -171,6 +171,23 @@ def _contribution_insert(alias: str) -> Insert:
     return Insert(ApplicationContribution, columns, alias)
 
 
+def insert_application(application: Application) -> None:
+    """`application.save()` of a new application (the model's own save: the retailer's
+    affiliation copied), through an INSERT … RETURNING built once per process
+    (apps.core.statements.Insert): every application is written once this way."""
+    application.with_retailer_affiliation(None)
+    alias = router.db_for_write(Application)
+    _application_insert(alias).save(connections[alias], application)
+    application._update_initial_state()
+
+
+@cache
+def _application_insert(alias: str) -> Insert:
+    meta = Application._meta
+    columns = [f.attname for f in meta.concrete_fields if not (f.primary_key or f.generated)]
+    return Insert(Application, columns, alias, returning=True)
+
+
 def save_fields(application: Application, fields: list[str]) -> None:
     """`application.save(update_fields=[*fields, "updated_at"])`, by `write_columns`."""
     write_columns(application, [*fields, "updated_at"])

@@ -40,6 +40,7 @@ from ._common import (
     customer_of,
     done_before,
     in_td_at,
+    insert_application,
     lock_application,
     outside_td,
     pii_as_input,
@@ -143,7 +144,7 @@ def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Applica
             pseudonym=pseudonym,
             **{name: cleaned[name] for name in APPLICATION_FIELDS},
         )
-        application.save()
+        insert_application(application)
         # The reference number needs the row's id; same transaction, nobody sees the gap.
         application.reference = f"SD{timezone.localdate():%Y}-{application.pk:07d}"
         write_columns(application, ["reference"])
