@@ -66,6 +66,15 @@ class PlainSelect(forms.Select):
         return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
+def _input(widget: dict[str, Any]) -> SafeString:
+    """Django's django/forms/widgets/input.html in Python, of a widget's context."""
+    shown = "" if widget["value"] is None else f' value="{escape(widget["value"])}"'
+    return mark_safe(  # noqa: S308 - every value is escaped
+        f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
+        f"{shown}{_attributes(widget['attrs'])}>"
+    )
+
+
 class PlainCheckbox(forms.CheckboxInput):
     """A check box written here (Django's checkbox.html includes input.html and
     attrs.html): the review page's checklist, three on every opening (issue 17). The
@@ -74,12 +83,17 @@ class PlainCheckbox(forms.CheckboxInput):
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        shown = "" if widget["value"] is None else f' value="{escape(widget["value"])}"'
-        return mark_safe(  # noqa: S308 - every value is escaped
-            f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
-            f"{shown}{_attributes(widget['attrs'])}>"
-        )
+        return _input(self.get_context(name, value, attrs)["widget"])
+
+
+class PlainTextInput(forms.TextInput):
+    """A text input written here (Django's text.html includes input.html and attrs.html):
+    the clerk's list's search box, on every view of the list (issue 17)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        return _input(self.get_context(name, value, attrs)["widget"])
 
 
 class PlainTextarea(forms.Textarea):

@@ -1,7 +1,7 @@
-"""PlainSelect, PlainCheckbox and PlainTextarea (apps.web.forms) write the markup
-Django's widget templates write, without a template per option or per input (issue 17):
-the approval queue's and the clerk's list's selects, the review page's checklist and
-reasons."""
+"""PlainSelect, PlainCheckbox, PlainTextInput and PlainTextarea (apps.web.forms) write
+the markup Django's widget templates write, without a template per option or per input
+(issue 17): the approval queue's and the clerk's list's selects and search box, the
+review page's checklist and reasons."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django import forms
 from django.utils import translation
 
 from apps.web.applications.forms_review import QueueFilterForm, ReturnForm, VerifyForm
-from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea
+from apps.web.applications.forms_search import ApplicationSearchForm
+from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea, PlainTextInput
 from tests.factories import make_retailer
 
 CHOICES = [
@@ -77,6 +78,8 @@ def _with_djangos_widgets(form: forms.Form) -> forms.Form:
             field.widget = forms.CheckboxInput(attrs=field.widget.attrs)
         elif isinstance(field.widget, PlainTextarea):
             field.widget = forms.Textarea(attrs=field.widget.attrs)
+        elif isinstance(field.widget, PlainTextInput):
+            field.widget = forms.TextInput(attrs=field.widget.attrs)
     return form
 
 
@@ -110,3 +113,27 @@ def test_a_reason_renders_as_with_djangos_text_area(reason):
 
     assert str(plain["reason"]) == str(django["reason"])
     assert isinstance(plain.fields["reason"].widget, PlainTextarea)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"key": "reference", "text": "SD2026-0000001"},
+        {"key": "customer_name", "text": '山田 "太郎" <b>&</b>'},
+        {"key": "reference", "text": ""},
+        {"key": "reference", "text": "x" * 101},
+    ],
+)
+def test_the_search_box_renders_as_with_djangos_text_input(data):
+    """Unbound (the list), bound and valid, bound and invalid (empty, too long: the
+    error's ARIA attributes)."""
+    initial = {"key": "supply_point", "text": "0312"}
+    plain = ApplicationSearchForm(data, initial=initial)
+    django = _with_djangos_widgets(ApplicationSearchForm(data, initial=initial))
+    for form in (plain, django):
+        if data is not None:
+            form.is_valid()
+
+    assert str(plain["text"]) == str(django["text"])
+    assert isinstance(plain.fields["text"].widget, PlainTextInput)

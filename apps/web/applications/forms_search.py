@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.web.forms import PlainSelect
+from apps.web.forms import PlainSelect, PlainTextInput
 
 
 class SearchKey:
@@ -30,5 +30,5 @@ class ApplicationSearchForm(forms.Form):
     text = forms.CharField(
         label=_("Search for"),
         max_length=100,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 24}),
+        widget=PlainTextInput(attrs={"autocomplete": "off", "size": 24}),
     )
