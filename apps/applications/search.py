@@ -19,6 +19,7 @@ from apps.accounts.models import DivisionCode, User
 from apps.accounts.permissions import require
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.core.expressions import Literal
 from apps.vault.services import vault_find
 from apps.vocabulary.normalize import to_halfwidth, unify_hyphens
 from apps.vocabulary.states import ApplicationState as S
@@ -32,7 +33,7 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 
 def desk_applications(user: User) -> QuerySet[Application]:
     """The T&D desk's applications; drafts only the person's own."""
-    return Application.objects.filter(~Q(state=S.DRAFT) | Q(created_by=user))
+    return Application.objects.filter(~Q(state=Literal(S.DRAFT)) | Q(created_by=user))
 
 
 def matching_reference(queryset: QuerySet[Application], text: str) -> QuerySet[Application]:

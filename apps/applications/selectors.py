@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.core.counting import COUNT_CAP, capped_count
+from apps.core.expressions import Literal
 from apps.vocabulary.states import ApplicationState as S
 from apps.vocabulary.states import MaskingState as M
 
@@ -76,7 +77,7 @@ def is_awaiting_encoding() -> Q:
     """Submitted but not masked — including released work whose masking was withdrawn
     (a retailer switch). One definition for the queue, its count and the encode button:
     the stored `waiting_for` column (models.AWAITING_ENCODING)."""
-    return Q(waiting_for=Waiting.ENCODING)
+    return Q(waiting_for=Literal(Waiting.ENCODING))
 
 
 def awaiting_encoding() -> QuerySet[Application]:

@@ -28,6 +28,7 @@ from apps.accounts.models import RoleCode, User
 from apps.applications import search, selectors
 from apps.applications.models import Application
 from apps.core.counting import CappedCount, CappedPaginator, capped_count
+from apps.core.expressions import Literal
 from apps.core.prepared import prepared_cursor
 from apps.core.statements import Slots, Statement, compile_statement
 from apps.vocabulary.states import ApplicationState as S
@@ -69,11 +70,13 @@ class StateFilter:
 
 
 def _in_state(state: S) -> Callable[[User], Q]:
-    return lambda user: Q(state=state)
+    # The state in the statement's text (apps.core.expressions): one plan of the
+    # prepared counts for every page view, not a new plan at each.
+    return lambda user: Q(state=Literal(state))
 
 
 STATE_FILTERS = (
-    StateFilter("draft", _("My drafts"), lambda user: Q(state=S.DRAFT, created_by=user)),
+    StateFilter("draft", _("My drafts"), lambda user: Q(state=Literal(S.DRAFT), created_by=user)),
     StateFilter("entered", S.ENTERED.label, _in_state(S.ENTERED)),
     StateFilter(
         "to_encode", _("Waiting to be encoded"), lambda user: selectors.is_awaiting_encoding()
