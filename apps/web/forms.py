@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.forms.models import ModelChoiceIterator
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode
 from apps.core.errors import ServiceError
+
+M = TypeVar("M", bound=Model)
 
 
 def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -> None:
@@ -37,6 +42,27 @@ def _attributes(attrs: dict[str, Any]) -> str:
         for name, value in attrs.items()
         if value is not False
     )
+
+
+class _ChoicesInOneRead(ModelChoiceIterator):
+    """A model select's options read by one SELECT. Django's own iterator reads them
+    through `QuerySet.iterator()`, which on PostgreSQL is a server-side cursor (DECLARE,
+    FETCH and CLOSE, held across the autocommit): 1.2 ms for the approval queue's
+    retailer filter with one retailer, on every view of the queue (issue 17). The
+    queryset is the form's own copy, so a select rendered twice reads once."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField[M]):
+    """A ModelChoiceField whose options, a short list (retailers, people), are read in one
+    query rather than through a server-side cursor."""
+
+    iterator = _ChoicesInOneRead
 
 
 class PlainSelect(forms.Select):

@@ -6,14 +6,25 @@ review page's checklist and reasons."""
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 from django import forms
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from apps.web.administration.forms import PasswordResetProposalForm
+from apps.web.applications.forms import ApplicationForm
 from apps.web.applications.forms_review import QueueFilterForm, ReturnForm, VerifyForm
 from apps.web.applications.forms_search import ApplicationSearchForm
-from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea, PlainTextInput
+from apps.web.forms import (
+    ListedModelChoiceField,
+    PlainCheckbox,
+    PlainSelect,
+    PlainTextarea,
+    PlainTextInput,
+)
 from tests.factories import make_retailer
 
 CHOICES = [
@@ -137,3 +148,43 @@ def test_the_search_box_renders_as_with_djangos_text_input(data):
 
     assert str(plain["text"]) == str(django["text"])
     assert isinstance(plain.fields["text"].widget, PlainTextInput)
+
+
+@pytest.mark.django_db
+def test_a_model_select_reads_its_options_in_one_query_not_through_a_cursor():
+    """The queue's retailer filter, the application form's retailer and the
+    administrators' user choice: the options Django's ModelChoiceField gives (empty
+    label, order, labels, the one selected), read by one SELECT; Django's own iterator
+    reads them through a server-side cursor on PostgreSQL (`chunked_cursor`)."""
+    make_retailer(code="B0002", name="にし<電力>")
+    make_retailer(code="B0001", name="ひがし電力")
+    chosen = make_retailer(code="B0003", name="みなみ電力")
+    data = {"retailer": str(chosen.pk)}
+
+    class Before(QueueFilterForm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            listed = self.fields["retailer"]
+            self.fields["retailer"] = forms.ModelChoiceField(
+                queryset=listed.queryset,
+                required=False,
+                empty_label=listed.empty_label,
+                widget=PlainSelect,
+            )
+
+    for bound in (None, data):
+        with (
+            mock.patch.object(connection, "chunked_cursor", side_effect=AssertionError("cursor")),
+            CaptureQueriesContext(connection) as read,
+        ):
+            shown = _markup(QueueFilterForm(bound)["retailer"])
+        # The options; a bound form also validates the choice (Django reads it by key).
+        assert len(read) == (1 if bound is None else 2)
+        assert shown == _markup(Before(bound)["retailer"])
+    assert shown.index("B0001") < shown.index("B0002") < shown.index("B0003")
+    assert f'<option value="{chosen.pk}" selected>' in shown
+    for field in (
+        ApplicationForm.base_fields["retailer"],
+        PasswordResetProposalForm.base_fields["user"],
+    ):
+        assert isinstance(field, ListedModelChoiceField)

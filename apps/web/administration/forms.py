@@ -14,9 +14,10 @@ from apps.accounts.models import ROLE_DIVISION, DivisionCode, RoleCode, User
 from apps.accounts.selectors import password_reset_candidates
 from apps.administration.password_reset import REASON_MAX_LENGTH
 from apps.retailers.services import REASON_MAX_LENGTH as RETAILER_REASON_MAX_LENGTH
+from apps.web.forms import ListedModelChoiceField
 
 
-class UserChoiceField(forms.ModelChoiceField[User]):
+class UserChoiceField(ListedModelChoiceField[User]):
     def label_from_instance(self, obj: User) -> str:
         # The name colleagues know each other by, with the sign-in ID that tells namesakes apart.
         return f"{obj.display_name}（{obj.username}）" if obj.last_name else obj.username

@@ -32,6 +32,7 @@ from apps.retailers.models import Retailer
 from apps.vault.types import CustomerPII
 from apps.vocabulary.projection import SCANNED_FIELDS
 from apps.vocabulary.states import PREFECTURES, ContractClass
+from apps.web.forms import ListedModelChoiceField
 
 RETAIL_SEES = _("Retail sees this field.")
 
@@ -54,7 +55,7 @@ FIELDSETS = (
 )
 
 
-class RetailerChoiceField(forms.ModelChoiceField[Retailer]):
+class RetailerChoiceField(ListedModelChoiceField[Retailer]):
     def label_from_instance(self, obj: Retailer) -> str:
         if obj.is_affiliated:
             return str(_("%(retailer)s (affiliated)") % {"retailer": obj})

@@ -20,7 +20,7 @@ from apps.applications.models import Application
 from apps.retailers.models import Retailer
 from apps.vocabulary.normalize import collapse_spaces
 from apps.vocabulary.states import ContractClass
-from apps.web.forms import PlainCheckbox, PlainSelect, PlainTextarea
+from apps.web.forms import ListedModelChoiceField, PlainCheckbox, PlainSelect, PlainTextarea
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -35,7 +35,7 @@ REASON_MAX_LENGTH = 1000
 class QueueFilterForm(forms.Form):
     """GET filters of the approval queue; every field may stay empty."""
 
-    retailer = forms.ModelChoiceField(
+    retailer = ListedModelChoiceField(
         label=_("retailer"),
         queryset=Retailer.objects.order_by("code"),
         required=False,
