@@ -17,26 +17,47 @@ user's own and their groups' otherwise.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.db import connections, router
 from django.db.models import Q
+
+from apps.core.statements import Slots, Statement, compile_statement
 
 from .models import User
 
 
 def permission_strings(user: User) -> set[str]:
-    """ "app_label.codename" of every permission `user` has, in one statement."""
-    permissions = Permission.objects.all()
-    if not user.is_superuser:
-        own = User.user_permissions.through.objects.filter(user=user).values("permission")
-        groups = Group.permissions.through.objects.filter(group__user=user).values("permission")
-        permissions = permissions.filter(Q(pk__in=own) | Q(pk__in=groups))
-    return {
-        f"{app_label}.{codename}"
-        for app_label, codename in permissions.values_list("content_type__app_label", "codename")
-    }
+    """ "app_label.codename" of every permission `user` has, in one statement: for a
+    superuser every permission; for anyone else a statement built once per process
+    (apps.core.statements), as building it through the ORM on every request that checks
+    a permission cost more than running it."""
+    if user.is_superuser:
+        permissions = Permission.objects.values_list("content_type__app_label", "codename")
+        return {f"{app_label}.{codename}" for app_label, codename in permissions}
+    alias = router.db_for_read(Permission)
+    connection = connections[alias]
+    statement = _permissions_of(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params(connection, {"user": user.pk}))
+        return {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
+
+
+@cache
+def _permissions_of(alias: str) -> Statement:
+    """The user's own permissions and their groups', by the user's id."""
+    slots = Slots()
+    someone = slots.id("user")
+    own = User.user_permissions.through.objects.filter(user_id=someone).values("permission")
+    groups = Group.permissions.through.objects.filter(group__user=someone).values("permission")
+    permissions = Permission.objects.filter(Q(pk__in=own) | Q(pk__in=groups)).values_list(
+        "content_type__app_label", "codename"
+    )
+    statement, _compiler = compile_statement(permissions, slots, alias)
+    return statement
 
 
 class PermissionBackend(ModelBackend):

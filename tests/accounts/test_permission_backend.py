@@ -4,11 +4,13 @@ answers Django's ModelBackend gives, and sign-in stays ModelBackend's."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.db.models.sql.compiler import SQLCompiler
 from django.test import Client
 
 from apps.accounts.backends import PermissionBackend
@@ -95,3 +97,16 @@ def test_sign_in_and_sessions_stay_modelbackends(clerk):
     assert client.login(username=clerk.username, password="a long enough password 1")
     assert client.session[SESSION_KEY] == str(clerk.pk)
     assert client.session["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
+
+
+def test_the_statement_is_built_once(clerk, supervisor):
+    """Every request that checks a permission reads them: the statement is compiled
+    once per process, not per request, and answers for each person."""
+    PermissionBackend().get_all_permissions(_fresh(clerk))  # built here, or earlier
+    people = [_fresh(clerk), _fresh(supervisor)]
+    expected = [ModelBackend().get_all_permissions(_fresh(p)) for p in (clerk, supervisor)]
+    with mock.patch.object(
+        SQLCompiler, "as_sql", autospec=True, side_effect=AssertionError("compiled")
+    ):
+        answers = [PermissionBackend().get_all_permissions(person) for person in people]
+    assert answers == expected and all(expected)
