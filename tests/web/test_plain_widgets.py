@@ -165,6 +165,7 @@ def test_a_model_select_reads_its_options_in_one_query_not_through_a_cursor():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             listed = self.fields["retailer"]
+            assert isinstance(listed, ListedModelChoiceField)
             self.fields["retailer"] = forms.ModelChoiceField(
                 queryset=listed.queryset,
                 required=False,
