@@ -412,6 +412,13 @@ def test_an_insert_that_returns_the_key_refuses_what_save_would_not_do(new_appli
         Insert(ReviewOpening, columns, "default", 2, returning=True)
     with pytest.raises(ValueError, match="one row"):
         Insert(ReviewOpening, columns, "default", returning=True, on_conflict=OnConflict.IGNORE)
+    # A database that returns no columns from an INSERT (neither of ours) is refused
+    # where the statement is built, not when a save finds no key.
+    with (
+        mock.patch.object(connection.features, "can_return_columns_from_insert", False),
+        pytest.raises(NotImplementedError, match="returns no columns"),
+    ):
+        Insert(ReviewOpening, columns, "default", returning=True)
     assert not ReviewOpening.objects.exists() and opening.pk is None
 
 
