@@ -24,6 +24,9 @@ varying size.
 writes the text once (each vendor's conflict clause included), and each run gives its
 rows' values, prepared as a save prepares them.
 
+`Inserts` runs several such INSERTs that stand or fall together as one statement on
+PostgreSQL (one round trip, no BEGIN and COMMIT of their own).
+
 `Update` is an UPDATE of one row's columns by its key, guarded by columns that must
 still hold what the caller read (django-fsm's concurrent-transition filter), its text
 written once from the model's metadata; each run takes the values from the instance as
@@ -38,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.constants import OnConflict
@@ -380,6 +383,38 @@ class Insert:
         instance._state.adding = False
         instance._state.db = connection.alias
         post_save.send(model, **signal, created=True, update_fields=None)
+
+
+class Inserts:
+    """INSERTs that stand or fall together (a record and the rows that index it), run as
+    one: on PostgreSQL as one statement, each INSERT but the last in a WITH (PostgreSQL
+    runs such a part to completion whether or not anything reads it), so one round trip,
+    atomic by itself, instead of BEGIN, each INSERT and COMMIT; elsewhere (SQLite has no
+    INSERT inside WITH) each in turn in one transaction. The text is joined once; each
+    run gives every INSERT's rows, in the order given."""
+
+    def __init__(self, *inserts: Insert) -> None:
+        if not inserts or any(insert.returning for insert in inserts):
+            raise ValueError("give the INSERTs, none of them one that returns a key")
+        self.inserts = inserts
+        *first, last = inserts
+        parts = [f"w{n} AS ({insert.sql})" for n, insert in enumerate(first)]
+        self.sql = f"WITH {', '.join(parts)} {last.sql}" if parts else last.sql
+
+    def run(self, connection: BaseDatabaseWrapper, *rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert each INSERT's `rows` (one sequence of rows per INSERT, in order)."""
+        if len(rows) != len(self.inserts):
+            raise ValueError(f"rows for {len(rows)} INSERTs, not {len(self.inserts)}")
+        if connection.vendor != "postgresql":
+            with transaction.atomic(using=connection.alias):
+                for insert, written in zip(self.inserts, rows, strict=True):
+                    insert.run(connection, written)
+            return
+        params = []
+        for insert, written in zip(self.inserts, rows, strict=True):
+            params += insert.params(connection, written)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
 
 
 class Update:

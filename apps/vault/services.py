@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from apps.core.statements import Insert, ModelRead
+from apps.core.statements import Insert, Inserts, ModelRead
 
 from .blind_index import INDEX_KINDS, normalize
 from .errors import VaultRecordNotFound, VaultUnavailable
@@ -66,25 +66,21 @@ def vault_store(pii: CustomerPII) -> uuid.UUID:
             digest = keyring.blind_digest(kind=kind, normalized=normalized)
             entries.append({"record_id": record.id, "kind": kind, "digest": digest})
     alias = router.db_for_write(CustomerRecord)
-    connection = connections[alias]
-    with transaction.atomic(using=alias):
-        _record_insert(alias).run(connection, [_columns(record)])
-        if entries:
-            _index_insert(alias, len(entries)).run(connection, entries)
+    # The record and its index entries in one statement (PostgreSQL; one transaction
+    # elsewhere): every new application stores one.
+    _store(alias, len(entries)).run(connections[alias], [_columns(record)], entries)
     logger.info("vault record %s stored under key %s", record.id, record.key_id)
     return record.id
 
 
 @cache
-def _record_insert(alias: str) -> Insert:
-    """A record's INSERT and its index entries' (one per count), built once per process
-    (apps.core.statements): every new application stores one."""
-    return Insert(CustomerRecord, [field.attname for field in _RECORD_FIELDS], alias)
-
-
-@cache
-def _index_insert(alias: str, count: int) -> Insert:
-    return Insert(BlindIndexEntry, ["record_id", "kind", "digest"], alias, count)
+def _store(alias: str, entries: int) -> Inserts:
+    """A record's INSERT and its `entries` index entries', built once per process and
+    number of entries (apps.core.statements)."""
+    record = Insert(CustomerRecord, [field.attname for field in _RECORD_FIELDS], alias)
+    if not entries:
+        return Inserts(record)
+    return Inserts(record, Insert(BlindIndexEntry, ["record_id", "kind", "digest"], alias, entries))
 
 
 def vault_read(record_id: uuid.UUID) -> CustomerPII:

@@ -25,10 +25,11 @@ from apps.retailers.models import Retailer
 from tests.factories import application_input
 
 # What each transition reads and writes, statement by statement (SQLite and PostgreSQL
-# run the same statements):
+# run the same statements, but where ON_POSTGRESQL says):
 BUDGET = {
     # the retailer, with whether the clerk is in T&D and the pseudonym is free (one
-    # SELECT); vault record + blind index; INSERT; reference; contribution; audit
+    # SELECT); vault record + blind index (two INSERTs); INSERT; reference;
+    # contribution; audit
     "create": 7,
     # lock (with the actor's division, and whether anyone else wrote the draft); vault
     # read (the whole record is validated again); UPDATE; contribution; audit (the
@@ -49,6 +50,9 @@ BUDGET = {
     "complete": 4,
     "energize": 4,
 }
+# The vault's record and its blind index are one statement on PostgreSQL (INSERT inside
+# WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own.
+ON_POSTGRESQL = {"create": 6}
 
 
 @contextmanager
@@ -113,6 +117,7 @@ def test_each_transition_stays_within_its_statements(
         ),
     )
     assert app.state == "energized"
-    over = {name: (n, BUDGET[name]) for name, n in counted.items() if n > BUDGET[name]}
+    budget = {**BUDGET, **(ON_POSTGRESQL if connections["vault"].vendor == "postgresql" else {})}
+    over = {name: (n, budget[name]) for name, n in counted.items() if n > budget[name]}
     assert not over, f"statements (counted, budget) over budget: {over}"
-    assert counted == BUDGET, f"fewer statements than pinned: lower BUDGET to {counted}"
+    assert counted == budget, f"fewer statements than pinned: lower the budget to {counted}"

@@ -8,20 +8,28 @@ import datetime as dt
 from unittest import mock
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Value
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler, SQLUpdateCompiler
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.applications import notices
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
 from apps.applications.services._common import contribute, lock_application
 from apps.core.errors import NotFound
-from apps.core.statements import Insert, ModelRead, OutOfRange, Slots, compile_statement
+from apps.core.statements import (
+    Insert,
+    Inserts,
+    ModelRead,
+    OutOfRange,
+    Slots,
+    compile_statement,
+)
 from apps.notifications import services as outbox_services
 from apps.notifications.models import InboxEntry, OutboxMessage
 from apps.publication.models import AppliedMessage, PublishedApplication
@@ -330,6 +338,71 @@ def test_an_upsert_replaces_the_row_it_meets(db):
         ("account", 7, 12),
     ]
     assert all(r.applied_at is not None for r in rows)  # auto_now, filled as a save fills it
+
+
+_MARK_COLUMNS = ["subject", "subject_id", "sequence", "applied_at"]
+
+
+def _marks(count: int) -> Insert:
+    return Insert(AppliedMessage, _MARK_COLUMNS, "retail", count)
+
+
+def _mark_rows(*ids: int) -> list[dict[str, object]]:
+    return [{"subject": "application", "subject_id": n, "sequence": n * 10} for n in ids]
+
+
+def _written_marks() -> list[tuple[int, int]]:
+    rows = AppliedMessage.objects.using("retail").order_by("subject_id")
+    return [(row.subject_id, row.sequence) for row in rows]
+
+
+def test_inserts_that_go_together_are_one_statement_on_postgresql(db):
+    """What each INSERT writes alone, written by one statement (PostgreSQL) or by each in
+    turn (SQLite), in the order given, each row's left-out column filled as a save
+    fills it."""
+    together = Inserts(_marks(1), _marks(2))
+    retail = connections["retail"]
+
+    with CaptureQueriesContext(retail) as ran:
+        together.run(retail, _mark_rows(1), _mark_rows(2, 3))
+
+    assert _written_marks() == [(1, 10), (2, 20), (3, 30)]
+    assert all(row.applied_at is not None for row in AppliedMessage.objects.using("retail"))
+    statements = [
+        query["sql"] for query in ran if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) == (1 if retail.vendor == "postgresql" else 2)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
+def test_inserts_that_go_together_write_nothing_when_one_fails():
+    """Outside any transaction of the caller's: a conflict in the last INSERT leaves the
+    first one's row unwritten too (PostgreSQL: one statement is atomic; elsewhere: one
+    transaction)."""
+    retail = connections["retail"]
+    _marks(1).run(retail, _mark_rows(9))
+    together = Inserts(_marks(1), _marks(1))
+
+    with pytest.raises(IntegrityError):
+        together.run(retail, _mark_rows(1), _mark_rows(9))
+
+    assert _written_marks() == [(9, 90)]
+    together.run(retail, _mark_rows(1), _mark_rows(2))
+    assert _written_marks() == [(1, 10), (2, 20), (9, 90)]
+
+
+def test_inserts_refuse_what_they_cannot_run_together(db):
+    one = _marks(1)
+    with pytest.raises(ValueError, match="rows for 1 INSERTs, not 2"):
+        Inserts(one, one).run(connections["retail"], _mark_rows(1))
+    with pytest.raises(ValueError, match="none of them one that returns a key"):
+        Inserts(
+            one,
+            Insert(AppliedMessage, _MARK_COLUMNS, "retail", returning=True),
+        )
+    with pytest.raises(ValueError, match="give the INSERTs"):
+        Inserts()
+    assert _written_marks() == []
 
 
 def test_an_insert_refuses_what_it_does_not_write(clerk):

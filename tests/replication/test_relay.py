@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.applications import services
@@ -274,7 +276,7 @@ def test_one_failing_message_does_not_hold_back_the_rest_of_its_round(verified, 
     def refuses_bad(message, alias):
         if message.subject_id == bad.pk:
             raise ConnectionError("retail row refused")
-        real(message, alias)
+        return real(message, alias)
 
     monkeypatch.setattr(replication, "_apply_application", refuses_bad)
 
@@ -288,3 +290,26 @@ def test_one_failing_message_does_not_hold_back_the_rest_of_its_round(verified, 
     assert failing.applied_at is None and failing.attempts == 1
     assert failing.last_error == "ConnectionError: retail row refused"
     assert _messages(good)[-1].applied_at is not None
+
+
+def test_a_publication_is_one_retail_statement_on_postgresql(verified, monkeypatch):
+    """The claim and the published row's upsert in one statement (PostgreSQL), the same
+    row written as by the claim and the upsert one after the other (SQLite; forced on
+    PostgreSQL for the second application)."""
+    one, two = verified(), verified()
+    retail = connections["retail"]
+
+    with CaptureQueriesContext(retail) as ran:
+        assert relay_due(limit=1) == {"applied": 1, "skipped": 0, "failed": 0}
+    statements = [q["sql"] for q in ran if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (1 if retail.vendor == "postgresql" else 2)
+
+    monkeypatch.setattr(replication, "_in_one_statement", lambda message, alias: False)
+    assert relay_due(limit=1) == {"applied": 1, "skipped": 0, "failed": 0}
+
+    rows = {row.application_id: row for row in PublishedApplication.objects.using("retail").all()}
+    assert rows.keys() == {one.pk, two.pk}
+    for app in (one, two):
+        assert rows[app.pk].projection() == project(Application.objects.get(pk=app.pk))
+        assert rows[app.pk].sequence == _messages(app)[-1].pk
+        assert _applied(Subject.APPLICATION, app.pk) == _messages(app)[-1].pk
