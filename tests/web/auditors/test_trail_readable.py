@@ -99,7 +99,8 @@ def test_the_search_shows_labels_names_and_the_common_date_format(
     assert ">td<" not in html and ">clerk<" not in html
     assert app.projection_hash[:12] + "…" in html  # shortened…
     assert f'<code class="hash-full">{encoded.details["projection"]}</code>' in html  # …on demand
-    assert COMMON_DATETIME.search(re.sub(r"<[^>]+>", "", html))
+    cells = html.replace("</td>", " </td>")  # each cell's text apart from the next's
+    assert COMMON_DATETIME.search(re.sub(r"<[^>]+>", "", cells))
     assert not re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\b", html)
 
 

@@ -53,7 +53,12 @@ class EventRow:
 
     @property
     def fields(self) -> str:
-        return fields_label(self.event.changed_fields) if self.event.changed_fields else ""
+        return changed_fields_label(self.event.changed_fields)
+
+
+def changed_fields_label(names: Iterable[object] | None) -> str:
+    """An event's changed fields as the tables show them: their labels, or nothing."""
+    return fields_label(names) if names else ""
 
 
 def actor_names(events: Iterable[Any]) -> dict[int, str]:
