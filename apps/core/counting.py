@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +61,20 @@ class CappedPaginator(Paginator):
     view). Pages past the cap are not reached: `get_page` of a later number gives the
     last page within it, and `count_capped` tells the page to say "more than"."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, cap: int = COUNT_CAP) -> None:
+    def __init__(
+        self,
+        object_list: QuerySet,
+        per_page: int,
+        cap: int = COUNT_CAP,
+        *,
+        read: Callable[[int, int], list[Any]] | None = None,
+    ) -> None:
+        """`read(bottom, size)`, if given, reads a page's rows of `object_list` with their
+        `capped_found` another way (a statement built once: the clerk's list)."""
         super().__init__(object_list, per_page)
         self.queryset = object_list
         self.cap = cap
+        self.read = read
 
     @cached_property
     def _found(self) -> int:
@@ -92,11 +103,14 @@ class CappedPaginator(Paginator):
         bottom = (wanted - 1) * self.per_page
         if wanted < 1 or bottom >= self.cap:
             return super().page(number)
-        rows = list(
-            self.queryset.annotate(capped_found=capped_count(self.queryset, self.cap))[
-                bottom : bottom + self.per_page
-            ]
-        )
+        if self.read is not None:
+            rows = self.read(bottom, self.per_page)
+        else:
+            rows = list(
+                self.queryset.annotate(capped_found=capped_count(self.queryset, self.cap))[
+                    bottom : bottom + self.per_page
+                ]
+            )
         if rows:
             # Model instances, or dicts for a list read with values().
             first = rows[0]

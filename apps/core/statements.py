@@ -14,7 +14,8 @@ with the stand-in; a slot the queryset does not use is simply not filled.
 
 `ModelRead` makes model instances of a built statement's rows as Django's own
 `ModelIterable` does (`from_db`, the related objects of `select_related`, the
-annotations, each column's converters), with the connection of the run.
+annotations, each column's converters), with the connection of the run; `ValuesRead`
+makes the dicts of a `values()` queryset.
 
 Only for querysets whose text does not depend on the values: not for an `__in` of a
 varying list, a lookup Django rewrites by value (None, an empty list), or a slice of a
@@ -231,23 +232,8 @@ class ModelRead(Generic[M]):
 
     def instances(self, connection: BaseDatabaseWrapper, found: Sequence[Sequence[Any]]) -> list[M]:
         """Model instances of rows in this read's shape, fetched on `connection`."""
-        converters = [
-            (
-                pos,
-                connection.ops.get_db_converters(self.expressions[pos])
-                + self.expressions[pos].get_db_converters(connection),
-                self.expressions[pos],
-            )
-            for pos in self.converted
-        ]
         instances = []
-        for fetched in found:
-            row = list(fetched)
-            for pos, convs, expression in converters:
-                value = row[pos]
-                for convert in convs:
-                    value = convert(value, expression, connection)
-                row[pos] = value
+        for row in _converted(connection, self.expressions, self.converted, found):
             instance = self.model.from_db(self.alias, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, instance)
@@ -255,6 +241,66 @@ class ModelRead(Generic[M]):
                 setattr(instance, name, row[pos])
             instances.append(instance)
         return instances
+
+
+class ValuesRead:
+    """A `values()` queryset built once (`build(slots)` writes it), run with each call's
+    values: `rows(connection, **values)` gives the dicts Django's `values()` gives — its
+    names (extra, fields, annotations, in its order), each column through the run's
+    connection's converters."""
+
+    def __init__(self, build: Callable[[Slots], QuerySet[Any, dict[str, Any]]], alias: str) -> None:
+        slots = Slots()
+        queryset = build(slots)
+        query = queryset.query
+        if not query.values_select and not query.annotation_select:
+            raise ValueError("a read of values(): name the columns")
+        self.names = (*query.extra_select, *query.values_select, *query.annotation_select)
+        self.statement, compiler = compile_statement(queryset, slots, alias)
+        self.expressions = [s[0] for s in compiler.select]
+        if len(self.expressions) != len(self.names):
+            raise RuntimeError("the compiled columns are not the values() names")
+        self.converted = tuple(compiler.get_converters(self.expressions))
+
+    def rows(self, connection: BaseDatabaseWrapper, **values: Any) -> list[dict[str, Any]]:
+        params = self.statement.params(connection, values)
+        with connection.cursor() as cursor:
+            cursor.execute(self.statement.sql, params)
+            found = cursor.fetchall()
+        names = self.names
+        return [
+            dict(zip(names, row, strict=True))
+            for row in _converted(connection, self.expressions, self.converted, found)
+        ]
+
+
+def _converted(
+    connection: BaseDatabaseWrapper,
+    expressions: Sequence[Any],
+    positions: Sequence[int],
+    found: Sequence[Sequence[Any]],
+) -> list[list[Any]]:
+    """Rows as fetched, each column at `positions` through the converters Django's own
+    iterables apply (the backend's, then the expression's), bound to `connection`."""
+    converters = [
+        (
+            pos,
+            connection.ops.get_db_converters(expressions[pos])
+            + expressions[pos].get_db_converters(connection),
+            expressions[pos],
+        )
+        for pos in positions
+    ]
+    rows = []
+    for fetched in found:
+        row = list(fetched)
+        for pos, convs, expression in converters:
+            value = row[pos]
+            for convert in convs:
+                value = convert(value, expression, connection)
+            row[pos] = value
+        rows.append(row)
+    return rows
 
 
 class Insert:

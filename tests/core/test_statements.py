@@ -28,6 +28,7 @@ from apps.core.statements import (
     ModelRead,
     OutOfRange,
     Slots,
+    ValuesRead,
     compile_statement,
 )
 from apps.notifications import services as outbox_services
@@ -126,6 +127,36 @@ def test_a_stand_in_the_orm_wrote_into_the_text_is_refused():
 
     with pytest.raises(RuntimeError, match="application"):
         compile_statement(queryset, slots, "default")
+
+
+def test_a_built_values_read_gives_the_dicts_values_gives(new_application, clerk, supervisor):
+    """Names in values()' order (fields, then annotations), a related row's column, and
+    each column through the run's converters (SQLite's datetimes and booleans)."""
+    first, second = new_application(), new_application()
+
+    def build(slots: Slots):
+        return (
+            Application.objects.filter(created_by_id=slots.id("user"))
+            .values("id", "created_at", "retailer__is_affiliated", "contract_capacity_kw")
+            .annotate(shaped=_contributed(slots.id("user")))
+            .order_by("-id")
+        )
+
+    read = ValuesRead(build, "default")
+    orm = list(
+        Application.objects.filter(created_by_id=clerk.pk)
+        .values("id", "created_at", "retailer__is_affiliated", "contract_capacity_kw")
+        .annotate(shaped=_contributed(clerk.pk))
+        .order_by("-id")
+    )
+
+    rows = read.rows(connection, user=clerk.pk)
+    assert rows == orm and [row["id"] for row in rows] == [second.pk, first.pk]
+    assert list(rows[0]) == list(orm[0])
+    assert isinstance(rows[0]["created_at"], dt.datetime) and rows[0]["shaped"] is True
+    assert read.rows(connection, user=supervisor.pk) == []
+    with pytest.raises(ValueError, match="values"):
+        ValuesRead(lambda slots: Application.objects.filter(pk=slots.id("a")), "default")
 
 
 def test_a_slot_the_query_does_not_use_is_left_out(new_application):
