@@ -9,6 +9,7 @@ back into these forms by the views.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -50,17 +51,47 @@ class QueueFilterForm(forms.Form):
     )
     age = forms.ChoiceField(label=_("Age"), choices=AGE_CHOICES, required=False, widget=PlainSelect)
 
-    def filter(self, queryset: QuerySet[Application]) -> QuerySet[Application]:
+    def chosen(self) -> QueueFilter:
+        """What the filters ask for; nothing for a filter left empty (or invalid)."""
         if not self.is_valid():
-            return queryset
+            return QueueFilter()
         data = self.cleaned_data
-        if data.get("retailer"):
-            queryset = queryset.filter(retailer=data["retailer"])
-        if data.get("contract_class"):
-            queryset = queryset.filter(contract_class=data["contract_class"])
-        if data.get("age"):
-            cutoff = timezone.now() - datetime.timedelta(days=int(data["age"]))
-            queryset = queryset.filter(encoded_at__lte=cutoff)
+        return QueueFilter(
+            retailer_id=data["retailer"].pk if data.get("retailer") else None,
+            contract_class=data.get("contract_class") or None,
+            encoded_by=(
+                timezone.now() - datetime.timedelta(days=int(data["age"]))
+                if data.get("age")
+                else None
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The approval queue's filters as values: a retailer, a contract class, encoded by
+    a moment (waiting longer than the age chosen); None where not filtered."""
+
+    retailer_id: int | None = None
+    contract_class: str | None = None
+    encoded_by: datetime.datetime | None = None
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which filters apply: the statement's shape, whatever their values."""
+        return (
+            self.retailer_id is not None,
+            self.contract_class is not None,
+            self.encoded_by is not None,
+        )
+
+    def filter(self, queryset: QuerySet[Application, Any]) -> QuerySet[Application, Any]:
+        if self.retailer_id is not None:
+            queryset = queryset.filter(retailer_id=self.retailer_id)
+        if self.contract_class is not None:
+            queryset = queryset.filter(contract_class=self.contract_class)
+        if self.encoded_by is not None:
+            queryset = queryset.filter(encoded_at__lte=self.encoded_by)
         return queryset
 
 

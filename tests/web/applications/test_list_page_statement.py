@@ -1,19 +1,28 @@
 """The clerk's list reads a page without a search through a statement built once per
-filter and page (apps.web.applications.views.clerk_list._page_read, issue 17): the same
-rows and capped count as the ORM's queryset, for every filter and person; a search
-keeps the ORM's way."""
+filter and page (apps.web.applications.views.clerk_list._page_read, issue 17), and the
+approval queue one per set of filters in use and page (supervisor._queue_page): the same
+rows and capped count as the ORM's queryset, for every filter, value and person; the
+clerk's search keeps the ORM's way."""
 
 from __future__ import annotations
+
+import datetime as dt
+import itertools
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.applications import services
+from apps.applications.models import Application
 from apps.core.counting import COUNT_CAP, capped_count
+from apps.vocabulary.states import ContractClass
+from apps.web.applications.forms_review import QueueFilter
 from apps.web.applications.views import clerk_list
+from apps.web.applications.views import supervisor as queue_views
 from tests.conftest import advance
-from tests.factories import application_input
+from tests.factories import application_input, make_retailer
 
 pytestmark = pytest.mark.django_db(databases=["default", "vault", "retail"])
 
@@ -61,3 +70,73 @@ def test_the_list_reads_its_page_by_the_built_statement_and_a_search_does_not(
     after = clerk_list._page_read.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     assert f'data-application="{app.pk}"' in html and f'data-application="{app.pk}"' in searched
+
+
+def test_every_set_of_queue_filters_reads_the_querysets_page(
+    new_application, clerk, supervisor, retailer
+):
+    # given: encoded applications of two retailers and two classes, of different ages
+    other = make_retailer(code="B0077")
+    apps = [
+        advance(new_application(**data), "encoded", clerk=clerk, supervisor=supervisor)
+        for data in (
+            {},
+            {"retailer": other.pk},
+            {"contract_class": ContractClass.HIGH, "contract_capacity_kw": "100"},
+            {
+                "retailer": other.pk,
+                "contract_class": ContractClass.HIGH,
+                "contract_capacity_kw": "200",
+            },
+        )
+    ]
+    for days, app in enumerate(apps):
+        Application.objects.filter(pk=app.pk).update(
+            encoded_at=timezone.now() - dt.timedelta(days=days * 2)
+        )
+    values = {
+        "retailer_id": [retailer.pk, other.pk],
+        "contract_class": [ContractClass.LOW, ContractClass.HIGH],
+        "encoded_by": [timezone.now() - dt.timedelta(days=3), timezone.now()],
+    }
+
+    for shape in itertools.product((False, True), repeat=3):
+        named = [name for name, used in zip(values, shape, strict=True) if used]
+        for chosen_values in itertools.product(*(values[name] for name in named)):
+            chosen = QueueFilter(**dict(zip(named, chosen_values, strict=True)))
+            assert chosen.shape == shape
+            for bottom in (0, 1):
+                built = queue_views._queue_page("default", shape, bottom, 2)
+                slots = {
+                    "retailer": chosen.retailer_id,
+                    "contract_class": chosen.contract_class,
+                    "encoded_by": chosen.encoded_by,
+                }
+                rows = built.rows(connection, **{k: v for k, v in slots.items() if v is not None})
+                queryset = chosen.filter(queue_views._queued())
+                orm = list(
+                    queryset.annotate(capped_found=capped_count(queryset, COUNT_CAP))[
+                        bottom : bottom + 2
+                    ]
+                )
+                assert rows == orm, (chosen, bottom)
+    everything = queue_views._queue_page("default", (False, False, False), 0, 50)
+    assert [row["id"] for row in everything.rows(connection)] == [a.pk for a in reversed(apps)]
+
+
+def test_the_queue_reads_its_page_by_the_built_statement(client, supervisor, encoded_app):
+    client.force_login(supervisor)
+    url = reverse("review-queue")
+    client.get(url, {"contract_class": encoded_app.contract_class})
+    before = queue_views._queue_page.cache_info()
+
+    html = client.get(url, {"contract_class": encoded_app.contract_class}).content.decode()
+
+    after = queue_views._queue_page.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert f'data-application="{encoded_app.pk}"' in html
+
+
+@pytest.fixture
+def encoded_app(new_application, clerk, supervisor):
+    return advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
