@@ -1,4 +1,5 @@
-"""The badges every list and detail page shows, and the per-page URL prefix.
+"""The badges every list and detail page shows, the per-page URL prefix and the links
+every page has.
 
 Here, not in apps.web, because both sites render them: the T&D site (through the `shadan`
 library, which registers these same functions) and the retail site, which has nothing of
@@ -7,10 +8,14 @@ apps.web. One definition of each badge.
 
 from __future__ import annotations
 
+import functools
+
 from django import template
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -49,8 +54,31 @@ def url_prefix(name: str, then: str = "") -> str:
     quoting, as references and ids). `then` is what the URL has after its argument
     ("read/"), checked here against the URLconf. A template reverses it once, before its
     rows: `{% url_prefix 'inbox-read' then='read/' as read_prefix %}`."""
-    url = reverse(name, args=[_MARK])
+    url = reversed_once(name, _MARK)
     tail = f"/{_MARK}/{then}"
     if not url.endswith(tail):
         raise ValueError(f"{name} does not end in its argument{' then ' + then if then else ''}")
     return url[: len(url) - len(tail) + 1]
+
+
+def reversed_once(name: str, *args: str) -> str:
+    """`reverse(name, args=args)`, remembered per process for the URLconf, script prefix
+    and language it was reversed under: nothing else changes a URL while a process runs.
+    The header and the navigation link a dozen fixed pages on every page view, and
+    Django's reversal walks the resolver each time (issue 17 goal 5)."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF  # a request's own, or the site's
+    return _reversed(name, args, urlconf, get_script_prefix(), get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _reversed(
+    name: str, args: tuple[str, ...], urlconf: str | None, prefix: str, language: str | None
+) -> str:
+    return reverse(name, urlconf=urlconf, args=args or None)
+
+
+@register.simple_tag
+def link(name: str) -> str:
+    """`{% url name %}` for a page without arguments, reversed once per process
+    (`reversed_once`): the header's, the navigation's and a list's own links."""
+    return reversed_once(name)
