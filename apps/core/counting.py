@@ -70,7 +70,7 @@ class CappedPaginator(Paginator):
         read: Callable[[int, int], list[Any]] | None = None,
     ) -> None:
         """`read(bottom, size)`, if given, reads a page's rows of `object_list` with their
-        `capped_found` another way (a statement built once: the clerk's list)."""
+        `capped_found` another way (a statement built once: the T&D lists)."""
         super().__init__(object_list, per_page)
         self.queryset = object_list
         self.cap = cap
