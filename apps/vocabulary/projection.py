@@ -5,9 +5,9 @@ from on the application (an ORM path), how it is labelled and shown, whether the
 scanner reads it, and whether the supervisor's hash covers it. Everything else derives
 from that list: the RetailApplication shape, the columns a retail query loads, the hash
 input, the scanned texts, the published row's columns (apps.publication) and the
-supervisor's preview, the encode page and the retail detail page (one template,
-partials/retail_fields.html). Adding a retail-visible field is one entry here and a
-migration for the published table.
+supervisor's preview and the retail detail page (one tag, `retail_fields` in
+apps/core/templatetags/badges.py) and the encode page. Adding a retail-visible field is
+one entry here and a migration for the published table.
 
 It is built from the shared tables alone (no vault), encoded with the application and
 hashed, shown to the supervisor beside the T&D data, frozen into the published row at
@@ -235,7 +235,7 @@ class RetailApplication:
         return list(self._shown(RETAIL_FIELDS))
 
     def verified_fields(self) -> list[tuple[RetailField, Any]]:
-        """The hashed fields as shown: what partials/retail_fields.html renders, the same
+        """The hashed fields as shown: what the `retail_fields` tag writes, the same
         bytes on the supervisor's preview and on the retail detail page."""
         return list(self._shown(f for f in RETAIL_FIELDS if f.hashed))
 

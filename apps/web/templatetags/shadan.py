@@ -9,7 +9,13 @@ from django.forms import BaseForm, BoundField
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from apps.core.templatetags.badges import link, masking_badge, state_badge, url_prefix
+from apps.core.templatetags.badges import (
+    link,
+    masking_badge,
+    retail_fields,
+    state_badge,
+    url_prefix,
+)
 
 __all__ = ["age", "enumerate_words", "masking_badge", "state_badge", "url_prefix"]
 
@@ -41,6 +47,7 @@ register.simple_tag(state_badge)
 register.simple_tag(masking_badge)
 register.simple_tag(url_prefix)
 register.simple_tag(link)
+register.simple_tag(retail_fields)
 
 
 @dataclass(frozen=True)
