@@ -444,8 +444,7 @@ class Inserts:
             raise ValueError("give the INSERTs, none of them one that returns a key")
         self.inserts = inserts
         *first, last = inserts
-        parts = [f"w{n} AS ({insert.sql})" for n, insert in enumerate(first)]
-        self.sql = f"WITH {', '.join(parts)} {last.sql}" if parts else last.sql
+        self.sql = with_inserts(first, last.sql)
 
     def run(self, connection: BaseDatabaseWrapper, *rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert each INSERT's `rows` (one sequence of rows per INSERT, in order)."""
@@ -461,6 +460,14 @@ class Inserts:
             params += insert.params(connection, written)
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
+
+
+def with_inserts(inserts: Sequence[Insert], then: str) -> str:
+    """PostgreSQL's text of `inserts` run before the statement `then`, as one statement:
+    each INSERT a part of its WITH, which PostgreSQL runs to completion whether or not
+    `then` reads it. The parameters are each INSERT's, then `then`'s."""
+    parts = [f"w{n} AS ({insert.sql})" for n, insert in enumerate(inserts)]
+    return f"WITH {', '.join(parts)} {then}" if parts else then
 
 
 class Update:

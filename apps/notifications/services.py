@@ -51,7 +51,7 @@ from apps.accounts.selectors import ComplianceContact, role_codes_of, split_code
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.statements import Insert, ModelRead, Slots
+from apps.core.statements import Insert, ModelRead, Slots, with_inserts
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -440,40 +440,58 @@ def _relay_round(now: dt.datetime, size: int, locked: list[int]) -> tuple[int, i
                 continue
             sent.append(message.pk)
         # One INSERT that does nothing for an entry a redelivery finds (the message is
-        # unique), and one UPDATE for every message delivered.
-        if entries:
+        # unique), and one UPDATE for every message delivered: on PostgreSQL one
+        # statement for both (the INSERT in its WITH).
+        together = bool(entries and sent) and _delivered_together()
+        if entries and not together:
             alias = router.db_for_write(InboxEntry)
             _inbox_insert(alias, len(entries)).run(connections[alias], entries)
         if sent:
-            _mark_delivered(sent)
+            _mark_delivered(sent, entries if together else [])
             delivered = len(sent)
     return len(batch), delivered, dropped, failed
 
 
-def _mark_delivered(ids: list[int]) -> None:
-    """One more attempt, delivered now, no error: one UPDATE for the round's messages."""
+def _delivered_together() -> bool:
+    """Whether the round's inbox entries go in the delivered mark's statement: on
+    PostgreSQL, when both tables are on one database (they are: the shared one)."""
+    alias = router.db_for_write(OutboxMessage)
+    return (
+        router.db_for_write(InboxEntry) == alias and connections[alias].vendor == "postgresql"
+    )
+
+
+def _mark_delivered(ids: list[int], entries: list[dict[str, Any]]) -> None:
+    """One more attempt, delivered now, no error: one UPDATE for the round's messages;
+    with `entries` (`_delivered_together`), the round's inbox entries are inserted by the
+    same statement."""
     alias = router.db_for_write(OutboxMessage)
     connection = connections[alias]
     moment = OutboxMessage._meta.get_field("delivered_at").get_db_prep_save(
         timezone.now(), connection
     )
+    params = [moment, *ids]
+    if entries:
+        params = [*_inbox_insert(alias, len(entries)).params(connection, entries), *params]
     with connection.cursor() as cursor:
-        cursor.execute(_mark_delivered_sql(alias, len(ids)), [moment, *ids])
+        cursor.execute(_mark_delivered_sql(alias, len(ids), len(entries)), params)
 
 
 @functools.cache
-def _mark_delivered_sql(alias: str, count: int) -> str:
-    """`_mark_delivered`'s UPDATE of `count` messages, written once per process and count
-    (at most a round's batch): the relay runs after every commit that writes a message."""
+def _mark_delivered_sql(alias: str, count: int, entries: int = 0) -> str:
+    """`_mark_delivered`'s UPDATE of `count` messages, after the INSERT of `entries` inbox
+    entries if any, written once per process and counts (at most a round's batch each):
+    the relay runs after every commit that writes a message."""
     qn = connections[alias].ops.quote_name
     meta = OutboxMessage._meta
     table, attempts = qn(meta.db_table), qn(meta.get_field("attempts").column)
     delivered_at, last_error = qn("delivered_at"), qn("last_error")
     # Only quoted names from the model's metadata go into the text; values are parameters.
-    return (
+    update = (
         f"UPDATE {table} SET {attempts} = {attempts} + 1, {delivered_at} = %s,"  # noqa: S608
         f" {last_error} = '' WHERE {qn(meta.pk.column)} IN ({', '.join(['%s'] * count)})"
     )
+    return with_inserts([_inbox_insert(alias, entries)] if entries else [], update)
 
 
 @functools.cache

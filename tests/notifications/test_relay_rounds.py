@@ -92,3 +92,22 @@ def test_the_round_reads_each_recipients_roles_with_the_messages():
     # The roles are read by the statement that locks the messages, and by no other.
     reads = [q["sql"] for q in statements if "accounts_role" in q["sql"]]
     assert len(reads) == 1 and reads[0].startswith('SELECT "notifications_outboxmessage"')
+
+
+def test_the_inbox_entries_and_the_delivered_marks_are_one_statement_on_postgresql():
+    people = [_person(f"super_joined{i}", "td", "supervisor") for i in range(2)]
+    _write(people, "joined")
+
+    counts, queries = _relayed()
+
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "WITH"))]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH")
+        assert 'INSERT INTO "notifications_inboxentry"' in writes[0]
+        assert 'UPDATE "notifications_outboxmessage"' in writes[0]
+    else:
+        assert [w.split()[0] for w in writes] == ["INSERT", "UPDATE"]
+    assert counts == {"delivered": 2, "failed": 0}
+    entries = InboxEntry.objects.filter(user__in=people)
+    assert sorted(e.user_id for e in entries) == sorted(p.pk for p in people)
+    assert not OutboxMessage.objects.filter(delivered_at__isnull=True).exists()
