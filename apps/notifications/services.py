@@ -456,9 +456,7 @@ def _delivered_together() -> bool:
     """Whether the round's inbox entries go in the delivered mark's statement: on
     PostgreSQL, when both tables are on one database (they are: the shared one)."""
     alias = router.db_for_write(OutboxMessage)
-    return (
-        router.db_for_write(InboxEntry) == alias and connections[alias].vendor == "postgresql"
-    )
+    return router.db_for_write(InboxEntry) == alias and connections[alias].vendor == "postgresql"
 
 
 def _mark_delivered(ids: list[int], entries: list[dict[str, Any]]) -> None:
