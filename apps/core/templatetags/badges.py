@@ -9,7 +9,7 @@ apps.web. One definition of each badge.
 from __future__ import annotations
 
 import functools
-from typing import Any, Protocol
+from typing import Any
 
 from django import template
 from django.conf import settings
@@ -95,21 +95,16 @@ def link(name: str) -> str:
 _RETAIL_FIELD = '\n  <dt>{label}</dt><dd data-field="{name}">{value}</dd>\n'
 
 
-class _Projection(Protocol):
-    """apps.vocabulary.projection.RetailApplication, as far as this tag reads it (apps.core
-    sits below the vocabulary and imports none of it)."""
-
-    def verified_fields(self) -> list[tuple[Any, Any]]: ...
-
-
 def _shown(value: Any) -> str:
     """What {{ value }} prints: localised, escaped."""
     return conditional_escape(localize(value))
 
 
 @register.simple_tag
-def retail_fields(projection: _Projection) -> SafeString:
-    """`<dl>` of the projection's verified fields, each as its display says."""
+def retail_fields(projection: Any) -> SafeString:
+    """`<dl>` of the projection's verified fields, each as its display says. `projection`
+    is an apps.vocabulary.projection.RetailApplication (not imported: apps.core sits below
+    the vocabulary)."""
     out = ['<dl data-testid="retail-fields">']
     for spec, value in projection.verified_fields():
         if spec.display == "date":
