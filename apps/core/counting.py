@@ -67,10 +67,11 @@ class CappedPaginator(Paginator):
         per_page: int,
         cap: int = COUNT_CAP,
         *,
-        read: Callable[[int, int], list[Any]] | None = None,
+        read: Callable[[int, int], tuple[list[Any], int]] | None = None,
     ) -> None:
-        """`read(bottom, size)`, if given, reads a page's rows of `object_list` with their
-        `capped_found` another way (a statement built once: the T&D lists)."""
+        """`read(bottom, size)`, if given, reads a page's rows of `object_list` and its
+        capped count (what `capped_count` gives; read only when there are rows) another
+        way: a statement built once (the T&D lists)."""
         super().__init__(object_list, per_page)
         self.queryset = object_list
         self.cap = cap
@@ -104,19 +105,22 @@ class CappedPaginator(Paginator):
         if wanted < 1 or bottom >= self.cap:
             return super().page(number)
         if self.read is not None:
-            rows = self.read(bottom, self.per_page)
+            rows, found = self.read(bottom, self.per_page)
         else:
             rows = list(
                 self.queryset.annotate(capped_found=capped_count(self.queryset, self.cap))[
                     bottom : bottom + self.per_page
                 ]
             )
-        if rows:
             # Model instances, or dicts for a list read with values().
-            first = rows[0]
-            self.__dict__["_found"] = (
-                first["capped_found"] if isinstance(first, dict) else first.capped_found
+            first = rows[0] if rows else None
+            found = (
+                first["capped_found"]
+                if isinstance(first, dict)
+                else getattr(first, "capped_found", 0)
             )
+        if rows:
+            self.__dict__["_found"] = found
             return Page(rows, wanted, self)
         if wanted == 1:
             self.__dict__["_found"] = 0

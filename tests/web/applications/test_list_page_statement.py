@@ -33,6 +33,10 @@ def _orm_page(person, key: str, bottom: int, size: int) -> list[dict]:
     return list(queryset.annotate(capped_found=found)[bottom : bottom + size])
 
 
+def _without_counts(row: dict) -> dict:
+    return {name: value for name, value in row.items() if not name.startswith("n_")}
+
+
 def test_every_filters_page_is_the_querysets_page(
     new_application, clerk, clerk2, supervisor, retailer
 ):
@@ -45,11 +49,20 @@ def test_every_filters_page_is_the_querysets_page(
     advance(new_application(), "verified", clerk=clerk, supervisor=supervisor)
 
     for person in (clerk, clerk2):
+        counts = clerk_list.state_counts(person)
         for key in ("", *clerk_list._FILTERS):
             for bottom in (0, 2):
                 built = clerk_list._page_read("default", key, bottom, 2)
                 rows = built.rows(connection, person=person.pk)
-                assert rows == _orm_page(person, key, bottom, 2), (person, key, bottom)
+                orm = _orm_page(person, key, bottom, 2)
+                # the same rows, each with every filter's count, the page's own among them
+                assert [_without_counts(row) for row in rows] == [
+                    {name: value for name, value in row.items() if name != "capped_found"}
+                    for row in orm
+                ], (person, key, bottom)
+                for row, orm_row in zip(rows, orm, strict=True):
+                    assert clerk_list._counts_of(row) == counts
+                    assert counts[key or "all"] == orm_row["capped_found"]
     drafts = clerk_list._page_read("default", "draft", 0, 50)
     assert [r["id"] for r in drafts.rows(connection, person=clerk2.pk)] == [theirs.pk]
     assert len(drafts.rows(connection, person=clerk.pk)) == 2
@@ -140,3 +153,27 @@ def test_the_queue_reads_its_page_by_the_built_statement(client, supervisor, enc
 @pytest.fixture
 def encoded_app(new_application, clerk, supervisor):
     return advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+
+
+def test_a_page_with_rows_brings_the_filters_counts_and_an_empty_page_reads_them(
+    client, clerk, new_application, monkeypatch
+):
+    new_application()
+    new_application()
+    client.force_login(clerk)
+    url = reverse("clerk-list")
+    read_apart = []
+    counts = clerk_list.state_counts
+    monkeypatch.setattr(
+        clerk_list, "state_counts", lambda user: read_apart.append(user) or counts(user)
+    )
+
+    with_rows = client.get(url, {"state": "draft"}).content.decode()
+    assert read_apart == []
+    empty = client.get(url, {"state": "cancelled"}).content.decode()
+    assert read_apart == [clerk]
+
+    for html in (with_rows, empty):
+        assert 'data-testid="count-draft">2<' in html
+        assert 'data-testid="count-all">2<' in html
+        assert 'data-testid="count-cancelled">0<' in html

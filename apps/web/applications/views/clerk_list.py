@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import RoleCode, User
 from apps.applications import search, selectors
 from apps.applications.models import Application
-from apps.core.counting import COUNT_CAP, CappedCount, CappedPaginator, capped_count
+from apps.core.counting import CappedCount, CappedPaginator, capped_count
 from apps.core.expressions import Literal
 from apps.core.prepared import prepared_cursor
 from apps.core.statements import Slots, Statement, ValuesRead, compile_statement
@@ -89,6 +89,25 @@ STATE_FILTERS = (
     StateFilter("cancelled", S.CANCELLED.label, _in_state(S.CANCELLED)),
 )
 _FILTERS = {f.key: f for f in STATE_FILTERS}
+_COUNT_NAMES = (*(f"n_{f.key}" for f in STATE_FILTERS), "n_all")
+
+
+def _count_columns(person: User) -> dict[str, Any]:
+    """The capped count of every filter and of the whole desk ("all") as columns named
+    `n_<key>`, for `person`'s desk."""
+    # Every filter's rows are on the desk already (a draft filter names its author; the
+    # others exclude drafts), so each count reads its own index without the desk's OR.
+    columns = {
+        f"n_{f.key}": capped_count(Application.objects.filter(f.condition(person)))
+        for f in STATE_FILTERS
+    }
+    columns["n_all"] = capped_count(search.desk_applications(person))
+    return columns
+
+
+def _counts_of(row: dict[str, Any]) -> dict[str, int]:
+    """The counts (`_count_columns`) a row carries, by filter key and "all"."""
+    return {name.removeprefix("n_"): row[name] for name in _COUNT_NAMES}
 
 
 @cache
@@ -100,12 +119,7 @@ def _state_counts_statement(alias: str) -> tuple[Statement, tuple[str, ...]]:
     desk), and building its ten subqueries through the ORM on every page view cost more
     than running it (issue 17: about a tenth of the list's time)."""
     slots = Slots()
-    anyone = User(pk=slots.id("person"))
-    columns = {
-        f"n_{f.key}": capped_count(Application.objects.filter(f.condition(anyone)))
-        for f in STATE_FILTERS
-    }
-    columns["n_all"] = capped_count(search.desk_applications(anyone))
+    columns = _count_columns(User(pk=slots.id("person")))
     query = Application.objects.using(alias).order_by().annotate(**columns).values(*columns)
     statement, _compiler = compile_statement(query[:1], slots, alias)
     if not statement.places:
@@ -117,9 +131,8 @@ def state_counts(user: User) -> dict[str, int]:
     """How many of the desk's applications each filter shows, and "all": one query of
     capped counts, each stopping at COUNT_CAP + 1 rows (a value above COUNT_CAP means
     "more"), so a page view never counts the whole table. Prepared on PostgreSQL: the
-    connection plans it once too."""
-    # Every filter's rows are on the desk already (a draft filter names its author; the
-    # others exclude drafts), so each count reads its own index without the desk's OR.
+    connection plans it once too. A page of the list without a search reads them with
+    its rows instead (`_page_read`)."""
     alias = Application.objects.db
     statement, names = _state_counts_statement(alias)
     connection = connections[alias]
@@ -129,11 +142,13 @@ def state_counts(user: User) -> dict[str, int]:
     return dict(zip(names, found or (0,) * len(names), strict=True))
 
 
-def _context(user: User, **extra: Any) -> dict[str, Any]:
-    counts = {key: CappedCount(found) for key, found in state_counts(user).items()}
+def _context(user: User, counts: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+    """The page's context: the filters with their counts (`counts` if the page's rows
+    brought them, else read now) and what `extra` adds."""
+    shown = {key: CappedCount(found) for key, found in (counts or state_counts(user)).items()}
     return {
-        "filters": [(f, counts[f.key]) for f in STATE_FILTERS],
-        "all_count": counts["all"],
+        "filters": [(f, shown[f.key]) for f in STATE_FILTERS],
+        "all_count": shown["all"],
         "detail_prefix": url_prefix("application-detail"),
         **extra,
     }
@@ -170,16 +185,18 @@ def _listed(user: User, chosen: StateFilter | None) -> QuerySet[Application, dic
 
 @cache
 def _page_read(alias: str, key: str, bottom: int, size: int) -> ValuesRead:
-    """A page of the list without a search (filter `key`, "" for all), rows and capped
-    count, as one statement built once per process, filter and page (apps.core.statements):
-    the ORM's building of it was a ninth of the page's time (issue 17). Bounded: pages
-    start below COUNT_CAP (CappedPaginator reads no other), so at most ten filters of
-    COUNT_CAP / PAGE_SIZE pages."""
+    """A page of the list without a search (filter `key`, "" for all) with every
+    filter's capped count on each row (`_count_columns`: the page's own count among
+    them), as one statement built once per process, filter and page
+    (apps.core.statements): the ORM's building of it was a ninth of the page's time, and
+    the counts read apart were one round trip more and the desk counted twice (issue 17).
+    Bounded: pages start below COUNT_CAP (CappedPaginator reads no other), so at most ten
+    filters of COUNT_CAP / PAGE_SIZE pages."""
 
     def build(slots: Slots) -> QuerySet[Application, dict[str, Any]]:
-        queryset = _listed(User(pk=slots.id("person")), _FILTERS.get(key))
-        found = capped_count(queryset, COUNT_CAP)
-        return queryset.using(alias).annotate(capped_found=found)[bottom : bottom + size]
+        person = User(pk=slots.id("person"))
+        queryset = _listed(person, _FILTERS.get(key)).using(alias)
+        return queryset.annotate(**_count_columns(person))[bottom : bottom + size]
 
     return ValuesRead(build, alias)
 
@@ -197,12 +214,17 @@ def application_list(request: HttpRequest) -> HttpResponse:
             queryset = matching(queryset, searched)
             form = ApplicationSearchForm(initial={"key": key, "text": searched})
     read = None
+    counts: dict[str, int] = {}
     if not searched:
         alias, connection = queryset.db, connections[queryset.db]
+        key = chosen.key if chosen else ""
 
-        def read(bottom: int, size: int) -> list[dict[str, Any]]:
-            statement = _page_read(alias, chosen.key if chosen else "", bottom, size)
-            return statement.rows(connection, person=user.pk)
+        def read(bottom: int, size: int) -> tuple[list[dict[str, Any]], int]:
+            rows = _page_read(alias, key, bottom, size).rows(connection, person=user.pk)
+            if not rows:
+                return rows, 0
+            counts.update(_counts_of(rows[0]))
+            return rows, counts[key or "all"]
 
     page = CappedPaginator(queryset, PAGE_SIZE, read=read).get_page(request.GET.get("page"))
     kept = {k: v for k, v in request.GET.items() if k in {"state", *GET_SEARCHES}}
@@ -211,6 +233,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         "applications/list.html",
         _context(
             user,
+            counts,
             chosen=chosen,
             page=page,
             rows=_rows(page.object_list),

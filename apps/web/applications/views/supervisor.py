@@ -126,16 +126,17 @@ def queue(request: HttpRequest) -> HttpResponse:
     applications = chosen.filter(_queued())
     alias = applications.db
 
-    def read(bottom: int, size: int) -> list[dict[str, Any]]:
+    def read(bottom: int, size: int) -> tuple[list[dict[str, Any]], int]:
         values = {
             "retailer": chosen.retailer_id,
             "contract_class": chosen.contract_class,
             "encoded_by": chosen.encoded_by,
         }
         statement = _queue_page(alias, chosen.shape, bottom, size)
-        return statement.rows(
+        rows = statement.rows(
             connections[alias], **{name: v for name, v in values.items() if v is not None}
         )
+        return rows, rows[0]["capped_found"] if rows else 0
 
     page = CappedPaginator(applications, PAGE_SIZE, read=read).get_page(request.GET.get("page"))
     now = timezone.now()
