@@ -144,6 +144,33 @@ def clerk_rows(
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
+FILTER = (
+    '<a href="{url}?state={key}"{current} data-filter="{key}">{label}'
+    ' <span class="count" data-testid="count-{key}">{count}</span></a>'
+)
+
+
+@register.simple_tag
+def clerk_filters(filters: Iterable[tuple[Any, Any]], chosen: Any, list_url: str) -> SafeString:
+    """The clerk's list's state filters, one link per (filter, count), the chosen one
+    marked current: nine links through the template engine cost about as much as the
+    fifty rows (issue 17)."""
+    url = html.escape(list_url)
+    chosen_key = getattr(chosen, "key", None)
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(
+            FILTER.format(
+                url=url,
+                key=_text(f.key),
+                current=' aria-current="page"' if f.key == chosen_key else "",
+                label=_text(f.label),
+                count=_text(count),
+            )
+            for f, count in filters
+        )
+    )
+
+
 def _display_name(app: Any) -> str:
     """accounts.User.display_name of the encoder: family name first, else the login id."""
     if app["encoded_by_id"] is None:

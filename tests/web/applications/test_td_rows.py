@@ -182,3 +182,29 @@ def test_a_queue_row_without_an_encoder_shows_a_dash(new_application, clerk, sup
     )
 
     assert "<td>—</td>" in html
+
+
+# The clerk's list's filter loop as it was, kept as the reference for `clerk_filters`.
+FILTER_LOOP = Template(
+    """{% for f, count in filters %}<a href="{{ list_url }}?state={{ f.key }}"{% if chosen.key == f.key %} aria-current="page"{% endif %} data-filter="{{ f.key }}">{{ f.label }} <span class="count" data-testid="count-{{ f.key }}">{{ count }}</span></a>{% endfor %}"""  # noqa: E501 - the template as it was
+)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_filters_tag_writes_what_the_filter_loop_wrote(language):
+    from apps.core.counting import CappedCount
+    from apps.web.applications.views.clerk_list import STATE_FILTERS, StateFilter
+    from apps.web.templatetags.td_rows import clerk_filters
+
+    odd = StateFilter("x&y", "<i>名前</i>", lambda user: None)
+    counts = range(0, 2000, 222)  # ten, past the cap at the end
+    filters = [(f, CappedCount(n)) for f, n in zip((*STATE_FILTERS, odd), counts, strict=True)]
+    with translation.override(language):
+        for chosen in (None, "", STATE_FILTERS[2], odd):
+            for url in ("/applications/", "/a&b/"):
+                context = {"filters": filters, "chosen": chosen, "list_url": url}
+                old = FILTER_LOOP.render(Context(context))
+                assert clerk_filters(filters, chosen, url) == old, (chosen, url)
+        written = clerk_filters(filters, STATE_FILTERS[2], "/applications/")
+    assert written.count('aria-current="page"') == 1 and "1000+" in written
+    assert "&lt;i&gt;名前&lt;/i&gt;" in written and 'data-filter="x&amp;y"' in written
