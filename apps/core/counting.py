@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
@@ -63,7 +63,7 @@ class CappedPaginator(Paginator):
 
     def __init__(
         self,
-        object_list: QuerySet,
+        object_list: QuerySet | Callable[[], QuerySet],
         per_page: int,
         cap: int = COUNT_CAP,
         *,
@@ -71,11 +71,33 @@ class CappedPaginator(Paginator):
     ) -> None:
         """`read(bottom, size)`, if given, reads a page's rows of `object_list` and its
         capped count (what `capped_count` gives; read only when there are rows) another
-        way: a statement built once (the T&D lists)."""
-        super().__init__(object_list, per_page)
-        self.queryset = object_list
+        way: a statement built once (the T&D lists). `object_list` may then be a function
+        that builds the queryset, called only if a page is read through it (past the
+        cap, or a page number past the end): building it through the ORM was a seventh
+        of the clerk's list's view (issue 17)."""
         self.cap = cap
         self.read = read
+        super().__init__(object_list, per_page)
+
+    @property
+    def object_list(self) -> Any:
+        if callable(self._object_list):
+            self._object_list = self._object_list()
+            super()._check_object_list_is_ordered()
+        return self._object_list
+
+    @object_list.setter
+    def object_list(self, value: QuerySet | Callable[[], QuerySet]) -> None:
+        self._object_list = value
+
+    def _check_object_list_is_ordered(self) -> None:
+        # A queryset still to be built is checked when it is (object_list).
+        if not callable(self._object_list):
+            super()._check_object_list_is_ordered()
+
+    @property
+    def queryset(self) -> QuerySet:
+        return cast(QuerySet, self.object_list)
 
     @cached_property
     def _found(self) -> int:

@@ -37,8 +37,9 @@ written once from the model's metadata; each run takes the values from the insta
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -247,31 +248,69 @@ class ValuesRead:
     """A `values()` queryset built once (`build(slots)` writes it), run with each call's
     values: `rows(connection, **values)` gives the dicts Django's `values()` gives — its
     names (extra, fields, annotations, in its order), each column through the run's
-    connection's converters."""
+    connection's converters.
 
-    def __init__(self, build: Callable[[Slots], QuerySet[Any, dict[str, Any]]], alias: str) -> None:
+    `alike` names columns every row carries with the same value (an annotation that is a
+    subquery of its own, as a list's counts beside its page): `read()` gives them once,
+    from the first row, and the rows without them, so a page of fifty rows does not
+    convert each count fifty times."""
+
+    def __init__(
+        self,
+        build: Callable[[Slots], QuerySet[Any, dict[str, Any]]],
+        alias: str,
+        *,
+        alike: Collection[str] = (),
+    ) -> None:
         slots = Slots()
         queryset = build(slots)
         query = queryset.query
         if not query.values_select and not query.annotation_select:
             raise ValueError("a read of values(): name the columns")
         self.names = (*query.extra_select, *query.values_select, *query.annotation_select)
+        if unknown := set(alike) - set(self.names):
+            raise ValueError(f"not among the columns: {', '.join(sorted(unknown))}")
         self.statement, compiler = compile_statement(queryset, slots, alias)
         self.expressions = [s[0] for s in compiler.select]
         if len(self.expressions) != len(self.names):
             raise RuntimeError("the compiled columns are not the values() names")
-        self.converted = tuple(compiler.get_converters(self.expressions))
+        converted = tuple(compiler.get_converters(self.expressions))
+        once = {pos for pos, name in enumerate(self.names) if name in alike}
+        self.converted = tuple(pos for pos in converted if pos not in once)
+        self.converted_once = tuple(pos for pos in converted if pos in once)
+        self.once = tuple(sorted(once))
+        self.each = tuple(pos for pos in range(len(self.names)) if pos not in once)
+        self.each_names = tuple(self.names[pos] for pos in self.each)
+        if len(self.each) > 1:
+            self._pick: Callable[[Sequence[Any]], Sequence[Any]] = operator.itemgetter(*self.each)
+        else:
+            self._pick = lambda row: tuple(row[pos] for pos in self.each)
 
     def rows(self, connection: BaseDatabaseWrapper, **values: Any) -> list[dict[str, Any]]:
+        """The rows, without the `alike` columns if any."""
+        return self.read(connection, **values)[0]
+
+    def read(
+        self, connection: BaseDatabaseWrapper, **values: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The rows without the `alike` columns, and those columns as the first row has
+        them (nothing when there is no row)."""
         params = self.statement.params(connection, values)
         with connection.cursor() as cursor:
             cursor.execute(self.statement.sql, params)
             found = cursor.fetchall()
-        names = self.names
-        return [
-            dict(zip(names, row, strict=True))
-            for row in _converted(connection, self.expressions, self.converted, found)
-        ]
+        if not found:
+            return [], {}
+        alike = {}
+        if self.once:
+            first = _converted(connection, self.expressions, self.converted_once, found[:1])[0]
+            alike = {self.names[pos]: first[pos] for pos in self.once}
+        rows = _converted(connection, self.expressions, self.converted, found)
+        if not self.once:
+            names = self.names
+            return [dict(zip(names, row, strict=True)) for row in rows], alike
+        names, pick = self.each_names, self._pick
+        return [dict(zip(names, pick(row), strict=True)) for row in rows], alike
 
 
 def _converted(

@@ -55,3 +55,37 @@ def test_an_empty_list_has_one_empty_page_and_a_count_of_nought():
 
     assert (page.number, list(page.object_list), paginator.count) == (1, [], 0)
     assert not paginator.count_capped
+
+
+def test_a_queryset_given_as_a_function_is_built_only_for_a_page_read_through_it():
+    _retailers(5)
+    built = []
+
+    def queryset():
+        built.append(1)
+        return Retailer.objects.filter(code__startswith="C").order_by("code")
+
+    def read(bottom: int, size: int):
+        rows = list(queryset()[bottom : bottom + size])
+        built.pop()  # the read's own building is not the paginator's
+        return rows, 5
+
+    first = CappedPaginator(queryset, 2, 3, read=read).get_page(1)
+    assert ([r.code for r in first.object_list], first.paginator.count, built) == (
+        ["C0000", "C0001"],
+        3,
+        [],
+    )
+
+    past_end = CappedPaginator(queryset, 2, 3, read=read).get_page(9)
+    assert (past_end.number, [r.code for r in past_end.object_list], built) == (2, ["C0002"], [1])
+
+
+def test_an_unordered_queryset_is_warned_about_when_it_is_built():
+    from django.core.paginator import UnorderedObjectListWarning
+
+    paginator = CappedPaginator(
+        lambda: Retailer.objects.order_by(), 2, 3, read=lambda b, s: ([], 0)
+    )
+    with pytest.warns(UnorderedObjectListWarning):
+        paginator.get_page(2)

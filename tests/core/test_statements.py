@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.applications import notices
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
 from apps.applications.services._common import contribute, lock_application
+from apps.core.counting import capped_count
 from apps.core.errors import NotFound
 from apps.core.statements import (
     Insert,
@@ -157,6 +158,41 @@ def test_a_built_values_read_gives_the_dicts_values_gives(new_application, clerk
     assert read.rows(connection, user=supervisor.pk) == []
     with pytest.raises(ValueError, match="values"):
         ValuesRead(lambda slots: Application.objects.filter(pk=slots.id("a")), "default")
+
+
+def test_columns_alike_on_every_row_are_read_once(new_application, clerk, supervisor):
+    """`alike` columns (a count beside a page) come once, converted, from the first row;
+    the rows are the others' dicts, also when one column is left."""
+    first, second = new_application(), new_application()
+
+    def build(slots: Slots, *names: str):
+        return (
+            Application.objects.filter(created_by_id=slots.id("user"))
+            .values(*names)
+            .annotate(
+                mine=capped_count(Application.objects.filter(created_by_id=slots.id("user"))),
+                cancelled=Exists(Application.objects.filter(state="cancelled")),
+            )
+            .order_by("-id")
+        )
+
+    read = ValuesRead(
+        lambda slots: build(slots, "id", "created_at"), "default", alike=("mine", "cancelled")
+    )
+    rows, alike = read.read(connection, user=clerk.pk)
+    orm = list(Application.objects.filter(pk__in=[first.pk, second.pk]).values("id", "created_at"))
+    assert rows == sorted(orm, key=lambda row: -row["id"])
+    assert alike == {"mine": 2, "cancelled": False} and type(alike["mine"]) is int
+    assert read.rows(connection, user=clerk.pk) == rows
+    assert read.read(connection, user=supervisor.pk) == ([], {})
+
+    one = ValuesRead(lambda slots: build(slots, "id"), "default", alike=("mine", "cancelled"))
+    assert one.read(connection, user=clerk.pk) == (
+        [{"id": second.pk}, {"id": first.pk}],
+        {"mine": 2, "cancelled": False},
+    )
+    with pytest.raises(ValueError, match="nothing"):
+        ValuesRead(lambda slots: build(slots, "id"), "default", alike=("nothing",))
 
 
 def test_a_slot_the_query_does_not_use_is_left_out(new_application):

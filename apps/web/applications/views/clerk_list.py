@@ -105,9 +105,9 @@ def _count_columns(person: User) -> dict[str, Any]:
     return columns
 
 
-def _counts_of(row: dict[str, Any]) -> dict[str, int]:
-    """The counts (`_count_columns`) a row carries, by filter key and "all"."""
-    return {name.removeprefix("n_"): row[name] for name in _COUNT_NAMES}
+def _counts_of(columns: dict[str, Any]) -> dict[str, int]:
+    """The counts of `_count_columns` by filter key and "all"."""
+    return {name.removeprefix("n_"): columns[name] for name in _COUNT_NAMES}
 
 
 @cache
@@ -198,35 +198,44 @@ def _page_read(alias: str, key: str, bottom: int, size: int) -> ValuesRead:
         queryset = _listed(person, _FILTERS.get(key)).using(alias)
         return queryset.annotate(**_count_columns(person))[bottom : bottom + size]
 
-    return ValuesRead(build, alias)
+    return ValuesRead(build, alias, alike=_COUNT_NAMES)
 
 
 @role_required(RoleCode.CLERK, RoleCode.SUPERVISOR)
 def application_list(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     chosen = _FILTERS.get(request.GET.get("state", ""))
-    queryset = _listed(user, chosen)
     form = ApplicationSearchForm()
     searched = ""
+    searches = []
     for key, matching in GET_SEARCHES.items():
         if request.GET.get(key):
             searched = request.GET[key]
-            queryset = matching(queryset, searched)
+            searches.append((matching, searched))
             form = ApplicationSearchForm(initial={"key": key, "text": searched})
+
+    def listed() -> QuerySet[Application, dict[str, Any]]:
+        queryset = _listed(user, chosen)
+        for matching, text in searches:
+            queryset = matching(queryset, text)
+        return queryset
+
     read = None
     counts: dict[str, int] = {}
     if not searched:
-        alias, connection = queryset.db, connections[queryset.db]
+        alias = Application.objects.db
+        connection = connections[alias]
         key = chosen.key if chosen else ""
 
         def read(bottom: int, size: int) -> tuple[list[dict[str, Any]], int]:
-            rows = _page_read(alias, key, bottom, size).rows(connection, person=user.pk)
+            rows, alike = _page_read(alias, key, bottom, size).read(connection, person=user.pk)
             if not rows:
                 return rows, 0
-            counts.update(_counts_of(rows[0]))
+            counts.update(_counts_of(alike))
             return rows, counts[key or "all"]
 
-    page = CappedPaginator(queryset, PAGE_SIZE, read=read).get_page(request.GET.get("page"))
+    # The queryset is built only for a search or a page the statement does not read.
+    page = CappedPaginator(listed, PAGE_SIZE, read=read).get_page(request.GET.get("page"))
     kept = {k: v for k, v in request.GET.items() if k in {"state", *GET_SEARCHES}}
     return render(
         request,

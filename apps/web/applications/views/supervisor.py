@@ -123,8 +123,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     stops at COUNT_CAP (a supervisor works the queue from its oldest end)."""
     form = QueueFilterForm(request.GET)
     chosen = form.chosen()
-    applications = chosen.filter(_queued())
-    alias = applications.db
+    alias = Application.objects.db
 
     def read(bottom: int, size: int) -> tuple[list[dict[str, Any]], int]:
         values = {
@@ -138,7 +137,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
         return rows, rows[0]["capped_found"] if rows else 0
 
-    page = CappedPaginator(applications, PAGE_SIZE, read=read).get_page(request.GET.get("page"))
+    # The queryset is built only for a page the statement does not read (CappedPaginator).
+    page = CappedPaginator(
+        lambda: chosen.filter(_queued()), PAGE_SIZE, read=read
+    ).get_page(request.GET.get("page"))
     now = timezone.now()
     hours = selectors.verify_sla_hours()
     rows = [
