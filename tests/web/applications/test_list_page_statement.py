@@ -200,3 +200,13 @@ def test_the_lists_build_no_queryset_for_a_page_their_statement_reads(
 
     for html in (shown, searched, queue):
         assert f'data-application="{app.pk}"' in html
+
+
+def test_the_queues_count_reads_the_queue_without_the_rows_joins():
+    """The capped count walks the queue's own index: no retailer or encoder joined (at
+    large, joined, PostgreSQL scanned the table instead)."""
+    for shape in itertools.product((False, True), repeat=3):
+        sql = queue_views._queue_page("default", shape, 0, 25).statement.sql
+        count = sql[sql.index("(SELECT COUNT(*) FROM") : sql.index("AS capped)")]
+        assert "retailers_retailer" not in count and "accounts_user" not in count, shape
+        assert "retailers_retailer" in sql  # the rows still show the retailer
