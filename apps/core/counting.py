@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
@@ -77,27 +77,20 @@ class CappedPaginator(Paginator):
         of the clerk's list's view (issue 17)."""
         self.cap = cap
         self.read = read
-        super().__init__(object_list, per_page)
+        self._source = object_list
+        # Django checks the ordering of what it is given; a queryset still to be built is
+        # checked when it is (`queryset`).
+        given: QuerySet | list[Any] = object_list if isinstance(object_list, QuerySet) else []
+        super().__init__(given, per_page)
 
-    @property
-    def object_list(self) -> Any:
-        if callable(self._object_list):
-            self._object_list = self._object_list()
-            super()._check_object_list_is_ordered()
-        return self._object_list
-
-    @object_list.setter
-    def object_list(self, value: QuerySet | Callable[[], QuerySet]) -> None:
-        self._object_list = value
-
-    def _check_object_list_is_ordered(self) -> None:
-        # A queryset still to be built is checked when it is (object_list).
-        if not callable(self._object_list):
-            super()._check_object_list_is_ordered()
-
-    @property
+    @cached_property
     def queryset(self) -> QuerySet:
-        return cast(QuerySet, self.object_list)
+        """The list's queryset, built now if it was given as a function."""
+        if isinstance(self._source, QuerySet):
+            return self._source
+        self.object_list = self._source()
+        self._check_object_list_is_ordered()  # type: ignore[attr-defined]
+        return self.object_list
 
     @cached_property
     def _found(self) -> int:
@@ -118,14 +111,14 @@ class CappedPaginator(Paginator):
         round trip fewer on every view); the count is read on its own only for a page
         with no rows (past the end: `get_page` then asks for the last one)."""
         if "_found" in self.__dict__:
-            return super().page(number)
+            return self._through_queryset(number)
         try:
             wanted = int(number)
         except (TypeError, ValueError):
             raise PageNotAnInteger("That page number is not an integer") from None
         bottom = (wanted - 1) * self.per_page
         if wanted < 1 or bottom >= self.cap:
-            return super().page(number)
+            return self._through_queryset(number)
         if self.read is not None:
             rows, found = self.read(bottom, self.per_page)
         else:
@@ -148,6 +141,11 @@ class CappedPaginator(Paginator):
             self.__dict__["_found"] = 0
             return Page(rows, wanted, self)
         raise EmptyPage("That page contains no results")
+
+    def _through_queryset(self, number: Any) -> Page:
+        """Django's page: its rows sliced from the queryset (built first)."""
+        self.object_list = self.queryset
+        return super().page(number)
 
     @cached_property
     def count(self) -> int:

@@ -162,9 +162,12 @@ def test_a_page_with_rows_brings_the_filters_counts_and_an_empty_page_reads_them
     url = reverse("clerk-list")
     read_apart = []
     counts = clerk_list.state_counts
-    monkeypatch.setattr(
-        clerk_list, "state_counts", lambda user: read_apart.append(user) or counts(user)
-    )
+
+    def state_counts(user):
+        read_apart.append(user)
+        return counts(user)
+
+    monkeypatch.setattr(clerk_list, "state_counts", state_counts)
 
     with_rows = client.get(url, {"state": "draft"}).content.decode()
     assert read_apart == []
@@ -186,8 +189,17 @@ def test_the_lists_build_no_queryset_for_a_page_their_statement_reads(
         client.get(reverse(page))  # the statements built once, before the spies
     built = []
     listed, queued = clerk_list._listed, queue_views._queued
-    monkeypatch.setattr(clerk_list, "_listed", lambda *a: built.append("list") or listed(*a))
-    monkeypatch.setattr(queue_views, "_queued", lambda: built.append("queue") or queued())
+
+    def spy_listed(*args):
+        built.append("list")
+        return listed(*args)
+
+    def spy_queued():
+        built.append("queue")
+        return queued()
+
+    monkeypatch.setattr(clerk_list, "_listed", spy_listed)
+    monkeypatch.setattr(queue_views, "_queued", spy_queued)
 
     client.force_login(clerk)
     shown = client.get(reverse("clerk-list")).content.decode()

@@ -192,11 +192,13 @@ FILTER_LOOP = Template(
 
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_the_filters_tag_writes_what_the_filter_loop_wrote(language):
+    from django.db.models import Q
+
     from apps.core.counting import CappedCount
     from apps.web.applications.views.clerk_list import STATE_FILTERS, StateFilter
     from apps.web.templatetags.td_rows import clerk_filters
 
-    odd = StateFilter("x&y", "<i>名前</i>", lambda user: None)
+    odd = StateFilter("x&y", "<i>名前</i>", lambda user: Q())
     counts = range(0, 2000, 222)  # ten, past the cap at the end
     filters = [(f, CappedCount(n)) for f, n in zip((*STATE_FILTERS, odd), counts, strict=True)]
     with translation.override(language):
