@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from apps.core.dates import formatted
 from apps.core.templatetags.badges import url_prefix
 from apps.web.auditors.trail import presentation
 from apps.web.auditors.trail.tables import changed_fields_label
@@ -104,7 +104,7 @@ class _Labels:
 
 
 def _moment(value: datetime.datetime, format_name: str) -> str:
-    return _text(date_filter(timezone.localtime(value), format_name))
+    return _text(formatted(timezone.localtime(value), format_name))
 
 
 @register.simple_tag

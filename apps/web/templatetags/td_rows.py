@@ -17,13 +17,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from apps.applications.models import Application
+from apps.core.dates import formatted
 from apps.core.templatetags.badges import masking_badge, state_badge
 from apps.vocabulary.states import ApplicationState
 
@@ -199,7 +199,7 @@ def queue_rows(rows: Iterable[Any], detail_prefix: str) -> SafeString:
         if encoded_by is None:
             encoded_by = people[app["encoded_by_id"]] = _text(_display_name(app) or "—")
         encoded_at = (
-            _text(date_filter(timezone.localtime(app["encoded_at"]), "SHORT_DATETIME_FORMAT"))
+            _text(formatted(timezone.localtime(app["encoded_at"]), "SHORT_DATETIME_FORMAT"))
             if app["encoded_at"] is not None
             else ""
         )
