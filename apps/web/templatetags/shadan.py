@@ -32,13 +32,25 @@ register = template.Library()
 @register.filter
 def age(value: datetime.timedelta | None) -> str:
     """How long something has waited, in days and hours (3日4時間 / 3 d 4 h)."""
+    return age_text(age_parts(value))
+
+
+def age_parts(value: datetime.timedelta | None) -> tuple[int, int, int] | None:
+    """What `age` shows of a wait: (days, hours, minutes), minutes only under a day."""
     if value is None:
-        return "—"
+        return None
     hours = int(value.total_seconds() // 3600)
     days, hours = divmod(hours, 24)
+    return days, hours, 0 if days else int(value.total_seconds() // 60) % 60
+
+
+def age_text(parts: tuple[int, int, int] | None) -> str:
+    """`age` of a wait's `age_parts`: a list's rows write each distinct one once."""
+    if parts is None:
+        return "—"
+    days, hours, minutes = parts
     if days:
         return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    minutes = int(value.total_seconds() // 60) % 60
     return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
 
 

@@ -27,7 +27,7 @@ from apps.core.dates import formatted
 from apps.core.templatetags.badges import masking_badge, state_badge
 from apps.vocabulary.states import ApplicationState
 
-from .shadan import age
+from .shadan import age_parts, age_text
 
 register = template.Library()
 
@@ -76,6 +76,15 @@ def _text(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _age(ages: dict[Any, str], wait: datetime.timedelta | None) -> str:
+    """A row's age, each distinct one written once per page (`ages`)."""
+    parts = age_parts(wait)
+    found = ages.get(parts)
+    if found is None:
+        found = ages[parts] = _text(age_text(parts))
+    return found
+
+
 class _Retailers:
     """A retailer's cell (code, name and a badge), built once per retailer on the page:
     a page shows a few retailers many times."""
@@ -114,6 +123,7 @@ def clerk_rows(
     states: dict[str, str] = {}
     maskings: dict[str, str] = {}
     discard_label = _text(_("Discard…"))
+    ages: dict[Any, str] = {}
     out = []
     for app, app_age in rows:
         state = states.get(app["state"])
@@ -138,7 +148,7 @@ def clerk_rows(
                     DISCARD.format(prefix=prefix, pk=pk, label=discard_label) if own_draft else ""
                 ),
                 masking=masking,
-                age=_text(age(app_age)),
+                age=_age(ages, app_age),
             )
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
@@ -188,6 +198,9 @@ def queue_rows(rows: Iterable[Any], detail_prefix: str) -> SafeString:
     masking = masking_badge("encoded")
     classes: dict[str, str] = {}
     people: dict[Any, str] = {}
+    ages: dict[Any, str] = {}
+    capacities: dict[str, str] = {}
+    limits: dict[str, str] = {}
     out = []
     for row in rows:
         app = row.application
@@ -198,6 +211,12 @@ def queue_rows(rows: Iterable[Any], detail_prefix: str) -> SafeString:
         encoded_by = people.get(app["encoded_by_id"])
         if encoded_by is None:
             encoded_by = people[app["encoded_by_id"]] = _text(_display_name(app) or "—")
+        # A capacity by its text: 12.5 and 12.50 are equal, not written alike.
+        capacity = str(app["contract_capacity_kw"])
+        if capacity not in capacities:
+            capacities[capacity] = _text(localize(app["contract_capacity_kw"]))
+        if row.sla not in limits:
+            limits[row.sla] = _text(row.sla_label)
         encoded_at = (
             _text(formatted(timezone.localtime(app["encoded_at"]), "SHORT_DATETIME_FORMAT"))
             if app["encoded_at"] is not None
@@ -210,13 +229,13 @@ def queue_rows(rows: Iterable[Any], detail_prefix: str) -> SafeString:
                 reference=_text(app["reference"]),
                 retailer=retailers.cell(app),
                 contract_class=contract_class,
-                capacity=_text(localize(app["contract_capacity_kw"])),
+                capacity=capacities[capacity],
                 encoded_by=encoded_by,
                 encoded_at=encoded_at,
-                age=_text(age(row.age)),
+                age=_age(ages, row.age),
                 sla=_text(row.sla),
                 sla_mark=SLA_MARKS.get(row.sla, "✔ "),
-                sla_label=_text(row.sla_label),
+                sla_label=limits[row.sla],
                 masking=masking,
             )
         )

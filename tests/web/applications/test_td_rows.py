@@ -210,3 +210,22 @@ def test_the_filters_tag_writes_what_the_filter_loop_wrote(language):
         written = clerk_filters(filters, STATE_FILTERS[2], "/applications/")
     assert written.count('aria-current="page"') == 1 and "1000+" in written
     assert "&lt;i&gt;名前&lt;/i&gt;" in written and 'data-filter="x&amp;y"' in written
+
+
+def test_each_row_shows_its_own_age_written_once_per_distinct_age():
+    from apps.web.templatetags.shadan import age
+    from apps.web.templatetags.td_rows import clerk_rows
+
+    base: dict[str, object] = {name: f"<{name}>" for name in ROW_COLUMNS}
+    base.update(id=1, state="entered", masking_state="unmasked", created_by_id=9)
+    base.update(retailer_id=1, retailer__is_affiliated=False)
+    waits = [
+        datetime.timedelta(days=3, hours=4, minutes=5),
+        datetime.timedelta(hours=2, minutes=7),
+        None,
+        datetime.timedelta(days=3, hours=4, minutes=59),  # shown as the first
+    ]
+    with translation.override("en"):
+        written = clerk_rows([(dict(base, id=n), wait) for n, wait in enumerate(waits)], "/a/", 1)
+        shown = re.findall(r'<td class="num nowrap">([^<]*)</td>', written)
+        assert shown == [age(wait) for wait in waits] == ["3 d 4 h", "2 h 7 min", "—", "3 d 4 h"]
