@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.base import ModelState
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.prepared import prepared_cursor
+from apps.core.statements import Insert, with_inserts
 
 from .chain import MAC_COLUMNS, VALUES_FIELDS
 from .context import RequestContext, current_request_context
@@ -43,12 +44,14 @@ def audit_record(
     details: Mapping[str, Any] | None = None,
     reason: str = "",
     actor_username: str | None = None,
+    riders: Sequence[Rider] = (),
 ) -> AuditEvent:
     """Append one event. `details` and `reason` must hold no personal data: callers pass
     codes, ids, states and field names; free-text reasons are leak-scanned by the caller.
     The request id, client address and user agent come from the request being handled
     (apps.audit.middleware), if any. `actor_username` names an actor that is not a user
-    (e.g. an anonymous visitor); the default is the user's name, or "system"."""
+    (e.g. an anonymous visitor); the default is the user's name, or "system". `riders`:
+    as `audit_record_many`'s."""
     event = _Writer(actor, actor_username).event(
         action=action,
         obj=obj,
@@ -57,7 +60,7 @@ def audit_record(
         details=details,
         reason=reason,
     )
-    _insert([event])
+    _insert([event], riders)
     return event
 
 
@@ -104,12 +107,23 @@ class Entry:
     reason: str = ""
 
 
-def audit_record_many(*, actor: User | None, entries: Sequence[Entry]) -> list[AuditEvent]:
+Rider = tuple[Insert, Sequence[Mapping[str, Any]]]
+
+
+def audit_record_many(
+    *, actor: User | None, entries: Sequence[Entry], riders: Sequence[Rider] = ()
+) -> list[AuditEvent]:
     """Append several events of one actor in one INSERT (a verification's grant and the
     verification itself): what `audit_record` does for each — its own time and MAC
     (apps.audit.mac, in Python before the statement), the actor's division and roles
     read by the INSERT's subqueries (apps.audit.snapshot), the signals of a save — with
-    one round trip for all. The events are returned in the order given, ids set."""
+    one round trip for all. The events are returned in the order given, ids set.
+
+    `riders`: rows of the same database that the events record (an application's
+    contribution row beside its transition's event), each an INSERT built once
+    (apps.core.statements.Insert) and its rows: on PostgreSQL written by the events'
+    own statement (a part of its WITH), one round trip fewer each; elsewhere each
+    INSERT just before, in one transaction with the events."""
     writer = _Writer(actor, None)
     events = [
         writer.event(
@@ -122,7 +136,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[Entry]) -> list[A
         )
         for entry in entries
     ]
-    _insert(events)
+    _insert(events, riders)
     return events
 
 
@@ -307,13 +321,13 @@ def _row_params(
     return params
 
 
-def _insert(events: Sequence[AuditEvent]) -> None:
+def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
     """`event.save(force_insert=True)` for each of `events` (one actor's), in one
     statement, except that for an actor the division and roles columns are scalar
     subqueries (apps.audit.snapshot) evaluated by this INSERT. Those two are then
     deferred fields of the event, as if it had been read with `defer()`: reading one
     loads it from the row (most callers never read them, and returning them cost a
-    twentieth of an event's write).
+    twentieth of an event's write). `riders` as `audit_record_many` takes them.
 
     On PostgreSQL the INSERT is prepared once per connection (apps.core.prepared): with
     its two subqueries it took longer to plan than to run, for every event."""
@@ -321,8 +335,17 @@ def _insert(events: Sequence[AuditEvent]) -> None:
         return
     alias = router.db_for_write(AuditEvent)
     connection = connections[alias]
+    if riders and connection.vendor != "postgresql":
+        # No INSERT inside a WITH: the riders just before, in one transaction with it.
+        with transaction.atomic(using=alias, savepoint=False):
+            for insert, rows in riders:
+                insert.run(connection, rows)
+            _insert(events)
+        return
     with_snapshot = events[0].actor_id is not None
     params: list[Any] = []
+    for insert, rows in riders:
+        params += insert.params(connection, rows)
     for event in events:
         # What save() would send, so a receiver on AuditEvent sees these inserts too.
         pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
@@ -330,8 +353,11 @@ def _insert(events: Sequence[AuditEvent]) -> None:
         # subqueries compute (apps.audit.mac).
         authenticate(event, vendor=connection.vendor)
         params += _row_params(event, connection, with_snapshot)
+    sql = _insert_sql(connection, with_snapshot, len(events))
+    if riders:
+        sql = with_inserts([insert for insert, _rows in riders], sql)
     with prepared_cursor(connection) as cursor:
-        cursor.execute(_insert_sql(connection, with_snapshot, len(events)), params)
+        cursor.execute(sql, params)
         returned = _returned_ids(cursor, len(events))
     for event, pk in zip(events, returned, strict=True):
         event.pk = pk

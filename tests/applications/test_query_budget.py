@@ -50,9 +50,11 @@ BUDGET = {
     "complete": 4,
     "energize": 4,
 }
-# The vault's record and its blind index are one statement on PostgreSQL (INSERT inside
-# WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own.
-ON_POSTGRESQL = {"create": 6}
+# On PostgreSQL the vault's record and its blind index are one statement (INSERT inside
+# WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own, and a
+# contribution row is written by its audit event's statement (apps.audit.services'
+# riders).
+ON_POSTGRESQL = {"create": 5, "submit": 4, "encode": 5}
 
 
 @contextmanager

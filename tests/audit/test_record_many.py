@@ -54,3 +54,68 @@ def test_one_entry_is_audit_record_itself_and_none_writes_nothing(supervisor):
     assert len(captured) == 0
     (event,) = audit_record_many(actor=None, entries=[Entry(action=AuditAction.EXPORT)])
     assert AuditEvent.objects.get(pk=event.pk).actor_username == "system"
+
+
+def _contribution(application, user, kind):
+    from apps.applications.services._common import contribution_row
+
+    return contribution_row(application, user, kind)
+
+
+def test_rows_the_events_record_ride_in_their_statement_on_postgresql(
+    new_application, clerk, supervisor
+):
+    """An event's riders (its contribution row): written by the events' own INSERT on
+    PostgreSQL (one statement, its WITH), just before it elsewhere; the events as
+    without them, ids, MACs and snapshots."""
+    from django.db import transaction
+
+    from apps.applications.models import ApplicationContribution
+    from apps.vocabulary.states import Contribution
+
+    application = new_application()
+    riders = [
+        _contribution(application, supervisor, Contribution.SUBMITTED),
+        _contribution(application, clerk, Contribution.ENCODED),
+    ]
+    entries = [Entry(action=AuditAction.EXPORT, details={"n": 1})]
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        (event,) = audit_record_many(actor=supervisor, entries=entries, riders=riders)
+
+    written = [sql for sql in captured.captured_queries if "INSERT" in sql["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(written) == 1 and written[0]["sql"].startswith("WITH w0 AS (INSERT")
+    else:
+        assert len(written) == 3
+    found = ApplicationContribution.objects.filter(application=application).exclude(
+        kind=Contribution.CREATED
+    )
+    assert sorted((c.user_id, c.kind) for c in found) == sorted(
+        [(supervisor.pk, Contribution.SUBMITTED), (clerk.pk, Contribution.ENCODED)]
+    )
+    row = AuditEvent.objects.filter(pk=event.pk).values_list(*MAC_VALUES).get()
+    assert mac_problem(row) is None and event.details == {"n": 1}
+    assert AuditEvent.objects.get(pk=event.pk).actor_roles == event.actor_roles
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "vault", "retail"])
+def test_a_rider_that_fails_takes_the_events_with_it(new_application, supervisor):
+    from django.db import IntegrityError
+
+    from apps.applications.models import ApplicationContribution
+    from apps.vocabulary.states import Contribution
+
+    application = new_application()
+    insert, rows = _contribution(application, supervisor, Contribution.SUBMITTED)
+    broken = [{**rows[0], "user_id": None}]  # NOT NULL
+    before = AuditEvent.objects.count()
+
+    with pytest.raises(IntegrityError):
+        # The first rider would be written, were the three not one (statement or
+        # transaction).
+        audit_record(
+            actor=supervisor, action=AuditAction.EXPORT, riders=[(insert, rows), (insert, broken)]
+        )
+
+    assert AuditEvent.objects.count() == before
+    assert not ApplicationContribution.objects.filter(kind=Contribution.SUBMITTED).exists()

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apps.applications import notices
 from apps.applications.models import Application, ApplicationContribution, ReviewOpening
-from apps.applications.services._common import contribute, lock_application
+from apps.applications.services._common import contribution_row, lock_application
 from apps.core.counting import capped_count
 from apps.core.errors import NotFound
 from apps.core.statements import (
@@ -582,7 +582,8 @@ def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor,
 
     with _compilations() as selects, _inserts() as inserts, _updates() as updates:
         with transaction.atomic():
-            contribute(application, clerk, Contribution.EDITED)
+            insert, rows = contribution_row(application, clerk, Contribution.EDITED)
+            insert.run(connection, rows)
             taken = replication_services._take(timezone.now(), replication_services.LOCK_BATCH)
             transaction.set_rollback(True)
         delivered = outbox_services.relay_due()

@@ -20,7 +20,7 @@ from apps.accounts.permissions import require
 from apps.accounts.selectors import is_in_division
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import Entry, audit_record_many
+from apps.audit.services import Entry, Rider, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
 from apps.core.statements import Insert, ModelRead, Slots, Update
 from apps.vault.services import vault_read
@@ -152,15 +152,17 @@ def done_before(application: Application, expected_version: int | None, done: bo
     return expected_version is not None and application.version == expected_version and done
 
 
-def contribute(application: Application, user: User, kind: Contribution) -> None:
-    alias = router.db_for_write(ApplicationContribution)
+def contribution_row(application: Application, user: User, kind: Contribution) -> Rider:
+    """The contribution row of `user` to the application's current version, as an
+    INSERT built once and its row, which the audit events of the contribution write
+    (`audit_record_many`'s riders)."""
     row = {
         "application_id": application.pk,
         "version": application.version,
         "user_id": user.pk,
         "kind": kind,
     }
-    _contribution_insert(alias).run(connections[alias], [row])
+    return _contribution_insert(router.db_for_write(ApplicationContribution)), [row]
 
 
 @cache
@@ -237,14 +239,14 @@ def record_transition(
     before: Callable[[], Sequence[Entry]] = tuple,
 ) -> None:
     """The tail every transition shares, in the caller's transaction and this order:
-    the UPDATE of `fields`, the contribution row behind the four-eyes rule, what
-    `before` does once the row is saved (a grant, a publication; it returns the audit
-    entries of what it did), the audit events — `before`'s and the transition's, in one
-    INSERT — and the workflow notification of `event` (recipients and outbox rows in one
-    INSERT … SELECT). Each is one statement."""
+    the UPDATE of `fields`, what `before` does once the row is saved (a grant, a
+    publication; it returns the audit entries of what it did), the audit events —
+    `before`'s and the transition's, in one INSERT, which on PostgreSQL also writes the
+    contribution row behind the four-eyes rule — and the workflow notification of
+    `event` (recipients and outbox rows in one INSERT … SELECT). Each is one statement."""
     save_fields(application, fields)
-    if contribution is not None:
-        contribute(application, actor, contribution)
+    # The contribution is written by the audit events' statement (one round trip).
+    riders = [] if contribution is None else [contribution_row(application, actor, contribution)]
     entries = [
         *before(),
         Entry(
@@ -255,7 +257,7 @@ def record_transition(
             reason=reason,
         ),
     ]
-    audit_record_many(actor=actor, entries=entries)
+    audit_record_many(actor=actor, entries=entries, riders=riders)
     if event is not None:
         notify.notify_application_event(event=event, application=application, actor=actor)
 

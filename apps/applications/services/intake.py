@@ -36,7 +36,7 @@ from ._common import (
     TD,
     check_version,
     clean_reason,
-    contribute,
+    contribution_row,
     customer_of,
     done_before,
     in_td_at,
@@ -148,13 +148,14 @@ def application_create(*, acting_user: User, data: Mapping[str, Any]) -> Applica
         # The reference number needs the row's id; same transaction, nobody sees the gap.
         application.reference = f"SD{timezone.localdate():%Y}-{application.pk:07d}"
         write_columns(application, ["reference"])
-        contribute(application, acting_user, Contribution.CREATED)
         audit_record(
             actor=acting_user,
             action=AuditAction.APPLICATION_CREATED,
             obj=application,
             changed_fields=[n for n in APPLICATION_FIELDS + CUSTOMER_FIELDS if cleaned[n] != ""],
             details={"version": application.version, "state": application.state},
+            # The creator's contribution, written by the event's statement.
+            riders=[contribution_row(application, acting_user, Contribution.CREATED)],
         )
     logger.info("application created id=%s", application.pk)
     return application
@@ -205,7 +206,6 @@ def _apply_changes(
     application.version += 1
     fields += invalidate_masking(application, actor=acting_user)
     save_fields(application, fields)
-    contribute(application, acting_user, Contribution.EDITED)
     audit_record(
         actor=acting_user,
         action=action,
@@ -213,6 +213,7 @@ def _apply_changes(
         changed_fields=changed,
         details={"version": application.version, "state": application.state},
         reason=reason,
+        riders=[contribution_row(application, acting_user, Contribution.EDITED)],
     )
     return application
 
