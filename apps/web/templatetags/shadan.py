@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import RoleCode as Role
 from apps.core.templatetags.badges import (
     link,
     masking_badge,
@@ -71,8 +72,8 @@ class NavItem:
     roles: frozenset[str] = frozenset()
 
 
-def _for(*roles: str) -> frozenset[str]:
-    return frozenset(roles)
+def _for(*roles: Role) -> frozenset[str]:
+    return frozenset(role.value for role in roles)
 
 
 # The T&D site's main navigation in the order shown, the inbox in its place (its link
@@ -80,18 +81,18 @@ def _for(*roles: str) -> frozenset[str]:
 INBOX = "inbox"
 NAV = (
     NavItem("home", gettext_lazy("Home")),
-    NavItem("clerk-list", gettext_lazy("Applications"), _for("clerk", "supervisor")),
-    NavItem("clerk-create", gettext_lazy("New application"), _for("clerk")),
-    NavItem("review-queue", gettext_lazy("Approval queue"), _for("supervisor")),
-    NavItem("construction-list", gettext_lazy("Released work"), _for("construction")),
-    NavItem("audit-search", gettext_lazy("Audit trail"), _for("auditor")),
-    NavItem("access-review-queue", gettext_lazy("Access review"), _for("auditor")),
-    NavItem("exposure-home", gettext_lazy("Investigation report"), _for("auditor")),
+    NavItem("clerk-list", gettext_lazy("Applications"), _for(Role.CLERK, Role.SUPERVISOR)),
+    NavItem("clerk-create", gettext_lazy("New application"), _for(Role.CLERK)),
+    NavItem("review-queue", gettext_lazy("Approval queue"), _for(Role.SUPERVISOR)),
+    NavItem("construction-list", gettext_lazy("Released work"), _for(Role.CONSTRUCTION)),
+    NavItem("audit-search", gettext_lazy("Audit trail"), _for(Role.AUDITOR)),
+    NavItem("access-review-queue", gettext_lazy("Access review"), _for(Role.AUDITOR)),
+    NavItem("exposure-home", gettext_lazy("Investigation report"), _for(Role.AUDITOR)),
     NavItem(INBOX, gettext_lazy("Inbox")),
-    NavItem("admin-users", gettext_lazy("Users"), _for("administrator")),
-    NavItem("admin-retailers", gettext_lazy("Retailers"), _for("administrator")),
-    NavItem("admin-affiliations", gettext_lazy("Affiliation changes"), _for("administrator")),
-    NavItem("admin-password-resets", gettext_lazy("Password resets"), _for("administrator")),
+    NavItem("admin-users", gettext_lazy("Users"), _for(Role.ADMINISTRATOR)),
+    NavItem("admin-retailers", gettext_lazy("Retailers"), _for(Role.ADMINISTRATOR)),
+    NavItem("admin-affiliations", gettext_lazy("Affiliation changes"), _for(Role.ADMINISTRATOR)),
+    NavItem("admin-password-resets", gettext_lazy("Password resets"), _for(Role.ADMINISTRATOR)),
 )
 
 
