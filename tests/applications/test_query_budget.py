@@ -52,9 +52,9 @@ BUDGET = {
 }
 # On PostgreSQL the vault's record and its blind index are one statement (INSERT inside
 # WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own, and a
-# contribution row is written by its audit event's statement (apps.audit.services'
-# riders).
-ON_POSTGRESQL = {"create": 5, "submit": 4, "encode": 5}
+# contribution row or a review opening is written by its audit event's statement
+# (apps.audit.services' riders).
+ON_POSTGRESQL = {"create": 5, "submit": 4, "encode": 5, "review_opened": 2}
 
 
 @contextmanager
