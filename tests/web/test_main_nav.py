@@ -46,7 +46,7 @@ def _tags(markup: str) -> str:
 
 def _both(roles: tuple[str, ...], unread: int) -> tuple[str, str]:
     me = Persona(None, "td", frozenset(roles), unread)
-    # A Persona without a user is falsy to neither: the template and the tag see a person.
+    # No user is needed: a Persona is true whatever it holds, so both write the roles' links.
     inbox = InboxBadge(unread)
     old = TEMPLATE.render(Context({"me": me, "inbox": inbox}))
     return _tags(old), _tags(main_nav(me, inbox))
