@@ -1,10 +1,11 @@
 """Workflow notifications: who must act after a transition, written to the outbox.
 
-The application services call `notify_application_event` inside their own transaction,
-after the audit record: the outbox rows commit (or roll back) with the transition, and
-the relay delivers them afterwards. Cost per transition: one `INSERT … SELECT`, the
-recipients' query inside the outbox INSERT (the key names the transition's moment, so no
-look-up of keys already written).
+The application services write a transition's messages in their own transaction, with
+its audit record (`notice_rider`, carried by the audit events' statement): the outbox
+rows commit (or roll back) with the transition, and the relay delivers them afterwards.
+Cost per transition: one `INSERT … SELECT`, the recipients' query inside the outbox
+INSERT (the key names the transition's moment, so no look-up of keys already written),
+which on PostgreSQL is a part of the audit INSERT's WITH: no round trip of its own.
 
 Who hears of what (the people whose role does the next step, and the clerks whose work
 came back):
@@ -39,9 +40,9 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode, Role, RoleCode, User
 from apps.applications.models import Application, ApplicationContribution
-from apps.core.statements import Slots, Statement, compile_statement
+from apps.core.statements import Rider, Slots, Statement, compile_statement
 from apps.notifications.models import OutboxMessage
-from apps.notifications.services import outbox_write_select
+from apps.notifications.services import outbox_rider, relay_what_rode
 from apps.vocabulary.states import Contribution
 
 SUBMITTED = "submitted"
@@ -178,10 +179,22 @@ def _recipients_statement(alias: str, event: str, released: bool, with_actor: bo
 
 
 def notify_application_event(*, event: str, application: Application, actor: User | None) -> int:
-    """Queue the messages of one transition in the caller's transaction; returns how many.
+    """Queue the messages of one transition in the caller's transaction, in a statement
+    of their own (`notice_rider`, run by itself); returns how many."""
+    rider = notice_rider(event=event, application=application, actor=actor)
+    rider.run(connections[router.db_for_write(OutboxMessage)])
+    return relay_what_rode(rider)
 
-    One statement: the recipients' query feeds the outbox INSERT (outbox_write_select),
-    whether it finds anyone or not.
+
+def notice_rider(*, event: str, application: Application, actor: User | None) -> Rider:
+    """The messages of one transition as an `outbox_rider`: the recipients' query feeds
+    the outbox INSERT, whether it finds anyone or not. The transition's audit statement
+    writes it (`record_transition`), then `relay_what_rode` asks for the relay.
+
+    Carried by a statement on PostgreSQL, the recipients' query does not see what the
+    other parts of that statement write (they share its snapshot): the actor's
+    contribution to this version, which changes no audience, as the actor is always
+    excepted.
 
     The dedupe key names the event, the application, its version and the moment of the
     transition (`updated_at`): a return does not bump the version, so the second
@@ -216,7 +229,7 @@ def notify_application_event(*, event: str, application: Application, actor: Use
     }
     if actor is not None:
         values["actor"] = actor.pk
-    return outbox_write_select(
+    return outbox_rider(
         recipients=(statement.sql, statement.params(connections[alias], values)),
         kind=kind_of(event),
         subject=subject,

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.prepared import prepared_cursor
-from apps.core.statements import Insert, with_inserts
+from apps.core.statements import Rider, read_counts, with_riders
 
 from .chain import MAC_COLUMNS, VALUES_FIELDS
 from .context import RequestContext, current_request_context
@@ -107,9 +107,6 @@ class Entry:
     reason: str = ""
 
 
-Rider = tuple[Insert, Sequence[Mapping[str, Any]]]
-
-
 def audit_record_many(
     *, actor: User | None, entries: Sequence[Entry], riders: Sequence[Rider] = ()
 ) -> list[AuditEvent]:
@@ -120,10 +117,11 @@ def audit_record_many(
     one round trip for all. The events are returned in the order given, ids set.
 
     `riders`: rows of the same database that the events record (an application's
-    contribution row beside its transition's event), each an INSERT built once
-    (apps.core.statements.Insert) and its rows: on PostgreSQL written by the events'
-    own statement (a part of its WITH), one round trip fewer each; elsewhere each
-    INSERT just before, in one transaction with the events."""
+    contribution row beside its transition's event, the messages it sends), each an
+    INSERT and its parameters (apps.core.statements.Rider): on PostgreSQL written by
+    the events' own statement (a part of its WITH), one round trip fewer each; elsewhere
+    each INSERT just before, in one transaction with the events. A counted rider's
+    `written` is set once they are written."""
     writer = _Writer(actor, None)
     events = [
         writer.event(
@@ -332,20 +330,22 @@ def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
     On PostgreSQL the INSERT is prepared once per connection (apps.core.prepared): with
     its two subqueries it took longer to plan than to run, for every event."""
     if not events:
+        if riders:
+            raise ValueError("riders need an event to carry them")
         return
     alias = router.db_for_write(AuditEvent)
     connection = connections[alias]
     if riders and connection.vendor != "postgresql":
         # No INSERT inside a WITH: the riders just before, in one transaction with it.
         with transaction.atomic(using=alias, savepoint=False):
-            for insert, rows in riders:
-                insert.run(connection, rows)
+            for rider in riders:
+                rider.run(connection)
             _insert(events)
         return
     with_snapshot = events[0].actor_id is not None
     params: list[Any] = []
-    for insert, rows in riders:
-        params += insert.params(connection, rows)
+    for rider in riders:
+        params += rider.params
     for event in events:
         # What save() would send, so a receiver on AuditEvent sees these inserts too.
         pre_save.send(AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
@@ -353,12 +353,10 @@ def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
         # subqueries compute (apps.audit.mac).
         authenticate(event, vendor=connection.vendor)
         params += _row_params(event, connection, with_snapshot)
-    sql = _insert_sql(connection, with_snapshot, len(events))
-    if riders:
-        sql = with_inserts([insert for insert, _rows in riders], sql)
+    sql = with_riders(riders, _insert_sql(connection, with_snapshot, len(events)))
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        returned = _returned_ids(cursor, len(events))
+        returned = _returned_ids(cursor, len(events), riders)
     for event, pk in zip(events, returned, strict=True):
         event.pk = pk
         if with_snapshot:
@@ -370,14 +368,24 @@ def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
         )
 
 
-def _returned_ids(cursor: Any, count: int) -> list[int]:
-    """The ids the INSERT's RETURNING gave back, in order. On psycopg 3 read from its
-    result (`Cursor.pgresult`, libpq's values: the id's digits in text format) at a
-    fortieth of `fetchall`'s Python, which builds each row through the cursor's
-    loaders; elsewhere (SQLite, a binary result) by `fetchall`."""
+def _returned_ids(cursor: Any, count: int, riders: Sequence[Rider] = ()) -> list[int]:
+    """The ids the INSERT's RETURNING gave back, in order (and the counted riders'
+    counts after them, set on the riders). On psycopg 3 read from its result
+    (`Cursor.pgresult`, libpq's values: the digits in text format) at a fortieth of
+    `fetchall`'s Python, which builds each row through the cursor's loaders; elsewhere
+    (SQLite, a binary result) by `fetchall`."""
+    width = 1 + sum(rider.counted for rider in riders)
     result = getattr(cursor.cursor, "pgresult", None)
-    if result is None or result.ntuples != count or result.nfields != 1 or result.fformat(0):
-        return [pk for (pk,) in cursor.fetchall()]
+    if (
+        result is None
+        or result.ntuples != count
+        or result.nfields != width
+        or any(result.fformat(column) for column in range(width))
+    ):
+        rows = cursor.fetchall()
+        read_counts(riders, rows[0])
+        return [row[0] for row in rows]
+    read_counts(riders, [result.get_value(0, column) for column in range(width)])
     return [int(result.get_value(row, 0)) for row in range(count)]
 
 

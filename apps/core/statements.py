@@ -36,6 +36,7 @@ written once from the model's metadata; each run takes the values from the insta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 import uuid
@@ -427,6 +428,12 @@ class Insert:
             return [params[column::width] for column in range(width)]
         return params
 
+    def rider(self, connection: BaseDatabaseWrapper, rows: Sequence[Mapping[str, Any]]) -> Rider:
+        """These rows, for another statement of the same database to write (`Rider`)."""
+        if self.returning:
+            raise ValueError("a rider's result is its carrier's: build it without returning")
+        return Rider(self.sql, self.params(connection, rows))
+
     def run(self, connection: BaseDatabaseWrapper, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert `rows`; returns the number the database wrote (a conflict ignored
         writes none)."""
@@ -468,6 +475,51 @@ class Insert:
         instance._state.adding = False
         instance._state.db = connection.alias
         post_save.send(model, **signal, created=True, update_fields=None)
+
+
+@dataclass(eq=False)
+class Rider:
+    """An INSERT (its text, its parameters) that another statement of the same database
+    carries: on PostgreSQL a part of that statement's WITH (`with_riders`: one round
+    trip for both, atomic by itself), elsewhere run by itself just before it (`run`), in
+    one transaction with it. A `counted` rider (an `INSERT … SELECT` that may find no
+    row) has `written`, the number of rows it wrote, once the statement has run."""
+
+    sql: str
+    params: Sequence[Any]
+    counted: bool = False
+    written: int | None = dataclasses.field(default=None, init=False)
+
+    def run(self, connection: BaseDatabaseWrapper) -> None:
+        """Write the rows by themselves (a database without INSERT inside WITH)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            self.written = max(cursor.rowcount, 0)
+
+
+def with_riders(riders: Sequence[Rider], then: str) -> str:
+    """PostgreSQL's text of `riders` written by the statement `then`, as one statement
+    (`with_inserts`); `then` must end in its RETURNING clause when a rider is counted:
+    each counted rider's count is returned after `then`'s columns, in the riders' order
+    (`read_counts` sets them)."""
+    parts, counts = [], []
+    for n, rider in enumerate(riders):
+        if rider.counted:
+            parts.append(f"w{n} AS ({rider.sql} RETURNING 1)")
+            counts.append(f", (SELECT COUNT(*) FROM w{n})")  # noqa: S608 (a part's name)
+        else:
+            parts.append(f"w{n} AS ({rider.sql})")
+    if not parts:
+        return then
+    return f"WITH {', '.join(parts)} {then}{''.join(counts)}"
+
+
+def read_counts(riders: Sequence[Rider], row: Sequence[Any]) -> None:
+    """Set each counted rider's `written` from the last columns of a row of the
+    statement `with_riders` made (the same counts on every row it returns)."""
+    counted = [rider for rider in riders if rider.counted]
+    for rider, written in zip(counted, row[len(row) - len(counted) :], strict=True):
+        rider.written = int(written)
 
 
 class Inserts:

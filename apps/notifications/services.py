@@ -51,7 +51,7 @@ from apps.accounts.selectors import ComplianceContact, role_codes_of, split_code
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.core.errors import NotFound
-from apps.core.statements import Insert, ModelRead, Slots, with_inserts
+from apps.core.statements import Insert, ModelRead, Rider, Slots, with_inserts
 from apps.core.tasks import Nudge
 from apps.publication.models import RetailInboxEntry
 
@@ -140,7 +140,7 @@ def outbox_write(
     return len(new)
 
 
-def outbox_write_select(
+def outbox_rider(
     *,
     recipients: tuple[str, Sequence[Any]],
     kind: str,
@@ -150,12 +150,14 @@ def outbox_write_select(
     application_id: int | None,
     division: str,
     roles: Iterable[str] = (),
-) -> int:
-    """`outbox_write(fresh=True)` for recipients a query finds: the query and the rows it
-    gives as one `INSERT … SELECT`, so a transition that tells someone pays one round
-    trip, not the query's and the INSERT's. `recipients` is that query, compiled for the
-    outbox's database: (a SELECT of the recipients' ids, its parameters). Returns how
-    many rows went in.
+) -> Rider:
+    """The outbox rows of the recipients a query finds, as one counted `INSERT …
+    SELECT` (apps.core.statements.Rider) that a statement of the outbox's database
+    carries — the audit events of the transition that sends them — or that runs by
+    itself (`Rider.run`): a transition that tells someone pays no round trip of its own
+    for it, or one, not the query's and the INSERT's. `recipients` is that query, compiled for the
+    outbox's database: (a SELECT of the recipients' ids, its parameters). Once it has
+    been written, `relay_what_rode` asks for the relay.
 
     Every row gets the same values as outbox_write would give it (the dedupe key
     suffixed with the recipient, `:u<id>`, and the unique key still keeps a repeat out),
@@ -181,12 +183,17 @@ def outbox_write_select(
             params.append(f"{dedupe_key}:u")
         elif f.name != "recipient":
             params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_select_sql(alias, inner), [*params, *inner_params])
-        written = max(cursor.rowcount, 0)
-    if written:
-        transaction.on_commit(request_relay, using=alias)
-    return written
+    return Rider(_insert_select_sql(alias, inner), [*params, *inner_params], counted=True)
+
+
+def relay_what_rode(rider: Rider) -> int:
+    """After the statement that wrote an `outbox_rider`: the relay is asked for when
+    the transaction commits, if a message went in. Returns how many did."""
+    if rider.written is None:
+        raise ValueError("the outbox rows have not been written yet")
+    if rider.written:
+        transaction.on_commit(request_relay, using=router.db_for_write(OutboxMessage))
+    return rider.written
 
 
 _SELECTED_FIELDS = tuple(f for f in OutboxMessage._meta.concrete_fields if not f.primary_key)

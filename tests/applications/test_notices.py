@@ -7,13 +7,16 @@ from collections import defaultdict
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.applications import notices as workflow
 from apps.applications import services as app_services
 from apps.applications.services import LeakFound
+from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.services import Entry, audit_record_many
 from apps.notifications.models import OutboxMessage
-from apps.notifications.services import relay_due
+from apps.notifications.services import relay_due, relay_what_rode, request_relay
 from apps.vault.services import vault_read
 from tests.conftest import _person, _today, advance
 from tests.factories import application_input
@@ -209,6 +212,54 @@ def test_one_transition_costs_one_statement_whatever_the_audience(
             event=workflow.ENCODED, application=app, actor=clerk
         )
     assert written == 7
+
+
+def test_a_transitions_messages_ride_its_audit_statement_and_ask_for_the_relay(
+    new_application, clerk, supervisor, supervisor2, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL the outbox's INSERT … SELECT is a part of the audit events' statement
+    (elsewhere a statement just before it); either way the recipients are the same, and
+    the relay is asked for once the transition commits."""
+    app = advance(new_application(), "entered", clerk=clerk, supervisor=supervisor)
+    before = _ids()
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    with (
+        CaptureQueriesContext(connection) as captured,
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        app_services.application_encode(acting_user=clerk, application_id=app.pk)
+
+    (written,) = [q["sql"] for q in captured.captured_queries if f"INTO {table}" in q["sql"]]
+    audit = connection.ops.quote_name(AuditEvent._meta.db_table)
+    assert (f"INTO {audit}" in written) == (connection.vendor == "postgresql")
+    assert _new_since(before) == {"application.encoded": {supervisor.pk, supervisor2.pk}}
+    assert request_relay in callbacks
+
+
+@pytest.mark.parametrize("audience", ["nobody", "two supervisors"])
+def test_a_riding_notice_counts_what_it_wrote(
+    new_application, clerk, supervisor, supervisor2, audience, django_capture_on_commit_callbacks
+):
+    """The count of messages the audit statement wrote for a notice decides whether the
+    relay is asked for: not for a notice that found nobody."""
+    app = new_application()
+    if audience == "nobody":  # the clerk wrote the draft alone and submits it
+        app = advance(app, "entered", clerk=clerk, supervisor=supervisor)
+        rider = workflow.notice_rider(event=workflow.SUBMITTED, application=app, actor=clerk)
+    else:
+        app = advance(app, "encoded", clerk=clerk, supervisor=supervisor)
+        OutboxMessage.objects.all().delete()
+        rider = workflow.notice_rider(event=workflow.ENCODED, application=app, actor=clerk)
+    with pytest.raises(ValueError, match="not been written"):
+        relay_what_rode(rider)
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        audit_record_many(actor=clerk, entries=[Entry(AuditAction.EXPORT)], riders=[rider])
+        written = relay_what_rode(rider)
+
+    expected = 0 if audience == "nobody" else 2
+    assert written == rider.written == expected == OutboxMessage.objects.count()
+    assert (request_relay in callbacks) == bool(expected)
 
 
 CANARY = {

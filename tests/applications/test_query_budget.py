@@ -52,9 +52,16 @@ BUDGET = {
 }
 # On PostgreSQL the vault's record and its blind index are one statement (INSERT inside
 # WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own, and a
-# contribution row or a review opening is written by its audit event's statement
-# (apps.audit.services' riders).
-ON_POSTGRESQL = {"create": 5, "submit": 4, "encode": 5, "review_opened": 2}
+# contribution row, a review opening or the outbox's INSERT … SELECT is written by its
+# audit event's statement (apps.audit.services' riders).
+ON_POSTGRESQL = {
+    "create": 5,
+    "submit": 4,
+    "encode": 4,
+    "review_opened": 2,
+    "verify": 5,
+    "release": 4,
+}
 
 
 @contextmanager

@@ -56,6 +56,14 @@ def test_one_entry_is_audit_record_itself_and_none_writes_nothing(supervisor):
     assert AuditEvent.objects.get(pk=event.pk).actor_username == "system"
 
 
+def test_riders_without_an_event_to_carry_them_are_refused(new_application, supervisor):
+    from apps.vocabulary.states import Contribution
+
+    rider = _contribution(new_application(), supervisor, Contribution.SUBMITTED)
+    with pytest.raises(ValueError, match="riders need an event"):
+        audit_record_many(actor=supervisor, entries=[], riders=[rider])
+
+
 def _contribution(application, user, kind):
     from apps.applications.services._common import contribution_row
 
@@ -103,19 +111,19 @@ def test_a_rider_that_fails_takes_the_events_with_it(new_application, supervisor
     from django.db import IntegrityError
 
     from apps.applications.models import ApplicationContribution
+    from apps.applications.services._common import _contribution_insert
     from apps.vocabulary.states import Contribution
 
     application = new_application()
-    insert, rows = _contribution(application, supervisor, Contribution.SUBMITTED)
-    broken = [{**rows[0], "user_id": None}]  # NOT NULL
+    rider = _contribution(application, supervisor, Contribution.SUBMITTED)
+    row = {"application_id": application.pk, "version": 1, "user_id": None, "kind": "created"}
+    broken = _contribution_insert("default").rider(connection, [row])  # NOT NULL
     before = AuditEvent.objects.count()
 
     with pytest.raises(IntegrityError):
         # The first rider would be written, were the three not one (statement or
         # transaction).
-        audit_record(
-            actor=supervisor, action=AuditAction.EXPORT, riders=[(insert, rows), (insert, broken)]
-        )
+        audit_record(actor=supervisor, action=AuditAction.EXPORT, riders=[rider, broken])
 
     assert AuditEvent.objects.count() == before
     assert not ApplicationContribution.objects.filter(kind=Contribution.SUBMITTED).exists()

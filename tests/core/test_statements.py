@@ -582,8 +582,7 @@ def test_the_relays_and_a_contribution_write_without_building(clerk, supervisor,
 
     with _compilations() as selects, _inserts() as inserts, _updates() as updates:
         with transaction.atomic():
-            insert, rows = contribution_row(application, clerk, Contribution.EDITED)
-            insert.run(connection, rows)
+            contribution_row(application, clerk, Contribution.EDITED).run(connection)
             taken = replication_services._take(timezone.now(), replication_services.LOCK_BATCH)
             transaction.set_rollback(True)
         delivered = outbox_services.relay_due()

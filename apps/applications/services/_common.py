@@ -20,9 +20,10 @@ from apps.accounts.permissions import require
 from apps.accounts.selectors import is_in_division
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import Entry, Rider, audit_record_many
+from apps.audit.services import Entry, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
-from apps.core.statements import Insert, ModelRead, Slots, Update
+from apps.core.statements import Insert, ModelRead, Rider, Slots, Update
+from apps.notifications.services import relay_what_rode
 from apps.vault.services import vault_read
 from apps.vault.types import PII_FIELDS, CustomerPII
 from apps.vocabulary.states import Contribution, RevealPurpose
@@ -162,7 +163,8 @@ def contribution_row(application: Application, user: User, kind: Contribution) -
         "user_id": user.pk,
         "kind": kind,
     }
-    return _contribution_insert(router.db_for_write(ApplicationContribution)), [row]
+    alias = router.db_for_write(ApplicationContribution)
+    return _contribution_insert(alias).rider(connections[alias], [row])
 
 
 @cache
@@ -240,13 +242,12 @@ def record_transition(
 ) -> None:
     """The tail every transition shares, in the caller's transaction and this order:
     the UPDATE of `fields`, what `before` does once the row is saved (a grant, a
-    publication; it returns the audit entries of what it did), the audit events —
+    publication; it returns the audit entries of what it did), then the audit events —
     `before`'s and the transition's, in one INSERT, which on PostgreSQL also writes the
-    contribution row behind the four-eyes rule — and the workflow notification of
-    `event` (recipients and outbox rows in one INSERT … SELECT). Each is one statement."""
+    contribution row behind the four-eyes rule and the workflow notification of `event`
+    (its recipients' query and outbox rows, `notices.notice_rider`). Each is one
+    statement."""
     save_fields(application, fields)
-    # The contribution is written by the audit events' statement (one round trip).
-    riders = [] if contribution is None else [contribution_row(application, actor, contribution)]
     entries = [
         *before(),
         Entry(
@@ -257,9 +258,15 @@ def record_transition(
             reason=reason,
         ),
     ]
-    audit_record_many(actor=actor, entries=entries, riders=riders)
+    # Written by the audit events' statement (one round trip for all on PostgreSQL).
+    riders = [] if contribution is None else [contribution_row(application, actor, contribution)]
+    notice = None
     if event is not None:
-        notify.notify_application_event(event=event, application=application, actor=actor)
+        notice = notify.notice_rider(event=event, application=application, actor=actor)
+        riders.append(notice)
+    audit_record_many(actor=actor, entries=entries, riders=riders)
+    if notice is not None:
+        relay_what_rode(notice)
 
 
 def pii_read(application: Application, *, purpose: RevealPurpose, reason: str = "") -> Entry:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import Entry, Rider, audit_record, audit_record_many
+from apps.audit.services import Entry, audit_record, audit_record_many
 from apps.core.errors import FourEyesViolation, NotAllowed, WrongState
-from apps.core.statements import Insert
+from apps.core.statements import Insert, Rider
 from apps.vault.errors import VaultError
 from apps.vault.types import CustomerPII
 from apps.vocabulary.projection import project, projection_hash, scanned_texts
@@ -144,7 +144,8 @@ def _record_opening(application: Application, acting_user: User) -> tuple[Rider,
         obj=application,
         details={"version": application.version},
     )
-    return (_opening_insert(router.db_for_write(ReviewOpening)), [row]), entry
+    alias = router.db_for_write(ReviewOpening)
+    return _opening_insert(alias).rider(connections[alias], [row]), entry
 
 
 @cache
