@@ -34,7 +34,11 @@ GROUP_MEASURES = (
 
 
 def as_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    """The report's keys in REPORT_KEYS' order, the appendix last: PostgreSQL's jsonb,
+    where a run keeps its report, gives them back in its own order (shortest first, so
+    `details` would come before the figures)."""
+    ordered = {key: report[key] for key in REPORT_KEYS}
+    return json.dumps(ordered, ensure_ascii=False, indent=2) + "\n"
 
 
 def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:

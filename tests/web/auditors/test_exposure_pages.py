@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditAction, AuditEvent
+from apps.exposure.engine import REPORT_KEYS
 from apps.exposure.models import ExposureRun, RunStatus
 from apps.exposure.tasks import run_exposure_report
 from tests.conftest import advance
@@ -103,6 +104,8 @@ def test_csv_and_json_downloads_are_the_report_and_are_audited(
     as_csv = auditor_client.get(reverse("exposure-csv", kwargs={"run_id": run.pk}))
     assert as_json.status_code == as_csv.status_code == 200
     assert json.loads(as_json.content) == run.result
+    # The figures first and the appendix last, whatever order the database keeps.
+    assert tuple(json.loads(as_json.content)) == REPORT_KEYS
     assert as_csv.content.decode().startswith("table,group,measure,value\n")
     assert "summary,,customers_viewed,3" in as_csv.content.decode()
     assert "attachment" in as_csv["Content-Disposition"]
