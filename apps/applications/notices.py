@@ -42,7 +42,7 @@ from apps.accounts.models import DivisionCode, Role, RoleCode, User
 from apps.applications.models import Application, ApplicationContribution
 from apps.core.statements import Rider, Slots, Statement, compile_statement
 from apps.notifications.models import OutboxMessage
-from apps.notifications.services import outbox_rider, relay_what_rode
+from apps.notifications.services import outbox_rider
 from apps.vocabulary.states import Contribution
 
 SUBMITTED = "submitted"
@@ -183,13 +183,15 @@ def notify_application_event(*, event: str, application: Application, actor: Use
     of their own (`notice_rider`, run by itself); returns how many."""
     rider = notice_rider(event=event, application=application, actor=actor)
     rider.run(connections[router.db_for_write(OutboxMessage)])
-    return relay_what_rode(rider)
+    rider.landed()
+    return rider.written or 0
 
 
 def notice_rider(*, event: str, application: Application, actor: User | None) -> Rider:
     """The messages of one transition as an `outbox_rider`: the recipients' query feeds
     the outbox INSERT, whether it finds anyone or not. The transition's audit statement
-    writes it (`record_transition`), then `relay_what_rode` asks for the relay.
+    writes it (`record_transition`); once written it asks for the relay if it wrote a
+    message.
 
     Carried by a statement on PostgreSQL, the recipients' query does not see what the
     other parts of that statement write (they share its snapshot): the actor's

@@ -2,7 +2,8 @@
 
 Nothing here touches the retail database: each function writes a replication message
 (apps.replication) in the service transaction that changes the application, under its
-row lock, so the messages about one application are in its commit order; the relay
+row lock — or gives it as a rider the transition's audit statement writes
+(`publish_rider`, `follow_state`) —, so the messages about one application are in its commit order; the relay
 applies them to apps.publication's PublishedApplication afterwards (eagerly after the
 commit in the embedded default). The T&D side keeps no copy of the published table: an
 upsert carries the whole published row, and `barrier_check` recomputes the truth.
@@ -28,10 +29,10 @@ from django.db import connections, router
 from django.db.models import QuerySet
 
 from apps.accounts.models import RoleCode
-from apps.core.statements import Slots, Statement, compile_statement
+from apps.core.statements import Rider, Slots, Statement, compile_statement
 from apps.publication.models import Subject
 from apps.replication.models import Kind, ReplicationMessage
-from apps.replication.services import replication_write, replication_write_if
+from apps.replication.services import replication_rider, replication_write
 from apps.vocabulary.projection import RetailApplication, project, projection_hash
 
 from .models import Application, ApplicationGroupObjectPermission
@@ -75,6 +76,16 @@ def publish(application: Application) -> ReplicationMessage:
     )
 
 
+def publish_rider(application: Application) -> Rider:
+    """`publish`'s message as a rider of the verification's audit statement."""
+    return replication_rider(
+        subject=Subject.APPLICATION,
+        subject_id=application.pk,
+        kind=Kind.UPSERT,
+        payload=published_row(application),
+    )
+
+
 def withdraw(application_id: int) -> ReplicationMessage:
     return replication_write(
         subject=Subject.APPLICATION, subject_id=application_id, kind=Kind.REMOVE
@@ -100,11 +111,13 @@ def _granted_statement(alias: str) -> Statement:
     return statement
 
 
-def follow_state(application: Application) -> None:
-    """Sends the row again with its new state while it is published (both locks): the
-    grant's check and the message in one statement (replication_write_if)."""
+def follow_state(application: Application) -> Rider | None:
+    """The published row sent again with its new state while it is published (both
+    locks), as a rider of the transition's audit statement: the grant's check and the
+    message in one `INSERT … SELECT … WHERE EXISTS` (replication_rider). None when there
+    is nothing to send."""
     if not application.is_retail_visible:
-        return
+        return None
     try:
         payload = published_row(application)
     except NotPublishable:
@@ -113,11 +126,11 @@ def follow_state(application: Application) -> None:
             logger.warning(
                 "application id=%s not republished: its projection drifted", application.pk
             )
-        return
+        return None
     alias = router.db_for_write(ReplicationMessage)
     granted = _granted_statement(alias)
     granted_params = granted.params(connections[alias], {"application": application.pk})
-    replication_write_if(
+    return replication_rider(
         subject=Subject.APPLICATION,
         subject_id=application.pk,
         kind=Kind.UPSERT,

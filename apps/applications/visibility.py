@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from apps.accounts.models import Role, RoleCode, User
 from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record
+from apps.core.statements import Rider
 
 from . import publishing
 from .models import (
@@ -62,37 +63,41 @@ def _retail_view_rows(application: Application) -> QuerySet[ApplicationGroupObje
 
 
 def grant_retail_view(application: Application, *, actor: User | None) -> None:
-    """The grant and its audit event (`grant_retail_view_unrecorded`, recorded)."""
-    entry = grant_retail_view_unrecorded(application)
+    """The grant and its audit event (`grant_rider`, written by the event's statement)."""
+    rider, entry = grant_rider(application)
     audit_record(
         actor=actor,
         action=entry.action,
         obj=entry.obj,
         details=entry.details,
+        riders=[rider],
     )
 
 
-def grant_retail_view_unrecorded(application: Application) -> Entry:
-    """The row guardian's `assign_perm` would write, in one INSERT … SELECT that reads the
-    group's and the permission's ids itself, instead of its seven statements: the grant
-    is on every verification's path. Nothing inserted means the row was there already
-    or the retail role or permission is missing: only then is it read (and refused if
-    missing). Returns the grant's audit entry, which the caller records in the same
-    transaction (a verification, with its own event in one INSERT)."""
-    connection = connections[router.db_for_write(ApplicationGroupObjectPermission)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _grant_sql(connection.vendor),
-            [application.pk, RoleCode.RETAIL.value, VIEW_PERM, Application._meta.app_label],
-        )
-        inserted = cursor.rowcount
-    if inserted != 1 and not _retail_view_rows(application).exists():
-        raise ImproperlyConfigured("The retail role or its view_application permission is missing.")
-    return Entry(
+def grant_rider(application: Application) -> tuple[Rider, Entry]:
+    """The row guardian's `assign_perm` would write, as one INSERT … SELECT that reads
+    the group's and the permission's ids itself, instead of its seven statements, and
+    its audit entry: the caller's audit statement writes both (the grant is on every
+    verification's path). Nothing inserted means the row was there already or the retail
+    role or permission is missing: only then is it read, once written, and refused if
+    missing (the caller's transaction then rolls back)."""
+    rider = Rider(
+        _grant_sql(connections[router.db_for_write(ApplicationGroupObjectPermission)].vendor),
+        [application.pk, RoleCode.RETAIL.value, VIEW_PERM, Application._meta.app_label],
+        counted=True,
+        then=lambda written: _granted_or_refused(written, application),
+    )
+    entry = Entry(
         action=AuditAction.PERMISSION_GRANTED,
         obj=application,
         details={"permission": VIEW_PERM, "group": RoleCode.RETAIL, "version": application.version},
     )
+    return rider, entry
+
+
+def _granted_or_refused(rider: Rider, application: Application) -> None:
+    if rider.written != 1 and not _retail_view_rows(application).exists():
+        raise ImproperlyConfigured("The retail role or its view_application permission is missing.")
 
 
 def withdraw_retail_view(application: Application, *, actor: User | None) -> bool:

@@ -120,8 +120,8 @@ def audit_record_many(
     contribution row beside its transition's event, the messages it sends), each an
     INSERT and its parameters (apps.core.statements.Rider): on PostgreSQL written by
     the events' own statement (a part of its WITH), one round trip fewer each; elsewhere
-    each INSERT just before, in one transaction with the events. A counted rider's
-    `written` is set once they are written."""
+    each INSERT just before, in one transaction with the events. Once they are written
+    (a counted rider's `written` set), each rider's `landed` is called."""
     writer = _Writer(actor, None)
     events = [
         writer.event(
@@ -341,6 +341,8 @@ def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
             for rider in riders:
                 rider.run(connection)
             _insert(events)
+            for rider in riders:
+                rider.landed()
         return
     with_snapshot = events[0].actor_id is not None
     params: list[Any] = []
@@ -366,6 +368,8 @@ def _insert(events: Sequence[AuditEvent], riders: Sequence[Rider] = ()) -> None:
         post_save.send(
             AuditEvent, instance=event, created=True, raw=False, using=alias, update_fields=None
         )
+    for rider in riders:
+        rider.landed()
 
 
 def _returned_ids(cursor: Any, count: int, riders: Sequence[Rider] = ()) -> list[int]:

@@ -483,18 +483,27 @@ class Rider:
     carries: on PostgreSQL a part of that statement's WITH (`with_riders`: one round
     trip for both, atomic by itself), elsewhere run by itself just before it (`run`), in
     one transaction with it. A `counted` rider (an `INSERT … SELECT` that may find no
-    row) has `written`, the number of rows it wrote, once the statement has run."""
+    row) has `written`, the number of rows it wrote, once the statement has run. `then`
+    is what its writer does once it is written (`landed`): ask for a relay when the
+    transaction commits, check what the count says."""
 
     sql: str
     params: Sequence[Any]
     counted: bool = False
+    then: Callable[[Rider], object] | None = None
     written: int | None = dataclasses.field(default=None, init=False)
 
     def run(self, connection: BaseDatabaseWrapper) -> None:
-        """Write the rows by themselves (a database without INSERT inside WITH)."""
+        """Write the rows by themselves (a database without INSERT inside WITH, or a
+        writer with no statement to ride); `landed` follows."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.params)
             self.written = max(cursor.rowcount, 0)
+
+    def landed(self) -> None:
+        """Called by whoever ran the statement that wrote it, once it has run."""
+        if self.then is not None:
+            self.then(self)
 
 
 def with_riders(riders: Sequence[Rider], then: str) -> str:

@@ -157,7 +157,7 @@ def outbox_rider(
     itself (`Rider.run`): a transition that tells someone pays no round trip of its own
     for it, or one, not the query's and the INSERT's. `recipients` is that query, compiled for the
     outbox's database: (a SELECT of the recipients' ids, its parameters). Once it has
-    been written, `relay_what_rode` asks for the relay.
+    been written (`Rider.landed`), the relay is asked for if a message went in.
 
     Every row gets the same values as outbox_write would give it (the dedupe key
     suffixed with the recipient, `:u<id>`, and the unique key still keeps a repeat out),
@@ -183,17 +183,15 @@ def outbox_rider(
             params.append(f"{dedupe_key}:u")
         elif f.name != "recipient":
             params.append(f.get_db_prep_save(getattr(template, f.attname), connection))
-    return Rider(_insert_select_sql(alias, inner), [*params, *inner_params], counted=True)
+    sql = _insert_select_sql(alias, inner)
+    return Rider(sql, [*params, *inner_params], counted=True, then=_relay_if_written)
 
 
-def relay_what_rode(rider: Rider) -> int:
-    """After the statement that wrote an `outbox_rider`: the relay is asked for when
-    the transaction commits, if a message went in. Returns how many did."""
-    if rider.written is None:
-        raise ValueError("the outbox rows have not been written yet")
+def _relay_if_written(rider: Rider) -> None:
+    """Once an `outbox_rider` is written: the relay is asked for when the transaction
+    commits, if a message went in."""
     if rider.written:
         transaction.on_commit(request_relay, using=router.db_for_write(OutboxMessage))
-    return rider.written
 
 
 _SELECTED_FIELDS = tuple(f for f in OutboxMessage._meta.concrete_fields if not f.primary_key)

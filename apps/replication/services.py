@@ -33,7 +33,14 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from apps.core.statements import Insert, ModelRead, Slots, Statement, compile_statement
+from apps.core.statements import (
+    Insert,
+    ModelRead,
+    Rider,
+    Slots,
+    Statement,
+    compile_statement,
+)
 from apps.core.tasks import Nudge
 from apps.publication.models import (
     AppliedMessage,
@@ -103,19 +110,22 @@ def _message_insert(alias: str) -> Insert:
     return Insert(ReplicationMessage, columns, alias, returning=True)
 
 
-def replication_write_if(
+def replication_rider(
     *,
     subject: Subject,
     subject_id: int,
     kind: Kind,
     payload: Mapping[str, Any],
-    condition: tuple[str, Sequence[Any]],
-) -> bool:
-    """`replication_write` if `condition` finds a row, as one `INSERT … SELECT … WHERE
-    EXISTS (condition)`: a check and the message it decides in one round trip (a
-    progress step that republishes only while the retail grant holds). `condition` is a
-    SELECT compiled for the messages' database and its parameters. True if the message
-    was written. The caller holds the subject's row lock, as for replication_write."""
+    condition: tuple[str, Sequence[Any]] | None = None,
+) -> Rider:
+    """`replication_write`'s message as a rider (apps.core.statements.Rider) that a
+    statement of the messages' database carries — the audit events of the transition
+    that sends it — so it costs no round trip of its own. With `condition` (a SELECT
+    compiled for that database, its parameters) it is written only if the condition
+    finds a row, as one `INSERT … SELECT … WHERE EXISTS`: a progress step republishes
+    only while the retail grant holds. Once written (`Rider.landed`), the relay is asked
+    for when the transaction commits, if the message went in. The caller holds the
+    subject's row lock, as for replication_write."""
     alias = router.db_for_write(ReplicationMessage)
     connection = connections[alias]
     now = timezone.now()
@@ -128,13 +138,18 @@ def replication_write_if(
         next_attempt_at=now,
     )
     params = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in _WRITTEN]
-    inner, inner_params = condition
-    with connection.cursor() as cursor:
-        cursor.execute(_write_if_sql(alias, inner), [*params, *inner_params])
-        written = cursor.rowcount == 1
-    if written:
-        transaction.on_commit(request_relay, using=alias)
-    return written
+    inner, inner_params = condition or (_ALWAYS, [])
+    sql = _write_if_sql(alias, inner)
+    return Rider(sql, [*params, *inner_params], counted=True, then=_relay_if_written)
+
+
+# The condition of a message written whatever the database holds.
+_ALWAYS = "SELECT 1"
+
+
+def _relay_if_written(rider: Rider) -> None:
+    if rider.written:
+        transaction.on_commit(request_relay, using=router.db_for_write(ReplicationMessage))
 
 
 _WRITTEN = tuple(f for f in ReplicationMessage._meta.concrete_fields if not f.primary_key)
@@ -142,7 +157,7 @@ _WRITTEN = tuple(f for f in ReplicationMessage._meta.concrete_fields if not f.pr
 
 @cache
 def _write_if_sql(alias: str, inner: str) -> str:
-    """`replication_write_if`'s statement around the condition `inner`, made once per
+    """`replication_rider`'s statement around the condition `inner`, made once per
     database and condition."""
     qn = connections[alias].ops.quote_name
     # Only quoted names from the model's metadata and the ORM's compiled query go into

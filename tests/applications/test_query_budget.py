@@ -51,16 +51,19 @@ BUDGET = {
     "energize": 4,
 }
 # On PostgreSQL the vault's record and its blind index are one statement (INSERT inside
-# WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own, and a
-# contribution row, a review opening or the outbox's INSERT … SELECT is written by its
-# audit event's statement (apps.audit.services' riders).
+# WITH: apps.core.statements.Inserts), with no BEGIN and COMMIT of its own, and every
+# row a transition writes beside its own — a contribution, a review opening, the grant,
+# the publication message, the outbox's INSERT … SELECT — is written by its audit
+# event's statement (apps.audit.services' riders): lock, UPDATE, audit.
 ON_POSTGRESQL = {
     "create": 5,
     "submit": 4,
     "encode": 4,
     "review_opened": 2,
-    "verify": 5,
-    "release": 4,
+    "verify": 3,
+    "release": 3,
+    "complete": 3,
+    "energize": 3,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -23,7 +24,6 @@ from apps.audit.models import AuditAction
 from apps.audit.services import Entry, audit_record_many
 from apps.core.errors import NotAllowed, NotFound, StaleVersion
 from apps.core.statements import Insert, ModelRead, Rider, Slots, Update
-from apps.notifications.services import relay_what_rode
 from apps.vault.services import vault_read
 from apps.vault.types import PII_FIELDS, CustomerPII
 from apps.vocabulary.states import Contribution, RevealPurpose
@@ -227,6 +227,15 @@ def _update(alias: str, attnames: tuple[str, ...]) -> Update:
     return Update(Application, attnames, alias, guards=states)
 
 
+@dataclass(frozen=True)
+class Alongside:
+    """What a transition writes beside its own row once the row is saved (a grant, a
+    publication): the audit entries of it and the rows its audit statement writes."""
+
+    entries: Sequence[Entry] = ()
+    riders: Sequence[Rider] = ()
+
+
 def record_transition(
     application: Application,
     *,
@@ -238,18 +247,19 @@ def record_transition(
     changed_fields: Iterable[str] = (),
     reason: str = "",
     event: str | None = None,
-    before: Callable[[], Sequence[Entry]] = tuple,
+    before: Callable[[], Alongside] = Alongside,
 ) -> None:
-    """The tail every transition shares, in the caller's transaction and this order:
-    the UPDATE of `fields`, what `before` does once the row is saved (a grant, a
-    publication; it returns the audit entries of what it did), then the audit events —
-    `before`'s and the transition's, in one INSERT, which on PostgreSQL also writes the
-    contribution row behind the four-eyes rule and the workflow notification of `event`
-    (its recipients' query and outbox rows, `notices.notice_rider`). Each is one
-    statement."""
+    """The tail every transition shares, in the caller's transaction: the UPDATE of
+    `fields`, then one audit INSERT of `before`'s entries (what it does once the row is
+    saved: a grant, a publication) and the transition's, which on PostgreSQL also writes
+    `before`'s rows, the contribution row behind the four-eyes rule and the workflow
+    notification of `event` (its recipients' query and outbox rows,
+    `notices.notice_rider`): two statements. Elsewhere those rows are written just
+    before the events, in the same transaction."""
     save_fields(application, fields)
+    alongside = before()
     entries = [
-        *before(),
+        *alongside.entries,
         Entry(
             action=action,
             obj=application,
@@ -258,15 +268,12 @@ def record_transition(
             reason=reason,
         ),
     ]
-    # Written by the audit events' statement (one round trip for all on PostgreSQL).
-    riders = [] if contribution is None else [contribution_row(application, actor, contribution)]
-    notice = None
+    riders = list(alongside.riders)
+    if contribution is not None:
+        riders.append(contribution_row(application, actor, contribution))
     if event is not None:
-        notice = notify.notice_rider(event=event, application=application, actor=actor)
-        riders.append(notice)
+        riders.append(notify.notice_rider(event=event, application=application, actor=actor))
     audit_record_many(actor=actor, entries=entries, riders=riders)
-    if notice is not None:
-        relay_what_rode(notice)
 
 
 def pii_read(application: Application, *, purpose: RevealPurpose, reason: str = "") -> Entry:

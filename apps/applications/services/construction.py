@@ -17,13 +17,12 @@ from django_stubs_ext import StrOrPromise
 from apps.accounts.models import User
 from apps.applications import notices as notify
 from apps.audit.models import AuditAction
-from apps.audit.services import Entry
 from apps.core.errors import WrongState
 from apps.vocabulary.states import ApplicationState as S
 
 from .. import publishing
 from ..models import Application
-from ._common import check_version, lock_application, record_transition, require_td
+from ._common import Alongside, check_version, lock_application, record_transition, require_td
 
 
 def application_release(
@@ -49,13 +48,13 @@ def application_release(
     return application
 
 
-def _following_state(application: Application) -> Callable[[], list[Entry]]:
-    """record_transition's `before`: the published row follows the new state (nothing
-    to audit beyond the transition itself)."""
+def _following_state(application: Application) -> Callable[[], Alongside]:
+    """record_transition's `before`: the published row follows the new state, written by
+    the transition's audit statement (nothing to audit beyond the transition itself)."""
 
-    def follow() -> list[Entry]:
-        publishing.follow_state(application)
-        return []
+    def follow() -> Alongside:
+        rider = publishing.follow_state(application)
+        return Alongside(riders=[] if rider is None else [rider])
 
     return follow
 

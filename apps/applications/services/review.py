@@ -30,8 +30,9 @@ from apps.vocabulary.states import MaskingState as M
 from .. import publishing
 from ..leaks import Leak, scan
 from ..models import Application, ApplicationContribution, ReviewOpening
-from ..visibility import grant_retail_view_unrecorded
+from ..visibility import grant_rider
 from ._common import (
+    Alongside,
     check_version,
     clean_reason,
     customer_of,
@@ -345,13 +346,12 @@ def _confirm_verification(application: Application, acting_user: User) -> None:
     application.verified_by = acting_user
     application.verified_at = timezone.now()
 
-    def grant_and_publish() -> list[Entry]:
-        granted = grant_retail_view_unrecorded(application)
-        # Both locks hold now: retail may read exactly this projection, frozen.
-        publishing.publish(application)
-        return [granted]
+    def grant_and_publish() -> Alongside:
+        grant, granted = grant_rider(application)
+        # Both locks hold with the commit: retail may read exactly this projection, frozen.
+        return Alongside(entries=[granted], riders=[grant, publishing.publish_rider(application)])
 
-    # The grant's audit event and the verification's go in one INSERT.
+    # The grant, the publication, their audit event and the verification's: one INSERT.
     record_transition(
         application,
         actor=acting_user,
