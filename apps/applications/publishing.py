@@ -1,12 +1,13 @@
 """Publishing and withdrawing an application in the retail database, on the T&D side.
 
 Nothing here touches the retail database: each function writes a replication message
-(apps.replication) in the service transaction that changes the application, under its
-row lock — or gives it as a rider the transition's audit statement writes
-(`publish_rider`, `follow_state`) —, so the messages about one application are in its commit order; the relay
-applies them to apps.publication's PublishedApplication afterwards (eagerly after the
-commit in the embedded default). The T&D side keeps no copy of the published table: an
-upsert carries the whole published row, and `barrier_check` recomputes the truth.
+(apps.replication), or gives it as a rider the transition's audit statement writes
+(`publish_rider`, `follow_state`), in the service transaction that changes the
+application, under its row lock, so the messages about one application are in its
+commit order; the relay applies them to apps.publication's PublishedApplication
+afterwards (eagerly after the commit in the embedded default). The T&D side keeps no
+copy of the published table: an upsert carries the whole published row, and
+`barrier_check` recomputes the truth.
 
 * publish — at verification, after the retail grant: the projection the supervisor
   checked (its hash re-checked here), with the version, the hash, the verification time

@@ -9,7 +9,7 @@ finds and repairs any disagreement (it should never find one).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -85,7 +85,7 @@ def grant_rider(application: Application) -> tuple[Rider, Entry]:
         _grant_sql(connections[router.db_for_write(ApplicationGroupObjectPermission)].vendor),
         [application.pk, RoleCode.RETAIL.value, VIEW_PERM, Application._meta.app_label],
         counted=True,
-        then=lambda written: _granted_or_refused(written, application),
+        then=partial(_granted_or_refused, application=application),
     )
     entry = Entry(
         action=AuditAction.PERMISSION_GRANTED,
@@ -95,7 +95,9 @@ def grant_rider(application: Application) -> tuple[Rider, Entry]:
     return rider, entry
 
 
-def _granted_or_refused(rider: Rider, application: Application) -> None:
+def _granted_or_refused(rider: Rider, *, application: Application) -> None:
+    """Once the grant's rider is written: nothing written and no grant there means the
+    retail role or its permission is missing."""
     if rider.written != 1 and not _retail_view_rows(application).exists():
         raise ImproperlyConfigured("The retail role or its view_application permission is missing.")
 

@@ -154,10 +154,10 @@ def outbox_rider(
     """The outbox rows of the recipients a query finds, as one counted `INSERT …
     SELECT` (apps.core.statements.Rider) that a statement of the outbox's database
     carries — the audit events of the transition that sends them — or that runs by
-    itself (`Rider.run`): a transition that tells someone pays no round trip of its own
-    for it, or one, not the query's and the INSERT's. `recipients` is that query, compiled for the
-    outbox's database: (a SELECT of the recipients' ids, its parameters). Once it has
-    been written (`Rider.landed`), the relay is asked for if a message went in.
+    itself (`Rider.run`): no round trip of its own, or one, never the query's and the
+    INSERT's. `recipients` is that query, compiled for the outbox's database: (a SELECT
+    of the recipients' ids, its parameters). Once it has been written
+    (`Rider.landed`), the relay is asked for if a message went in.
 
     Every row gets the same values as outbox_write would give it (the dedupe key
     suffixed with the recipient, `:u<id>`, and the unique key still keeps a repeat out),
