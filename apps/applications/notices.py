@@ -178,15 +178,6 @@ def _recipients_statement(alias: str, event: str, released: bool, with_actor: bo
     return statement
 
 
-def notify_application_event(*, event: str, application: Application, actor: User | None) -> int:
-    """Queue the messages of one transition in the caller's transaction, in a statement
-    of their own (`notice_rider`, run by itself); returns how many."""
-    rider = notice_rider(event=event, application=application, actor=actor)
-    rider.run(connections[router.db_for_write(OutboxMessage)])
-    rider.landed()
-    return rider.written or 0
-
-
 def notice_rider(*, event: str, application: Application, actor: User | None) -> Rider:
     """The messages of one transition as an `outbox_rider`: the recipients' query feeds
     the outbox INSERT, whether it finds anyone or not. The transition's audit statement

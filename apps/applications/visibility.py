@@ -62,18 +62,6 @@ def _retail_view_rows(application: Application) -> QuerySet[ApplicationGroupObje
     )
 
 
-def grant_retail_view(application: Application, *, actor: User | None) -> None:
-    """The grant and its audit event (`grant_rider`, written by the event's statement)."""
-    rider, entry = grant_rider(application)
-    audit_record(
-        actor=actor,
-        action=entry.action,
-        obj=entry.obj,
-        details=entry.details,
-        riders=[rider],
-    )
-
-
 def grant_rider(application: Application) -> tuple[Rider, Entry]:
     """The row guardian's `assign_perm` would write, as one INSERT … SELECT that reads
     the group's and the permission's ids itself, instead of its seven statements, and

@@ -494,8 +494,8 @@ class Rider:
     written: int | None = dataclasses.field(default=None, init=False)
 
     def run(self, connection: BaseDatabaseWrapper) -> None:
-        """Write the rows by themselves (a database without INSERT inside WITH, or a
-        writer with no statement to ride); `landed` follows."""
+        """Write the rows by themselves (a database without INSERT inside WITH); the
+        caller then calls `landed`, as for a rider that rode."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.params)
             self.written = max(cursor.rowcount, 0)
@@ -507,10 +507,11 @@ class Rider:
 
 
 def with_riders(riders: Sequence[Rider], then: str) -> str:
-    """PostgreSQL's text of `riders` written by the statement `then`, as one statement
-    (`with_inserts`); `then` must end in its RETURNING clause when a rider is counted:
-    each counted rider's count is returned after `then`'s columns, in the riders' order
-    (`read_counts` sets them)."""
+    """PostgreSQL's text of `riders` written by the statement `then`, as one statement:
+    each a part of its WITH, which PostgreSQL runs to completion whether or not `then`
+    reads it; the parameters are each rider's, then `then`'s. `then` must end in its
+    RETURNING clause when a rider is counted: each counted rider's count is returned
+    after `then`'s columns, in the riders' order (`read_counts` sets them)."""
     parts, counts = [], []
     for n, rider in enumerate(riders):
         if rider.counted:
@@ -566,8 +567,7 @@ def with_inserts(inserts: Sequence[Insert], then: str) -> str:
     """PostgreSQL's text of `inserts` run before the statement `then`, as one statement:
     each INSERT a part of its WITH, which PostgreSQL runs to completion whether or not
     `then` reads it. The parameters are each INSERT's, then `then`'s."""
-    parts = [f"w{n} AS ({insert.sql})" for n, insert in enumerate(inserts)]
-    return f"WITH {', '.join(parts)} {then}" if parts else then
+    return with_riders([Rider(insert.sql, ()) for insert in inserts], then)
 
 
 class Update:

@@ -279,13 +279,12 @@ def test_the_built_recipients_are_the_querysets_for_every_event(
 def test_the_recipients_query_is_built_once(new_application, clerk, supervisor):
     application = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
     with transaction.atomic():
-        notices.notify_application_event(
-            event=notices.ENCODED, application=application, actor=clerk
-        )
+        notices.notice_rider(event=notices.ENCODED, application=application, actor=clerk)
         with _compilations() as compiled:
-            notices.notify_application_event(
+            rider = notices.notice_rider(
                 event=notices.ENCODED, application=application, actor=clerk
             )
+            rider.run(connection)
 
     assert compiled.call_count == 0
 
