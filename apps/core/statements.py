@@ -64,6 +64,7 @@ _UUID = "uuid"
 _FIRST_ID = -1_900_000_000
 _FIRST_NUMBER = 2_100_000_000
 _FIRST_MOMENT = dt.datetime(1901, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+_UNSET = object()  # no value prepared yet (Insert.params)
 
 
 class Slots:
@@ -410,19 +411,26 @@ class Insert:
             raise ValueError(f"{len(rows)} rows for an insert of {self.count}")
         now: dt.datetime | None = None
         params = []
+        # The rows of one run often share a value (the same person, moment or request
+        # on every row of a page's view log): the very same object is prepared once.
+        last: list[tuple[Any, Any]] = [(_UNSET, None)] * len(self.fields)
         for row in rows:
             if not row.keys() <= self.names:
                 raise ValueError(f"not written here: {sorted(row.keys() - self.names)}")
-            for field in self.fields:
+            for column, field in enumerate(self.fields):
                 if field.attname in row:
                     value = row[field.attname]
                 elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                     value = now = now or timezone.now()
                 else:
                     value = field.get_default()
-                if hasattr(value, "resolve_expression"):
-                    raise TypeError(f"{field.attname}: a value, not an expression")
-                params.append(field.get_db_prep_save(value, connection))
+                raw, prepared = last[column]
+                if value is not raw:
+                    if hasattr(value, "resolve_expression"):
+                        raise TypeError(f"{field.attname}: a value, not an expression")
+                    prepared = field.get_db_prep_save(value, connection)
+                    last[column] = (value, prepared)
+                params.append(prepared)
         if self.by_column:
             width = len(self.fields)
             return [params[column::width] for column in range(width)]

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.widgets import PlainTextInput
+
 
 class RetailSearchForm(forms.Form):
     """Search by reference number or supply point ID; full-width digits are folded by the
@@ -13,7 +15,7 @@ class RetailSearchForm(forms.Form):
         label=_("Reference number or supply point ID"),
         required=False,
         max_length=40,
-        widget=forms.TextInput(
+        widget=PlainTextInput(
             attrs={
                 "type": "search",
                 "data-normalize": "digits",

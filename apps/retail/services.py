@@ -13,6 +13,7 @@ log confirm a guess.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ from typing import Any, cast
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.requests import USER_AGENT_MAX
+from apps.core.statements import Insert
 from apps.publication.models import RetailAccount, RetailInboxEntry, RetailView, RetailViewLog
 
 # As apps.applications.services numbers them: SD, the year, a hyphen, the id (7 digits
@@ -50,46 +51,57 @@ def retail_views_record(
     view: RetailView,
     rows: Iterable[Mapping[str, Any]],
     meta: RequestMeta,
-) -> list[RetailViewLog]:
-    """One view-log row per application shown (list or detail), in one INSERT statement.
+) -> int:
+    """One view-log row per application shown (list or detail), in one INSERT statement;
+    returns how many rows it wrote.
 
     A page's rows (at most a list page's 25) go in one multi-row INSERT in autocommit:
     a single statement is atomic on its own, so all of them are written or none, and the
     page is rendered only after it returned. bulk_create would wrap the same INSERT in
     BEGIN … COMMIT, two more round trips on every page (docs/decisions.md). Inside a
-    caller's transaction the INSERT joins it. The entries come back without their ids."""
+    caller's transaction the INSERT joins it. The INSERT is built once per process and
+    number of rows (`_view_log_insert`)."""
     now = timezone.now()
-    entries = [
-        RetailViewLog(
-            occurred_at=now,
-            account_id=account.pk,
-            username=account.username,
-            view=view,
-            application_id=row["id"],
-            reference=row["reference"] or "",
-            pseudonym=row["pseudonym"] or "",
-            request_id=meta.request_id,
-            client_ip=meta.client_ip,
-            user_agent=meta.user_agent[:USER_AGENT_MAX],
-        )
+    written = [
+        {
+            "occurred_at": now,
+            "account_id": account.pk,
+            "username": account.username,
+            "view": view,
+            "application_id": row["id"],
+            "reference": row["reference"] or "",
+            "pseudonym": row["pseudonym"] or "",
+            "request_id": meta.request_id,
+            "client_ip": meta.client_ip,
+            "user_agent": meta.user_agent[:USER_AGENT_MAX],
+        }
         for row in rows
     ]
-    if not entries:
-        return entries
-    using = RetailViewLog.objects.db
-    fields = [f for f in RetailViewLog._meta.concrete_fields if not f.primary_key]
-    if len(entries) > connections[using].ops.bulk_batch_size(fields, entries):
-        # More rows than one statement may carry (SQLite's parameter limit; no page
-        # shows this many): several INSERTs, then in one transaction.
-        with transaction.atomic(using=using):
-            RetailViewLog.objects.bulk_create(entries)
-        return entries
-    # The INSERT that Model.save and bulk_create compile (QuerySet._insert), without
-    # bulk_create's transaction around it.
-    query = InsertQuery(RetailViewLog)
-    query.insert_values(fields, list(entries))
-    query.get_compiler(using=using).execute_sql()
-    return entries
+    if not written:
+        return 0
+    connection = connections[RetailViewLog.objects.db]
+    batch = connection.ops.bulk_batch_size(_VIEW_LOG_FIELDS, written)
+    if len(written) <= batch:
+        return _view_log_insert(connection.alias, len(written)).run(connection, written)
+    # More rows than one statement may carry (SQLite's parameter limit; no page shows
+    # this many): several INSERTs, then in one transaction.
+    with transaction.atomic(using=connection.alias):
+        for start in range(0, len(written), batch):
+            part = written[start : start + batch]
+            _view_log_insert(connection.alias, len(part)).run(connection, part)
+    return len(written)
+
+
+# Every column of a view-log row but its key.
+_VIEW_LOG_FIELDS = tuple(f for f in RetailViewLog._meta.concrete_fields if not f.primary_key)
+
+
+@functools.lru_cache(maxsize=64)
+def _view_log_insert(alias: str, count: int) -> Insert:
+    """The INSERT of `count` view-log rows, its text built once per process (a list page
+    writes up to its 25, a detail page one): compiling it through the ORM at every view
+    and preparing each value there was a fifth of the retail list's time (issue 17)."""
+    return Insert(RetailViewLog, [f.attname for f in _VIEW_LOG_FIELDS], alias, count)
 
 
 def retail_not_found_record(

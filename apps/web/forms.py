@@ -9,14 +9,14 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db import connections
+from django.db.models import Model, QuerySet
 from django.forms.models import ModelChoiceIterator
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import DivisionCode
 from apps.core.errors import ServiceError
+from apps.core.statements import ModelRead
 
 M = TypeVar("M", bound=Model)
 
@@ -34,107 +34,46 @@ def add_service_error(form: forms.Form, error: ValidationError | ServiceError) -
         form.add_error(None, error.messages)
 
 
-def _attributes(attrs: dict[str, Any]) -> str:
-    """Django's django/forms/widgets/attrs.html in Python: False leaves an attribute out,
-    True writes its name alone, anything else its escaped text."""
-    return "".join(
-        f" {name}" if value is True else f' {name}="{escape(value)}"'
-        for name, value in attrs.items()
-        if value is not False
-    )
-
-
 class _ChoicesInOneRead(ModelChoiceIterator):
     """A model select's options read by one SELECT. Django's own iterator reads them
     through `QuerySet.iterator()`, which on PostgreSQL is a server-side cursor (DECLARE,
     FETCH and CLOSE, held across the autocommit): 1.2 ms for the approval queue's
     retailer filter with one retailer, on every view of the queue (issue 17). The
-    queryset is the form's own copy, so a select rendered twice reads once."""
+    queryset is the form's own copy, so a select rendered twice reads once; a field
+    built `fixed` reads through its statement built once per process instead."""
 
     def __iter__(self) -> Iterator[Any]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset:
+        reads = getattr(self.field, "fixed_reads", None)
+        if reads is None:
+            options = iter(self.queryset)
+        else:
+            alias = self.queryset.db
+            read = reads.get(alias)
+            if read is None:
+                queryset = self.queryset
+                read = reads[alias] = ModelRead(lambda _slots: queryset.all(), alias)
+            options = iter(read.rows(connections[alias]))
+        for obj in options:
             yield self.choice(obj)
 
 
 class ListedModelChoiceField(forms.ModelChoiceField[M]):
     """A ModelChoiceField whose options, a short list (retailers, people), are read in one
-    query rather than through a server-side cursor."""
+    query rather than through a server-side cursor.
+
+    `fixed=True` for a queryset no form changes (the approval queue's retailers): its
+    statement is then built once per process and alias (apps.core.statements.ModelRead)
+    and only run at each form's rendering, as building it through the ORM cost more
+    than running it (issue 17). The options are read afresh every time."""
 
     iterator = _ChoicesInOneRead
 
-
-class PlainSelect(forms.Select):
-    """A select that writes its markup here instead of rendering one template per option
-    (Django's select.html includes select_option.html and attrs.html for each): the
-    approval queue's filters rendered three selects through about thirty templates on
-    every page view (issue 17). The context is Django's own (get_context: the id, the
-    error and help-text ARIA attributes, which option is selected), so the markup is what
-    Django's templates write."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [f'<select name="{escape(widget["name"])}"{_attributes(widget["attrs"])}>']
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(f'\n  <optgroup label="{escape(group_name)}">')
-            parts.extend(
-                f'\n  <option value="{escape(option["value"])}"'
-                f"{_attributes(option['attrs'])}>{escape(option['label'])}</option>"
-                for option in options
-            )
-            if group_name:
-                parts.append("\n  </optgroup>")
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
-
-
-def _input(widget: dict[str, Any]) -> SafeString:
-    """Django's django/forms/widgets/input.html in Python, of a widget's context."""
-    shown = "" if widget["value"] is None else f' value="{escape(widget["value"])}"'
-    return mark_safe(  # noqa: S308 - every value is escaped
-        f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
-        f"{shown}{_attributes(widget['attrs'])}>"
-    )
-
-
-class PlainCheckbox(forms.CheckboxInput):
-    """A check box written here (Django's checkbox.html includes input.html and
-    attrs.html): the review page's checklist, three on every opening (issue 17). The
-    context is Django's own (`checked`, the ARIA attributes), so is the markup."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        return _input(self.get_context(name, value, attrs)["widget"])
-
-
-class PlainTextInput(forms.TextInput):
-    """A text input written here (Django's text.html includes input.html and attrs.html):
-    the clerk's list's search box, on every view of the list (issue 17)."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        return _input(self.get_context(name, value, attrs)["widget"])
-
-
-class PlainTextarea(forms.Textarea):
-    """A text area written here, as Django's textarea.html writes it (the new line after
-    the opening tag included: a browser drops it, so a value starting with one keeps it)."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        text = escape(widget["value"]) if widget["value"] else ""
-        return mark_safe(  # noqa: S308 - every value is escaped
-            f'<textarea name="{escape(widget["name"])}"{_attributes(widget["attrs"])}>\n'
-            f"{text}</textarea>"
-        )
+    def __init__(self, queryset: QuerySet[M], *, fixed: bool = False, **kwargs: Any) -> None:
+        super().__init__(queryset, **kwargs)
+        # Shared by the field's copies (a form's fields are copies of its class's).
+        self.fixed_reads: dict[str, ModelRead[M]] | None = {} if fixed else None
 
 
 class OwnPasswordChangeForm(SetPasswordForm):

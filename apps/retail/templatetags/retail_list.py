@@ -51,29 +51,39 @@ def retail_rows(applications: Iterable[Any], detail_prefix: str, masking_state: 
     list's table body."""
     masking = masking_badge(masking_state)  # the same on every row: retail sees verified only
     prefix = html.escape(detail_prefix)
-    # A page repeats a few states and start dates: each rendered once.
-    states: dict[tuple[Any, Any], str] = {}
+    # A page repeats a few states, contract classes, capacities and start dates: each
+    # written once (a label is translated, a number and a date localised, per call).
+    states: dict[Any, str] = {}
+    classes: dict[Any, str] = {}
+    capacities: dict[str, str] = {}
     dates: dict[Any, str] = {}
     rows = []
     for a in applications:
-        state_key = (a.state, a.state_label)
-        state = states.get(state_key)
+        shown = a.as_dict()
+        state = states.get(shown["state"])
         if state is None:
-            state = states[state_key] = state_badge(*state_key)
-        day = a.requested_start_date
+            state = states[shown["state"]] = state_badge(shown["state"], a.state_label)
+        contract_class = classes.get(shown["contract_class"])
+        if contract_class is None:
+            contract_class = classes[shown["contract_class"]] = _text(a.contract_class_label)
+        # A capacity by its text: 12.5 and 12.50 are equal, not written alike.
+        capacity = str(shown["contract_capacity_kw"])
+        if capacity not in capacities:
+            capacities[capacity] = _text(localize(shown["contract_capacity_kw"]))
+        day = shown["requested_start_date"]
         start = dates.get(day)
         if start is None:
             start = dates[day] = html.escape(date_filter(day, "SHORT_DATE_FORMAT"))
         rows.append(
             ROW.format(
-                reference=_text(a.reference),
+                reference=_text(shown["reference"]),
                 prefix=prefix,
-                pseudonym=_text(a.pseudonym),
-                supply_point_id=_text(a.supply_point_id),
-                retailer_name=_text(a.retailer_name),
-                retailer_code=_text(a.retailer_code),
-                contract_class_label=_text(a.contract_class_label),
-                capacity=_text(localize(a.contract_capacity_kw)),  # a localised number
+                pseudonym=_text(shown["pseudonym"]),
+                supply_point_id=_text(shown["supply_point_id"]),
+                retailer_name=_text(shown["retailer_name"]),
+                retailer_code=_text(shown["retailer_code"]),
+                contract_class_label=contract_class,
+                capacity=capacities[capacity],  # a localised number
                 start=start,
                 state=state,
                 masking=masking,

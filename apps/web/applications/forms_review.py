@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.applications.models import Application
+from apps.core.widgets import PlainCheckbox, PlainSelect, PlainTextarea
 from apps.retailers.models import Retailer
 from apps.vocabulary.normalize import collapse_spaces
 from apps.vocabulary.states import ContractClass
-from apps.web.forms import ListedModelChoiceField, PlainCheckbox, PlainSelect, PlainTextarea
+from apps.web.forms import ListedModelChoiceField
 
 AGE_CHOICES = [
     ("", _("Any age")),
@@ -39,6 +40,7 @@ class QueueFilterForm(forms.Form):
     retailer = ListedModelChoiceField(
         label=_("retailer"),
         queryset=Retailer.objects.order_by("code"),
+        fixed=True,
         required=False,
         empty_label=_("All retailers"),
         widget=PlainSelect,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.web.forms import PlainSelect, PlainTextInput
+from apps.core.widgets import PlainSelect, PlainTextInput
 
 
 class SearchKey:

@@ -1,4 +1,4 @@
-"""PlainSelect, PlainCheckbox, PlainTextInput and PlainTextarea (apps.web.forms) write
+"""PlainSelect, PlainCheckbox, PlainTextInput and PlainTextarea (apps.core.widgets) write
 the markup Django's widget templates write, without a template per option or per input
 (issue 17): the approval queue's and the clerk's list's selects and search box, the
 review page's checklist and reasons."""
@@ -14,23 +14,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from apps.core.widgets import PlainCheckbox, PlainSelect, PlainTextarea, PlainTextInput
+from apps.retail.forms import RetailSearchForm
 from apps.web.administration.forms import PasswordResetProposalForm
 from apps.web.applications.forms import ApplicationForm
 from apps.web.applications.forms_review import QueueFilterForm, ReturnForm, VerifyForm
 from apps.web.applications.forms_search import ApplicationSearchForm
-from apps.web.forms import (
-    ListedModelChoiceField,
-    PlainCheckbox,
-    PlainSelect,
-    PlainTextarea,
-    PlainTextInput,
-)
+from apps.web.forms import ListedModelChoiceField
 from tests.factories import make_retailer
 
 CHOICES = [
     ("", "— any —"),
     ("a", "A & <b>"),
-    ("Group", [("g1", "in a group"), ("g2", '"quoted"')]),
+    ("Group", [("g1", "in a group"), ("g2", '"quoted"'), ("a", "A again: not selected")]),
 ]
 
 
@@ -90,7 +86,8 @@ def _with_djangos_widgets(form: forms.Form) -> forms.Form:
         elif isinstance(field.widget, PlainTextarea):
             field.widget = forms.Textarea(attrs=field.widget.attrs)
         elif isinstance(field.widget, PlainTextInput):
-            field.widget = forms.TextInput(attrs=field.widget.attrs)
+            attrs = {**field.widget.attrs, "type": field.widget.input_type}
+            field.widget = forms.TextInput(attrs=attrs)
     return form
 
 
@@ -150,6 +147,21 @@ def test_the_search_box_renders_as_with_djangos_text_input(data):
     assert isinstance(plain.fields["text"].widget, PlainTextInput)
 
 
+@pytest.mark.parametrize("data", [None, {}, {"q": "SD2026-0000123"}, {"q": "1" * 41}])
+def test_the_retail_search_box_renders_as_with_djangos_text_input(data):
+    """The retail list's search box (a search input with its own attributes): unbound,
+    empty, a reference, too long (the error's ARIA attributes)."""
+    plain = RetailSearchForm(data)
+    django = _with_djangos_widgets(RetailSearchForm(data))
+    for form in (plain, django):
+        if data is not None:
+            form.is_valid()
+
+    assert str(plain["q"]) == str(django["q"])
+    assert 'type="search"' in str(plain["q"])
+    assert isinstance(plain.fields["q"].widget, PlainTextInput)
+
+
 @pytest.mark.django_db
 def test_a_model_select_reads_its_options_in_one_query_not_through_a_cursor():
     """The queue's retailer filter, the application form's retailer and the
@@ -189,3 +201,31 @@ def test_a_model_select_reads_its_options_in_one_query_not_through_a_cursor():
         PasswordResetProposalForm.base_fields["user"],
     ):
         assert isinstance(field, ListedModelChoiceField)
+
+
+@pytest.mark.django_db
+def test_a_fixed_model_select_builds_its_statement_once_and_reads_its_options_afresh():
+    """The queue's retailer filter (`fixed`): one statement per process and alias, shared
+    by every form's copy of the field, run at each rendering, so a retailer added since
+    the last page view is among the options."""
+    field = QueueFilterForm.base_fields["retailer"]
+    assert isinstance(field, ListedModelChoiceField)
+    reads = field.fixed_reads
+    assert reads is not None
+    reads.clear()
+    make_retailer(code="B0001", name="ひがし電力")
+
+    first = _markup(QueueFilterForm(None)["retailer"])
+    (read,) = reads.values()
+    added = make_retailer(code="B0002", name="にし電力")
+    with mock.patch("apps.web.forms.ModelRead", side_effect=AssertionError("built again")):
+        second = _markup(QueueFilterForm(None)["retailer"])
+
+    assert "B0001" in first
+    assert "B0002" not in first
+    assert f'<option value="{added.pk}">B0002 にし電力</option>' in second
+    assert list(reads.values()) == [read]
+    # The application form's retailer is not fixed: its form chooses what it offers.
+    chosen_per_form = ApplicationForm.base_fields["retailer"]
+    assert isinstance(chosen_per_form, ListedModelChoiceField)
+    assert chosen_per_form.fixed_reads is None
