@@ -160,6 +160,9 @@ class Statement:
     sql: str
     template: tuple[Any, ...]
     places: tuple[tuple[int, str, str], ...]  # (parameter index, slot name, kind)
+    # The type the ORM gave a slot's parameter where it is a subclass of the stand-in's
+    # (psycopg's Int8 for a bigint column under server-side binding), by index.
+    wrappers: tuple[tuple[int, type], ...] = ()
 
     def params(self, connection: BaseDatabaseWrapper, values: Mapping[str, Any]) -> list[Any]:
         """The parameters of one run. Raises TypeError or ValueError (OutOfRange) for a
@@ -167,6 +170,8 @@ class Statement:
         params = list(self.template)
         for index, name, kind in self.places:
             params[index] = _prepare(kind, values[name], connection)
+        for index, wrapper in self.wrappers:
+            params[index] = wrapper(params[index])
         return params
 
 
@@ -180,11 +185,13 @@ def compile_statement(
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     by_value = slots.prepared(connection)
-    places = []
+    places, wrappers = [], []
     for index, param in enumerate(params):
         for name, (kind, stand_in) in by_value.items():
-            if type(param) is type(stand_in) and param == stand_in:
+            if isinstance(param, type(stand_in)) and param == stand_in:
                 places.append((index, name, kind))
+                if type(param) is not type(stand_in):
+                    wrappers.append((index, type(param)))
     folded = [
         name
         for name, (_kind, stand_in) in by_value.items()
@@ -192,7 +199,7 @@ def compile_statement(
     ]
     if folded:
         raise RuntimeError(f"the statement holds {sorted(folded)} in its text")
-    return Statement(sql, tuple(params), tuple(places)), compiler
+    return Statement(sql, tuple(params), tuple(places), tuple(wrappers)), compiler
 
 
 class ModelRead(Generic[M]):

@@ -5,11 +5,12 @@ does, and a transition no longer builds its locking read or its recipients' quer
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Exists, OuterRef, Value
+from django.db.models import Exists, Field, OuterRef, Value
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
@@ -34,7 +35,7 @@ from apps.core.statements import (
 )
 from apps.notifications import services as outbox_services
 from apps.notifications.models import InboxEntry, OutboxMessage
-from apps.publication.models import AppliedMessage, PublishedApplication
+from apps.publication.models import AppliedMessage, PublishedApplication, RetailViewLog
 from apps.replication import services as replication_services
 from apps.replication.models import Kind, ReplicationMessage, Subject
 from apps.vocabulary.states import Contribution
@@ -158,6 +159,31 @@ def test_a_built_values_read_gives_the_dicts_values_gives(new_application, clerk
     assert read.rows(connection, user=supervisor.pk) == []
     with pytest.raises(ValueError, match="values"):
         ValuesRead(lambda slots: Application.objects.filter(pk=slots.id("a")), "default")
+
+
+@pytest.mark.django_db(databases=["default", "retail"])
+def test_a_slot_on_a_bigint_column_keeps_the_type_the_orm_gave_its_parameter():
+    """PostgreSQL under server-side binding: Django passes a bigint column's value as
+    psycopg's Int8 (an int's subclass); the slot is found there, and each run's value is
+    passed the same way (as a plain int the statement compared against a stand-in)."""
+    retail = connections["retail"]
+    for n in (5, 9):
+        RetailViewLog.objects.create(account_id=1, username="u", view="list", application_id=n)
+
+    def build(slots: Slots) -> Any:
+        return RetailViewLog.objects.filter(application_id__lt=slots.id("below")).values(
+            "application_id"
+        )
+
+    read = ValuesRead(build, "retail")
+    ((index, name, kind),) = read.statement.places
+    orm = RetailViewLog.objects.filter(application_id__lt=7).values_list("application_id")
+    _sql, orm_params = orm.query.get_compiler(using="retail").as_sql()
+
+    assert (name, kind) == ("below", "id")
+    assert type(read.statement.params(retail, {"below": 7})[index]) is type(orm_params[0])
+    assert read.rows(retail, below=7) == [{"application_id": 5}]
+    assert len(read.rows(retail, below=10)) == 2
 
 
 def test_columns_alike_on_every_row_are_read_once(new_application, clerk, supervisor):
@@ -382,6 +408,37 @@ def test_an_insert_writes_the_rows_bulk_create_writes(clerk, supervisor, count):
     ]
     assert written[0].created_at == moment
     assert all(before <= e.created_at <= timezone.now() for e in written[1:])
+
+
+def test_an_insert_prepares_a_value_the_rows_share_once_and_each_other_value_apart(db):
+    """The very same object on consecutive rows (the page's moment, the person) is
+    prepared once; an equal value that is another object, and every other value, by its
+    own field, as a save prepares it."""
+    insert = Insert(AppliedMessage, _MARK_COLUMNS, "retail", 3)
+    moment = timezone.now()
+    rows = [
+        {"subject": "application", "subject_id": n, "sequence": 10, "applied_at": moment}
+        for n in (1, 2, 3)
+    ]
+    rows[2]["applied_at"] = moment + dt.timedelta(0)  # equal, not the same object
+    field = AppliedMessage._meta.get_field("applied_at")
+    prepare = field.get_db_prep_save
+    retail = connections["retail"]
+
+    with mock.patch.object(field, "get_db_prep_save", side_effect=prepare) as prepared:
+        params = insert.params(retail, rows)
+
+    assert [c.args[0] for c in prepared.call_args_list] == [moment, moment]
+    fields = [AppliedMessage._meta.get_field(name) for name in _MARK_COLUMNS]
+    expected = []
+    for row in rows:
+        expected += [
+            f.get_db_prep_save(row[f.name], retail) for f in fields if isinstance(f, Field)
+        ]
+    if insert.by_column:
+        width = len(_MARK_COLUMNS)
+        expected = [expected[column::width] for column in range(width)]
+    assert params == expected
 
 
 def test_an_upsert_replaces_the_row_it_meets(db):

@@ -4,16 +4,24 @@ the rest; every application shown is written to the retail view log."""
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 from django.db import connections
+from django.db.models.sql.compiler import SQLCompiler
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.applications import services
-from apps.publication.models import PublishedApplication, RetailView, RetailViewLog
+from apps.publication import selectors
+from apps.publication.models import (
+    PublishedApplication,
+    RetailAccount,
+    RetailView,
+    RetailViewLog,
+)
 from tests.conftest import PASSWORD, advance, replicate
 from tests.retail.site import LIST, AllQueries, RetailSiteClient, account_of, detail
 
@@ -518,3 +526,30 @@ def test_the_list_counts_up_to_the_cap_and_says_more_than(retail_client, verifie
     ]
     assert counts
     assert all("LIMIT 2" in sql for sql in counts)
+
+
+def test_the_pages_read_through_built_statements_are_the_querysets_pages(verified, retail_user):
+    """An active account's first page and a page after a cursor, unsearched, come from
+    statements built once per process (`_page_read`): the same rows, counts and links as
+    the queryset's own pages (the T&D reader's path), and no ORM compiling on a view."""
+    apps = [verified() for _ in range(30)]
+    PublishedApplication.objects.filter(application_id__in=[a.pk for a in apps[:10]]).update(
+        verified_at=timezone.now()
+    )  # ten at one instant: the cursor orders them by id
+    account = RetailAccount.objects.using("retail").get(username=retail_user.username)
+    everything = selectors.visible_to(account)
+
+    first = selectors.retail_application_page(account=account)
+    assert first == selectors.published_page(everything)
+    after = selectors.retail_application_page(
+        account=account, page_number=2, after=first.next_cursor
+    )
+    assert after == selectors.published_page(everything, page_number=2, after=first.next_cursor)
+    assert len(first.rows) == 25 and len(after.rows) == 5 and first.count == 30
+    assert {r["id"] for r in first.rows + after.rows} == {a.pk for a in apps}
+
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled")):
+        again = selectors.retail_application_page(
+            account=account, page_number=2, after=first.next_cursor
+        )
+    assert again == after
