@@ -4,11 +4,14 @@ renders them as `{% url %}` did."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.template import Context, Template
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, reverse, set_script_prefix
 
-from apps.core.templatetags.badges import _reversed, reversed_once, url_prefix
+from apps.core.templatetags.badges import _ASSETS, _reversed, asset, reversed_once, url_prefix
 
 NAMES = ["home", "clerk-list", "review-queue", "inbox", "logout", "set_language"]
 
@@ -58,3 +61,18 @@ def test_another_urlconf_has_its_own_links(settings):
         reversed_once("clerk-list")
     settings.ROOT_URLCONF = "config.urls"
     assert reversed_once("home") == site
+
+
+def test_an_asset_is_the_static_url_looked_up_once_and_forgotten_with_the_settings(settings):
+    """`{% asset %}` writes what `{% static %}` wrote; the storage is asked once per path,
+    and again after the static settings change (a deployment restarts the sites)."""
+    _ASSETS.clear()
+    written = Template("{% load badges %}{% asset 'css/shadan.css' %}").render(Context())
+    assert written == Template("{% load static %}{% static 'css/shadan.css' %}").render(Context())
+    with mock.patch("apps.core.templatetags.badges.static", side_effect=static) as looked_up:
+        asset("css/shadan.css")
+        assert looked_up.call_count == 0
+        settings.STATIC_URL = "/elsewhere/"
+        assert asset("css/shadan.css") == static("css/shadan.css")
+        assert asset("css/shadan.css").startswith("/elsewhere/")
+        assert looked_up.call_count == 1

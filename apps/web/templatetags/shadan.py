@@ -10,13 +10,17 @@ from django import template
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms import BaseForm, BoundField
+from django.template.defaultfilters import date as date_filter
 from django.urls import get_script_prefix, get_urlconf
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import RoleCode as Role
 from apps.core.templatetags.badges import (
+    as_shown,
+    asset,
     link,
     masking_badge,
     retail_fields,
@@ -136,11 +140,43 @@ def _nav(roles: frozenset[str], urlconf: str, prefix: str, language: str | None)
     return "".join(before), "".join([*after, "\n</ul>"])
 
 
+_TD_FIELD = "<dt>{}</dt><dd>{}</dd>\n"
+
+
+@register.simple_tag
+def td_fields(application: Any) -> SafeString:
+    """The T&D side of an application (no customer data) as <dt>/<dd> pairs, on the
+    review page and the work page: written here, as `{{ … }}` wrote each value (localised,
+    escaped), since the partial's thirty nodes were a tenth of the review page's render
+    (issue 17)."""
+    a = application
+    address = "".join(
+        as_shown(part) for part in (a.get_prefecture_display(), a.municipality, a.street_address)
+    )
+    start = as_shown(date_filter(a.requested_start_date, "SHORT_DATE_FORMAT"))
+    pairs = (
+        (_("Reference number"), as_shown(a.reference)),
+        (_("Customer (pseudonym)"), f"<code>{as_shown(a.pseudonym)}</code>"),
+        (_("Supply point ID"), f"<code>{as_shown(a.supply_point_id)}</code>"),
+        (_("Postal code"), f"〒{as_shown(a.postal_code)}"),
+        (_("Site address"), address),
+        (_("Contract class"), as_shown(a.get_contract_class_display())),
+        (_("Contract capacity"), f"{as_shown(a.contract_capacity_kw)} kW"),
+        (_("Requested start date"), start),
+        (_("Electrical contractor"), as_shown(a.contractor_name)),
+        (_("Contractor registration number"), as_shown(a.contractor_registration)),
+    )
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(_TD_FIELD.format(conditional_escape(label), value) for label, value in pairs)
+    )
+
+
 # The badges and the URL prefix are shared with the retail site (apps.core.templatetags.badges).
 register.simple_tag(state_badge)
 register.simple_tag(masking_badge)
 register.simple_tag(url_prefix)
 register.simple_tag(link)
+register.simple_tag(asset)
 register.simple_tag(retail_fields)
 
 
