@@ -161,7 +161,7 @@ class Statement:
     template: tuple[Any, ...]
     places: tuple[tuple[int, str, str], ...]  # (parameter index, slot name, kind)
     # The type the ORM gave a slot's parameter where it is a subclass of the stand-in's
-    # (psycopg's Int8 for a bigint column under server-side binding), by index.
+    # (on PostgreSQL, psycopg's Int4 or Int8 for an integer column), by index.
     wrappers: tuple[tuple[int, type], ...] = ()
 
     def params(self, connection: BaseDatabaseWrapper, values: Mapping[str, Any]) -> list[Any]:

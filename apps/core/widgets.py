@@ -89,7 +89,8 @@ class PlainCheckbox(forms.CheckboxInput):
 
 class PlainTextInput(forms.TextInput):
     """A text input written here (Django's text.html includes input.html and attrs.html):
-    the clerk's list's search box, on every view of the list (issue 17)."""
+    the clerk's list's and the retail list's search boxes, on every view of either list
+    (issue 17)."""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None

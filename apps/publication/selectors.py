@@ -151,8 +151,7 @@ def published_page(
     if prebuilt and not search and before_key is None and (after_key or number == 1):
         alias = queryset.db
         read = _page_read(alias, per_page, after=after_key is not None)
-        at, pk = after_key or (None, None)
-        values = {} if after_key is None else {"at": at, "pk": pk}
+        values = {"at": after_key[0], "pk": after_key[1]} if after_key else {}
         rows = read.rows(connections[alias], **values)
         has_next = len(rows) > per_page
         rows = rows[:per_page]
@@ -209,12 +208,13 @@ def _rows_of(queryset: QuerySet[PublishedApplication]) -> QuerySet[Any]:
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def _page_read(alias: str, per_page: int, *, after: bool) -> ValuesRead:
     """Every published row's first page, or (`after`) the page after a cursor (slots
     "at" and "pk"), as `published_page` reads them, built once per process: the ORM's
     building of the page's query with its count cost a tenth of the retail list (issue
-    17). Bounded: the list's page size, two shapes."""
+    17). Two shapes per page size (the list asks one size; a caller's own is kept among
+    the sixteen most recent)."""
 
     def build(slots: Slots) -> QuerySet[Any]:
         rows = _rows_of(PublishedApplication.objects.using(alias).all())
