@@ -44,7 +44,9 @@ _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def visible_to(account: RetailAccount | None) -> QuerySet[PublishedApplication]:
-    """Every published row for an active account; nothing for anyone else."""
+    """Every published row for an active account; nothing for anyone else. The retail
+    list's pages read through statements built once assume exactly this for an active
+    account (`retail_application_page`, `_page_read`): narrowing it means narrowing them."""
     if account is None or not account.is_active:
         return PublishedApplication.objects.none()
     return PublishedApplication.objects.all()

@@ -1,7 +1,7 @@
 """PlainSelect, PlainCheckbox, PlainTextInput and PlainTextarea (apps.core.widgets) write
 the markup Django's widget templates write, without a template per option or per input
 (issue 17): the approval queue's and the clerk's list's selects and search box, the
-review page's checklist and reasons."""
+retail list's search box, the review page's checklist and reasons."""
 
 from __future__ import annotations
 

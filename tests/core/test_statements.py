@@ -163,9 +163,9 @@ def test_a_built_values_read_gives_the_dicts_values_gives(new_application, clerk
 
 @pytest.mark.django_db(databases=["default", "retail"])
 def test_a_slot_on_a_bigint_column_keeps_the_type_the_orm_gave_its_parameter():
-    """PostgreSQL under server-side binding: Django passes a bigint column's value as
-    psycopg's Int8 (an int's subclass); the slot is found there, and each run's value is
-    passed the same way (as a plain int the statement compared against a stand-in)."""
+    """On PostgreSQL Django passes an integer column's value as psycopg's Int8 or Int4
+    (an int's subclass): the slot is found there, and each run's value is passed the same
+    way (before, the slot was missed and the statement compared against its stand-in)."""
     retail = connections["retail"]
     for n in (5, 9):
         RetailViewLog.objects.create(account_id=1, username="u", view="list", application_id=n)

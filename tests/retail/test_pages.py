@@ -538,6 +538,8 @@ def test_the_pages_read_through_built_statements_are_the_querysets_pages(verifie
     )  # ten at one instant: the cursor orders them by id
     account = RetailAccount.objects.using("retail").get(username=retail_user.username)
     everything = selectors.visible_to(account)
+    # What the built statements assume: an active account sees every published row.
+    assert str(everything.query) == str(PublishedApplication.objects.all().query)
 
     first = selectors.retail_application_page(account=account)
     assert first == selectors.published_page(everything)
