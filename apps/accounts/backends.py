@@ -40,15 +40,25 @@ def permission_strings(user: User) -> set[str]:
         return {f"{app_label}.{codename}" for app_label, codename in permissions}
     alias = router.db_for_read(Permission)
     connection = connections[alias]
-    statement = _permissions_of(alias)
+    statement = permissions_of(alias)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, statement.params(connection, {"user": user.pk}))
         return {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
 
 
+def remember_permissions(user: User, found: set[str]) -> None:
+    """Keeps `found`, the person's permissions as `permission_strings` reads them but read
+    by another statement (apps.web.access.who reads them with who the person is), where
+    this backend and ModelBackend look first: a `has_perm` later in the same request asks
+    no query. Not for a superuser, who holds every permission (`permission_strings`)."""
+    if not user.is_superuser:
+        user._perm_cache = found  # type: ignore[attr-defined]
+
+
 @cache
-def _permissions_of(alias: str) -> Statement:
-    """The user's own permissions and their groups', by the user's id."""
+def permissions_of(alias: str) -> Statement:
+    """The user's own permissions and their groups' (app label, codename), by the user's
+    id (slot "user")."""
     slots = Slots()
     someone = slots.id("user")
     own = User.user_permissions.through.objects.filter(user_id=someone).values("permission")

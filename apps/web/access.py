@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from apps.accounts.backends import permissions_of, remember_permissions
 from apps.accounts.models import (
     ROLE_DIVISION,
     DivisionCode,
@@ -29,6 +30,7 @@ from apps.accounts.models import (
 )
 from apps.accounts.sql import division_at_sql, role_codes_sql
 from apps.core.prepared import prepared_cursor
+from apps.core.statements import Statement
 from apps.notifications.models import InboxEntry
 from apps.notifications.selectors import UNREAD_SHOWN
 
@@ -82,10 +84,28 @@ def _who_sql(quote: str) -> str:
         f" LIMIT {int(UNREAD_SHOWN) + 1}) u)"
     )
     return (
-        f"SELECT d.division, c.code, {unread} FROM"  # noqa: S608
+        f"SELECT d.division, c.code, {unread}, NULL FROM"  # noqa: S608
         f" (SELECT ({division_at_sql(quote)}) AS division) d"
         f" LEFT JOIN (SELECT {code} AS code {joined}) c ON 1 = 1"
     )
+
+
+@cache
+def _who_statement(alias: str) -> tuple[str, Statement]:
+    """`_who_sql`, then one row for each permission the person holds ("app_label.codename"
+    in the fourth column, the others empty): what `permission_strings` reads, in the same
+    round trip, so a page that acts (the review page, every workflow POST) asks no query
+    for its permission check. The text and the permissions' statement, whose parameters
+    follow `_who_sql`'s."""
+    qn = connections[alias].ops.quote_name
+    permissions = permissions_of(alias)
+    # The columns as `permissions_of`'s values_list names them.
+    app_label, codename = qn("content_type__app_label"), qn("codename")
+    sql = (
+        f"{_who_sql(qn('x')[0])} UNION ALL SELECT NULL, NULL, NULL,"  # noqa: S608
+        f" p.{app_label} || '.' || p.{codename} FROM ({permissions.sql}) p"
+    )
+    return sql, permissions
 
 
 @dataclass(frozen=True)
@@ -93,26 +113,32 @@ class Who:
     division: str | None
     role_codes: list[str]  # sorted, every division's
     unread: int
+    # What `permission_strings` answers (for a superuser only the ones held explicitly).
+    permissions: frozenset[str] = frozenset()
 
 
 def who(user: User) -> Who:
-    """(`user.division_at()`, `user.role_codes()`, the unread count) in one round trip."""
+    """(`user.division_at()`, `user.role_codes()`, the unread count, the permissions) in
+    one round trip."""
     connection = connections[router.db_for_read(DivisionMembership)]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql, permissions = _who_statement(connection.alias)
+    params = [user.pk, user.pk, now, now, user.pk]
+    params += permissions.params(connection, {"user": user.pk})
     # Prepared on PostgreSQL: planning it cost five times running it.
     with prepared_cursor(connection) as cursor:
-        cursor.execute(
-            _who_sql(connection.ops.quote_name("x")[0]),
-            [user.pk, user.pk, now, now, user.pk],
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    held = frozenset(permission for *_who, permission in rows if permission is not None)
+    rows = [row for row in rows if row[3] is None]
     if not rows:
-        return Who(None, [], 0)
-    division, _code, unread = rows[0]
+        return Who(None, [], 0, held)
+    division, _code, unread, _permission = rows[0]
     return Who(
         division,
-        sorted(code for _division, code, _unread in rows if code is not None),
+        sorted(code for _division, code, _unread, _permission in rows if code is not None),
         int(unread) if division is not None else 0,
+        held,
     )
 
 
@@ -126,6 +152,7 @@ def persona(request: HttpRequest) -> Persona:
     else:
         assert isinstance(user, User)
         found_now = who(user)
+        remember_permissions(user, set(found_now.permissions))
         division = found_now.division
         # A role left over from another division counts for nothing.
         roles = frozenset(r for r in found_now.role_codes if ROLE_DIVISION.get(r) == division)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
 from django.utils import timezone
 
+from apps.accounts.backends import permission_strings
 from apps.accounts.models import DivisionMembership, Role, User
 from apps.notifications.models import InboxEntry
 from apps.notifications.selectors import UNREAD_SHOWN, unread_count
@@ -88,7 +89,8 @@ def test_one_statement_answers_what_division_at_role_codes_and_unread_count_answ
         found = who(user)
 
     division = user.division_at()
-    assert found == Who(division, user.role_codes(), unread_count(user, division))
+    held = frozenset(permission_strings(user))
+    assert found == Who(division, user.role_codes(), unread_count(user, division), held)
 
 
 def test_the_unread_count_stops_past_what_the_badge_shows():
@@ -109,3 +111,38 @@ def test_persona_keeps_only_the_roles_its_division_gives():
 
     assert (me.division, me.roles) == ("audit", frozenset({"auditor"}))
     assert persona(request) is me  # once per request
+
+
+def test_persona_reads_the_permissions_so_a_permission_check_asks_no_query(
+    django_assert_num_queries,
+):
+    """Who the person is comes with what they may do (the permissions Django's backends
+    answer from), so the review page and every workflow POST check a permission without
+    a round trip of its own; a permission the person lacks is still refused."""
+    user = _person("acting", "td", "supervisor")
+    user.user_permissions.add(Permission.objects.get(codename="view_group"))
+    request = RequestFactory().get("/")
+    request.user = User.objects.get(pk=user.pk)  # as a request loads them
+
+    expected = permission_strings(user)
+
+    with django_assert_num_queries(1):
+        me = persona(request)
+    with django_assert_num_queries(0):
+        held = {p for p in expected if request.user.has_perm(p)}
+        assert not request.user.has_perm("auth.delete_group")
+
+    assert me.user is request.user
+    assert held == expected
+    assert "auth.view_group" in held
+    assert any(p.startswith("applications.") for p in held)  # the supervisor group's
+
+
+def test_a_superusers_permissions_stay_every_permission():
+    root = User.objects.create_superuser("root-persona", password="x")
+    request = RequestFactory().get("/")
+    request.user = User.objects.get(pk=root.pk)
+
+    persona(request)
+
+    assert request.user.has_perm("auth.delete_group")

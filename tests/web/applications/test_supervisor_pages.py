@@ -303,15 +303,15 @@ def test_review_page_of_an_application_not_waiting_shows_a_message_and_no_forms(
 
 # The review page's statements on every database, pinned (the SAVEPOINT pairs that stand
 # in for BEGIN/COMMIT inside a test's transaction left out): the session, the user, who
-# the person is, their permissions (one statement, apps.accounts.backends), the row lock
+# the person is with their permissions (one statement, apps.web.access.who), the row lock
 # (with their division now and whether they shaped this version), the opening, its audit
 # event and the read's (one INSERT, which on PostgreSQL also writes the opening), the
 # vault read. Before the page's one service call it was 13: the application read again,
 # and again with the division for the read, the read's audit event apart, and the
 # contributions for the four-eyes answer; then 9, with the user's and the groups'
-# permissions read apart.
-REVIEW_PAGE_STATEMENTS = 8
-REVIEW_PAGE_STATEMENTS_ON_POSTGRESQL = 7
+# permissions read apart; then 8 and 7, the permissions in a statement of their own.
+REVIEW_PAGE_STATEMENTS = 7
+REVIEW_PAGE_STATEMENTS_ON_POSTGRESQL = 6
 
 
 def test_review_page_costs_its_pinned_statements_on_every_database(client, encoded, supervisor2):
