@@ -114,7 +114,7 @@ class Who:
     role_codes: list[str]  # sorted, every division's
     unread: int
     # What `permission_strings` answers (for a superuser only the ones held explicitly).
-    permissions: frozenset[str] = frozenset()
+    permissions: frozenset[str]
 
 
 def who(user: User) -> Who:
