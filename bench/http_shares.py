@@ -1,15 +1,18 @@
-"""python -m bench.http_shares [--scale S] [--requests N]
+"""python -m bench.http_shares [--scale S] [--requests N] [--site td|retail]
 
 Where a request of the pages the HTTP row times (bench/http.py) goes, in process on the
 settings gunicorn runs there: `bench.http_settings` (production's) with the environment
-`bench.http.td_env` gives the T&D unit, over the bench's databases (run `python -m bench
---only http` or `--only supervisor` at the same scale first: this reuses its data). Per
-page, through the test `Client` over HTTPS: wall and CPU (process time) milliseconds a
-request, the SQL share (time inside the database calls of both aliases), the render share
-(time inside the outermost template render, the SQL it runs included) and the queries a
-page. Three interleaved rounds of N requests after ten warm-ups; the least disturbed round
-(least wall time) is printed, as the machine is shared. Timers, not cProfile, so the
-shares are not skewed by profiling. PostgreSQL only, as the HTTP row.
+`bench.http` gives each unit (`td_env`, `retail_env`: the retail site its database and
+secret key only), over the bench's databases (run `python -m bench --only http` at the
+same scale first: this reuses its data). Per page, through the test `Client` over HTTPS:
+wall and CPU (process time) milliseconds a request, the SQL share (time inside the
+database calls of every alias the site has), the render share (time inside the outermost
+template render, the SQL it runs included) and the queries a page. The T&D site's pages
+are the minimal signed-in page, the clerk's list, the supervisor queue and the review
+page; the retail site's the minimal page and the retail list (signed in as a bench retail
+account). Three interleaved rounds of N requests after ten warm-ups; the least disturbed
+round (least wall time) is printed, as the machine is shared. Timers, not cProfile, so
+the shares are not skewed by profiling. PostgreSQL only, as the HTTP row.
 """
 
 from __future__ import annotations
@@ -20,18 +23,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
 WARM_UP = 10
-CLERK, SUPERVISOR = "bench_clerk", "bench_super"  # bench/data.py's people
+CLERK, SUPERVISOR, RETAIL = "bench_clerk", "bench_super", "bench_retail000"  # bench/data.py's
+SITES = ("td", "retail")
 
 
-def _parent(scale: str, requests: int) -> int:
-    """Builds the T&D unit's environment on the bench's settings, then measures in a
-    child process on production's."""
+def _parent(scale: str, requests: int, sites: tuple[str, ...]) -> int:
+    """Builds each unit's environment on the bench's settings, then measures each site in
+    a child process on production's."""
     os.environ["SHADAN_BENCH_SCALE"] = scale
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     import django
@@ -42,29 +47,31 @@ def _parent(scale: str, requests: int) -> int:
     if connection.vendor != "postgresql":
         print("bench.http_shares: needs PostgreSQL, as the HTTP row")  # noqa: T201
         return 2
-    from .http import td_env
+    from .http import retail_env, td_env
     from .settings import BENCH_DIR
 
-    env = td_env(0, BENCH_DIR / "http-static-td", "")
-    # The test Client's host, and no redirect to HTTPS (it asks over HTTPS anyway).
-    env.update(DJANGO_ALLOWED_HOSTS="testserver", DJANGO_SECURE_SSL_REDIRECT="false")
-    env.pop("CELERY_BROKER_URL", None)
+    for site in sites:
+        if site == "td":
+            env = td_env(0, BENCH_DIR / "http-static-td", "")
+            env.pop("CELERY_BROKER_URL", None)
+        else:
+            env = retail_env(0, BENCH_DIR / "http-static-retail")
+        # The test Client's host, and no redirect to HTTPS (it asks over HTTPS anyway).
+        env.update(DJANGO_ALLOWED_HOSTS="testserver", DJANGO_SECURE_SSL_REDIRECT="false")
+        for command in (
+            ("manage.py", "collectstatic", "--no-input", "-v", "0"),
+            ("-m", "bench.http_shares", "--child", site, "--requests", str(requests)),
+        ):
+            done = subprocess.run(  # noqa: S603
+                (sys.executable, *command), cwd=ROOT, env=env, check=False, timeout=600
+            )
+            if done.returncode:
+                return done.returncode
+    return 0
 
-    def run(*command: str) -> int:
-        done = subprocess.run(command, cwd=ROOT, env=env, check=False, timeout=600)  # noqa: S603
-        return done.returncode
 
-    return run(sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0") or run(
-        sys.executable, "-m", "bench.http_shares", "--child", "--requests", str(requests)
-    )
-
-
-def _child(requests: int) -> int:
-    import django
-
-    django.setup()
-    from django.db import connections
-    from django.template.backends import django as backend
+def _td_pages() -> list[tuple[str, Any, str]]:
+    """The T&D site's pages, each with a client signed in as who opens it."""
     from django.test import Client
 
     from apps.accounts.models import User
@@ -83,6 +90,35 @@ def _child(requests: int) -> int:
     ]
     if waiting is not None:
         pages.append(("review page", clients[SUPERVISOR], f"/review/{waiting}/"))
+    return pages
+
+
+def _retail_pages() -> list[tuple[str, Any, str]]:
+    """The retail site's pages, signed in as a bench retail account (the relay provisioned
+    it in the retail database), as the HTTP row's retail people are."""
+    from django.test import Client
+
+    from apps.publication.models import RetailAccount
+
+    client = Client()
+    # As the sign-in form's backend would (bench.measure.RETAIL_BACKEND: that module needs
+    # the T&D site's apps, which the retail unit does not load).
+    account = RetailAccount.objects.get(username=RETAIL)
+    client.force_login(account, backend="apps.retail.backends.RetailAccountBackend")  # type: ignore[arg-type]
+    return [
+        ("minimal signed-in page", client, "/bench/minimal/"),
+        ("retail list", client, "/"),
+    ]
+
+
+def _child(site: str, requests: int) -> int:
+    import django
+
+    django.setup()
+    from django.db import connections
+    from django.template.backends import django as backend
+
+    pages = _td_pages() if site == "td" else _retail_pages()
 
     clock = {"render": 0.0, "sql": 0.0, "queries": 0, "depth": 0}
     original = backend.Template.render
@@ -114,10 +150,9 @@ def _child(requests: int) -> int:
                     print(f"bench.http_shares: {name} did not answer 200")  # noqa: T201
                     return 1
             clock.update(render=0.0, sql=0.0, queries=0)
-            with (
-                connections["default"].execute_wrapper(timed),
-                connections["vault"].execute_wrapper(timed),
-            ):
+            with ExitStack() as wrapped:
+                for connection in connections.all():
+                    wrapped.enter_context(connection.execute_wrapper(timed))
                 wall, cpu = time.perf_counter(), time.process_time()
                 for _ in range(requests):
                     client.get(url, secure=True)
@@ -132,7 +167,9 @@ def _child(requests: int) -> int:
                 )
             )
     load = "/".join(f"{n:.1f}" for n in os.getloadavg())
-    print(f"load {load}; {requests} requests a round, the least disturbed of {ROUNDS}")  # noqa: T201
+    print(  # noqa: T201
+        f"{site} site: load {load}; {requests} requests a round, the least disturbed of {ROUNDS}"
+    )
     print(f"{'page':24} {'wall ms':>8} {'CPU ms':>7} {'SQL':>5} {'render':>7} {'queries':>8}")  # noqa: T201
     for name, measured in rounds.items():
         wall_ms, cpu_ms, sql, rendered, queries = min(measured)
@@ -146,11 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_shares", description=__doc__)
     parser.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     parser.add_argument("--requests", type=int, default=150)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--site", choices=SITES, help="one site only (default: both)")
+    parser.add_argument("--child", choices=SITES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.requests)
-    return _parent(args.scale, args.requests)
+        return _child(args.child, args.requests)
+    return _parent(args.scale, args.requests, (args.site,) if args.site else SITES)
 
 
 if __name__ == "__main__":
