@@ -7,7 +7,10 @@ secret key only), over the bench's databases (run `python -m bench --only http` 
 same scale first: this reuses its data). Per page, through the test `Client` over HTTPS:
 wall and CPU (process time) milliseconds a request, the SQL share (time inside the
 database calls of every alias the site has), the render share (time inside the outermost
-template render, the SQL it runs included) and the queries a page. The T&D site's pages
+template render, the SQL it runs included) and the queries a page; then each page's wall
+time in minimal pages of the same site, as is and without its render (less the time inside
+the outermost template render, the SQL it runs kept): what the page would cost if its
+template cost nothing, a bound no template engine gets below. The T&D site's pages
 are the minimal signed-in page, the clerk's list, the supervisor queue and the review
 page; the retail site's the minimal page and the retail list (signed in as a bench retail
 account). Three interleaved rounds of N requests after ten warm-ups; the least disturbed
@@ -120,7 +123,7 @@ def _child(site: str, requests: int) -> int:
 
     pages = _td_pages() if site == "td" else _retail_pages()
 
-    clock = {"render": 0.0, "sql": 0.0, "queries": 0, "depth": 0}
+    clock = {"render": 0.0, "sql": 0.0, "render_sql": 0.0, "queries": 0, "depth": 0}
     original = backend.Template.render
 
     def render(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -138,7 +141,10 @@ def _child(site: str, requests: int) -> int:
         try:
             return execute(*args)
         finally:
-            clock["sql"] += time.perf_counter() - started
+            spent = time.perf_counter() - started
+            clock["sql"] += spent
+            if clock["depth"]:
+                clock["render_sql"] += spent
             clock["queries"] += 1
 
     backend.Template.render = render  # type: ignore[method-assign]
@@ -149,7 +155,7 @@ def _child(site: str, requests: int) -> int:
                 if client.get(url, secure=True).status_code != 200:
                     print(f"bench.http_shares: {name} did not answer 200")  # noqa: T201
                     return 1
-            clock.update(render=0.0, sql=0.0, queries=0)
+            clock.update(render=0.0, sql=0.0, render_sql=0.0, queries=0)
             with ExitStack() as wrapped:
                 for connection in connections.all():
                     wrapped.enter_context(connection.execute_wrapper(timed))
@@ -164,17 +170,23 @@ def _child(site: str, requests: int) -> int:
                     clock["sql"] / wall,
                     clock["render"] / wall,
                     clock["queries"] / requests,
+                    (wall - clock["render"] + clock["render_sql"]) * 1000 / requests,
                 )
             )
     load = "/".join(f"{n:.1f}" for n in os.getloadavg())
     print(  # noqa: T201
         f"{site} site: load {load}; {requests} requests a round, the least disturbed of {ROUNDS}"
     )
-    print(f"{'page':24} {'wall ms':>8} {'CPU ms':>7} {'SQL':>5} {'render':>7} {'queries':>8}")  # noqa: T201
+    print(  # noqa: T201
+        f"{'page':24} {'wall ms':>8} {'CPU ms':>7} {'SQL':>5} {'render':>7} {'queries':>8}"
+        f" {'minimal pages':>14} {'without render':>15}"
+    )
+    minimal_ms = min(rounds[pages[0][0]])[0]
     for name, measured in rounds.items():
-        wall_ms, cpu_ms, sql, rendered, queries = min(measured)
+        wall_ms, cpu_ms, sql, rendered, queries, unrendered_ms = min(measured)
         print(  # noqa: T201
             f"{name:24} {wall_ms:8.2f} {cpu_ms:7.2f} {sql:5.0%} {rendered:7.0%} {queries:8.0f}"
+            f" {wall_ms / minimal_ms:14.2f} {unrendered_ms / minimal_ms:15.2f}"
         )
     return 0
 
