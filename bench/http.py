@@ -26,7 +26,11 @@ Three phases, each a fixed number of requests:
 3. each page alone under all USERS users, in ROUNDS interleaved rounds: the minimal
    signed-in page of each site, the clerk's list, the supervisor queue, the review page
    and the retail list. Goal: each product page reaches at least half the requests/s of
-   the minimal page on the same server.
+   the minimal page on the same server. Beside them, no goal: each of those four pages
+   on its site's twin, a second gunicorn with the same environment (secret key,
+   databases: the same sessions) whose templates render nothing
+   (bench/no_templates.py): what the page costs besides its render, against the same
+   minimal page.
 
 Latencies are the client's: connect, request, the whole answer read.
 """
@@ -360,7 +364,18 @@ class Sites:
     td_port: int
     retail_port: int
     workers: int
-    groups: dict[str, int]  # "td", "retail": each gunicorn's process group
+    # Each gunicorn's process group: "td", "retail", and their twins "td-twin",
+    # "retail-twin" (Page.server).
+    groups: dict[str, int]
+
+
+TWIN = "SHADAN_BENCH_TEMPLATES"  # bench/http_settings.py: "none" on the twins
+
+
+def twin_env(env: dict[str, str], port: int) -> dict[str, str]:
+    """A site's twin: the same environment (its secret key and databases, so a browser's
+    session is valid on both) on `port`, its templates rendering nothing."""
+    return {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", TWIN: "none"}
 
 
 @dataclass
@@ -368,6 +383,17 @@ class People:
     clerks: list[Browser]
     supervisors: list[Browser]
     retail: list[Browser]
+
+    def on_twins(self, ports: dict[int, int]) -> People:
+        """The same people, signed in, each browser asking the twin of its site (`ports`:
+        a site's port to its twin's) with a copy of its cookies."""
+
+        def moved(browsers: list[Browser]) -> list[Browser]:
+            return [
+                Browser(ports[b.port], b.csrf_cookie, [], cookies=dict(b.cookies)) for b in browsers
+            ]
+
+        return People(moved(self.clerks), moved(self.supervisors), moved(self.retail))
 
 
 def production_passwords(cast: Cast) -> None:
@@ -508,6 +534,23 @@ class Page:
     site: str  # "td" or "retail": which server, and whose minimal page it is compared with
     browsers: str  # "clerks", "supervisors" or "retail"
     goal: bool
+    twin: bool = False  # on the site's twin, its templates rendering nothing
+
+    @property
+    def server(self) -> str:
+        """Which gunicorn answers it (a key of Sites.groups)."""
+        return f"{self.site}-twin" if self.twin else self.site
+
+    def on_twin(self) -> Page:
+        """The same page on the site's twin: no goal."""
+        return Page(
+            f"{self.label}, its template left out",
+            self.path,
+            self.site,
+            self.browsers,
+            goal=False,
+            twin=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -559,20 +602,28 @@ class _Meter:
 
 
 def alone(
-    pages: list[Page], people: People, per_page: int, groups: dict[str, int]
+    pages: list[Page],
+    people: People,
+    per_page: int,
+    groups: dict[str, int],
+    twins: People | None = None,
 ) -> dict[str, Alone]:
     """Each page under all USERS users, `per_page` requests in ROUNDS interleaved rounds
-    (after a warm-up burst that is not counted). `groups`: each site's gunicorn process
-    group, whose CPU each page's bursts are charged."""
+    (after a warm-up burst that is not counted). `groups`: each gunicorn's process group
+    (by Page.server), whose CPU each page's bursts are charged; `twins`: the people on
+    the twins, for the pages there."""
     samples: dict[str, list[Sample]] = {page.label: [] for page in pages}
     elapsed = dict.fromkeys(samples, 0.0)
     client = dict.fromkeys(samples, 0.0)
-    meters = {page.label: _Meter(groups[page.site]) for page in pages}
+    meters = {page.label: _Meter(groups[page.server]) for page in pages}
     errors: dict[str, list[str]] = {page.label: [] for page in pages}
 
     def burst(page: Page, total: int, into: list[Sample]) -> tuple[float, list[str]]:
         budget = Budget(total)
-        users: list[Browser] = getattr(people, page.browsers)
+        asking = twins if page.twin else people
+        if asking is None:
+            raise ValueError(f"{page.label}: a page on a twin needs the people there")
+        users: list[Browser] = getattr(asking, page.browsers)
         for browser in users:
             browser.budget, browser.samples = budget, into
 
@@ -654,30 +705,28 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
     from .settings import BENCH_DIR as bench_dir
 
     logs = Path(tempfile.mkdtemp(prefix="shadan-bench-http-"))
-    td_port, retail_port = free_port(), free_port()
+    ports = {name: free_port() for name in ("td", "retail", "td-twin", "retail-twin")}
+    envs = {
+        "td": td_env(ports["td"], bench_dir / "http-static-td", broker_url),
+        "retail": retail_env(ports["retail"], bench_dir / "http-static-retail"),
+    }
+    envs["td-twin"] = twin_env(envs["td"], ports["td-twin"])
+    envs["retail-twin"] = twin_env(envs["retail"], ports["retail-twin"])
     production_passwords(cast)
     connection.close()  # gunicorn's workers are the database's clients now
     with ExitStack() as stack:
-        td = stack.enter_context(
-            gunicorn(
-                "td",
-                td_env(td_port, bench_dir / "http-static-td", broker_url),
-                td_port,
-                logs,
-            )
-        )
-        retail = stack.enter_context(
-            gunicorn(
-                "retail",
-                retail_env(retail_port, bench_dir / "http-static-retail"),
-                retail_port,
-                logs,
-            )
-        )
+        servers = {
+            name: stack.enter_context(gunicorn(name, env, ports[name], logs))
+            for name, env in envs.items()
+        }
         stack.callback(_relay_and_clear, broker_url)
-        workers = td.workers
-        sites = Sites(td_port, retail_port, workers, {"td": td.group, "retail": retail.group})
-        log(f"  gunicorn up: T&D :{td_port}, retail :{retail_port}, {workers} workers each")
+        workers = servers["td"].workers
+        groups = {name: server.group for name, server in servers.items()}
+        sites = Sites(ports["td"], ports["retail"], workers, groups)
+        log(
+            f"  gunicorn up: T&D :{ports['td']}, retail :{ports['retail']}, their twins"
+            f" :{ports['td-twin']}, :{ports['retail-twin']}; {workers} workers each"
+        )
         sign_in_samples: list[Sample] = []
         people, sign_in_seconds = sign_in_everyone(sites, cast, sign_in_samples)
         figures = [_sign_in_figure(sign_in_samples, sign_in_seconds, workers)]
@@ -698,14 +747,25 @@ def http_pages(cast: Cast, scale_name: str) -> list[Figure]:
         ]
         if waiting is not None:
             pages.insert(3, Page("review page", f"/review/{waiting}/", "td", "supervisors", True))
+        pages += [page.on_twin() for page in pages if page.goal]
+        twins = people.on_twins(
+            {ports["td"]: ports["td-twin"], ports["retail"]: ports["retail-twin"]}
+        )
         log(f"  each page alone: {per_page} requests, {ROUNDS} interleaved rounds…")
-        figures += _alone_figures(alone(pages, people, per_page, sites.groups), pages, workers)
+        figures += _alone_figures(
+            alone(pages, people, per_page, sites.groups, twins), pages, workers
+        )
     shutil.rmtree(logs, ignore_errors=True)
     return figures
 
 
 HTTP_NOTE = (
     "HTTP figure: gunicorn, production settings, {workers} sync workers per site, {users} users"
+)
+TWIN_NOTE = (
+    "extra, no goal: the same page on the site's twin gunicorn, whose templates render "
+    "nothing (bench/no_templates.py), with the same sessions: what the page costs "
+    "besides its render, against the site's minimal page; "
 )
 
 
@@ -776,14 +836,13 @@ def _alone_figures(results: dict[str, Alone], pages: list[Page], workers: int) -
                 "requests/s",
                 stats.per_second,
                 None,
-                comparison=""
-                if is_minimal
-                else f"minimal signed-in page, same server ({page.site})",
+                comparison="" if is_minimal else f"minimal signed-in page, same site ({page.site})",
                 comparison_median=None if is_minimal else ceiling,
                 ratio=None if is_minimal else ratio,
                 goal=f"≥ {GOAL} × minimal page" if page.goal else "",
                 met=met,
-                note=HTTP_NOTE.format(workers=workers, users=USERS)
+                note=(TWIN_NOTE if page.twin else "")
+                + HTTP_NOTE.format(workers=workers, users=USERS)
                 + f"; p50 {stats.p50_ms:.1f} ms, p95 {stats.p95_ms:.1f} ms; "
                 f"{stats.requests} requests, {stats.errors} unexpected"
                 + (f" (first: {errors[0]})" if errors else "")

@@ -14,20 +14,27 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
+from apps.applications.models import ReviewOpening
+from apps.audit.models import AuditAction, AuditEvent
 from bench.http import (
     ERROR_LIMIT,
+    TWIN,
     Browser,
     Budget,
     Exhausted,
+    Page,
+    People,
     Sample,
     UnexpectedAnswer,
     run_users,
     summarize,
+    twin_env,
     version_on,
 )
 from bench.http_views import MINIMAL_BODY
 from bench.stats import percentile
 from tests.config.test_settings import GOOD, RETAIL_SITE
+from tests.conftest import advance
 
 
 def test_summarize_gives_each_page_its_count_errors_rate_and_nearest_rank_percentiles():
@@ -111,6 +118,73 @@ def test_the_minimal_page_answers_a_signed_in_person_through_the_sites_middlewar
     assert response["X-Frame-Options"] == "DENY"
 
 
+NO_TEMPLATES = [{"BACKEND": "bench.no_templates.NoTemplates"}]
+
+
+@pytest.mark.django_db(databases=["default", "vault", "retail"])
+def test_on_the_twins_a_page_does_all_its_work_but_render(
+    new_application, clerk, supervisor, supervisor2
+):
+    app = advance(new_application(), "encoded", clerk=clerk, supervisor=supervisor)
+    browser = Client()
+    browser.force_login(supervisor2)
+
+    with override_settings(TEMPLATES=NO_TEMPLATES):
+        response = browser.get(f"/review/{app.pk}/")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    # Opening the review page is still an audited read of the customer, as on the site.
+    assert ReviewOpening.objects.filter(application=app, user=supervisor2).exists()
+    events = AuditEvent.objects.for_object(app).filter(actor=supervisor2)
+    assert set(events.values_list("action", flat=True)) == {
+        AuditAction.APPLICATION_REVIEW_OPENED,
+        AuditAction.PII_READ,
+    }
+
+
+def test_a_twin_has_its_sites_environment_on_its_own_port_with_templates_off():
+    site = {"DJANGO_SECRET_KEY": "k", "DATABASE_URL": "postgres://x", "GUNICORN_BIND": "a:1"}
+
+    twin = twin_env(site, 4321)
+
+    assert twin == {**site, "GUNICORN_BIND": "127.0.0.1:4321", TWIN: "none"}
+    assert TWIN not in site
+
+
+def test_the_people_on_the_twins_keep_their_sessions_and_ask_the_twin_of_their_site():
+    def browser(port: int, session: str) -> Browser:
+        return Browser(port, "csrftoken", [], cookies={"sessionid": session})
+
+    people = People([browser(1, "c")], [browser(1, "s")], [browser(2, "r")])
+
+    twins = people.on_twins({1: 11, 2: 22})
+
+    moved = [*twins.clerks, *twins.supervisors, *twins.retail]
+    assert [(b.port, b.cookies) for b in moved] == [
+        (11, {"sessionid": "c"}),
+        (11, {"sessionid": "s"}),
+        (22, {"sessionid": "r"}),
+    ]
+    twins.clerks[0].cookies["sessionid"] = "changed"  # a copy: the site's browser keeps its own
+    assert people.clerks[0].cookies == {"sessionid": "c"}
+
+
+def test_a_page_on_the_twin_has_no_goal_and_is_charged_to_the_twin():
+    page = Page("review page", "/review/1/", "td", "supervisors", True)
+
+    twin = page.on_twin()
+
+    assert (page.server, twin.server) == ("td", "td-twin")
+    assert (twin.path, twin.site, twin.browsers, twin.goal) == (
+        "/review/1/",
+        "td",
+        "supervisors",
+        False,
+    )
+    assert twin.label == "review page, its template left out"
+
+
 def test_the_percentile_is_the_nearest_rank():
     values = [float(n) for n in range(1, 101)]
 
@@ -132,19 +206,22 @@ print(json.dumps({
         a: [d["CONN_MAX_AGE"], d["CONN_HEALTH_CHECKS"]] for a, d in s.DATABASES.items()
     },
     "minimal": resolve("/bench/minimal/").url_name,
+    "templates": [t["BACKEND"] for t in s.TEMPLATES],
 }))
 """
 
 
 @pytest.mark.parametrize(
-    ("site", "urls", "aliases"),
+    ("site", "urls", "aliases", "twin"),
     [
-        ("td", "bench.urls", ["default", "retail", "vault"]),
-        ("retail", "bench.urls_retail", ["default"]),
+        ("td", "bench.urls", ["default", "retail", "vault"], False),
+        ("retail", "bench.urls_retail", ["default"], False),
+        ("td", "bench.urls", ["default", "retail", "vault"], True),
+        ("retail", "bench.urls_retail", ["default"], True),
     ],
 )
 def test_gunicorn_runs_on_productions_settings_with_only_the_minimal_page_added(
-    site, urls, aliases
+    site, urls, aliases, twin
 ):
     env = {
         k: v
@@ -154,6 +231,8 @@ def test_gunicorn_runs_on_productions_settings_with_only_the_minimal_page_added(
     }
     env.update(RETAIL_SITE if site == "retail" else GOOD)
     env["DJANGO_SETTINGS_MODULE"] = "bench.http_settings"
+    if twin:
+        env[TWIN] = "none"
     result = subprocess.run(  # noqa: S603 (our own fixed code)
         [sys.executable, "-c", HTTP_SETTINGS],
         cwd=Path(__file__).resolve().parents[2],
@@ -169,3 +248,9 @@ def test_gunicorn_runs_on_productions_settings_with_only_the_minimal_page_added(
     assert (values["debug"], values["ssl_redirect"]) == (False, True)
     assert values["connections"] == {alias: [60, True] for alias in aliases}
     assert values["minimal"] == "bench-minimal"
+    # Production's templates; on the twins only, templates that render nothing.
+    assert values["templates"] == (
+        ["bench.no_templates.NoTemplates"]
+        if twin
+        else ["django.template.backends.django.DjangoTemplates"]
+    )
